@@ -1,0 +1,69 @@
+"""FHIR search strings and ``_filter`` → the IR: syntax (Lark), then binding (registry)."""
+
+from __future__ import annotations
+
+from helios_persistence import ir
+from helios_persistence.parsing.bind import Binder, Limits
+from helios_persistence.parsing.syntax import parse_syntax
+from helios_persistence.registry import Registry, default_registry
+
+__all__ = ["Limits", "ParseResult", "parse", "parse_lenient"]
+
+
+class ParseResult:
+    """A query parsed leniently, with the parameters that were ignored."""
+
+    __slots__ = ("ignored", "query")
+
+    def __init__(self, query: ir.Query, ignored: tuple[str, ...]) -> None:
+        self.query = query
+        self.ignored = ignored
+
+    def __repr__(self) -> str:
+        return f"ParseResult({self.query}, ignored={self.ignored!r})"
+
+
+def parse(
+    query: str,
+    resource_type: str | None = None,
+    *,
+    registry: Registry | None = None,
+    limits: Limits | None = None,
+) -> ir.Query:
+    """Parse a FHIR search (``"Observation?code=..."`` or ``"code=..."`` with
+    ``resource_type``) strictly: any unknown parameter is an :class:`InvalidSearch`."""
+    return _parse(query, resource_type, registry, limits, strict=True).query
+
+
+def parse_lenient(
+    query: str,
+    resource_type: str | None = None,
+    *,
+    registry: Registry | None = None,
+    limits: Limits | None = None,
+) -> ParseResult:
+    """Like :func:`parse`, but unknown parameters are ignored and reported
+    (``Prefer: handling=lenient``)."""
+    return _parse(query, resource_type, registry, limits, strict=False)
+
+
+def _parse(
+    query: str,
+    resource_type: str | None,
+    registry: Registry | None,
+    limits: Limits | None,
+    *,
+    strict: bool,
+) -> ParseResult:
+    raw = parse_syntax(query)
+    if resource_type is not None:
+        if raw.resource_type not in (None, resource_type):
+            from helios_persistence.errors import InvalidSearch
+
+            raise InvalidSearch(
+                f"the query names {raw.resource_type} but {resource_type} was expected"
+            )
+        raw = type(raw)(resource_type, raw.params)
+    binder = Binder(registry or default_registry(), limits or Limits(), strict)
+    bound = binder.bind(raw)
+    return ParseResult(bound, tuple(binder.ignored))

@@ -1,0 +1,98 @@
+"""Checks every resource passes before any backend writes it.
+
+Deliberately structural (this is not a profile validator): the resource is a JSON object, its
+``resourceType`` is an R4 resource type (or one the registry knows), its ``id`` has the FHIR
+id syntax, ``meta`` is an object, the document is JSON-serialisable (no NaN/Infinity, string
+keys only) and its serialised size is within the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+from helios_persistence.errors import InvalidResource
+from helios_persistence.registry import Registry
+from helios_persistence.tenancy import _patient_compartment
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "ID_RE",
+    "check_id",
+    "check_resource_type",
+    "known_resource_types",
+    "serialize",
+    "validate_resource",
+]
+
+ID_RE = re.compile(r"[A-Za-z0-9\-\.]{1,64}")
+#: default limit on one resource's serialised JSON (UTF-8 bytes)
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+
+
+@cache
+def _r4_types() -> frozenset[str]:
+    # The Patient CompartmentDefinition lists every R4 resource type but Parameters.
+    return frozenset(_patient_compartment()) | {"Parameters"}
+
+
+def known_resource_types(registry: Registry | None = None) -> frozenset[str]:
+    """R4's resource types plus any type the registry has parameters for."""
+    types = _r4_types()
+    return types | frozenset(registry.resource_types) if registry is not None else types
+
+
+def check_resource_type(resource_type: Any, registry: Registry | None = None) -> str:
+    if not isinstance(resource_type, str) or not resource_type:
+        raise InvalidResource("resourceType must be a non-empty string", expression="resourceType")
+    if resource_type not in _r4_types() and (
+        registry is None or resource_type not in registry.resource_types
+    ):
+        raise InvalidResource(
+            f"unknown resource type {resource_type!r}", expression="resourceType"
+        )
+    return resource_type
+
+
+def check_id(value: Any, *, expression: str = "id") -> str:
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
+        raise InvalidResource(
+            f"invalid id {value!r}: 1-64 characters of A-Z, a-z, 0-9, '-' and '.'",
+            expression=expression,
+        )
+    return value
+
+
+def serialize(resource: dict[str, Any]) -> str:
+    """Compact JSON text of ``resource`` (InvalidResource if it is not valid JSON data)."""
+    try:
+        return json.dumps(resource, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidResource(f"resource is not valid JSON: {exc}") from None
+
+
+def validate_resource(
+    resource: Any,
+    registry: Registry | None = None,
+    *,
+    require_id: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> str:
+    """Validate ``resource`` and return its resource type. Raises :class:`InvalidResource`."""
+    if not isinstance(resource, dict):
+        raise InvalidResource(f"a resource must be a JSON object, not {type(resource).__name__}")
+    resource_type = check_resource_type(resource.get("resourceType"), registry)
+    if "id" in resource or require_id:
+        if require_id and resource.get("id") is None:
+            raise InvalidResource("the resource has no id", expression=f"{resource_type}.id")
+        check_id(resource.get("id"), expression=f"{resource_type}.id")
+    meta = resource.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise InvalidResource("meta must be an object", expression=f"{resource_type}.meta")
+    text = serialize(resource)
+    size = len(text.encode("utf-8"))
+    if size > max_bytes:
+        raise InvalidResource(f"resource is {size} bytes, over the limit of {max_bytes}")
+    return resource_type
