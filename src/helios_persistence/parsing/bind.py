@@ -40,7 +40,7 @@ NOT_SUPPORTED_MODIFIERS = frozenset({"iterate", "code-text", "contains"})
 RESULT_PARAMS = frozenset(
     {
         "_sort", "_count", "_offset", "_total", "_summary", "_elements", "_include",
-        "_revinclude", "_contained", "_containedType", "_type",
+        "_revinclude", "_contained", "_containedType", "_type", "_cursor",
     }
 )  # fmt: skip
 #: HTTP-level parameters that never affect a search
@@ -120,6 +120,7 @@ class Binder:
             elements=self._elements(result.get("_elements")),
             include=self._includes(rtype, result),
             contained=self._contained(result.get("_contained")),
+            cursor=self._cursor(result.get("_cursor")),
         )
 
     # -- search parameters ----------------------------------------------------------------------
@@ -413,6 +414,13 @@ class Binder:
         if raw is None:
             return ()
         return tuple("|".join(v[0]) for v in raw.values if v[0] != ("",))
+
+    @staticmethod
+    def _cursor(raw: RawParam | None) -> str | None:
+        """``_cursor``: the keyset position of a next page (issued in ``SearchResult.next``)."""
+        if raw is None:
+            return None
+        return "|".join(raw.values[0][0]) or None
 
     @staticmethod
     def _contained(raw: RawParam | None) -> str | None:

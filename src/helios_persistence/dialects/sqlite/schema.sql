@@ -101,3 +101,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     operation    TEXT    NOT NULL,  -- upsert | delete
     created_at   INTEGER NOT NULL
 );
+
+-- Per-parameter text (token display / CodeableConcept.text, strings) for :text-advanced.
+CREATE VIRTUAL TABLE IF NOT EXISTS param_text USING fts5 (
+    tenant UNINDEXED, type UNINDEXED, id UNINDEXED, param UNINDEXED, text,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);

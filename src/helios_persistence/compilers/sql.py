@@ -1,0 +1,607 @@
+"""IR → sqlglot expressions over the per-type index tables (shared by every SQL dialect).
+
+Every predicate lowers to a boolean condition on the current resource row (alias ``r0``,
+``r1``, ... one per chain level). A parameter match is ``r.id IN (SELECT i.id FROM idx_<type>
+i WHERE i.tenant = :tenant AND i.type = :T AND i.param = :P AND <condition on i>)``: the
+subquery runs on the ``(tenant, type, param, value)`` index. Deleted resources have no index
+rows, so index subqueries never see them. Chains and ``_has`` nest the same shape through
+``idx_reference``; composites join their component rows on ``grp``.
+
+Every value — search values, parameter codes, resource types — is a bound placeholder; the
+SQL text depends only on the query's shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import sqlglot.expressions as exp
+
+from helios_persistence import ir, semantics
+from helios_persistence.compilers.base import BaseCompiler, Recipe, _Template
+from helios_persistence.values import fold
+
+__all__ = ["SQLCompiler", "decode_cursor", "encode_cursor"]
+
+#: index table per parameter type
+TABLES = {
+    "string": "idx_string",
+    "token": "idx_token",
+    "date": "idx_date",
+    "number": "idx_number",
+    "quantity": "idx_quantity",
+    "reference": "idx_reference",
+    "uri": "idx_uri",
+}
+_NODE_TABLE: dict[type[ir.Node], str] = {
+    ir.StringMatch: "idx_string",
+    ir.TokenMatch: "idx_token",
+    ir.DateMatch: "idx_date",
+    ir.NumberMatch: "idx_number",
+    ir.QuantityMatch: "idx_quantity",
+    ir.ReferenceMatch: "idx_reference",
+    ir.UriMatch: "idx_uri",
+}
+_CMP: dict[str, Callable[[exp.Expression, exp.Expression], exp.Expression]] = {
+    "<": lambda a, b: exp.LT(this=a, expression=b),
+    "<=": lambda a, b: exp.LTE(this=a, expression=b),
+    ">": lambda a, b: exp.GT(this=a, expression=b),
+    ">=": lambda a, b: exp.GTE(this=a, expression=b),
+}
+#: the largest code point: ``v <= s < v + MAX_CHAR`` is "s starts with v"
+MAX_CHAR = "\U0010ffff"
+DEFAULT_PAGE_SIZE = 100
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """An opaque keyset cursor (the sort key values of a page's last row)."""
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except ValueError:
+        from helios_persistence.errors import InvalidSearch
+
+        raise InvalidSearch("_cursor is not a cursor this server issued") from None
+    if not isinstance(decoded, list):
+        from helios_persistence.errors import InvalidSearch
+
+        raise InvalidSearch("_cursor is not a cursor this server issued")
+    return decoded
+
+
+def like_escape(text: str) -> str:
+    """Escape LIKE wildcards so ``%`` and ``_`` in a search value are literal."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class _Scope:
+    """The resource row predicates are compiled against."""
+
+    __slots__ = ("alias", "rtype")
+
+    def __init__(self, alias: str, rtype: exp.Expression | None) -> None:
+        self.alias = alias
+        self.rtype = rtype  # a placeholder for the type, or None in a system search
+
+
+class SQLCompiler(BaseCompiler):
+    """Shared lowering for SQLite, PostgreSQL and DuckDB; dialects override small hooks."""
+
+    dialect: ClassVar[str] = "sql"
+    UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset({ir.Terminology})
+    #: convert a Decimal for the driver (SQLite and DuckDB compare REAL/DOUBLE columns)
+    number: ClassVar[Callable[[Decimal], Any]] = staticmethod(float)
+
+    def __init__(self) -> None:
+        self._recipes: list[tuple[str, Recipe]] = []
+        self._aliases = 0
+        self._index: ir.ValueIndex | None = None
+        self._bound: dict[tuple[int, str, Any], exp.Placeholder] = {}
+
+    # -- parameters -----------------------------------------------------------------------------
+    def _placeholder(self, recipe: Recipe) -> exp.Placeholder:
+        name = f"p{len(self._recipes)}"
+        self._recipes.append((name, recipe))
+        return exp.Placeholder(this=name)
+
+    def const(self, value: Any) -> exp.Placeholder:
+        """A shape constant (parameter code, resource type), bound like any value."""
+        key = (0, "const", value)
+        if key not in self._bound:
+            self._bound[key] = self._placeholder(lambda _vals, v=value: v)
+        return self._bound[key]
+
+    def value(
+        self, node: ir.Node, field: str, transform: Callable[[Any], Any] | None = None
+    ) -> exp.Placeholder:
+        """The bound value of ``node.<field>`` (optionally transformed)."""
+        assert self._index is not None
+        i = self._index.index(node, field)
+        if transform is None:
+            return self._placeholder(lambda vals: vals[i])
+        return self._placeholder(lambda vals: transform(vals[i]))
+
+    def computed(
+        self, node: ir.Node, fields: tuple[str, ...], fn: Callable[..., Any]
+    ) -> exp.Placeholder:
+        """A value computed from several fields of ``node``."""
+        assert self._index is not None
+        positions = [self._index.index(node, f) for f in fields]
+        return self._placeholder(lambda vals: fn(*(vals[p] for p in positions)))
+
+    @staticmethod
+    def tenant() -> exp.Placeholder:
+        return exp.Placeholder(this="tenant")
+
+    def alias(self, prefix: str) -> str:
+        self._aliases += 1
+        return f"{prefix}{self._aliases}"
+
+    # -- building blocks ------------------------------------------------------------------------
+    @staticmethod
+    def col(alias: str, name: str) -> exp.Column:
+        return exp.column(name, table=alias)
+
+    @staticmethod
+    def table(name: str, alias: str) -> exp.Table:
+        return exp.Table(
+            this=exp.to_identifier(name), alias=exp.TableAlias(this=exp.to_identifier(alias))
+        )
+
+    def index_rows(
+        self, table: str, scope: _Scope, param: str, alias: str, *, select: str = "id"
+    ) -> exp.Select:
+        """``SELECT i.id FROM <table> i WHERE tenant, type, param`` (conditions added later)."""
+        conditions: list[exp.Expression] = [self.col(alias, "tenant").eq(self.tenant())]
+        if scope.rtype is not None:
+            conditions.append(self.col(alias, "type").eq(scope.rtype))
+        conditions.append(self.col(alias, "param").eq(self.const(param)))
+        columns: list[exp.Expression] = [self.col(alias, select)]
+        if scope.rtype is None:
+            columns.insert(0, self.col(alias, "type"))
+        return exp.select(*columns).from_(self.table(table, alias)).where(exp.and_(*conditions))
+
+    def member_of(self, scope: _Scope, subquery: exp.Select) -> exp.Expression:
+        """``r.id IN (subquery)`` (``(r.type, r.id) IN`` in a system search)."""
+        if scope.rtype is None:
+            pair = exp.Tuple(
+                expressions=[self.col(scope.alias, "type"), self.col(scope.alias, "id")]
+            )
+            return pair.isin(query=subquery)
+        return self.col(scope.alias, "id").isin(query=subquery)
+
+    def resources(self, scope: _Scope, alias: str, rtype: exp.Expression) -> exp.Select:
+        """Live resources of one type in the tenant, as a row source for nested predicates."""
+        return (
+            exp.select(self.col(alias, "id"))
+            .from_(self.table("resources", alias))
+            .where(
+                exp.and_(
+                    self.col(alias, "tenant").eq(self.tenant()),
+                    self.col(alias, "type").eq(rtype),
+                    self.col(alias, "deleted").eq(exp.Literal.number(0)),
+                )
+            )
+        )
+
+    def terms(
+        self,
+        terms: list[list[semantics.Term]],
+        columns: dict[str, exp.Expression],
+        bounds: dict[str, Callable[[], exp.Expression]],
+    ) -> exp.Expression:
+        """Lower a :mod:`semantics` condition (OR of ANDs) onto columns and bound values
+        (each bound is made, and bound as a parameter, only if the condition uses it)."""
+        made: dict[str, exp.Expression] = {}
+
+        def bound(name: str) -> exp.Expression:
+            if name not in made:
+                made[name] = bounds[name]()
+            return made[name]
+
+        disjuncts = [
+            exp.and_(*(_CMP[op](columns[c], bound(b)) for c, op, b in conjunct))
+            for conjunct in terms
+        ]
+        return disjuncts[0] if len(disjuncts) == 1 else exp.or_(*(exp.paren(d) for d in disjuncts))
+
+    # -- predicates -----------------------------------------------------------------------------
+    def where(self, node: ir.Predicate, scope: _Scope) -> exp.Expression:
+        result: exp.Expression = self.visit(node, scope)
+        return result
+
+    def visit_And(self, node: ir.And, scope: _Scope) -> exp.Expression:
+        return exp.and_(*(exp.paren(self.where(c, scope)) for c in node.children))
+
+    def visit_Or(self, node: ir.Or, scope: _Scope) -> exp.Expression:
+        # OR of matches on one parameter: one index subquery with OR'ed row conditions
+        groups: dict[tuple[str, str], list[ir.Node]] = {}
+        others: list[ir.Predicate] = []
+        for child in node.children:
+            table = _NODE_TABLE.get(type(child))
+            param = getattr(child, "param", "_id")
+            if table is not None and param not in ("_id", "_lastUpdated"):
+                groups.setdefault((table, param), []).append(child)
+            else:
+                others.append(child)
+        parts: list[exp.Expression] = []
+        for (table, param), members in groups.items():
+            alias = self.alias("i")
+            rows = self.index_rows(table, scope, param, alias)
+            conds = [exp.paren(self.row_condition(m, alias)) for m in members]
+            parts.append(self.member_of(scope, rows.where(exp.or_(*conds))))
+        parts.extend(exp.paren(self.where(c, scope)) for c in others)
+        return parts[0] if len(parts) == 1 else exp.or_(*parts)
+
+    def visit_Not(self, node: ir.Not, scope: _Scope) -> exp.Expression:
+        return exp.not_(exp.paren(self.where(node.child, scope)))
+
+    def _match(self, node: ir.Node, scope: _Scope) -> exp.Expression:
+        param = getattr(node, "param")  # noqa: B009 - every match node has one
+        alias = self.alias("i")
+        rows = self.index_rows(_NODE_TABLE[type(node)], scope, param, alias)
+        return self.member_of(scope, rows.where(self.row_condition(node, alias)))
+
+    def visit_StringMatch(self, node: ir.StringMatch, scope: _Scope) -> exp.Expression:
+        return self._match(node, scope)
+
+    def visit_TokenMatch(self, node: ir.TokenMatch, scope: _Scope) -> exp.Expression:
+        if node.param == "_id":
+            return self.col(scope.alias, "id").eq(self.value(node, "code"))
+        return self._match(node, scope)
+
+    def visit_DateMatch(self, node: ir.DateMatch, scope: _Scope) -> exp.Expression:
+        if node.param == "_lastUpdated":
+            updated = self.col(scope.alias, "last_updated")
+            columns = {
+                "low": updated,
+                "high": exp.Add(this=updated, expression=exp.Literal.number(1)),
+            }
+            return exp.paren(
+                self.terms(semantics.date_terms(node.prefix), columns, self.date_bounds(node))
+            )
+        return self._match(node, scope)
+
+    def visit_NumberMatch(self, node: ir.NumberMatch, scope: _Scope) -> exp.Expression:
+        return self._match(node, scope)
+
+    def visit_QuantityMatch(self, node: ir.QuantityMatch, scope: _Scope) -> exp.Expression:
+        return self._match(node, scope)
+
+    def visit_ReferenceMatch(self, node: ir.ReferenceMatch, scope: _Scope) -> exp.Expression:
+        return self._match(node, scope)
+
+    def visit_UriMatch(self, node: ir.UriMatch, scope: _Scope) -> exp.Expression:
+        return self._match(node, scope)
+
+    def visit_Missing(self, node: ir.Missing, scope: _Scope) -> exp.Expression:
+        table = TABLES.get(node.kind)
+        if table is None:
+            raise self.unsupported(node)
+        if node.param == "_id":
+            return exp.false() if node.missing else exp.true()
+        alias = self.alias("i")
+        present = self.member_of(scope, self.index_rows(table, scope, node.param, alias))
+        return exp.not_(present) if node.missing else present
+
+    def visit_Chain(self, node: ir.Chain, scope: _Scope) -> exp.Expression:
+        alias = self.alias("i")
+        target = self.const(node.target_type)
+        inner_scope = _Scope(self.alias("r"), target)
+        inner = self.resources(inner_scope, inner_scope.alias, target)
+        inner = inner.where(self.where(node.where, inner_scope))
+        rows = self.index_rows("idx_reference", scope, node.param, alias)
+        rows = rows.where(self.col(alias, "target_type").eq(target))
+        rows = rows.where(self.col(alias, "target_id").isin(query=inner))
+        return self.member_of(scope, rows)
+
+    def visit_Has(self, node: ir.Has, scope: _Scope) -> exp.Expression:
+        if scope.rtype is None:
+            raise self.unsupported(node)
+        alias = self.alias("i")
+        source = self.const(node.source_type)
+        source_scope = _Scope(self.alias("r"), source)
+        sources = self.resources(source_scope, source_scope.alias, source)
+        sources = sources.where(self.where(node.where, source_scope))
+        rows = self.index_rows(
+            "idx_reference", _Scope(alias, source), node.param, alias, select="target_id"
+        )
+        rows = rows.where(self.col(alias, "target_type").eq(scope.rtype))
+        rows = rows.where(self.col(alias, "id").isin(query=sources))
+        return self.col(scope.alias, "id").isin(query=rows)
+
+    def visit_Composite(self, node: ir.Composite, scope: _Scope) -> exp.Expression:
+        aliases = [self.alias("c") for _ in node.components]
+        first = aliases[0]
+        query = self.index_rows(
+            _NODE_TABLE[type(node.components[0])],
+            scope,
+            getattr(node.components[0], "param"),
+            first,
+        )
+        query = query.where(self.row_condition(node.components[0], first))
+        for component, alias in zip(node.components[1:], aliases[1:], strict=True):
+            table = _NODE_TABLE.get(type(component))
+            if table is None:
+                raise self.unsupported(component)
+            on = exp.and_(
+                *(
+                    self.col(alias, c).eq(self.col(first, c))
+                    for c in ("tenant", "type", "id", "grp")
+                ),
+                self.col(alias, "param").eq(self.const(getattr(component, "param"))),
+                self.row_condition(component, alias),
+            )
+            query = query.join(self.table(table, alias), on=on)
+        return self.member_of(scope, query)
+
+    def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expression:
+        raise self.unsupported(node)
+
+    # -- conditions on one index row ------------------------------------------------------------
+    def row_condition(self, node: ir.Node, alias: str) -> exp.Expression:
+        handler = getattr(self, f"row_{type(node).__name__}", None)
+        if handler is None:
+            raise self.unsupported(node)
+        result: exp.Expression = handler(node, alias)
+        return result
+
+    def string_prefix(self, column: exp.Expression, node: ir.Node, field: str) -> exp.Expression:
+        """``column`` starts with the folded value (a range scan on the value index)."""
+        low = self.value(node, field, fold)
+        high = self.value(node, field, lambda v: fold(v) + MAX_CHAR)
+        return exp.and_(exp.GTE(this=column, expression=low), exp.LT(this=column, expression=high))
+
+    def like(self, column: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+        return exp.Escape(
+            this=exp.Like(this=column, expression=pattern), expression=exp.Literal.string("\\")
+        )
+
+    def row_StringMatch(self, node: ir.StringMatch, alias: str) -> exp.Expression:
+        norm = self.col(alias, "norm")
+        if node.op is ir.StringOp.STARTS:
+            return self.string_prefix(norm, node, "value")
+        if node.op is ir.StringOp.EXACT:
+            return self.col(alias, "exact").eq(self.value(node, "value"))
+        if node.op is ir.StringOp.EQUALS:
+            return norm.eq(self.value(node, "value", fold))
+        if node.op is ir.StringOp.CONTAINS:
+            return self.like(norm, self.value(node, "value", lambda v: f"%{like_escape(fold(v))}%"))
+        return self.like(norm, self.value(node, "value", lambda v: f"%{like_escape(fold(v))}"))
+
+    def row_TokenMatch(self, node: ir.TokenMatch, alias: str) -> exp.Expression:
+        c = lambda name: self.col(alias, name)  # noqa: E731
+        if node.op is ir.TokenOp.TEXT:
+            text = c("text")
+            word = self.value(node, "value", lambda v: f"% {like_escape(fold(v))}%")
+            return exp.or_(self.string_prefix(text, node, "value"), self.like(text, word))
+        if node.op is ir.TokenOp.OF_TYPE:
+            return exp.and_(
+                c("type_system").eq(self.value(node, "system")),
+                c("type_code").eq(self.value(node, "code")),
+                c("code").eq(self.value(node, "value")),
+            )
+        conditions = []
+        if node.code is not None:
+            conditions.append(c("code").eq(self.value(node, "code")))
+        if node.system == "":
+            conditions.append(exp.Is(this=c("system"), expression=exp.null()))
+        elif node.system is not None:
+            conditions.append(c("system").eq(self.value(node, "system")))
+        return exp.and_(*conditions)
+
+    def date_bounds(self, node: ir.DateMatch) -> dict[str, Callable[[], exp.Expression]]:
+        span = ("low", "high")
+        return {
+            "L": lambda: self.value(node, "low"),
+            "H": lambda: self.value(node, "high"),
+            "AL": lambda: self.computed(
+                node, span, lambda lo, hi: semantics.approx_range(lo, hi)[0]
+            ),
+            "AH": lambda: self.computed(
+                node, span, lambda lo, hi: semantics.approx_range(lo, hi)[1]
+            ),
+        }
+
+    def row_DateMatch(self, node: ir.DateMatch, alias: str) -> exp.Expression:
+        columns = {"low": self.col(alias, "low"), "high": self.col(alias, "high")}
+        return self.terms(semantics.date_terms(node.prefix), columns, self.date_bounds(node))
+
+    def number_bounds(
+        self, node: ir.Node, fields: tuple[str, str, str]
+    ) -> dict[str, Callable[[], exp.Expression]]:
+        v, lo, hi = fields
+        num = self.number
+        return {
+            "V": lambda: self.value(node, v, num),
+            "L": lambda: self.value(node, lo, num),
+            "H": lambda: self.value(node, hi, num),
+            "AL": lambda: self.value(node, v, lambda x: num(semantics.approx_number(x)[0])),
+            "AH": lambda: self.value(node, v, lambda x: num(semantics.approx_number(x)[1])),
+        }
+
+    def row_NumberMatch(self, node: ir.NumberMatch, alias: str) -> exp.Expression:
+        columns = {"value": self.col(alias, "value")}
+        bounds = self.number_bounds(node, ("value", "low", "high"))
+        return self.terms(semantics.number_terms(node.prefix), columns, bounds)
+
+    def row_QuantityMatch(self, node: ir.QuantityMatch, alias: str) -> exp.Expression:
+        terms = semantics.number_terms(node.prefix)
+        c = lambda name: self.col(alias, name)  # noqa: E731
+        as_written: list[exp.Expression] = [
+            exp.paren(
+                self.terms(
+                    terms, {"value": c("value")}, self.number_bounds(node, ("value", "low", "high"))
+                )
+            )
+        ]
+        if node.system is not None:
+            as_written.append(c("system").eq(self.value(node, "system")))
+        if node.code is not None:
+            code = self.value(node, "code")
+            as_written.append(exp.paren(exp.or_(c("code").eq(code), c("unit").eq(code))))
+        written = exp.and_(*as_written)
+        if node.canonical_unit is None:
+            return written
+        canonical = exp.and_(
+            c("canonical_unit").eq(self.value(node, "canonical_unit")),
+            exp.paren(
+                self.terms(
+                    terms,
+                    {"value": c("canonical_value")},
+                    self.number_bounds(
+                        node, ("canonical_value", "canonical_low", "canonical_high")
+                    ),
+                )
+            ),
+        )
+        return exp.or_(exp.paren(canonical), exp.paren(written))
+
+    def row_ReferenceMatch(self, node: ir.ReferenceMatch, alias: str) -> exp.Expression:
+        c = lambda name: self.col(alias, name)  # noqa: E731
+        if node.op is ir.ReferenceOp.IDENTIFIER:
+            conditions = [c("identifier_value").eq(self.value(node, "id"))]
+            if node.url is not None:
+                conditions.append(c("identifier_system").eq(self.value(node, "url")))
+            return exp.and_(*conditions)
+        if node.op is not ir.ReferenceOp.EQ:
+            raise self.unsupported(node)
+        conditions = []
+        if node.url is not None:
+            conditions.append(c("url").eq(self.value(node, "url")))
+        if node.id is not None:
+            conditions.append(c("target_id").eq(self.value(node, "id")))
+        if node.target_type is not None:
+            conditions.append(c("target_type").eq(self.value(node, "target_type")))
+        if node.version is not None:
+            conditions.append(c("version").eq(self.value(node, "version")))
+        return exp.and_(*conditions)
+
+    def row_UriMatch(self, node: ir.UriMatch, alias: str) -> exp.Expression:
+        uri = self.col(alias, "uri")
+        if node.op is ir.UriOp.EQ:
+            return uri.eq(self.value(node, "value"))
+        if node.op is ir.UriOp.BELOW:
+            low = self.value(node, "value")
+            high = self.value(node, "value", lambda v: v + MAX_CHAR)
+            return exp.and_(exp.GTE(this=uri, expression=low), exp.LT(this=uri, expression=high))
+        # ABOVE: the stored uri is a prefix of the search value
+        value = self.value(node, "value")
+        head = exp.Substring(this=value, start=exp.Literal.number(1), length=exp.Length(this=uri))
+        return head.eq(uri)
+
+    # -- the query ------------------------------------------------------------------------------
+    def build(self, query: ir.Query, index: ir.ValueIndex) -> _Template:
+        self._recipes, self._aliases, self._index, self._bound = [], 0, index, {}
+        scope = _Scope("r", self.const(query.resource_type) if query.resource_type else None)
+        conditions: list[exp.Expression] = [
+            self.col("r", "tenant").eq(self.tenant()),
+            self.col("r", "deleted").eq(exp.Literal.number(0)),
+        ]
+        if scope.rtype is not None:
+            conditions.insert(1, self.col("r", "type").eq(scope.rtype))
+        elif query.types:
+            conditions.insert(1, self.col("r", "type").isin(*(self.const(t) for t in query.types)))
+        if query.where is not None:
+            conditions.append(exp.paren(self.where(query.where, scope)))
+        base = exp.and_(*conditions)
+        count = (
+            exp.select(exp.Count(this=exp.Star())).from_(self.table("resources", "r")).where(base)
+        )
+        order, keyset = self.order_by(query, scope)
+        paging = "offset"
+        page_conditions = [base]
+        if keyset is not None:
+            paging = "keyset"
+            if query.cursor is not None:
+                page_conditions.append(exp.paren(self.keyset_condition(query, keyset)))
+        columns = [self.col("r", c) for c in ("type", "id", "version", "last_updated", "json")]
+        select = (
+            exp.select(*columns)
+            .from_(self.table("resources", "r"))
+            .where(exp.and_(*page_conditions))
+        )
+        select = select.order_by(*order)
+        limit = (
+            self.value(query, "count", lambda n: n + 1)
+            if query.count is not None
+            else self.const(DEFAULT_PAGE_SIZE + 1)
+        )
+        select = select.limit(limit)
+        if query.offset is not None and paging == "offset":
+            select = select.offset(self.value(query, "offset"))
+        text = select.sql(dialect=self.dialect)
+        count_text = count.sql(dialect=self.dialect)
+        return _Template(text, count_text, list(self._recipes), paging)
+
+    def order_by(
+        self, query: ir.Query, scope: _Scope
+    ) -> tuple[list[exp.Ordered], list[ir.SortKey] | None]:
+        """ORDER BY terms; also the keys when the order supports keyset paging."""
+        order: list[exp.Ordered] = []
+        for key in query.sort:
+            order.append(exp.Ordered(this=self.sort_value(key, scope), desc=key.descending))
+        if not any(k.param == "_id" for k in query.sort):
+            order.append(exp.Ordered(this=self.col("r", "type"), desc=False))
+            order.append(exp.Ordered(this=self.col("r", "id"), desc=False))
+        keyset_ok = all(k.param in ("_id", "_lastUpdated") for k in query.sort)
+        return order, (list(query.sort) if keyset_ok else None)
+
+    def sort_value(self, key: ir.SortKey, scope: _Scope) -> exp.Expression:
+        if key.param == "_id":
+            return self.col("r", "id")
+        if key.param == "_lastUpdated":
+            return self.col("r", "last_updated")
+        table = TABLES.get(key.kind)
+        if table is None:
+            raise self.unsupported(key)
+        column = {
+            "string": "norm", "token": "code", "date": "high" if key.descending else "low",
+            "number": "value", "quantity": "value", "reference": "target_id", "uri": "uri",
+        }[key.kind]  # fmt: skip
+        alias = self.alias("s")
+        agg = exp.Max if key.descending else exp.Min
+        sub = (
+            exp.select(agg(this=self.col(alias, column)))
+            .from_(self.table(table, alias))
+            .where(
+                exp.and_(
+                    self.col(alias, "tenant").eq(self.col("r", "tenant")),
+                    self.col(alias, "type").eq(self.col("r", "type")),
+                    self.col(alias, "id").eq(self.col("r", "id")),
+                    self.col(alias, "param").eq(self.const(key.param)),
+                )
+            )
+        )
+        return exp.paren(sub)
+
+    def keyset_condition(self, query: ir.Query, keys: list[ir.SortKey]) -> exp.Expression:
+        """Rows strictly after the cursor in the page order (a lexicographic comparison)."""
+        columns: list[tuple[exp.Expression, bool]] = []
+        for key in keys:
+            columns.append((self.sort_value(key, _Scope("r", None)), key.descending))
+        if not any(k.param == "_id" for k in keys):
+            columns.append((self.col("r", "type"), False))
+            columns.append((self.col("r", "id"), False))
+        disjuncts = []
+        for i, (column, descending) in enumerate(columns):
+            equal = [
+                prev.eq(self.value(query, "cursor", lambda cur, j=j: decode_cursor(cur)[j]))
+                for j, (prev, _) in enumerate(columns[:i])
+            ]
+            bound = self.value(query, "cursor", lambda cur, i=i: decode_cursor(cur)[i])
+            after = (
+                exp.LT(this=column, expression=bound)
+                if descending
+                else exp.GT(this=column, expression=bound)
+            )
+            disjuncts.append(exp.paren(exp.and_(*equal, after)))
+        return exp.or_(*disjuncts)

@@ -1,0 +1,45 @@
+"""The SQLite dialect: the shared SQL lowering plus FTS5 for full text."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import sqlglot.expressions as exp
+
+from helios_persistence import ir
+from helios_persistence.compilers.sql import SQLCompiler, _Scope
+from helios_persistence.text_query import parse_text, to_fts5
+
+__all__ = ["SQLiteCompiler", "compiler"]
+
+_FTS_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "content"}
+
+
+class SQLiteCompiler(SQLCompiler):
+    dialect: ClassVar[str] = "sqlite"
+
+    def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expression:
+        parse_text(node.query)  # reject bad syntax at compile time, with a position
+        alias = self.alias("t")
+        if node.param is None:
+            table, column = "resource_text", _FTS_COLUMNS[node.kind]
+            match = self.value(node, "query", lambda q: f"{column} : ({to_fts5(parse_text(q))})")
+            conditions = [self.col(alias, "tenant").eq(self.tenant())]
+        else:
+            table = "param_text"
+            match = self.value(node, "query", lambda q: f"text : ({to_fts5(parse_text(q))})")
+            conditions = [
+                self.col(alias, "tenant").eq(self.tenant()),
+                self.col(alias, "param").eq(self.const(node.param)),
+            ]
+        if scope.rtype is not None:
+            conditions.append(self.col(alias, "type").eq(scope.rtype))
+        conditions.append(self.col(alias, table).eq(match))
+        select = [self.col(alias, "id")]
+        if scope.rtype is None:
+            select.insert(0, self.col(alias, "type"))
+        rows = exp.select(*select).from_(self.table(table, alias)).where(exp.and_(*conditions))
+        return self.member_of(scope, rows)
+
+
+compiler = SQLiteCompiler()
