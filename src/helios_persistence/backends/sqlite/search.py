@@ -11,6 +11,7 @@ from helios_persistence import ir
 from helios_persistence.compilers.sql import DEFAULT_PAGE_SIZE, encode_cursor
 from helios_persistence.compilers.sqlite import compiler
 from helios_persistence.parsing import Limits, parse
+from helios_persistence.passes import relativize_references
 from helios_persistence.registry import Registry
 from helios_persistence.results import SearchResult
 from helios_persistence.summary import apply as apply_summary
@@ -45,9 +46,13 @@ def execute_search(
     registry: Registry,
     *,
     limits: Limits | None = None,
+    base_url: str | None = None,
 ) -> SearchResult:
-    """Parse (if needed), compile and run ``query`` for ``tenant`` on ``conn``."""
+    """Parse (if needed), compile and run ``query`` for ``tenant`` on ``conn``.
+
+    ``base_url`` is the store's own base: absolute references to it match local ones."""
     q = query if isinstance(query, ir.Query) else parse(query, registry=registry, limits=limits)
+    q = relativize_references(q, base_url)
     compiled = compiler.compile(q)
     params = {**compiled.params, "tenant": tenant}
     result = SearchResult(compiled=compiled.text)
