@@ -96,9 +96,7 @@ def split_neo4j_auth(url: str) -> tuple[str, tuple[str, str] | None]:
 @functools.cache
 def _probe(name: str, url: str) -> str | None:
     try:
-        {"postgres": _probe_postgres, "neo4j": _probe_neo4j, "elasticsearch": _probe_es}[name](
-            url
-        )
+        _PROBES[name](url)
     except Exception as exc:  # any failure to talk to the server is a reason to skip/fail
         return _one_line(f"{type(exc).__name__}: {exc}")
     return None
@@ -156,3 +154,6 @@ def _probe_es(url: str) -> None:
         raise RuntimeError(f"GET /_cluster/health answered HTTP {exc.code}") from exc
     if status not in ("yellow", "green"):
         raise RuntimeError(f"cluster health is {status!r}")
+
+
+_PROBES = {"postgres": _probe_postgres, "neo4j": _probe_neo4j, "elasticsearch": _probe_es}

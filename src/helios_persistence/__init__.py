@@ -1,13 +1,47 @@
 """helios-persistence: store and query FHIR R4 data on more than one engine.
 
 >>> import helios_persistence as hp
+>>> store = hp.open_store("sqlite://")
+>>> ctx = hp.TenantContext.for_tenant("acme")
 >>> q = hp.parse("Observation?code=http://loinc.org|8867-4")
+>>> sql = hp.compile(q, dialect="sqlite").text
 """
 
 from __future__ import annotations
 
-from helios_persistence import errors, ir
-from helios_persistence.parsing import Limits, parse, parse_lenient
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Limits", "errors", "ir", "parse", "parse_lenient"]
+from helios_persistence import errors, ir
+from helios_persistence.compilers import compile
+from helios_persistence.parsing import Limits, ParseResult, parse, parse_lenient
+from helios_persistence.results import SearchResult
+from helios_persistence.storage.types import StoredResource
+from helios_persistence.tenancy import Operation, Permissions, TenantContext, TenantId
+
+if TYPE_CHECKING:
+    from helios_persistence.backends.sqlite.store import SQLiteStore
+
+__all__ = [
+    "Limits",
+    "Operation",
+    "ParseResult",
+    "Permissions",
+    "SearchResult",
+    "StoredResource",
+    "TenantContext",
+    "TenantId",
+    "compile",
+    "errors",
+    "ir",
+    "open_store",
+    "parse",
+    "parse_lenient",
+]
 __version__ = "0.1.0"
+
+
+def open_store(url: str, **options: Any) -> SQLiteStore:
+    """Open a store: ``sqlite://`` (memory), ``sqlite:///path.db``, ``...?tenancy=database``."""
+    from helios_persistence.stores import open_store as _open
+
+    return _open(url, **options)

@@ -145,9 +145,7 @@ def test_neo4j_nodes_and_relationship(neo4j_url: str) -> None:
             assert reverse[0]["n"] == 0
         finally:
             driver.execute_query("MATCH (n {tag: $tag}) DETACH DELETE n", tag=tag)
-        left = driver.execute_query(
-            "MATCH (n {tag: $tag}) RETURN count(n) AS n", tag=tag
-        ).records
+        left = driver.execute_query("MATCH (n {tag: $tag}) RETURN count(n) AS n", tag=tag).records
         assert left[0]["n"] == 0
 
 

@@ -1,0 +1,63 @@
+"""The wheel ships the grammars, the dialect assets and the registry, and they load from it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+         "--quiet", "-w", str(out)],
+        check=True,
+    )  # fmt: skip
+    (built,) = out.glob("helios_persistence-*.whl")
+    return built
+
+
+def test_wheel_contains_assets(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for asset in (
+        "helios_persistence/grammar/search.lark",
+        "helios_persistence/grammar/filter.lark",
+        "helios_persistence/grammar/text.lark",
+        "helios_persistence/dialects/sqlite/schema.sql",
+        "helios_persistence/registry/data/search-parameters.json",
+        "helios_persistence/registry/data/compartmentdefinition-patient.json",
+        "helios_persistence/py.typed",
+    ):
+        assert asset in names, f"{asset} missing from {wheel.name}"
+
+
+def test_installed_copy_loads_its_assets(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target),
+         str(wheel)],
+        check=True,
+    )  # fmt: skip
+    probe = (
+        "import helios_persistence as hp, json\n"
+        "from importlib import resources\n"
+        "assert hp.__file__.startswith(%r), hp.__file__\n"
+        "q = hp.parse('Observation?code=http://loinc.org|8867-4')\n"
+        "schema = resources.files('helios_persistence.dialects').joinpath('sqlite/schema.sql')\n"
+        "store = hp.open_store('sqlite://')\n"
+        "print(json.dumps([str(q), 'CREATE TABLE' in schema.read_text()]))\n"
+    ) % str(target)
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe.replace("import helios", "import sys; sys.path.insert(0, %r); import helios" % str(target))],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert '"(Query Observation (TokenMatch code eq system=\\"http://loinc.org\\" code=\\"8867-4\\"))", true' in done.stdout
