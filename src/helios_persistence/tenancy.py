@@ -238,4 +238,3 @@ def tenant_from_file_name(name: str, suffix: str = ".db") -> TenantId | None:
     except ValueError:
         return None
     return tenant if tenant_file_name(tenant, suffix) == name else None
-

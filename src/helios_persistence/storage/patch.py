@@ -284,7 +284,7 @@ def _list_target(resource: dict[str, Any], path: str) -> tuple[list[Any] | None,
             raise InvalidResource(f"FHIRPath Patch path {path!r} is not a list")
         return existing, parent, key
     locations = [_location(resource, n) for n in nodes]
-    prefixes = {tuple(loc[:-1]) + ((loc[-1][0], None),) for loc in locations if loc}
+    prefixes = {(*loc[:-1], loc[-1][0]) for loc in locations if loc}
     if len(prefixes) != 1 or any(not loc or loc[-1][1] is None for loc in locations):
         raise InvalidResource(f"FHIRPath Patch path {path!r} does not select one list")
     loc = locations[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from helios_persistence.storage.types import StoredResource
@@ -32,7 +32,7 @@ Resource = dict[str, Any]
 Patch = Sequence[dict[str, Any]] | dict[str, Any]
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     """Features a storage backend may offer."""
 
     CRUD = "crud"

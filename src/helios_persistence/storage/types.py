@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from helios_persistence.values import parse_date
@@ -23,6 +23,7 @@ __all__ = [
     "Interaction",
     "MonotonicClock",
     "StoredResource",
+    "WriteOutcome",
     "datetime_to_micros",
     "format_instant",
     "history_bundle",
@@ -85,7 +86,7 @@ class MonotonicClock:
             return value
 
 
-class Interaction(str, Enum):
+class Interaction(StrEnum):
     """How a version came to be (the ``history.method`` column)."""
 
     CREATE = "POST"
@@ -181,3 +182,16 @@ def history_bundle(
         bundle["link"] = [{"relation": "self", "url": self_link}]
     bundle["entry"] = out
     return bundle
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """What a write did: the version it produced (None for a no-op delete) and the HTTP
+    status a FHIR server would answer with (``201 Created``, ``200 OK``, ``204 No Content``)."""
+
+    stored: StoredResource | None
+    status: str
+
+    @property
+    def created(self) -> bool:
+        return self.status.startswith("201")

@@ -50,9 +50,7 @@ def check_resource_type(resource_type: Any, registry: Registry | None = None) ->
     if resource_type not in _r4_types() and (
         registry is None or resource_type not in registry.resource_types
     ):
-        raise InvalidResource(
-            f"unknown resource type {resource_type!r}", expression="resourceType"
-        )
+        raise InvalidResource(f"unknown resource type {resource_type!r}", expression="resourceType")
     return resource_type
 
 

@@ -134,7 +134,11 @@ def _follow(
             }  # fmt: skip
             found |= {(t, i) for t, i in conn.execute(_REVERSE, params)}
         return found
-    sources = by_type.items() if inc.source_type == "*" else [(inc.source_type, by_type.get(inc.source_type, []))]
+    sources = (
+        by_type.items()
+        if inc.source_type == "*"
+        else [(inc.source_type, by_type.get(inc.source_type, []))]
+    )
     for source, ids in sources:
         if not ids:
             continue

@@ -1,0 +1,206 @@
+"""SQL over the ``resources`` and ``history`` tables (inside the caller's transaction).
+
+Every statement filters by tenant: no function here can read or change another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+
+from helios_persistence.storage.types import (
+    HistoryEntry,
+    Interaction,
+    StoredResource,
+    micros_to_datetime,
+)
+
+__all__ = [
+    "Current",
+    "count_history",
+    "delete_old_versions",
+    "get_current",
+    "get_version",
+    "history_entries",
+    "previous_resource",
+    "put_version",
+    "to_stored",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """The ``resources`` row of a resource."""
+
+    version: int
+    last_updated: int
+    deleted: bool
+    json: str | None
+
+
+def to_stored(
+    resource_type: str, id: str, version: int, last_updated: int, text: str | None
+) -> StoredResource:
+    return StoredResource(
+        resource_type=resource_type,
+        id=id,
+        version_id=str(version),
+        last_updated=micros_to_datetime(last_updated),
+        resource=json.loads(text) if text is not None else None,
+        deleted=text is None,
+    )
+
+
+def get_current(conn: apsw.Connection, tenant: str, resource_type: str, id: str) -> Current | None:
+    row = conn.execute(
+        "SELECT version, last_updated, deleted, json FROM resources "
+        "WHERE tenant = ? AND type = ? AND id = ?",
+        (tenant, resource_type, id),
+    ).fetchone()
+    if row is None:
+        return None
+    return Current(int(row[0]), int(row[1]), bool(row[2]), row[3])
+
+
+def get_version(
+    conn: apsw.Connection, tenant: str, resource_type: str, id: str, version: int
+) -> tuple[int, Interaction, str | None] | None:
+    """``(last_updated, method, json)`` of one version, or None."""
+    row = conn.execute(
+        "SELECT last_updated, method, json FROM history "
+        "WHERE tenant = ? AND type = ? AND id = ? AND version = ?",
+        (tenant, resource_type, id, version),
+    ).fetchone()
+    if row is None:
+        return None
+    return int(row[0]), Interaction(row[1]), row[2]
+
+
+def previous_resource(
+    conn: apsw.Connection, tenant: str, resource_type: str, id: str, before: int
+) -> str | None:
+    """The JSON of the newest non-deleted version older than ``before`` (or None)."""
+    row = conn.execute(
+        "SELECT json FROM history WHERE tenant = ? AND type = ? AND id = ? AND version < ? "
+        "AND json IS NOT NULL ORDER BY version DESC LIMIT 1",
+        (tenant, resource_type, id, before),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def put_version(
+    conn: apsw.Connection,
+    tenant: str,
+    resource_type: str,
+    id: str,
+    version: int,
+    last_updated: int,
+    method: Interaction,
+    text: str | None,
+) -> None:
+    """Make ``version`` current (``text`` None: a deletion) and append it to the history."""
+    conn.execute(
+        "INSERT INTO resources (tenant, type, id, version, last_updated, deleted, json) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (tenant, type, id) DO UPDATE SET version = excluded.version, "
+        "last_updated = excluded.last_updated, deleted = excluded.deleted, json = excluded.json",
+        (tenant, resource_type, id, version, last_updated, int(text is None), text),
+    )
+    conn.execute(
+        "INSERT INTO history (tenant, type, id, version, last_updated, method, json) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (tenant, resource_type, id, version, last_updated, method.value, text),
+    )
+
+
+def _history_filter(
+    tenant: str,
+    resource_type: str | None,
+    id: str | None,
+    since: int | None,
+    at: tuple[int, int] | None,
+    types: Collection[str] | None = None,
+) -> tuple[str, list[Any]]:
+    where = ["h.tenant = ?"]
+    params: list[Any] = [tenant]
+    if types is not None:
+        ordered = sorted(types)
+        where.append(f"h.type IN ({', '.join('?' for _ in ordered)})" if ordered else "0")
+        params.extend(ordered)
+    if resource_type is not None:
+        where.append("h.type = ?")
+        params.append(resource_type)
+    if id is not None:
+        where.append("h.id = ?")
+        params.append(id)
+    if since is not None:
+        where.append("h.last_updated >= ?")
+        params.append(since)
+    if at is not None:
+        # the version was current at some instant of [low, high): it started before `high`
+        # and the next version (if any) started after `low`
+        where.append("h.last_updated < ?")
+        params.append(at[1])
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM history n WHERE n.tenant = h.tenant AND n.type = h.type "
+            "AND n.id = h.id AND n.version > h.version AND n.last_updated <= ?)"
+        )
+        params.append(at[0])
+    return " AND ".join(where), params
+
+
+def count_history(
+    conn: apsw.Connection,
+    tenant: str,
+    resource_type: str | None = None,
+    id: str | None = None,
+    *,
+    since: int | None = None,
+    at: tuple[int, int] | None = None,
+    types: Collection[str] | None = None,
+) -> int:
+    where, params = _history_filter(tenant, resource_type, id, since, at, types)
+    row = conn.execute(f"SELECT count(*) FROM history h WHERE {where}", params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def history_entries(
+    conn: apsw.Connection,
+    tenant: str,
+    resource_type: str | None = None,
+    id: str | None = None,
+    *,
+    since: int | None = None,
+    at: tuple[int, int] | None = None,
+    count: int | None = None,
+    offset: int = 0,
+    types: Collection[str] | None = None,
+) -> list[HistoryEntry]:
+    """Matching versions, newest first (``types``: only these resource types)."""
+    where, params = _history_filter(tenant, resource_type, id, since, at, types)
+    sql = (
+        "SELECT h.type, h.id, h.version, h.last_updated, h.method, h.json FROM history h "
+        f"WHERE {where} ORDER BY h.last_updated DESC, h.version DESC, h.type, h.id "
+        "LIMIT ? OFFSET ?"
+    )
+    params += [-1 if count is None else count, offset]
+    return [
+        HistoryEntry(to_stored(t, i, v, lu, text), Interaction(method))
+        for t, i, v, lu, method, text in conn.execute(sql, params)
+    ]
+
+
+def delete_old_versions(
+    conn: apsw.Connection, tenant: str, resource_type: str, id: str, current_version: int
+) -> int:
+    """Drop every version but the current one; returns how many were dropped."""
+    conn.execute(
+        "DELETE FROM history WHERE tenant = ? AND type = ? AND id = ? AND version < ?",
+        (tenant, resource_type, id, current_version),
+    )
+    return int(conn.changes())

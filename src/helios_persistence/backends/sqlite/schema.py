@@ -1,0 +1,80 @@
+"""Creating and migrating the SQLite schema.
+
+``dialects/sqlite/schema.sql`` is version 1. Later changes live in
+``dialects/sqlite/migrations/NNN_<name>.sql`` (NNN ≥ 2) and are applied in order, each once,
+inside one ``BEGIN IMMEDIATE`` transaction; ``schema_version`` holds the single row with the
+version reached. Every script is written to be idempotent (``IF NOT EXISTS``), so re-running
+one after a crash is harmless. A database newer than this library is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+import apsw
+
+__all__ = ["SCHEMA_VERSION", "migrate", "migrations"]
+
+_NAME = re.compile(r"(\d{3})_[A-Za-z0-9_]+\.sql")
+
+
+def _dialect_dir() -> Traversable:
+    return resources.files("helios_persistence").joinpath("dialects/sqlite")
+
+
+@cache
+def migrations() -> tuple[tuple[int, str, str], ...]:
+    """``(version, name, sql)`` for version 1 (schema.sql) and every migration, in order."""
+    base = _dialect_dir()
+    found = [(1, "schema.sql", base.joinpath("schema.sql").read_text(encoding="utf-8"))]
+    folder = base.joinpath("migrations")
+    if folder.is_dir():
+        for item in folder.iterdir():
+            match = _NAME.fullmatch(item.name)
+            if match and int(match.group(1)) >= 2:
+                found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate SQLite migration numbers: {versions}")
+    return tuple(found)
+
+
+SCHEMA_VERSION = migrations()[-1][0]
+
+
+def _current_version(conn: apsw.Connection) -> int:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchall()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(conn: apsw.Connection) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION`; returns the version it was at."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        before = _current_version(conn)
+        if before > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the database schema is version {before}, newer than this library "
+                f"({SCHEMA_VERSION})"
+            )
+        for version, _name, sql in migrations():
+            if version > before:
+                conn.execute(sql)
+        if before < SCHEMA_VERSION:
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return before
