@@ -217,6 +217,15 @@ class SQLiteStore(SQLiteOperations):
         with self.write_session(ctx) as s:
             return self._stored(self.op_update(s, resource, if_match=if_match))
 
+    def bulk_update(self, ctx: TenantContext, resources: list[dict[str, Any]]) -> int:
+        """Update (or create) many resources with ids in one transaction; all or nothing.
+
+        The loader's fast path: one ``BEGIN IMMEDIATE`` and one commit for the whole list."""
+        with self.write_session(ctx) as s:
+            for resource in resources:
+                self.op_update(s, resource)
+        return len(resources)
+
     def update_conditional(
         self, ctx: TenantContext, resource: dict[str, Any], criteria: str
     ) -> StoredResource:
