@@ -32,7 +32,7 @@ DEMO_QUERIES = [
     ("chain and _include", "Observation?patient.name:contains=smith&code=http://loinc.org|8867-4&_include=Observation:patient&_count=2"),
     ("reverse chain (_has)", "Patient?_has:Condition:patient:code=http://snomed.info/sct|53741008&_count=3"),
     ("full text (_text)", "Patient?_text=cardiac&_count=3"),
-    ("_filter", 'Patient?_filter=gender eq female and birthdate lt 1960&_count=3'),
+    ("_filter", 'Patient?_filter=gender eq female and birthdate lt 1975&_count=3'),
     ("composite", "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140&_count=3"),
     (
         "the polyglot example (code:below needs the terminology issue: shown as an error)",

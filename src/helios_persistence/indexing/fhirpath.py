@@ -18,8 +18,8 @@ agree (tests/unit/indexing/test_differential.py checks this on every example res
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -188,14 +188,21 @@ class _Parser:
 
     def member(self, branches: list[Branch], name: str) -> list[Branch]:
         out = []
+        known = not branches
         for branch in branches:
             if branch.type_key is None:
-                raise Unsupported(f"member {name} of primitive {branch.type}")
+                # a primitive's id/extension live in "_name": outside the fast path
+                if name in ("id", "extension"):
+                    raise Unsupported(f"{name} of primitive {branch.type}")
+                continue  # any other member of a primitive is empty
             kids = m.children(branch.type_key, name)
             if kids is None:
-                raise Unsupported(f"unknown element {branch.type_key}.{name}")
+                continue  # this branch's type has no such element: empty
+            known = True
             for kid in kids:
                 out.append(Branch((*branch.ops, ("key", kid.key)), kid.type, kid.type_key))
+        if not known:
+            raise Unsupported(f"no element {name} on {', '.join(b.type for b in branches)}")
         return out
 
     def first(self, branches: list[Branch]) -> list[Branch]:
@@ -316,7 +323,7 @@ def _generate(branch: Branch) -> Getter:
             else:  # pragma: no cover - the parser emits nothing else
                 raise AssertionError(kind)
     lines.append(f"    return [{single}]" if single else "    return c")
-    exec("\n".join(lines), env)  # noqa: S102 - generated from a fixed set of templates
+    exec("\n".join(lines), env)
     return env["get"]  # type: ignore[no-any-return]
 
 
@@ -342,7 +349,7 @@ def compile_fast(expression: str, context: str, root_type: str | None = None) ->
     """Compile ``expression`` evaluated on a ``context`` (a resource type, or a type key for a
     composite component); None when it is outside the fast path's shapes."""
     try:
-        branches = _Parser(expression, context, root_type or context).parse()
+        branches = _Parser(expression, context, root_type or context.split(".")[0]).parse()
     except Unsupported:
         return None
     return FastPath(expression, tuple(branches), tuple(_generate(b) for b in branches))
@@ -357,7 +364,8 @@ def _resolve_shim(inputs: list[Any]) -> list[Any]:
     for value in inputs:
         target = reference_type(value, getattr(_state, "root", None))
         if target:
-            out.append(ResourceNode.create_node({"resourceType": target}, target))
+            node = ResourceNode.create_node({"resourceType": target}, target)  # type: ignore[no-untyped-call]
+            out.append(node)
     return out
 
 
@@ -365,12 +373,12 @@ _state = threading.local()
 
 
 @cache
-def compile_slow(expression: str, base: str | None = None) -> Callable[..., list[Any]]:
-    """fhirpathpy, compiled once per expression (``base``: the type path of a sub-node)."""
+def compile_slow(expression: str) -> Callable[..., list[Any]]:
+    """fhirpathpy, compiled once per expression, with the ``resolve()`` shim."""
     import fhirpathpy
 
     options = {"userInvocationTable": {"resolve": {"fn": _resolve_shim, "arity": {0: []}}}}
-    return fhirpathpy.compile(expression, m.model(), options)  # type: ignore[no-any-return]
+    return fhirpathpy.compile(expression, m.model(), options)
 
 
 def evaluate_slow(
@@ -380,7 +388,7 @@ def evaluate_slow(
     from fhirpathpy.engine.nodes import ResourceNode
 
     fn = compile_slow(expression)
-    target = ResourceNode.create_node(node, base) if base else node
+    target = ResourceNode.create_node(node, base) if base else node  # type: ignore[no-untyped-call]
     _state.root = root
     try:
         result = fn(target, {"resource": root, "rootResource": root})

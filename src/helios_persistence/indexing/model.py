@@ -156,7 +156,7 @@ def _lookup(type_key: str, name: str) -> tuple[str, str | None] | None:
     m = model()
     candidates = [type_key]
     candidates += _ancestors(type_key.split(".")[0]) if "." not in type_key else []
-    for base in [*candidates, "Element"]:
+    for base in [*candidates, "BackboneElement", "Element"]:
         path = f"{base}.{name}"
         path = m["pathsDefinedElsewhere"].get(path, path)
         if path in m["path2Type"]:

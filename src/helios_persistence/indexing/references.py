@@ -2,20 +2,20 @@
 
 Forms (R4 "References", "Canonical URLs") and what they index as:
 
-=========================================  ===========================================================
-``Patient/123``                            target_type ``Patient``, target_id ``123``
-``Patient/123/_history/2``                 … and version ``2``
-``http://other/fhir/Patient/5``            url as written; target_type/target_id/version parsed from
-                                           the tail too (a search decides whether that base is "here")
-``#p1`` (contained)                        target_type = the contained resource's ``resourceType``,
-                                           target_id ``#p1`` (kept with its ``#``: a contained
-                                           resource is not addressable, so it never equals ``Patient/p1``)
-``urn:uuid:…``, ``urn:oid:…``              url; target_type from ``Reference.type`` if given
-``Patient?identifier=x`` (conditional)     url as written, target_type ``Patient``
-``Reference.identifier`` (logical)         identifier_system/identifier_value (with or without a reference)
-canonical ``http://x/ValueSet/y|1.0``      url ``http://x/ValueSet/y``, version ``1.0``
-a resource (``Bundle.entry[0].resource``)  its resourceType and id
-=========================================  ===========================================================
+* ``Patient/123``: target_type ``Patient``, target_id ``123``;
+  ``Patient/123/_history/2`` also version ``2``.
+* ``http://other/fhir/Patient/5``: url as written, and target_type/target_id/version parsed
+  from the tail too (the search side decides whether that base is "here").
+* ``#p1`` (contained): target_type is the contained resource's ``resourceType``, target_id
+  ``#p1``, kept with its ``#``: a contained resource is not addressable on its own, so the
+  row never equals one for ``Patient/p1``.
+* ``urn:uuid:…``, ``urn:oid:…``: url; target_type from ``Reference.type`` if given.
+* ``Patient?identifier=x`` (a conditional reference not yet resolved): url as written,
+  target_type ``Patient``.
+* ``Reference.identifier`` (logical): identifier_system/identifier_value, with or without a
+  reference in the same row.
+* canonical ``http://x/ValueSet/y|1.0``: url ``http://x/ValueSet/y``, version ``1.0``.
+* a resource (``Bundle.entry[0].resource``): its resourceType and id.
 
 When the reference string gives no type, ``Reference.type`` does (``resolve() is Patient`` on a
 logical reference with ``type: Patient`` is true).
@@ -111,7 +111,9 @@ def reference_rows(
         if fhir_type in ("uri", "url", "uuid", "oid"):
             return [ReferenceRow(param, None, None, None, value)]
         parsed = parse_reference(value)
-        return [ReferenceRow(param, parsed.target_type, parsed.target_id, parsed.version, parsed.url)]
+        return [
+            ReferenceRow(param, parsed.target_type, parsed.target_id, parsed.version, parsed.url)
+        ]
     if not isinstance(value, dict):
         raise BadReference(f"expected a Reference object, got {type(value).__name__}")
     if "resourceType" in value:
@@ -124,6 +126,9 @@ def reference_rows(
         if not isinstance(identifier, dict):
             raise BadReference("Reference.identifier must be an object")
         id_system, id_value = identifier.get("system"), identifier.get("value")
+        for part in (id_system, id_value):
+            if part is not None and not isinstance(part, str):
+                raise BadReference("Reference.identifier system and value must be strings")
     if ref is None:
         if id_system is None and id_value is None:
             return []
