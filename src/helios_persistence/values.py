@@ -22,7 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from enum import IntEnum
 
 __all__ = [
@@ -183,7 +183,10 @@ def parse_number(text: str) -> NumberRange:
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     half = Decimal(5).scaleb(exponent - 1)
-    return NumberRange(value, value - half, value + half, text)
+    # exact arithmetic: the default 28-digit context would round long values' bounds away
+    with localcontext() as ctx:
+        ctx.prec = len(value.as_tuple().digits) + 2
+        return NumberRange(value, value - half, value + half, text)
 
 
 _SPACE_RE = re.compile(r"\s+")

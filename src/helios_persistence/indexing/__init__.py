@@ -20,21 +20,6 @@ from helios_persistence.indexing.rows import (
     UriRow,
 )
 
-
-def _install_search_canonicaliser() -> None:
-    """Give the search parser the indexer's UCUM conversion (its quantity values then meet
-    the stored canonical values)."""
-    try:
-        from helios_persistence.parsing.typed_values import register_canonicalizer
-    except ImportError:  # pragma: no cover - the parser is optional for indexing
-        return
-    from helios_persistence.ucum import canonical_range
-
-    register_canonicalizer(canonical_range)
-
-
-_install_search_canonicaliser()
-
 __all__ = [
     "CompositeRow",
     "DateRow",

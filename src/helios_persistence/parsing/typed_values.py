@@ -8,11 +8,11 @@ a person understands, which the binder turns into :class:`InvalidSearch`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 
 from helios_persistence import ir
 from helios_persistence.registry import ParamType
-from helios_persistence.values import parse_date, parse_number
+from helios_persistence.ucum import UCUM_SYSTEM, canonical_range
+from helios_persistence.values import NumberRange, parse_date, parse_number
 
 __all__ = ["PREFIXED_TYPES", "ValueParser", "parse_value", "split_prefix"]
 
@@ -49,6 +49,8 @@ def _token(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.Predi
         op = ir.TerminologyOp(modifier)
         if op in (ir.TerminologyOp.IN, ir.TerminologyOp.NOT_IN):
             return ir.Terminology(param, op, None, _joined(parts))
+        if len(parts) > 2:
+            raise ValueError(f":{modifier} takes [system|]code: too many '|'")
         system, code = (parts[0] or None, parts[1]) if len(parts) == 2 else (None, parts[0])
         if not code:
             raise ValueError(f":{modifier} needs a code")
@@ -67,38 +69,41 @@ def _token(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.Predi
 
 def _date(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.Predicate:
     prefix, text = split_prefix(_joined(parts))
-    rng = parse_date(text)
+    try:
+        rng = parse_date(text)
+    except ArithmeticError:  # the offset moves it outside years 1-9999
+        raise ValueError(f"{text!r} is out of range") from None
     return ir.DateMatch(param, prefix, rng.low, rng.high, text)
+
+
+def _parse_number(text: str) -> NumberRange:
+    try:
+        return parse_number(text)
+    except ArithmeticError:  # e.g. an exponent beyond the decimal context: 1e99999999999
+        raise ValueError(f"{text!r} is out of range") from None
 
 
 def _number(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.Predicate:
     prefix, text = split_prefix(_joined(parts))
-    rng = parse_number(text)
+    rng = _parse_number(text)
     return ir.NumberMatch(param, prefix, rng.value, rng.low, rng.high)
-
-
-#: set by the indexing package when UCUM canonicalisation is available
-Canonicalizer = Callable[[Decimal, Decimal, Decimal, str], tuple[Decimal, Decimal, Decimal, str] | None]
-_canonicalize: list[Canonicalizer] = []
-
-
-def register_canonicalizer(fn: Canonicalizer) -> None:
-    """Install the UCUM canonicaliser used for quantity search values."""
-    _canonicalize[:] = [fn]
 
 
 def _quantity(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.Predicate:
     if len(parts) > 3:
         raise ValueError("a quantity is number|system|code: too many '|'")
     prefix, text = split_prefix(parts[0])
-    rng = parse_number(text)
+    rng = _parse_number(text)
     system = parts[1] if len(parts) > 1 and parts[1] else None
     code = parts[2] if len(parts) > 2 and parts[2] else None
     if len(parts) == 2 and parts[1]:
         code, system = parts[1], None  # "5.4|mg" is read as a unit code
     canonical = None
-    if code and _canonicalize and system in (None, "http://unitsofmeasure.org"):
-        canonical = _canonicalize[0](rng.value, rng.low, rng.high, code)
+    if code and system in (None, UCUM_SYSTEM):
+        try:
+            canonical = canonical_range(rng.value, rng.low, rng.high, code)
+        except ArithmeticError:
+            canonical = None
     if canonical is None:
         return ir.QuantityMatch(param, prefix, rng.value, rng.low, rng.high, system, code)
     cv, clow, chigh, cunit = canonical
@@ -109,6 +114,8 @@ def _quantity(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.Pr
 
 def _reference(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.Predicate:
     if modifier == "identifier":
+        if not any(parts):
+            raise ValueError(":identifier needs a value")
         if len(parts) == 1:
             return ir.ReferenceMatch(param, ir.ReferenceOp.IDENTIFIER, None, parts[0] or None)
         if len(parts) == 2:
@@ -117,7 +124,7 @@ def _reference(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.P
             )
         raise ValueError(":identifier takes [system|]value")
     text = parts[0]
-    version = parts[1] if len(parts) == 2 else None
+    version = (parts[1] or None) if len(parts) == 2 else None
     if len(parts) > 2 or not text:
         raise ValueError("a reference is [Type/]id, a URL, or canonical-url|version")
     target_type = modifier  # a :Type modifier (checked by the binder)
@@ -125,7 +132,11 @@ def _reference(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.P
         return ir.ReferenceMatch(param, ir.ReferenceOp.EQ, None, None, text, version)
     segments = text.split("/")
     if len(segments) == 4 and segments[2] == "_history":
-        segments, version = segments[:2], segments[3]
+        if version is not None:
+            raise ValueError(f"{text!r} names a version twice")
+        segments, version = segments[:2], segments[3] or None
+    if not all(segments):
+        raise ValueError(f"{text!r} is not a reference: expected [Type/]id")
     if len(segments) == 2:
         if target_type and segments[0] != target_type:
             raise ValueError(f"{text!r} does not match the type modifier :{target_type}")
