@@ -170,10 +170,13 @@ def convert(value: Decimal, code: str) -> tuple[Decimal, str] | None:
     return conversion.apply(value), conversion.unit
 
 
+@lru_cache(maxsize=65536)
 def canonical_range(
     value: Decimal, low: Decimal, high: Decimal, code: str
 ) -> tuple[Decimal, Decimal, Decimal, str] | None:
     """A value and its precision range in canonical form: ``(value, low, high, unit)``.
+
+    Memoised: measurements repeat (same value, same unit) across resources.
 
     The same conversion the indexer applies to stored quantities, so a search value and an
     indexed value meet in one unit (the signature of the search parser's canonicaliser hook).

@@ -76,9 +76,12 @@ def validate_resource(
     registry: Registry | None = None,
     *,
     require_id: bool = False,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> str:
-    """Validate ``resource`` and return its resource type. Raises :class:`InvalidResource`."""
+    """Validate ``resource`` and return its resource type. Raises :class:`InvalidResource`.
+
+    ``max_bytes`` None skips serialising (for callers that check the size of the document
+    they serialise anyway)."""
     if not isinstance(resource, dict):
         raise InvalidResource(f"a resource must be a JSON object, not {type(resource).__name__}")
     resource_type = check_resource_type(resource.get("resourceType"), registry)
@@ -89,6 +92,8 @@ def validate_resource(
     meta = resource.get("meta")
     if meta is not None and not isinstance(meta, dict):
         raise InvalidResource("meta must be an object", expression=f"{resource_type}.meta")
+    if max_bytes is None:
+        return resource_type
     text = serialize(resource)
     size = len(text.encode("utf-8"))
     if size > max_bytes:

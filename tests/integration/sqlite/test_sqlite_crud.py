@@ -103,7 +103,7 @@ def test_index_rows_follow_the_current_version(store: SQLiteStore, ctx: TenantCo
     store.delete(ctx, "Patient", "p1")
     for table in ("idx_string", "idx_token", "idx_date", "idx_reference", "resource_text"):
         assert count_rows(store, ctx, table, id="p1") == 0
-    assert count_rows(store, ctx, "resource_text_rowid", id="p1") == 0
+    assert count_rows(store, ctx, "param_text", id="p1") == 0
     outbox = count_rows(store, ctx, "outbox", id="p1")
     assert outbox == 3
     assert count_rows(store, ctx, "outbox", id="p1", operation="delete", version=3) == 1

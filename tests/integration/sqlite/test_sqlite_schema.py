@@ -32,7 +32,7 @@ def test_migrate_fresh_and_idempotent() -> None:
         "idx_token",
         "resource_text",
         "outbox",
-        "resource_text_rowid",
+        "param_text",
     } <= tables
 
 

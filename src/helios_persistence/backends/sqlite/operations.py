@@ -51,6 +51,9 @@ class Session:
     #: registry changes (``("register", definition)`` / ``("unregister", url)``) to apply
     #: once the transaction has committed
     pending: list[tuple[str, Any]] = field(default_factory=list)
+    #: index rows waiting for one flush before commit (bulk loads only: a session that
+    #: searches must see its own writes, so it writes rows as it goes)
+    buffer: writer.IndexBuffer | None = None
 
     @property
     def tenant(self) -> str:
@@ -160,8 +163,9 @@ class SQLiteOperations:
         return self._in_compartment(s.ctx, resource_type, id, self._extract(resource))
 
     def _validate(self, resource: Any, *, require_id: bool = False) -> str:
+        # the size limit is checked on the serialised document in _write (one json.dumps)
         return validation.validate_resource(
-            resource, self.registry, require_id=require_id, max_bytes=self.max_resource_bytes
+            resource, self.registry, require_id=require_id, max_bytes=None
         )
 
     def _write(
@@ -177,10 +181,12 @@ class SQLiteOperations:
         version = current.version + 1 if current else 1
         last_updated = self._clock.now(current.last_updated + 1 if current else 0)
         if resource is None:
-            records.put_version(
+            rowid = records.put_version(
                 s.conn, s.tenant, resource_type, id, version, last_updated, method, None
             )
-            writer.delete_index(s.conn, s.tenant, resource_type, id)
+            if s.buffer:
+                s.buffer.flush(s.conn)
+            writer.delete_index(s.conn, s.tenant, resource_type, id, rowid)
             writer.write_outbox(
                 s.conn, s.tenant, resource_type, id, version, "delete", last_updated
             )
@@ -200,10 +206,13 @@ class SQLiteOperations:
             raise PermissionDenied(
                 f"{resource_type}/{id} would not be in the {kind}/{owner} compartment"
             )
-        records.put_version(
+        rowid = records.put_version(
             s.conn, s.tenant, resource_type, id, version, last_updated, method, text
         )
-        writer.write_index(s.conn, s.tenant, resource_type, id, index, replace=current is not None)
+        writer.write_index(
+            s.conn, s.tenant, resource_type, id, rowid, index,
+            replace=current is not None, buffer=s.buffer,
+        )  # fmt: skip
         writer.write_outbox(s.conn, s.tenant, resource_type, id, version, "upsert", last_updated)
         if resource_type == "SearchParameter":
             self._queue_search_parameter(s, document, current)

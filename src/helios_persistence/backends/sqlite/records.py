@@ -101,20 +101,24 @@ def put_version(
     last_updated: int,
     method: Interaction,
     text: str | None,
-) -> None:
-    """Make ``version`` current (``text`` None: a deletion) and append it to the history."""
-    conn.execute(
+) -> int:
+    """Make ``version`` current (``text`` None: a deletion) and append it to the history.
+
+    Returns the resource's ``resources`` rowid (stable across versions: it keys full text)."""
+    (rowid,) = conn.execute(
         "INSERT INTO resources (tenant, type, id, version, last_updated, deleted, json) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (tenant, type, id) DO UPDATE SET version = excluded.version, "
-        "last_updated = excluded.last_updated, deleted = excluded.deleted, json = excluded.json",
+        "last_updated = excluded.last_updated, deleted = excluded.deleted, json = excluded.json "
+        "RETURNING rowid",
         (tenant, resource_type, id, version, last_updated, int(text is None), text),
-    )
+    ).fetchone()
     conn.execute(
         "INSERT INTO history (tenant, type, id, version, last_updated, method, json) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (tenant, resource_type, id, version, last_updated, method.value, text),
     )
+    return int(rowid)
 
 
 def _history_filter(

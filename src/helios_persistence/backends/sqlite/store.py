@@ -52,7 +52,7 @@ from helios_persistence.tenancy import (
     tenant_from_file_name,
 )
 
-from . import records
+from . import records, writer
 from .connection import DEFAULT_BUSY_TIMEOUT_MS, ConnectionPool
 from .operations import Session, SQLiteOperations
 from .schema import migrate
@@ -165,6 +165,8 @@ class SQLiteStore(SQLiteOperations):
         with self._pool(ctx).write() as conn:
             session = Session(conn, ctx)
             yield session
+            if session.buffer:
+                session.buffer.flush(conn)
         self._apply_pending(session.pending)
 
     @contextmanager
@@ -222,6 +224,7 @@ class SQLiteStore(SQLiteOperations):
 
         The loader's fast path: one ``BEGIN IMMEDIATE`` and one commit for the whole list."""
         with self.write_session(ctx) as s:
+            s.buffer = writer.IndexBuffer()
             for resource in resources:
                 self.op_update(s, resource)
         return len(resources)

@@ -4,7 +4,7 @@ Each :mod:`helios_persistence.indexing.rows` type maps to its ``idx_*`` table. A
 :class:`~helios_persistence.indexing.rows.CompositeRow`'s components go to their own type's
 table under the parameter ``<composite>$<i>`` (``i`` = component position from 0), tied by a
 ``grp`` number unique per composite row within the resource (plain rows have ``grp`` NULL).
-Decimals are stored as floats. The FTS5 row is found again through ``resource_text_rowid``.
+Decimals are stored as floats. A resource's full-text row has its ``resources`` rowid.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from helios_persistence.indexing.rows import (
     UriRow,
 )
 
-__all__ = ["INDEX_TABLES", "delete_index", "write_index", "write_outbox"]
+__all__ = ["INDEX_TABLES", "IndexBuffer", "delete_index", "write_index", "write_outbox"]
 
 INDEX_TABLES = (
     "idx_string",
@@ -141,19 +141,74 @@ def rows_by_table(
     return out
 
 
-def delete_index(conn: apsw.Connection, tenant: str, resource_type: str, id: str) -> None:
-    """Remove every index and full-text row of a resource."""
+def _param_texts(rows: Iterable[IndexRow | CompositeRow]) -> list[tuple[str, str]]:
+    """``(param, text)`` for ``:text-advanced``: token display/text and string values."""
+    out: list[tuple[str, str]] = []
+    for row in rows:
+        if isinstance(row, TokenRow) and row.text:
+            out.append((row.param, row.text))
+        elif isinstance(row, StringRow):
+            out.append((row.param, row.exact))
+    return out[:PARAM_TEXT_SLOTS]
+
+
+class IndexBuffer:
+    """Index, full-text and per-parameter text rows waiting to be inserted.
+
+    A bulk load adds every resource of a transaction here and flushes once, so each table
+    gets one ``executemany`` per transaction instead of one per resource."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[tuple[Any, ...]]] = {}
+        self.text: list[tuple[Any, ...]] = []
+        self.param_text: list[tuple[Any, ...]] = []
+
+    def add(self, tenant: str, resource_type: str, id: str, rowid: int, index: ResourceIndex) -> None:
+        for table, params in rows_by_table(tenant, resource_type, id, index.rows).items():
+            self.tables.setdefault(table, []).extend(params)
+        if index.narrative or index.content:
+            self.text.append(
+                (rowid, tenant, resource_type, id, index.narrative or "", index.content or "")
+            )
+        base = rowid * PARAM_TEXT_SLOTS
+        for n, (param, text) in enumerate(_param_texts(index.rows)):
+            self.param_text.append((base + n, tenant, resource_type, id, param, text))
+
+    def flush(self, conn: apsw.Connection) -> None:
+        for table, params in self.tables.items():
+            conn.executemany(_INSERT[table], params)
+        if self.text:
+            conn.executemany(_INSERT_TEXT, self.text)
+        if self.param_text:
+            conn.executemany(_INSERT_PARAM_TEXT, self.param_text)
+        self.tables, self.text, self.param_text = {}, [], []
+
+    def __bool__(self) -> bool:
+        return bool(self.tables or self.text or self.param_text)
+
+
+#: rowids of a resource's param_text rows: ``rowid * PARAM_TEXT_SLOTS + n``
+PARAM_TEXT_SLOTS = 1024
+_INSERT_TEXT = (
+    "INSERT INTO resource_text (rowid, tenant, type, id, narrative, content) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_PARAM_TEXT = (
+    "INSERT INTO param_text (rowid, tenant, type, id, param, text) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def delete_index(conn: apsw.Connection, tenant: str, resource_type: str, id: str, rowid: int) -> None:
+    """Remove every index and text row of a resource (``rowid``: its ``resources`` rowid,
+    which is also the rowid of its full-text rows — FTS5 deletes efficiently only by rowid)."""
     key = (tenant, resource_type, id)
     for table in INDEX_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE tenant = ? AND type = ? AND id = ?", key)
-    found = conn.execute(
-        "SELECT rid FROM resource_text_rowid WHERE tenant = ? AND type = ? AND id = ?", key
-    ).fetchone()
-    if found is not None:
-        conn.execute("DELETE FROM resource_text WHERE rowid = ?", (found[0],))
-        conn.execute(
-            "DELETE FROM resource_text_rowid WHERE tenant = ? AND type = ? AND id = ?", key
-        )
+    conn.execute("DELETE FROM resource_text WHERE rowid = ?", (rowid,))
+    base = rowid * PARAM_TEXT_SLOTS
+    conn.execute(
+        "DELETE FROM param_text WHERE rowid BETWEEN ? AND ?", (base, base + PARAM_TEXT_SLOTS - 1)
+    )
 
 
 def write_index(
@@ -161,28 +216,22 @@ def write_index(
     tenant: str,
     resource_type: str,
     id: str,
+    rowid: int,
     index: ResourceIndex,
     *,
     replace: bool = True,
+    buffer: IndexBuffer | None = None,
 ) -> None:
-    """Replace a resource's index and full-text rows with ``index`` (``replace`` False: the
-    resource is new, there is nothing to delete first)."""
+    """Replace a resource's index and text rows with ``index`` (``replace`` False: the
+    resource is new, nothing to delete). With ``buffer``, rows wait there for one flush."""
     if replace:
-        delete_index(conn, tenant, resource_type, id)
-    for table, params in rows_by_table(tenant, resource_type, id, index.rows).items():
-        conn.executemany(_INSERT[table], params)
-    if index.narrative or index.content:
-        conn.execute(
-            "INSERT INTO resource_text (tenant, type, id, narrative, content) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (tenant, resource_type, id, index.narrative or "", index.content or ""),
-        )
-        conn.execute(
-            "INSERT INTO resource_text_rowid (tenant, type, id, rid) VALUES (?, ?, ?, ?)",
-            (tenant, resource_type, id, conn.last_insert_rowid()),
-        )
-
-
+        if buffer:
+            buffer.flush(conn)  # the old rows may still be waiting in the buffer
+        delete_index(conn, tenant, resource_type, id, rowid)
+    target = buffer if buffer is not None else IndexBuffer()
+    target.add(tenant, resource_type, id, rowid, index)
+    if buffer is None:
+        target.flush(conn)
 def write_outbox(
     conn: apsw.Connection,
     tenant: str,
