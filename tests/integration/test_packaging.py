@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,8 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    source = tmp_path_factory.mktemp("source")  # a clean copy: no stale build/ folder
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
          "--quiet", "-w", str(out)],
         check=True,
     )  # fmt: skip
@@ -31,6 +36,7 @@ def test_wheel_contains_assets(wheel: Path) -> None:
         "helios_persistence/grammar/filter.lark",
         "helios_persistence/grammar/text.lark",
         "helios_persistence/dialects/sqlite/schema.sql",
+        "helios_persistence/dialects/sqlite/migrations/002_history_type.sql",
         "helios_persistence/registry/data/search-parameters.json",
         "helios_persistence/registry/data/compartmentdefinition-patient.json",
         "helios_persistence/py.typed",
@@ -52,6 +58,10 @@ def test_installed_copy_loads_its_assets(wheel: Path, tmp_path: Path) -> None:
         "q = hp.parse('Observation?code=http://loinc.org|8867-4')\n"
         "schema = resources.files('helios_persistence.dialects').joinpath('sqlite/schema.sql')\n"
         "store = hp.open_store('sqlite://')\n"
+        "ctx = hp.TenantContext.for_tenant('t')\n"
+        "store.create(ctx, {'resourceType': 'Patient', 'text': {'status': 'generated',"
+        " 'div': '<div>x</div>'}, 'name': [{'family': 'Doe'}]})\n"
+        "assert store.search(ctx, 'Patient?name=doe').resources\n"
         "print(json.dumps([str(q), 'CREATE TABLE' in schema.read_text()]))\n"
     ) % str(target)
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
