@@ -28,12 +28,24 @@ DEMO_QUERIES = [
     ("token", "Observation?code=http://loinc.org|8867-4&_count=3"),
     ("string, accent- and case-insensitive", "Patient?name=muller&_count=3"),
     ("date range (a year) and sort", "Observation?date=2021&_sort=-date&_count=3"),
-    ("quantity with UCUM conversion", "Observation?value-quantity=gt70|http://unitsofmeasure.org|kg&_count=3"),
-    ("chain and _include", "Observation?patient.name:contains=smith&code=http://loinc.org|8867-4&_include=Observation:patient&_count=2"),
-    ("reverse chain (_has)", "Patient?_has:Condition:patient:code=http://snomed.info/sct|53741008&_count=3"),
+    (
+        "quantity with UCUM conversion",
+        "Observation?value-quantity=gt70|http://unitsofmeasure.org|kg&_count=3",
+    ),
+    (
+        "chain and _include",
+        "Observation?patient.name:contains=smith&code=http://loinc.org|8867-4&_include=Observation:patient&_count=2",
+    ),
+    (
+        "reverse chain (_has)",
+        "Patient?_has:Condition:patient:code=http://snomed.info/sct|53741008&_count=3",
+    ),
     ("full text (_text)", "Patient?_text=cardiac&_count=3"),
-    ("_filter", 'Patient?_filter=gender eq female and birthdate lt 1975&_count=3'),
-    ("composite", "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140&_count=3"),
+    ("_filter", "Patient?_filter=gender eq female and birthdate lt 1975&_count=3"),
+    (
+        "composite",
+        "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140&_count=3",
+    ),
     (
         "the polyglot example (code:below needs the terminology issue: shown as an error)",
         "Observation?patient.name:contains=smith&_text=cardiac&code:below=http://loinc.org|8867-4"
@@ -56,7 +68,9 @@ def _progress() -> Progress:
     )
 
 
-def load_bundles(store: Any, ctx: hp.TenantContext, bundles: Iterable[dict[str, Any]], total: int) -> int:
+def load_bundles(
+    store: Any, ctx: hp.TenantContext, bundles: Iterable[dict[str, Any]], total: int
+) -> int:
     """Run each Bundle as a transaction (batch Bundles as batches); returns resources written."""
     written = 0
     with _progress() as progress:
@@ -94,7 +108,10 @@ def cmd_load(args: argparse.Namespace) -> int:
                         count += 1
             else:
                 document = json.loads(path.read_text(encoding="utf-8"))
-                if document.get("resourceType") == "Bundle" and document.get("type") in ("transaction", "batch"):
+                if document.get("resourceType") == "Bundle" and document.get("type") in (
+                    "transaction",
+                    "batch",
+                ):
                     count += len(store.transaction(ctx, document).get("entry", []))
                 else:
                     _put(store, ctx, document)
@@ -143,7 +160,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         written = load_bundles(store, ctx, bundles, len(bundles))
         elapsed = time.perf_counter() - start
-        console.print(f"Loaded {written} resources in {elapsed:.1f} s ({written / elapsed:,.0f}/s)\n")
+        console.print(
+            f"Loaded {written} resources in {elapsed:.1f} s ({written / elapsed:,.0f}/s)\n"
+        )
         for title, query in DEMO_QUERIES:
             _demo_search(store, ctx, title, query)
     return 0
@@ -165,14 +184,17 @@ def _demo_search(store: Any, ctx: hp.TenantContext, title: str, query: str) -> N
     for resource in result.resources:
         table.add_row(f"{resource['resourceType']}/{resource['id']}", _summary(resource))
     for resource in result.included:
-        table.add_row(f"[dim]include {resource['resourceType']}/{resource['id']}", _summary(resource))
+        table.add_row(
+            f"[dim]include {resource['resourceType']}/{resource['id']}", _summary(resource)
+        )
     console.print(table)
 
 
 def _summary(resource: dict[str, Any]) -> str:
     if resource["resourceType"] == "Patient":
         name = (resource.get("name") or [{}])[0]
-        return f"{' '.join(name.get('given', []))} {name.get('family', '')}, born {resource.get('birthDate', '?')}"
+        given = " ".join(name.get("given", []))
+        return f"{given} {name.get('family', '')}, born {resource.get('birthDate', '?')}"
     code = (resource.get("code") or {}).get("coding", [{}])[0]
     value = resource.get("valueQuantity")
     shown = f" = {value.get('value')} {value.get('unit', '')}" if value else ""

@@ -26,6 +26,6 @@ def get_compiler(dialect: str) -> BaseCompiler:
     return compiler
 
 
-def compile(query: ir.Query, dialect: str = "sqlite") -> Compiled:  # noqa: A001
+def compile(query: ir.Query, dialect: str = "sqlite") -> Compiled:
     """Compile ``query`` for ``dialect``: ``.text`` + ``.params`` (SQL, Cypher) or ``.body``."""
     return get_compiler(dialect).compile(query)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import is_dataclass, replace
 from datetime import datetime
@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
 from helios_persistence.errors import InvalidResource, NotFound, PermissionDenied
+from helios_persistence.indexing.reindex import Progress
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.registry.validate import validate as validate_search_parameter
 from helios_persistence.storage.bundles import process_bundle
@@ -228,6 +229,19 @@ class SQLiteStore(SQLiteOperations):
             for resource in resources:
                 self.op_update(s, resource)
         return len(resources)
+
+    def reindex(
+        self,
+        ctx: TenantContext,
+        resource_type: str | None = None,
+        params: Collection[str] | None = None,
+        **options: Any,
+    ) -> Progress:
+        """Rebuild index rows of stored resources (all, one type, or some parameters);
+        resumable with ``after=progress.last_key``, cancellable with ``cancel=Event``."""
+        from .reindex import reindex
+
+        return reindex(self, ctx, resource_type, params, **options)
 
     def update_conditional(
         self, ctx: TenantContext, resource: dict[str, Any], criteria: str

@@ -158,14 +158,20 @@ class IndexBuffer:
     A bulk load adds every resource of a transaction here and flushes once, so each table
     gets one ``executemany`` per transaction instead of one per resource."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, text: bool = True) -> None:
+        #: False: index rows only (a reindex of some parameters keeps the text rows)
+        self.with_text = text
         self.tables: dict[str, list[tuple[Any, ...]]] = {}
         self.text: list[tuple[Any, ...]] = []
         self.param_text: list[tuple[Any, ...]] = []
 
-    def add(self, tenant: str, resource_type: str, id: str, rowid: int, index: ResourceIndex) -> None:
+    def add(
+        self, tenant: str, resource_type: str, id: str, rowid: int, index: ResourceIndex
+    ) -> None:
         for table, params in rows_by_table(tenant, resource_type, id, index.rows).items():
             self.tables.setdefault(table, []).extend(params)
+        if not self.with_text:
+            return
         if index.narrative or index.content:
             self.text.append(
                 (rowid, tenant, resource_type, id, index.narrative or "", index.content or "")
@@ -198,7 +204,9 @@ _INSERT_PARAM_TEXT = (
 )
 
 
-def delete_index(conn: apsw.Connection, tenant: str, resource_type: str, id: str, rowid: int) -> None:
+def delete_index(
+    conn: apsw.Connection, tenant: str, resource_type: str, id: str, rowid: int
+) -> None:
     """Remove every index and text row of a resource (``rowid``: its ``resources`` rowid,
     which is also the rowid of its full-text rows — FTS5 deletes efficiently only by rowid)."""
     key = (tenant, resource_type, id)
@@ -232,6 +240,8 @@ def write_index(
     target.add(tenant, resource_type, id, rowid, index)
     if buffer is None:
         target.flush(conn)
+
+
 def write_outbox(
     conn: apsw.Connection,
     tenant: str,
