@@ -160,6 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         written = load_bundles(store, ctx, bundles, len(bundles))
         elapsed = time.perf_counter() - start
+        store.optimize(ctx)
         console.print(
             f"Loaded {written} resources in {elapsed:.1f} s ({written / elapsed:,.0f}/s)\n"
         )

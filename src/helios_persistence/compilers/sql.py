@@ -97,6 +97,8 @@ class SQLCompiler(BaseCompiler):
 
     dialect: ClassVar[str] = "sql"
     UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset({ir.Terminology})
+    #: whether the dialect sorts NULLs first in ascending order (SQLite does)
+    ASC_NULLS_FIRST: ClassVar[bool] = False
     #: convert a Decimal for the driver (SQLite and DuckDB compare REAL/DOUBLE columns)
     number: ClassVar[Callable[[Decimal], Any]] = staticmethod(float)
 
@@ -283,11 +285,22 @@ class SQLCompiler(BaseCompiler):
         return self._match(node, scope)
 
     def visit_Missing(self, node: ir.Missing, scope: _Scope) -> exp.Expression:
+        if node.param in ("_id", "_lastUpdated"):  # columns of every resource, never missing
+            return exp.false() if node.missing else exp.true()
+        if node.kind == "composite":
+            # a composite value is present when its first component row is (in whichever
+            # table that component's type uses)
+            param = f"{node.param}$0"
+            present = exp.or_(
+                *(
+                    self.member_of(scope, self.index_rows(t, scope, param, self.alias("i")))
+                    for t in TABLES.values()
+                )
+            )
+            return exp.not_(exp.paren(present)) if node.missing else exp.paren(present)
         table = TABLES.get(node.kind)
         if table is None:
             raise self.unsupported(node)
-        if node.param == "_id":
-            return exp.false() if node.missing else exp.true()
         alias = self.alias("i")
         present = self.member_of(scope, self.index_rows(table, scope, node.param, alias))
         return exp.not_(present) if node.missing else present
@@ -324,7 +337,7 @@ class SQLCompiler(BaseCompiler):
         query = self.index_rows(
             _NODE_TABLE[type(node.components[0])],
             scope,
-            getattr(node.components[0], "param"),
+            node.components[0].param,
             first,
         )
         query = query.where(self.row_condition(node.components[0], first))
@@ -337,7 +350,7 @@ class SQLCompiler(BaseCompiler):
                     self.col(alias, c).eq(self.col(first, c))
                     for c in ("tenant", "type", "id", "grp")
                 ),
-                self.col(alias, "param").eq(self.const(getattr(component, "param"))),
+                self.col(alias, "param").eq(self.const(component.param)),
                 self.row_condition(component, alias),
             )
             query = query.join(self.table(table, alias), on=on)
@@ -536,7 +549,7 @@ class SQLCompiler(BaseCompiler):
             else self.const(DEFAULT_PAGE_SIZE + 1)
         )
         select = select.limit(limit)
-        if query.offset is not None and paging == "offset":
+        if query.offset is not None:  # also under keyset paging: the first page may skip rows
             select = select.offset(self.value(query, "offset"))
         text = select.sql(dialect=self.dialect)
         count_text = count.sql(dialect=self.dialect)
@@ -548,10 +561,16 @@ class SQLCompiler(BaseCompiler):
         """ORDER BY terms; also the keys when the order supports keyset paging."""
         order: list[exp.Ordered] = []
         for key in query.sort:
-            order.append(exp.Ordered(this=self.sort_value(key, scope), desc=key.descending))
+            # resources without a value for the key come last, in either direction
+            order.append(
+                exp.Ordered(this=self.sort_value(key, scope), desc=key.descending, nulls_first=False)
+            )
         if not any(k.param == "_id" for k in query.sort):
-            order.append(exp.Ordered(this=self.col("r", "type"), desc=False))
-            order.append(exp.Ordered(this=self.col("r", "id"), desc=False))
+            # NOT NULL key columns: the dialect's own null order, so no NULLS clause is
+            # written and the (tenant, type, id) index can deliver the order without a sort
+            nulls = self.ASC_NULLS_FIRST
+            order.append(exp.Ordered(this=self.col("r", "type"), desc=False, nulls_first=nulls))
+            order.append(exp.Ordered(this=self.col("r", "id"), desc=False, nulls_first=nulls))
         keyset_ok = all(k.param in ("_id", "_lastUpdated") for k in query.sort)
         return order, (list(query.sort) if keyset_ok else None)
 

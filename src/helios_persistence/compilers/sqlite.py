@@ -17,6 +17,7 @@ _FTS_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "conten
 
 class SQLiteCompiler(SQLCompiler):
     dialect: ClassVar[str] = "sqlite"
+    ASC_NULLS_FIRST: ClassVar[bool] = True
 
     def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expression:
         parse_text(node.query)  # reject bad syntax at compile time, with a position

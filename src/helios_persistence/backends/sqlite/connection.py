@@ -153,4 +153,15 @@ class ConnectionPool:
         for conn in idle:
             if conn is not self._keeper:
                 conn.close()
+        if not self.memory:
+            self.optimize(self._keeper)
         self._keeper.close()
+
+    @staticmethod
+    def optimize(conn: apsw.Connection) -> None:
+        """Refresh the planner's statistics where they are missing or stale (SQLite's
+        recommended ``PRAGMA optimize``; 0x10002 also covers never-analysed tables)."""
+        try:
+            conn.execute("PRAGMA optimize=0x10002")
+        except apsw.Error:  # pragma: no cover - best effort: statistics only help the planner
+            pass

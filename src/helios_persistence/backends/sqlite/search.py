@@ -21,17 +21,23 @@ __all__ = ["MAX_INCLUDE_ROUNDS", "execute_search"]
 #: how many ``:iterate`` rounds an include may take before it stops (cycles end earlier)
 MAX_INCLUDE_ROUNDS = 8
 
-_FORWARD = """
-SELECT DISTINCT i.target_type, i.target_id FROM idx_reference AS i
-WHERE i.tenant = :tenant AND i.type = :source AND (:param = '*' OR i.param = :param)
-  AND i.target_type IS NOT NULL AND (:target IS NULL OR i.target_type = :target)
-  AND i.id IN (SELECT value FROM json_each(:ids))
-"""
-_REVERSE = """
-SELECT DISTINCT i.type, i.id FROM idx_reference AS i
-WHERE i.tenant = :tenant AND i.type = :source AND (:param = '*' OR i.param = :param)
-  AND i.target_type = :target AND i.target_id IN (SELECT value FROM json_each(:ids))
-"""
+def _include_sql(reverse: bool, any_param: bool, target: bool) -> str:
+    """The statement for one include shape: no ``(:x IS NULL OR ...)`` tricks, so the
+    planner can use the reference indexes for each shape."""
+    if reverse:
+        select, match = "i.type, i.id", "i.target_id IN (SELECT value FROM json_each(:ids))"
+        where = ["i.target_type = :target"]
+    else:
+        select, match = "i.target_type, i.target_id", "i.id IN (SELECT value FROM json_each(:ids))"
+        where = ["i.target_type IS NOT NULL"]
+        if target:
+            where.append("i.target_type = :target")
+    if not any_param:
+        where.append("i.param = :param")
+    conditions = " AND ".join(["i.tenant = :tenant", "i.type = :source", *where, match])
+    return f"SELECT DISTINCT {select} FROM idx_reference AS i WHERE {conditions}"
+
+
 _FETCH = """
 SELECT type, id, version, last_updated, json FROM resources
 WHERE tenant = :tenant AND type = :type AND deleted = 0
@@ -132,7 +138,8 @@ def _follow(
                 "tenant": tenant, "source": inc.source_type, "param": inc.param,
                 "target": rtype, "ids": json.dumps(ids),
             }  # fmt: skip
-            found |= {(t, i) for t, i in conn.execute(_REVERSE, params)}
+            sql = _include_sql(True, inc.param == "*", True)
+            found |= {(t, i) for t, i in conn.execute(sql, params)}
         return found
     sources = (
         by_type.items()
@@ -146,7 +153,8 @@ def _follow(
             "tenant": tenant, "source": source, "param": inc.param,
             "target": inc.target_type, "ids": json.dumps(ids),
         }  # fmt: skip
-        found |= {(t, i) for t, i in conn.execute(_FORWARD, params)}
+        sql = _include_sql(False, inc.param == "*", inc.target_type is not None)
+        found |= {(t, i) for t, i in conn.execute(sql, params)}
     return found
 
 

@@ -230,6 +230,11 @@ class SQLiteStore(SQLiteOperations):
                 self.op_update(s, resource)
         return len(resources)
 
+    def optimize(self, ctx: TenantContext) -> None:
+        """Refresh query-planner statistics (run after a bulk load; also done on close)."""
+        with self._pool(ctx).connection() as conn:
+            ConnectionPool.optimize(conn)
+
     def reindex(
         self,
         ctx: TenantContext,
