@@ -10,7 +10,9 @@ from pathlib import Path
 
 def main() -> int:
     folder = Path(__file__).resolve().parent
-    names = sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_")
+    )
     for name in names:
         print(f"\n=== {name}")
         module = importlib.import_module(f"bench.{name}")

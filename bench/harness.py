@@ -45,7 +45,12 @@ def median_seconds(fn: Callable[[], Any], *, repeat: int = 15, warmup: int = 2) 
     return statistics.median(times)
 
 
-def report(title: str, rows: list[Measurement], goal: float | None = None, extra: dict[str, Any] | None = None) -> None:
+def report(
+    title: str,
+    rows: list[Measurement],
+    goal: float | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Print a table and write ``bench/results/<title>.json``."""
     table = Table(title=title)
     for column in ("case", "ours", "baseline", "ratio", "note"):
@@ -60,5 +65,10 @@ def report(title: str, rows: list[Measurement], goal: float | None = None, extra
         )  # fmt: skip
     Console().print(table)
     RESULTS.mkdir(exist_ok=True)
-    payload = {"title": title, "goal_ratio": goal, "rows": [asdict(r) | {"ratio": r.ratio} for r in rows], **(extra or {})}
+    payload = {
+        "title": title,
+        "goal_ratio": goal,
+        "rows": [asdict(r) | {"ratio": r.ratio} for r in rows],
+        **(extra or {}),
+    }
     (RESULTS / f"{title.replace(' ', '_')}.json").write_text(json.dumps(payload, indent=2))
