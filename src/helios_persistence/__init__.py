@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from helios_persistence import errors, ir
 from helios_persistence.compilers import compile
 from helios_persistence.parsing import Limits, ParseResult, parse, parse_lenient
+from helios_persistence.parsing.render import Unrenderable, render
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.types import StoredResource
 from helios_persistence.tenancy import Operation, Permissions, TenantContext, TenantId
@@ -30,12 +31,14 @@ __all__ = [
     "StoredResource",
     "TenantContext",
     "TenantId",
+    "Unrenderable",
     "compile",
     "errors",
     "ir",
     "open_store",
     "parse",
     "parse_lenient",
+    "render",
 ]
 __version__ = "0.1.0"
 

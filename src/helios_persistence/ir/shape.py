@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import fields
-from typing import Any
+from typing import Any, cast
 
 from helios_persistence.ir.nodes import Node, Query
 
@@ -44,7 +44,7 @@ def shape_key(node: Any) -> Hashable:
         return tuple(parts)
     if isinstance(node, tuple):
         return tuple(shape_key(v) for v in node)
-    return node  # enums, strings and flags that are part of the shape
+    return cast(Hashable, node)  # enums, strings and flags that are part of the shape
 
 
 def values(node: Any) -> list[Any]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from helios_persistence import ir
+from helios_persistence.errors import InvalidSearch
 from helios_persistence.parsing.bind import Binder, Limits
 from helios_persistence.parsing.syntax import parse_syntax
 from helios_persistence.registry import Registry, default_registry
@@ -55,15 +58,33 @@ def _parse(
     *,
     strict: bool,
 ) -> ParseResult:
+    limits = limits or _DEFAULT_LIMITS
+    _check_param_count(query, limits)
     raw = parse_syntax(query)
     if resource_type is not None:
         if raw.resource_type not in (None, resource_type):
-            from helios_persistence.errors import InvalidSearch
-
             raise InvalidSearch(
-                f"the query names {raw.resource_type} but {resource_type} was expected"
+                f"the query names {raw.resource_type} but {resource_type} was expected",
+                position=0,
             )
-        raw = type(raw)(resource_type, raw.params)
-    binder = Binder(registry or default_registry(), limits or Limits(), strict)
-    bound = binder.bind(raw)
+        raw = replace(raw, resource_type=resource_type)
+    binder = Binder(registry or default_registry(), limits, strict)
+    try:
+        bound = binder.bind(raw)
+    except InvalidSearch as exc:
+        exc.position = raw.position(exc.position)  # offsets in the query as given
+        raise
     return ParseResult(bound, tuple(binder.ignored))
+
+
+_DEFAULT_LIMITS = Limits()
+
+
+def _check_param_count(query: str, limits: Limits) -> None:
+    """Refuse a query with too many parameters before parsing it (it would be refused after)."""
+    if query.count("&") < limits.max_params:
+        return
+    head, sep, tail = query.partition("?")
+    count = sum(1 for pair in (tail if sep else head).split("&") if pair)
+    if count > limits.max_params:
+        raise InvalidSearch(f"too many parameters ({count} > {limits.max_params})")

@@ -11,9 +11,17 @@ from typing import TypeVar
 
 from helios_persistence import ir
 from helios_persistence.errors import InvalidSearch
-from helios_persistence.parsing.syntax import Link, RawChain, RawFilter, RawHas, RawParam, RawQuery
+from helios_persistence.parsing.syntax import (
+    MEMOS,
+    Link,
+    RawChain,
+    RawFilter,
+    RawHas,
+    RawParam,
+    RawQuery,
+)
 from helios_persistence.parsing.typed_values import parse_value
-from helios_persistence.registry import ParamType, Registry, SearchParam
+from helios_persistence.registry import Component, ParamType, Registry, SearchParam
 
 __all__ = ["Binder", "Limits"]
 
@@ -37,6 +45,7 @@ MODIFIERS: dict[ParamType, frozenset[str]] = {
 NOT_SUPPORTED_MODIFIERS = frozenset({"iterate", "code-text", "contains"})
 
 #: parameters that only shape the result
+_INCLUDES = ("_include", "_revinclude")
 RESULT_PARAMS = frozenset(
     {
         "_sort", "_count", "_offset", "_total", "_summary", "_elements", "_include",
@@ -60,6 +69,14 @@ class Limits:
     def __post_init__(self) -> None:
         if not 1 <= self.max_chain_depth <= 8:
             raise ValueError("max_chain_depth must be between 1 and 8")
+
+
+_UNSORTABLE = (ParamType.COMPOSITE, ParamType.SPECIAL)
+#: composite components by (resource type, definition url): the definition they were bound
+#: from (a re-registered definition is a new object) and the parameter
+_COMPONENTS: dict[tuple[str, str], tuple[object, SearchParam]] = {}
+MEMOS.append(_COMPONENTS.clear)
+_EMPTY = (("",),)
 
 
 @dataclass
@@ -87,13 +104,6 @@ class Binder:
                 predicates.append(self._filter(rtype, param))
                 continue
             base = param.name.links[0].name if isinstance(param.name, RawChain) else "_has"
-            if base in RESULT_PARAMS:
-                if base in result and base not in ("_include", "_revinclude"):
-                    raise InvalidSearch(f"{base} given twice", parameter=param.text, position=param.pos)
-                result.setdefault(base, param)
-                if base in ("_include", "_revinclude"):
-                    result[f"{base}#{param.pos}"] = param
-                continue
             if base in IGNORED_PARAMS:
                 continue
             if len(param.values) > self.limits.max_or_values:
@@ -102,11 +112,23 @@ class Binder:
                     parameter=param.text,
                     position=param.value_pos,
                 )
-            if all(v == (("",),) for v in param.values):
+            if param.values[0] == _EMPTY and all(v == _EMPTY for v in param.values):
                 continue  # an empty value: the parameter is ignored
+            if base in RESULT_PARAMS:
+                self._check_result_param(base, param)
+                if base in result and base not in ("_include", "_revinclude"):
+                    raise InvalidSearch(
+                        f"{base} given twice", parameter=param.text, position=param.pos
+                    )
+                result.setdefault(base, param)
+                if base in ("_include", "_revinclude"):
+                    result[f"{base}#{param.pos}"] = param
+                continue
             bound = self._param(rtype, param)
             if bound is not None:
                 predicates.append(bound)
+        if not result:  # the common case: no result parameters
+            return ir.Query(rtype, _and(predicates), count=self.limits.default_count)
         types = self._types(result.get("_type"), rtype)
         return ir.Query(
             resource_type=rtype,
@@ -122,6 +144,22 @@ class Binder:
             contained=self._contained(result.get("_contained")),
             cursor=self._cursor(result.get("_cursor")),
         )
+
+    @staticmethod
+    def _check_result_param(base: str, raw: RawParam) -> None:
+        assert isinstance(raw.name, RawChain)
+        links = raw.name.links
+        if base == "_containedType":
+            raise InvalidSearch(
+                "_containedType is not supported", parameter=raw.text, position=raw.pos,
+                not_supported=True,
+            )  # fmt: skip
+        if len(links) > 1 or (links[0].modifier is not None and base not in _INCLUDES):
+            raise InvalidSearch(
+                f"{base} takes no modifier and cannot be chained",
+                parameter=raw.text,
+                position=links[1].pos if len(links) > 1 else raw.pos,
+            )
 
     # -- search parameters ----------------------------------------------------------------------
     def _param(self, rtype: str | None, raw: RawParam) -> ir.Predicate | None:
@@ -194,12 +232,10 @@ class Binder:
         ]
         if len(candidates) == 1:
             return candidates[0]
-        if not candidates:
-            raise InvalidSearch(
-                f"no resource type that {param.code!r} can reference has a parameter "
-                f"{nxt.name!r}",
-                parameter=raw.text,
-                position=nxt.pos,
+        if not candidates:  # an unknown parameter (lenient handling ignores it)
+            raise _Unknown(
+                f"no resource type that {param.code!r} can reference has a parameter {nxt.name!r}",
+                nxt.pos,
             )
         raise InvalidSearch(
             f"ambiguous chain: {param.code!r} can reference {', '.join(candidates)}; "
@@ -257,12 +293,18 @@ class Binder:
                 position=link.pos,
                 not_supported=modifier in NOT_SUPPORTED_MODIFIERS,
             )
-        if param.type is ParamType.SPECIAL:
+        if param.type is ParamType.SPECIAL or param.expression is None:
             raise InvalidSearch(
-                f"special parameter {param.code!r} is not supported",
+                f"{param.type.value} parameter {param.code!r} is not supported",
                 parameter=raw.text,
                 position=link.pos,
                 not_supported=True,
+            )
+        if param.code == "_id" and modifier not in (None, "not"):
+            raise InvalidSearch(
+                f"modifier :{modifier} cannot be used on _id",
+                parameter=raw.text,
+                position=link.pos,
             )
         if modifier == "text-advanced":
             return ir.Text(ir.TextKind.ADVANCED, self._plain(raw), param.code)
@@ -284,9 +326,8 @@ class Binder:
             if param.type is ParamType.COMPOSITE:
                 return self._composite(param, value)
             if param.code == "_id":
-                return ir.TokenMatch("_id", ir.TokenOp.EQ, None, "$".join("|".join(c) for c in value))
-            parts = value[0] if len(value) == 1 else ("$".join("|".join(c) for c in value),)
-            return parse_value(param.type, param.code, modifier, parts)
+                return ir.TokenMatch("_id", ir.TokenOp.EQ, None, _text_of(value))
+            return parse_value(param.type, param.code, modifier, _literal_dollars(value))
         except ValueError as exc:
             raise InvalidSearch(
                 f"bad value for {param.code!r}: {exc}", parameter=raw.text, position=raw.value_pos
@@ -299,14 +340,26 @@ class Binder:
             )
         predicates = []
         for i, (component, parts) in enumerate(zip(param.components, value, strict=True)):
-            target = self.registry.component_param(param.resource_type, component)
+            target = self._component(param.resource_type, component)
             if target is None:
                 raise ValueError(f"component {component.definition} is not defined")
             predicates.append(parse_value(target.type, f"{param.code}${i}", None, parts))
         return ir.Composite(param.code, tuple(predicates))
 
+    def _component(self, resource_type: str, component: Component) -> SearchParam | None:
+        """``registry.component_param``, memoised while the definition stays the same."""
+        definition = self.registry.by_url(component.definition)
+        key = (resource_type, component.definition)
+        found = _COMPONENTS.get(key)
+        if found is not None and found[0] is definition:
+            return found[1]
+        target = self.registry.component_param(resource_type, component)
+        if definition is not None and target is not None:
+            _COMPONENTS[key] = (definition, target)
+        return target
+
     def _missing(self, param: SearchParam, raw: RawParam) -> ir.Predicate:
-        texts = ["|".join(c[0]) for c in raw.values]
+        texts = [_text_of(v) for v in raw.values]
         if texts not in (["true"], ["false"]):
             raise InvalidSearch(
                 ":missing takes true or false", parameter=raw.text, position=raw.value_pos
@@ -319,11 +372,13 @@ class Binder:
                 f"{link.name} takes no modifier", parameter=raw.text, position=link.pos
             )
         kind = ir.TextKind.NARRATIVE if link.name == "_text" else ir.TextKind.CONTENT
-        return _or([ir.Text(kind, "$".join("|".join(c) for c in v)) for v in raw.values])
+        return _or([ir.Text(kind, _text_of(v)) for v in raw.values])
 
     def _list(self, link: Link, raw: RawParam) -> ir.Predicate:
         """``_list=id``: members of List/id, i.e. ``_has:List:item:_id=id``."""
-        ids = ["$".join("|".join(c) for c in v) for v in raw.values]
+        if link.modifier is not None:
+            raise InvalidSearch("_list takes no modifier", parameter=raw.text, position=link.pos)
+        ids = [_text_of(v) for v in raw.values]
         where = _or([ir.TokenMatch("_id", ir.TokenOp.EQ, None, i) for i in ids])
         return ir.Has("List", "item", where)
 
@@ -331,30 +386,34 @@ class Binder:
         from helios_persistence.parsing.filter import parse_filter
 
         if rtype is None:
-            raise InvalidSearch("_filter needs a resource type", parameter="_filter")
+            raise InvalidSearch(
+                "_filter needs a resource type", parameter="_filter", position=raw.pos
+            )
         return parse_filter(raw.text, rtype, self, offset=raw.pos)
 
     @staticmethod
     def _plain(raw: RawParam) -> str:
-        return ",".join("$".join("|".join(c) for c in v) for v in raw.values)
+        return ",".join(_text_of(v) for v in raw.values)
 
     # -- result parameters ----------------------------------------------------------------------
-    def _check_type(self, name: str, raw: RawParam | None) -> None:
+    def _check_type(self, name: str, raw: RawParam | None, position: int | None = None) -> None:
         if name not in self.registry.resource_types:
             raise InvalidSearch(
                 f"unknown resource type {name!r}",
                 parameter=raw.text if raw else None,
-                position=raw.pos if raw else 0,
+                position=position if position is not None else raw.pos if raw else 0,
             )
 
     def _types(self, raw: RawParam | None, rtype: str | None) -> tuple[str, ...]:
         if raw is None:
             return ()
         if rtype is not None:
-            raise InvalidSearch("_type is for system-level searches", parameter="_type")
-        names = tuple(t for v in raw.values for t in "|".join(v[0]).split(",") if t)
+            raise InvalidSearch(
+                "_type is for system-level searches", parameter=raw.text, position=raw.pos
+            )
+        names = tuple(t for t in (_text_of(v) for v in raw.values) if t)
         for name in names:
-            self._check_type(name, raw)
+            self._check_type(name, raw, raw.value_pos)
         return names
 
     def _sort(self, rtype: str | None, raw: RawParam | None) -> tuple[ir.SortKey, ...]:
@@ -362,14 +421,14 @@ class Binder:
             return ()
         keys = []
         for value in raw.values:
-            text = "|".join(value[0])
+            text = _text_of(value)
             descending = text.startswith("-")
-            code = text.lstrip("-")
+            code = text[1:] if descending else text
             if code in ("_id", "_lastUpdated"):
                 keys.append(ir.SortKey(code, "token" if code == "_id" else "date", descending))
                 continue
             param = self.registry.get(rtype or "Resource", code) if code else None
-            if param is None or param.type in (ParamType.COMPOSITE, ParamType.SPECIAL):
+            if param is None or param.expression is None or param.type in _UNSORTABLE:
                 raise InvalidSearch(
                     f"cannot sort by {code!r}", parameter="_sort", position=raw.value_pos
                 )
@@ -380,12 +439,16 @@ class Binder:
     def _int(raw: RawParam | None, maximum: int | None, default: int | None) -> int | None:
         if raw is None:
             return default
-        text = "|".join(raw.values[0][0])
-        if not text.isdigit() or len(raw.values) != 1:
+        text = ",".join(_text_of(v) for v in raw.values)
+        if not (text.isascii() and text.isdigit()):
             raise InvalidSearch(
                 f"{raw.text} must be a whole number ≥ 0, not {text!r}",
                 parameter=raw.text,
                 position=raw.value_pos,
+            )
+        if len(text.lstrip("0")) > 18:  # beyond a 64-bit integer in every engine
+            raise InvalidSearch(
+                f"{raw.text} is too large", parameter=raw.text, position=raw.value_pos
             )
         number = int(text)
         if maximum is not None and number > maximum:
@@ -400,7 +463,7 @@ class Binder:
     def _enum(raw: RawParam | None, kind: type[_E]) -> _E | None:
         if raw is None:
             return None
-        text = "|".join(raw.values[0][0])
+        text = ",".join(_text_of(v) for v in raw.values)
         try:
             return kind(text)
         except ValueError:
@@ -413,22 +476,30 @@ class Binder:
     def _elements(raw: RawParam | None) -> tuple[str, ...]:
         if raw is None:
             return ()
-        return tuple("|".join(v[0]) for v in raw.values if v[0] != ("",))
+        return tuple(t for t in (_text_of(v) for v in raw.values) if t)
 
     @staticmethod
     def _cursor(raw: RawParam | None) -> str | None:
         """``_cursor``: the keyset position of a next page (issued in ``SearchResult.next``)."""
         if raw is None:
             return None
-        return "|".join(raw.values[0][0]) or None
+        if len(raw.values) != 1:
+            raise InvalidSearch(
+                "_cursor takes one value", parameter=raw.text, position=raw.value_pos
+            )
+        return _text_of(raw.values[0]) or None
 
     @staticmethod
     def _contained(raw: RawParam | None) -> str | None:
         if raw is None:
             return None
-        text = "|".join(raw.values[0][0])
+        text = ",".join(_text_of(v) for v in raw.values)
         if text not in ("true", "false", "both"):
-            raise InvalidSearch("_contained must be true, false or both", parameter="_contained")
+            raise InvalidSearch(
+                "_contained must be true, false or both",
+                parameter=raw.text,
+                position=raw.value_pos,
+            )
         return text
 
     def _includes(self, rtype: str | None, result: dict[str, RawParam]) -> tuple[ir.Include, ...]:
@@ -444,7 +515,7 @@ class Binder:
                 )
             reverse = key.startswith("_revinclude")
             for value in raw.values:
-                out.append(self._include(rtype, "|".join(value[0]), raw, modifier, reverse))
+                out.append(self._include(rtype, _text_of(value), raw, modifier, reverse))
         return tuple(out)
 
     def _include(
@@ -462,9 +533,9 @@ class Binder:
             )
         source, code = pieces[0], pieces[1]
         target = pieces[2] if len(pieces) == 3 else None
-        self._check_type(source, raw)
+        self._check_type(source, raw, raw.value_pos)
         if target is not None:
-            self._check_type(target, raw)
+            self._check_type(target, raw, raw.value_pos)
         if not reverse and not iterate and rtype is not None and source != rtype:
             raise InvalidSearch(
                 f"_include source {source} must be the searched type {rtype} (or use :iterate)",
@@ -494,6 +565,25 @@ class _Unknown(Exception):
     def __init__(self, message: str, position: int) -> None:
         super().__init__(message)
         self.position = position
+
+
+def _text_of(value: tuple[tuple[str, ...], ...]) -> str:
+    """A value as one literal text: ``|`` and ``$`` are separators only where a type says so."""
+    if len(value) == 1 and len(value[0]) == 1:
+        return value[0][0]
+    return "$".join("|".join(c) for c in value)
+
+
+def _literal_dollars(value: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """The ``|``-parts of a non-composite value, where ``$`` is literal text:
+    ``s|a$b`` is (``s``, ``a$b``), not (``s|a$b``,)."""
+    if len(value) == 1:
+        return value[0]
+    parts = list(value[0])
+    for component in value[1:]:
+        parts[-1] += "$" + component[0]
+        parts.extend(component[1:])
+    return tuple(parts)
 
 
 def _and(predicates: list[ir.Predicate]) -> ir.Predicate | None:

@@ -9,17 +9,17 @@ terminology operations. ``po`` and ``re`` have no IR form and are rejected by na
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedInput, VisitError
+from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 
 from helios_persistence import ir
 from helios_persistence.errors import InvalidSearch
-from helios_persistence.parsing.syntax import Link, RawChain, RawParam
+from helios_persistence.parsing.syntax import MEMOS, Link, RawChain, RawParam
 from helios_persistence.parsing.typed_values import parse_value
-from helios_persistence.registry import ParamType
+from helios_persistence.registry import ParamType, SearchParam
 
 if TYPE_CHECKING:
     from helios_persistence.parsing.bind import Binder
@@ -42,6 +42,10 @@ class _Comparison:
     quoted: bool
     pos: int
 
+    @property
+    def link(self) -> Link:
+        return Link(self.path[0].name, None, self.path[0].pos)
+
 
 @dataclass(frozen=True, slots=True)
 class _Logical:
@@ -60,7 +64,9 @@ class _FilterBuilder(Transformer):  # type: ignore[type-arg]
     def not_(self, a: object) -> _Logical:
         return _Logical("not", (a,))
 
-    def comparison(self, path: tuple[_Step, ...], op: Token, value: tuple[str, bool]) -> _Comparison:
+    def comparison(
+        self, path: tuple[_Step, ...], op: Token, value: tuple[str, bool]
+    ) -> _Comparison:
         return _Comparison(path, str(op).lower(), value[0], value[1], path[0].pos)
 
     def path(self, *steps: _Step) -> tuple[_Step, ...]:
@@ -96,6 +102,14 @@ def _parser() -> Lark:
     )
 
 
+@lru_cache(maxsize=1024)
+def _syntax(text: str) -> object:
+    """The syntax tree of a _filter (immutable, so memoised: clients repeat their filters)."""
+    return _parser().parse(text)
+
+
+MEMOS.append(_syntax.cache_clear)
+
 _PREFIX_OPS = {p.value: p for p in ir.Prefix}
 _STRING_OPS = {
     "eq": ir.StringOp.EQUALS,
@@ -116,16 +130,22 @@ def parse_filter(text: str, resource_type: str, binder: Binder, offset: int = 0)
     if not text.strip():
         raise InvalidSearch("_filter is empty", parameter="_filter", position=offset)
     try:
-        tree = _parser().parse(text)
+        tree = _syntax(text)
     except UnexpectedInput as exc:
-        raise InvalidSearch(
-            f"_filter syntax error near {text[exc.pos_in_stream or 0:][:20]!r}",
-            parameter="_filter",
-            position=offset + (exc.pos_in_stream or 0),
-        ) from None
+        pos = exc.pos_in_stream or 0
+        if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+            message, pos = "_filter ends where more was expected", len(text.rstrip())
+        else:
+            message = f"_filter syntax error near {text[pos:][:20]!r}"
+        raise InvalidSearch(message, parameter="_filter", position=offset + pos) from None
     except VisitError as exc:  # pragma: no cover - the builder raises nothing of its own
         raise InvalidSearch(str(exc.orig_exc), parameter="_filter", position=offset) from None
     return _Lowering(binder, offset).lower(tree, resource_type)
+
+
+#: how deeply ``not(...)``, ``and``/``or`` and ``[...]`` may nest in one ``_filter``
+MAX_FILTER_DEPTH = 32
+_TERMINOLOGY_MODIFIERS = {"in": "in", "ni": "not-in", "ss": "above", "sb": "below"}
 
 
 class _Lowering:
@@ -138,30 +158,53 @@ class _Lowering:
             message, parameter="_filter", position=self.offset + pos, not_supported=not_supported
         )
 
-    def lower(self, node: object, rtype: str) -> ir.Predicate:
+    def lower(self, node: object, rtype: str, depth: int = 0, hops: int = 0) -> ir.Predicate:
+        """``hops`` counts the chain links above ``node`` (``a[...]`` nests a chain)."""
+        if depth > MAX_FILTER_DEPTH:
+            raise self.error(
+                f"_filter nested more than {MAX_FILTER_DEPTH} levels deep", _first(node).pos
+            )
         if isinstance(node, _Logical):
-            children = [self.lower(c, rtype) for c in node.children]
             if node.kind == "not":
-                return ir.Not(children[0])
+                return ir.Not(self.lower(node.children[0], rtype, depth + 1, hops))
+            operands = _operands(node)
+            limits = self.binder.limits
+            limit = limits.max_or_values if node.kind == "or" else limits.max_params
+            if len(operands) > limit:
+                raise self.error(
+                    f"too many '{node.kind}' terms in _filter ({len(operands)} > {limit})",
+                    _first(node).pos,
+                )
             cls = ir.And if node.kind == "and" else ir.Or
             flat: list[ir.Predicate] = []
-            for c in children:
-                flat.extend(c.children if isinstance(c, cls) else (c,))
+            for operand in operands:
+                lowered = self.lower(operand, rtype, depth + 1, hops)
+                flat.extend(lowered.children if isinstance(lowered, cls) else (lowered,))
             return cls(tuple(flat))
         assert isinstance(node, _Comparison)
-        return self.comparison(node, node.path, rtype, 0)
+        return self.comparison(node, node.path, rtype, hops, depth)
+
+    def target(self, param: SearchParam, step: _Step, nxt: Link) -> str:
+        """The resource type a ``_filter`` chain step leads to (never written in _filter)."""
+        link = Link(step.name, None, step.pos)
+        raw = RawParam(RawChain((link,)), (), step.name, step.pos, -1)
+        try:
+            return self.binder._chain_target(param, link, nxt, raw)
+        except InvalidSearch as exc:
+            raise self.error(exc.message, exc.position or step.pos) from None
+        except Exception as exc:  # an unknown parameter after the chain
+            raise self.error(str(exc), getattr(exc, "position", step.pos)) from None
 
     def comparison(
-        self, cmp: _Comparison, path: tuple[_Step, ...], rtype: str, depth: int
+        self, cmp: _Comparison, path: tuple[_Step, ...], rtype: str, hops: int, depth: int
     ) -> ir.Predicate:
         step = path[0]
-        raw = RawParam(RawChain((Link(step.name, None, step.pos),)), (), step.name, step.pos, -1)
         try:
             param = self.binder._lookup(rtype, Link(step.name, None, step.pos))
         except Exception as exc:
             raise self.error(str(exc), step.pos) from None
         if len(path) == 1 and step.where is None:
-            return self.leaf(param.type, param.code, rtype, cmp)
+            return self.leaf(param, cmp)
         if param.type is not ParamType.REFERENCE:
             raise self.error(
                 f"_filter: '{step.name}' is a {param.type.value} parameter; only reference "
@@ -169,37 +212,49 @@ class _Lowering:
                 step.pos,
                 not_supported=True,
             )
-        if depth + 1 > self.binder.limits.max_chain_depth:
-            raise self.error(f"chain deeper than {self.binder.limits.max_chain_depth}", step.pos)
+        if hops + 1 > self.binder.limits.max_chain_depth:
+            raise self.error(
+                f"chain deeper than {self.binder.limits.max_chain_depth} links", step.pos
+            )
         if step.where is not None:
-            first = _first_name(step.where)
-            target = self.binder._chain_target(param, Link(step.name, None, step.pos), first, raw)
-            inner = self.lower(step.where, target)
             if len(path) == 1:
                 raise self.error(
                     "_filter: a '[...]' filter must be followed by '.parameter' and a comparison",
                     step.pos,
                     not_supported=True,
                 )
-            rest = self.comparison(cmp, path[1:], target, depth + 1)
+            target = self.target(param, step, _first(step.where).link)
+            inner = self.lower(step.where, target, depth + 1, hops + 1)
+            rest = self.comparison(cmp, path[1:], target, hops + 1, depth)
             return ir.Chain(param.code, target, ir.And((inner, rest)))
-        nxt = Link(path[1].name, None, path[1].pos)
-        target = self.binder._chain_target(param, Link(step.name, None, step.pos), nxt, raw)
-        return ir.Chain(param.code, target, self.comparison(cmp, path[1:], target, depth + 1))
+        target = self.target(param, step, Link(path[1].name, None, path[1].pos))
+        return ir.Chain(param.code, target, self.comparison(cmp, path[1:], target, hops + 1, depth))
 
-    def leaf(self, kind: ParamType, code: str, rtype: str, cmp: _Comparison) -> ir.Predicate:
+    def leaf(self, param: SearchParam, cmp: _Comparison) -> ir.Predicate:
+        kind, code = param.type, param.code
         op, value = cmp.op, cmp.value
+        if param.expression is None:
+            raise self.error(
+                f"_filter cannot search {code!r} (use the {code} parameter)",
+                cmp.pos,
+                not_supported=True,
+            )
         if op == "pr":
             if value not in ("true", "false"):
                 raise self.error("pr takes true or false", cmp.pos)
             return ir.Missing(code, kind.value, value == "false")
         if op in ("po", "re"):
-            raise self.error(f"_filter operator {op!r} is not supported", cmp.pos, not_supported=True)
+            raise self.error(
+                f"_filter operator {op!r} is not supported", cmp.pos, not_supported=True
+            )
         if op in _TERMINOLOGY_OPS:
-            if kind is not ParamType.TOKEN:
+            if kind is not ParamType.TOKEN or code == "_id":
                 raise self.error(f"{op} applies to token parameters only", cmp.pos)
-            system, _, code_value = value.rpartition("|")
-            return ir.Terminology(code, _TERMINOLOGY_OPS[op], system or None, code_value)
+            parts = (value,) if op in ("in", "ni") else tuple(value.split("|"))
+            try:
+                return parse_value(kind, code, _TERMINOLOGY_MODIFIERS[op], parts)
+            except ValueError as exc:
+                raise self.error(f"bad value for {code!r}: {exc}", cmp.pos) from None
         negate = op == "ne" and kind in (
             ParamType.STRING, ParamType.TOKEN, ParamType.REFERENCE, ParamType.URI
         )  # fmt: skip
@@ -211,7 +266,9 @@ class _Lowering:
             raise self.error(f"bad value for {code!r}: {exc}", cmp.pos) from None
         return ir.Not(predicate) if negate else predicate
 
-    def value(self, kind: ParamType, code: str, op: str, value: str, cmp: _Comparison) -> ir.Predicate:
+    def value(
+        self, kind: ParamType, code: str, op: str, value: str, cmp: _Comparison
+    ) -> ir.Predicate:
         if code == "_id":
             if op != "eq":
                 raise ValueError("_id supports eq and ne")
@@ -226,7 +283,7 @@ class _Lowering:
             parts = tuple(value.split("|")) if kind is ParamType.QUANTITY else (value,)
             return parse_value(kind, code, None, (op + parts[0], *parts[1:]))
         if kind is ParamType.URI and op in ("sw", "eq"):
-            return ir.UriMatch(code, ir.UriOp.BELOW if op == "sw" else ir.UriOp.EQ, value)
+            return parse_value(kind, code, "below" if op == "sw" else None, (value,))
         if op != "eq":
             raise ValueError(f"operator {op!r} does not apply to {kind.value} parameters")
         if kind in (ParamType.TOKEN, ParamType.REFERENCE):
@@ -234,8 +291,22 @@ class _Lowering:
         raise ValueError(f"{kind.value} parameters cannot be used in _filter")
 
 
-def _first_name(node: object) -> Link:
+def _first(node: object) -> _Comparison:
+    """The leftmost comparison of a filter expression."""
     while isinstance(node, _Logical):
         node = node.children[0]
     assert isinstance(node, _Comparison)
-    return Link(node.path[0].name, None, node.path[0].pos)
+    return node
+
+
+def _operands(node: _Logical) -> list[object]:
+    """The operands of a run of the same ``and``/``or`` (iteratively: long runs are deep)."""
+    out: list[object] = []
+    stack: list[object] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, _Logical) and current.kind == node.kind:
+            stack.extend(reversed(current.children))
+        else:
+            out.append(current)
+    return out

@@ -1,29 +1,55 @@
 """Phase one of parsing: a query string → unresolved syntax (names, modifiers, raw values).
 
-URL handling is the only thing done outside the grammar: the query is split into
-``name=value`` pairs on ``&``, and each name and value is percent-decoded exactly once
-(``+`` stays a plus: FHIR dates carry ``+hh:mm`` offsets). Everything else is
-``grammar/search.lark``.
+URL handling is the only thing done outside the grammar: the query is split at its first
+``?``, into ``name=value`` pairs on ``&`` and each pair at its first ``=``; every name and
+value is percent-decoded exactly once (``+`` stays a plus: FHIR dates carry ``+hh:mm``
+offsets). The decoded pairs are joined with NUL and parsed in **one** Lark call for the whole
+query (``grammar/search.lark``): Lark's fixed cost per call is a large part of parsing
+short inputs, so one call beats one per pair. Results are memoised per query string and per
+decoded pair (see :func:`parse_syntax`).
+
+Positions inside the syntax are offsets in the decoded text; :meth:`RawQuery.position` maps
+them back to offsets in the query string as given (they differ only after a percent-escape
+or when the ``?`` was left out). Errors raised here carry mapped positions already.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache, lru_cache
+import re
+from bisect import bisect_right
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from helios_persistence.errors import InvalidSearch
 
-__all__ = ["Link", "RawChain", "RawFilter", "RawHas", "RawParam", "RawQuery", "parse_syntax"]
+__all__ = [
+    "Link",
+    "RawChain",
+    "RawFilter",
+    "RawHas",
+    "RawParam",
+    "RawQuery",
+    "SourceMap",
+    "clear_caches",
+    "parse_syntax",
+]
 
 _ESCAPES = {",": ",", "|": "|", "$": "$", "\\": "\\"}
+#: joins the decoded pairs for the grammar; a NUL in a query is rejected
+_SEP = "\x00"
+#: queries (pairs) longer than this are parsed but not memoised: the memos stay under ~10 MB
+_QUERY_LIMIT = 2048
+_PAIR_LIMIT = 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     """One hop of a parameter name: ``code[:modifier]``."""
 
     name: str
@@ -31,13 +57,11 @@ class Link:
     pos: int
 
 
-@dataclass(frozen=True, slots=True)
-class RawChain:
+class RawChain(NamedTuple):
     links: tuple[Link, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RawHas:
+class RawHas(NamedTuple):
     """``_has:source_type:param:<inner>``."""
 
     source_type: str
@@ -46,9 +70,10 @@ class RawHas:
     pos: int
 
 
-@dataclass(frozen=True, slots=True)
-class RawParam:
-    """A search parameter as written: OR-values of ``$``-components of ``|``-parts."""
+class RawParam(NamedTuple):
+    """A search parameter as written: OR-values of ``$``-components of ``|``-parts.
+
+    ``pos`` is where the name starts, ``value_pos`` where the value starts (after ``=``)."""
 
     name: RawChain | RawHas
     values: tuple[tuple[tuple[str, ...], ...], ...]
@@ -57,16 +82,53 @@ class RawParam:
     value_pos: int
 
 
-@dataclass(frozen=True, slots=True)
-class RawFilter:
+class RawFilter(NamedTuple):
     text: str
     pos: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """A name or value: where it starts in the decoded text and in the query, both forms."""
+
+    start: int
+    raw_start: int
+    raw: str
+    decoded: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMap:
+    """Maps offsets in the decoded text the grammar saw to offsets in the query as given."""
+
+    shift: int = 0
+    segments: tuple[_Segment, ...] = ()
+    starts: tuple[int, ...] = ()
+
+    def position(self, pos: int) -> int:
+        if not self.segments:
+            return max(0, pos + self.shift)
+        seg = self.segments[max(0, bisect_right(self.starts, pos) - 1)]
+        k = pos - seg.start
+        if k >= len(seg.decoded):
+            return seg.raw_start + len(seg.raw) + (k - len(seg.decoded))
+        if seg.raw == seg.decoded:
+            return seg.raw_start + k
+        return seg.raw_start + _raw_index(seg.raw, k)
+
+
+_IDENTITY = SourceMap()
 
 
 @dataclass(frozen=True, slots=True)
 class RawQuery:
     resource_type: str | None
     params: tuple[RawParam | RawFilter, ...]
+    source: SourceMap = field(default=_IDENTITY, compare=False)
+
+    def position(self, pos: int | None) -> int | None:
+        """The offset in the original query string of ``pos`` (an offset in the syntax)."""
+        return None if pos is None else self.source.position(pos)
 
 
 def _unescape(token: Token) -> str:
@@ -92,48 +154,62 @@ def _unescape(token: Token) -> str:
     return "".join(out)
 
 
-@v_args(inline=True)
 class _SyntaxBuilder(Transformer):  # type: ignore[type-arg]
-    """Builds the unresolved syntax during the LALR parse (one method per grammar alias)."""
+    """Builds the unresolved syntax during the LALR parse (one method per grammar alias).
 
-    def param(self, name: RawChain | RawHas, values: tuple[tuple[tuple[str, ...], ...], int]) -> RawParam:
-        vals, value_pos = values
+    The methods take Lark's children list as it is rather than ``@v_args(inline=True)``: the
+    wrapper costs about 10 % of a parse, and the syntax is parsed on every new query."""
+
+    def query(self, c: list[Any]) -> tuple[str | None, tuple[RawParam | RawFilter, ...]]:
+        rtype, params = c
+        return (None if rtype is None else str(rtype)), params
+
+    def params(self, c: list[RawParam | RawFilter | None]) -> tuple[RawParam | RawFilter, ...]:
+        return tuple(p for p in c if p is not None)
+
+    def param(self, c: list[Any]) -> RawParam:
+        name, eq, values = c
         first = name.links[0].pos if isinstance(name, RawChain) else name.pos
-        return RawParam(name, vals, _name_text(name), first, value_pos)
+        return RawParam(name, values, _name_text(name), first, eq.end_pos or 0)
 
-    def filter_param(self, keyword: Token, text: Token | None = None) -> RawFilter:
+    def filter_param(self, c: list[Any]) -> RawFilter:
+        _, eq, text = c
         if text is None:
-            return RawFilter("", keyword.end_pos or 0)
+            return RawFilter("", eq.end_pos or 0)
         return RawFilter(str(text), text.start_pos or 0)
 
-    def has(self, _kw: Token, source: Token, param: Token, inner: RawChain | RawHas) -> RawHas:
-        return RawHas(str(source), str(param), inner, _kw.start_pos or 0)
+    def has(self, c: list[Any]) -> RawHas:
+        kw, source, param, inner = c
+        return RawHas(str(source), str(param), inner, kw.start_pos or 0)
 
-    def chain(self, *links: Link) -> RawChain:
-        return RawChain(links)
+    def chain(self, c: list[Link]) -> RawChain:
+        return RawChain(tuple(c))
 
-    def link(self, name: Token, modifier: Token | None = None) -> Link:
-        return Link(str(name), str(modifier) if modifier is not None else None, name.start_pos or 0)
+    def link(self, c: list[Token | None]) -> Link:
+        name, modifier = c
+        assert name is not None
+        return Link(str(name), None if modifier is None else str(modifier), name.start_pos or 0)
 
-    def values(self, *values: tuple[tuple[tuple[str, ...], ...], int]) -> tuple[object, int]:
-        return tuple(v for v, _ in values), values[0][1]
+    def values(
+        self, c: list[tuple[tuple[str, ...], ...]]
+    ) -> tuple[tuple[tuple[str, ...], ...], ...]:
+        return tuple(c)
 
-    def value(self, *components: tuple[tuple[str, ...], int]) -> tuple[object, int]:
-        return tuple(c for c, _ in components), components[0][1]
+    def value(self, c: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+        return tuple(c)
 
-    def component(self, *parts: tuple[str, int]) -> tuple[tuple[str, ...], int]:
-        return tuple(p for p, _ in parts), parts[0][1]
-
-    def part(self, text: Token | None = None) -> tuple[str, int]:
-        if text is None:
-            return "", -1
-        return _unescape(text), text.start_pos or 0
+    def component(self, c: list[Token | None]) -> tuple[str, ...]:
+        return tuple("" if p is None else _unescape(p) for p in c)
 
 
 def _name_text(name: RawChain | RawHas) -> str:
-    if isinstance(name, RawHas):
-        return f"_has:{name.source_type}:{name.param}:{_name_text(name.inner)}"
-    return ".".join(f"{link.name}:{link.modifier}" if link.modifier else link.name for link in name.links)
+    """The parameter name as written (without recursion: ``_has`` may nest deeply)."""
+    prefix: list[str] = []
+    while isinstance(name, RawHas):
+        prefix.append(f"_has:{name.source_type}:{name.param}:")
+        name = name.inner
+    links = ".".join(f"{k.name}:{k.modifier}" if k.modifier else k.name for k in name.links)
+    return "".join(prefix) + links
 
 
 @cache
@@ -141,41 +217,247 @@ def _parser() -> Lark:
     return Lark.open(
         "../grammar/search.lark",
         rel_to=__file__,
-        start=["param", "resource_type"],
+        start="query",
         parser="lalr",
         transformer=_SyntaxBuilder(),
         maybe_placeholders=True,
     )
 
 
-def _lark_parse(text: str, start: str) -> object:
+# -- URL decoding ------------------------------------------------------------------------------
+_ESCAPE_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_EQUALS_ESCAPE = re.compile(r"%3[Dd]")
+
+
+def _decode(text: str, raw_start: int, parameter: str | None = None) -> str:
+    if "%" not in text:
+        return text
     try:
-        return _parser().parse(text, start=start)
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, InvalidSearch):
-            raise exc.orig_exc from None
-        raise
-    except UnexpectedInput as exc:
-        raise InvalidSearch(_describe(exc, text), position=exc.pos_in_stream or 0) from None
+        return unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        position = raw_start
+        for run in _ESCAPE_RUN.finditer(text):
+            try:
+                unquote(run.group(), errors="strict")
+            except UnicodeDecodeError:
+                position = raw_start + run.start()
+                break
+        raise InvalidSearch(
+            "a percent-escape in the query is not valid UTF-8",
+            parameter=parameter,
+            position=position,
+        ) from None
 
 
-@lru_cache(maxsize=4096)
-def _parse_pair(pair: str) -> RawParam | RawFilter:
-    """Parse one decoded ``name=value`` pair (positions relative to the pair). Memoised:
-    servers see the same parameters again and again, and the result is immutable."""
-    result = _lark_parse(pair, "param")
-    assert isinstance(result, (RawParam, RawFilter))
+def _raw_index(raw: str, k: int) -> int:
+    """The offset in ``raw`` of the ``k``-th character of its decoded form."""
+    n = 0
+    i = 0
+    while i < len(raw):
+        run = _ESCAPE_RUN.match(raw, i) if raw[i] == "%" else None
+        if run is None:
+            if n == k:
+                return i
+            n += 1
+            i += 1
+            continue
+        data = bytes.fromhex(run.group().replace("%", ""))
+        try:
+            chars = data.decode("utf-8")
+        except UnicodeDecodeError:  # pragma: no cover - rejected by _decode before
+            chars = data.decode("latin-1")
+        offset = 0
+        for ch in chars:
+            if n == k:
+                return i + 3 * offset
+            n += 1
+            offset += len(ch.encode("utf-8", "surrogatepass"))
+        i = run.end()
+    return len(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A query split and decoded: the type, each ``name=value`` pair and where it starts in
+    the decoded text ``type + "?" + NUL.join(pairs)`` the grammar reads."""
+
+    head: str
+    pairs: tuple[str, ...]
+    starts: tuple[int, ...]
+    source: SourceMap
+
+    @property
+    def text(self) -> str:
+        return self.head + "?" + _SEP.join(self.pairs)
+
+
+def _prepare(query: str) -> _Prepared:
+    nul = query.find(_SEP)
+    if nul >= 0:
+        raise InvalidSearch("the query contains a NUL character", position=nul)
+    head, sep, tail = query.partition("?")
+    if not sep:
+        if "=" in query or "&" in query:
+            head, tail = "", query  # parameters only: "code=...&date=..."
+        else:
+            head, tail = query, ""  # a type alone: "Patient"
+    if "%" not in query:
+        pairs = tail.split("&")
+        return _Prepared(head, tuple(pairs), _starts(len(head), pairs), SourceMap(0 if sep else -1))
+    decoded_head = _decode(head, 0)
+    segments = [_Segment(0, 0, head, decoded_head)]
+    decoded_pairs: list[str] = []
+    at, raw_at = len(decoded_head) + 1, len(head) + 1 if sep else 0
+    nul = decoded_head.find(_SEP)
+    for raw_pair in tail.split("&"):
+        name, eq, value = raw_pair.partition("=")
+        decoded_name = _decode(name, raw_at)
+        if "=" in decoded_name:
+            found = _EQUALS_ESCAPE.search(name)
+            raise InvalidSearch(
+                "a parameter name cannot contain '=' (%3D)",
+                parameter=decoded_name.partition("=")[0],
+                position=raw_at + (found.start() if found else 0),
+            )
+        segments.append(_Segment(at, raw_at, name, decoded_name))
+        decoded_value = ""
+        if eq:
+            decoded_value = _decode(value, raw_at + len(name) + 1, decoded_name)
+            segments.append(
+                _Segment(at + len(decoded_name) + 1, raw_at + len(name) + 1, value, decoded_value)
+            )
+        pair = decoded_name + eq + decoded_value
+        if nul < 0 and _SEP in pair:
+            nul = at + pair.index(_SEP)
+        decoded_pairs.append(pair)
+        at += len(pair) + 1
+        raw_at += len(raw_pair) + 1
+    source = SourceMap(0, tuple(segments), tuple(s.start for s in segments))
+    if nul >= 0:
+        raise InvalidSearch(
+            "the query contains a NUL character (%00)", position=source.position(nul)
+        )
+    return _Prepared(
+        decoded_head, tuple(decoded_pairs), _starts(len(decoded_head), decoded_pairs), source
+    )
+
+
+def _starts(head_length: int, pairs: list[str]) -> tuple[int, ...]:
+    starts = []
+    at = head_length + 1
+    for pair in pairs:
+        starts.append(at)
+        at += len(pair) + 1
+    return tuple(starts)
+
+
+# -- parsing ----------------------------------------------------------------------------------
+class _Bounded(dict):  # type: ignore[type-arg]
+    """A dict that forgets its oldest entry beyond ``size`` entries."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put(self, key: object, value: object) -> None:
+        if len(self) >= self.size:
+            # another thread may have changed the dict meanwhile: then nothing needs doing
+            with suppress(KeyError, RuntimeError, StopIteration):
+                del self[next(iter(self))]
+        self[key] = value
+
+
+#: whole queries → RawQuery; decoded pairs → RawParam/RawFilter at offset 0; valid types
+_QUERIES = _Bounded(4096)
+_PAIRS = _Bounded(8192)
+_TYPES: set[str] = set()
+
+
+#: other memos of the parsing package (the _filter syntax, composite components)
+MEMOS: list[Callable[[], object]] = []
+
+
+def clear_caches() -> None:
+    """Forget every memoised parse (benchmarks measure cold parses with this)."""
+    _QUERIES.clear()
+    _PAIRS.clear()
+    _TYPES.clear()
+    for clear in MEMOS:
+        clear()
+
+
+def parse_syntax(query: str) -> RawQuery:
+    """Parse ``[Type?]name=value&...`` into :class:`RawQuery`; raise :class:`InvalidSearch`.
+
+    ``Type`` alone (no ``?``, no ``=``) is a search with no parameters. Positions in errors
+    are offsets in ``query`` as given.
+
+    Memoised twice: whole queries, and each decoded ``name=value`` pair, so a query made of
+    pairs seen before (in any combination) is not parsed again. The pairs not seen before
+    are parsed together, in one Lark call."""
+    found = _QUERIES.get(query)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    prepared = _prepare(query)
+    head = prepared.head
+    known: dict[str, RawParam | RawFilter | None] = {p: _PAIRS.get(p) for p in prepared.pairs if p}
+    missing = [p for p, raw in known.items() if raw is None]
+    new_type = bool(head) and head not in _TYPES
+    if new_type or missing:
+        known.update(_parse_new(prepared, head if new_type else "", missing))
+    params = tuple(
+        _shift(known[pair], start)  # type: ignore[arg-type]
+        for pair, start in zip(prepared.pairs, prepared.starts, strict=True)
+        if pair
+    )
+    result = RawQuery(head or None, params, prepared.source)
+    if len(query) <= _QUERY_LIMIT:
+        _QUERIES.put(query, result)
     return result
 
 
-@lru_cache(maxsize=1024)
-def _parse_type(text: str) -> str:
-    _lark_parse(text, "resource_type")
-    return text
+def _parse_new(prepared: _Prepared, head: str, pairs: list[str]) -> dict[str, RawParam | RawFilter]:
+    """Parse a new type and new pairs in one Lark call (positions relative to each pair)."""
+    text = head + "?" + _SEP.join(pairs)
+    try:
+        tree: Any = _parser().parse(text)
+        _, params = tree
+    except (UnexpectedInput, VisitError, InvalidSearch):
+        _parse_whole(prepared)  # raises the error with positions in the whole query
+        raise  # pragma: no cover - the whole query fails in the same place
+    if head and len(_TYPES) < 4096:  # names the grammar accepts, valid types or not
+        _TYPES.add(head)
+    parsed: dict[str, RawParam | RawFilter] = {}
+    at = len(head) + 1
+    for pair, param in zip(pairs, params, strict=True):
+        parsed[pair] = _shift(param, -at)
+        if len(pair) <= _PAIR_LIMIT:
+            _PAIRS.put(pair, parsed[pair])
+        at += len(pair) + 1
+    return parsed
+
+
+def _parse_whole(prepared: _Prepared) -> RawQuery:
+    """Parse the whole decoded query in one piece (used to report an error in context)."""
+    text, source, qmark = prepared.text, prepared.source, len(prepared.head)
+    try:
+        tree: Any = _parser().parse(text)
+        rtype, params = tree
+    except InvalidSearch as exc:  # from the builder (an invalid escape)
+        raise _located(exc, text, source, qmark) from None
+    except VisitError as exc:  # pragma: no cover - Lark passes the builder's errors through
+        if isinstance(exc.orig_exc, InvalidSearch):
+            raise _located(exc.orig_exc, text, source, qmark) from None
+        raise
+    except UnexpectedInput as exc:
+        pos = exc.pos_in_stream or 0
+        error = InvalidSearch(_describe(exc, text, qmark), position=pos)
+        raise _located(error, text, source, qmark) from None
+    return RawQuery(rtype, params, source)
 
 
 def _shift(raw: RawParam | RawFilter, offset: int) -> RawParam | RawFilter:
-    """Move a pair's positions to where it stands in the whole query."""
+    """Move a pair's positions by ``offset``."""
     if offset == 0:
         return raw
     if isinstance(raw, RawFilter):
@@ -185,69 +467,67 @@ def _shift(raw: RawParam | RawFilter, offset: int) -> RawParam | RawFilter:
         raw.values,
         raw.text,
         raw.pos + offset,
-        raw.value_pos + offset if raw.value_pos >= 0 else -1,
+        raw.value_pos + offset,
     )
 
 
 def _shift_name(name: RawChain | RawHas, offset: int) -> RawChain | RawHas:
-    if isinstance(name, RawHas):
-        return RawHas(name.source_type, name.param, _shift_name(name.inner, offset), name.pos + offset)
-    return RawChain(tuple(Link(k.name, k.modifier, k.pos + offset) for k in name.links))
+    hops: list[RawHas] = []
+    while isinstance(name, RawHas):
+        hops.append(name)
+        name = name.inner
+    shifted: RawChain | RawHas = RawChain(
+        tuple(Link(k.name, k.modifier, k.pos + offset) for k in name.links)
+    )
+    for hop in reversed(hops):
+        shifted = RawHas(hop.source_type, hop.param, shifted, hop.pos + offset)
+    return shifted
 
 
-def _decode(text: str, position: int) -> str:
-    try:
-        return unquote(text, errors="strict")
-    except UnicodeDecodeError:
-        raise InvalidSearch(
-            "a percent-escape in the query is not valid UTF-8", position=position
-        ) from None
+def _pair_at(text: str, pos: int, qmark: int) -> str | None:
+    """The decoded ``name=value`` pair around ``pos`` in ``text``; None inside the type."""
+    if pos <= qmark:
+        return None
+    start = max(text.rfind(_SEP, 0, pos) + 1, qmark + 1)
+    end = text.find(_SEP, start)
+    return text[start : end if end >= 0 else len(text)]
 
 
-def parse_syntax(query: str) -> RawQuery:
-    """Parse ``[Type?]name=value&...`` into :class:`RawQuery`; raise :class:`InvalidSearch`.
-
-    ``Type`` alone (no ``?``, no ``=``) is a search with no parameters. Positions in errors
-    are offsets in ``query``; after a percent-escape in the same pair they are approximate."""
-    head, sep, tail = query.partition("?")
-    if not sep and "=" not in query and "&" not in query:
-        head, tail = query, ""
-        sep = "?"
-    resource_type: str | None = None
-    offset = 0
-    if sep:
-        offset = len(head) + 1
-        if head:
-            resource_type = _parse_type(_decode(head, 0))
-    else:
-        tail = query
-    params: list[RawParam | RawFilter] = []
-    for raw in tail.split("&"):
-        if raw:
-            name, eq, value = raw.partition("=")
-            pair = _decode(name, offset) + eq + _decode(value, offset + len(name) + 1)
-            try:
-                params.append(_shift(_parse_pair(pair), offset))
-            except InvalidSearch as exc:
-                raise InvalidSearch(
-                    exc.message,
-                    parameter=name,
-                    position=offset + (exc.position or 0),
-                    not_supported=exc.issue_code == "not-supported",
-                ) from None
-        offset += len(raw) + 1
-    return RawQuery(resource_type, tuple(params))
+def _located(error: InvalidSearch, text: str, source: SourceMap, qmark: int) -> InvalidSearch:
+    pos = error.position or 0
+    pair = _pair_at(text, pos, qmark)
+    parameter = error.parameter or (pair.partition("=")[0] if pair is not None else None)
+    return InvalidSearch(
+        error.message,
+        parameter=parameter or None,
+        position=source.position(pos),
+        not_supported=error.issue_code == "not-supported",
+    )
 
 
-def _describe(exc: UnexpectedInput, text: str) -> str:
+def _describe(exc: UnexpectedInput, text: str, qmark: int) -> str:
     pos = exc.pos_in_stream or 0
-    if isinstance(exc, UnexpectedCharacters):
-        char = text[pos] if pos < len(text) else ""
-        return f"unexpected character {char!r}"
-    if isinstance(exc, UnexpectedToken):
-        if exc.token.type == "$END":
-            if "=" not in text:
-                return "the parameter has no '=value'"
-            return "the text ends where more was expected"
-        return f"unexpected {str(exc.token)!r}"
-    return "not valid FHIR search syntax"
+    pair = _pair_at(text, pos, qmark)
+    if pair is None:
+        where = "the resource type"
+    elif pos - max(text.rfind(_SEP, 0, pos) + 1, qmark + 1) <= pair.find("=") or "=" not in pair:
+        where = "the parameter name"
+    else:
+        where = "the value"
+    if isinstance(exc, UnexpectedToken) and exc.token.type in ("$END", "_SEP"):
+        if pair is not None and "=" not in pair:
+            return "the parameter has no '=value'"
+        if pair is not None and pair.startswith("_has"):
+            return "_has takes _has:Type:parameter:name=value"
+        return f"{where} ends where more was expected"
+    char = text[pos] if pos < len(text) else ""
+    if char == "\\":
+        return "a value ends with a lone backslash (write \\\\ for a backslash)"
+    if pair is not None and pair.startswith("=") and pos == text.find("=", qmark):
+        return "a parameter has no name"
+    if isinstance(exc, UnexpectedCharacters | UnexpectedToken):
+        hint = ""
+        if pair is not None and pair.startswith("_has") and where == "the parameter name":
+            hint = " (_has takes _has:Type:parameter:name=value)"
+        return f"unexpected character {char!r} in {where}{hint}"
+    return "not valid FHIR search syntax"  # pragma: no cover
