@@ -121,11 +121,16 @@ def _unit_text(atoms: dict[str, int]) -> str:
     return ".".join(parts) or "1"
 
 
+#: units worth converting: short, without long digit runs (converting ``10^999999999``
+#: takes minutes: a denial of service through one search value or one stored resource)
+_CONVERTIBLE = re.compile(r"(?!.*\d{5})[^\x00-\x1f]{1,64}", re.S)
+
+
 @lru_cache(maxsize=4096)
 def canonical(code: str) -> Conversion | None:
     """How to bring a value in UCUM unit ``code`` to canonical form, or None (see module doc)."""
     code = code.strip()
-    if not code:
+    if not code or not _CONVERTIBLE.fullmatch(code):
         return None
     if not _ANNOTATION_RE.sub("", code):
         return Conversion("1", Decimal(1))  # only annotations, e.g. {score}: UCUM's unity

@@ -125,7 +125,7 @@ def parse_date(text: str) -> DateRange:
         start = datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
         if year == 0:
             raise ValueError("year 0")
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise ValueError(f"{text!r} is not a valid date: {exc}") from None
     tz = parts["tz"]
     if tz and tz != "Z":
@@ -133,7 +133,10 @@ def parse_date(text: str) -> DateRange:
         hours, minutes = int(tz[1:3]), int(tz[4:6])
         if hours > 14 or minutes > 59:
             raise ValueError(f"{text!r} has an invalid timezone offset {tz}")
-        start -= sign * timedelta(hours=hours, minutes=minutes)
+        try:
+            start -= sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError:
+            raise ValueError(f"{text!r} is outside the representable date range") from None
     if parts["month"] is None:
         precision = DatePrecision.YEAR
         low = to_micros(start)
@@ -182,11 +185,14 @@ def parse_number(text: str) -> NumberRange:
         raise ValueError(f"{text!r} is not a number")
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
-    half = Decimal(5).scaleb(exponent - 1)
     # exact arithmetic: the default 28-digit context would round long values' bounds away
-    with localcontext() as ctx:
-        ctx.prec = len(value.as_tuple().digits) + 2
-        return NumberRange(value, value - half, value + half, text)
+    try:
+        with localcontext() as ctx:
+            ctx.prec = len(value.as_tuple().digits) + 2
+            half = Decimal(5).scaleb(exponent - 1)
+            return NumberRange(value, value - half, value + half, text)
+    except ArithmeticError:
+        raise ValueError(f"{text!r} is outside the supported number range") from None
 
 
 _SPACE_RE = re.compile(r"\s+")

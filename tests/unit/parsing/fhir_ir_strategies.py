@@ -28,7 +28,6 @@ from typing import Any
 from hypothesis import strategies as st
 
 from helios_persistence import ir
-from helios_persistence.parsing.typed_values import _CANONICALIZABLE
 from helios_persistence.registry import ParamType, SearchParam, default_registry
 from helios_persistence.ucum import UCUM_SYSTEM, canonical_range
 from helios_persistence.values import parse_date, parse_number
@@ -166,7 +165,7 @@ def quantity_match(
 ) -> ir.QuantityMatch:
     rng = parse_number(str(value))
     canonical = None
-    if unit and system in (None, UCUM_SYSTEM) and _CANONICALIZABLE.fullmatch(unit):
+    if unit and system in (None, UCUM_SYSTEM):
         try:
             canonical = canonical_range(rng.value, rng.low, rng.high, unit)
         except ArithmeticError:  # as the parser does
