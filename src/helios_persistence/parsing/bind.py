@@ -12,7 +12,6 @@ from typing import TypeVar
 from helios_persistence import ir
 from helios_persistence.errors import InvalidSearch
 from helios_persistence.parsing.syntax import (
-    MEMOS,
     Link,
     RawChain,
     RawFilter,
@@ -21,7 +20,7 @@ from helios_persistence.parsing.syntax import (
     RawQuery,
 )
 from helios_persistence.parsing.typed_values import parse_value
-from helios_persistence.registry import Component, ParamType, Registry, SearchParam
+from helios_persistence.registry import ParamType, Registry, SearchParam
 
 __all__ = ["Binder", "Limits"]
 
@@ -74,8 +73,6 @@ class Limits:
 _UNSORTABLE = (ParamType.COMPOSITE, ParamType.SPECIAL)
 #: composite components by (resource type, definition url): the definition they were bound
 #: from (a re-registered definition is a new object) and the parameter
-_COMPONENTS: dict[tuple[str, str], tuple[object, SearchParam]] = {}
-MEMOS.append(_COMPONENTS.clear)
 _EMPTY = (("",),)
 
 
@@ -340,23 +337,11 @@ class Binder:
             )
         predicates = []
         for i, (component, parts) in enumerate(zip(param.components, value, strict=True)):
-            target = self._component(param.resource_type, component)
+            target = self.registry.component_param(param.resource_type, component)
             if target is None:
                 raise ValueError(f"component {component.definition} is not defined")
             predicates.append(parse_value(target.type, f"{param.code}${i}", None, parts))
         return ir.Composite(param.code, tuple(predicates))
-
-    def _component(self, resource_type: str, component: Component) -> SearchParam | None:
-        """``registry.component_param``, memoised while the definition stays the same."""
-        definition = self.registry.by_url(component.definition)
-        key = (resource_type, component.definition)
-        found = _COMPONENTS.get(key)
-        if found is not None and found[0] is definition:
-            return found[1]
-        target = self.registry.component_param(resource_type, component)
-        if definition is not None and target is not None:
-            _COMPONENTS[key] = (definition, target)
-        return target
 
     def _missing(self, param: SearchParam, raw: RawParam) -> ir.Predicate:
         texts = [_text_of(v) for v in raw.values]

@@ -172,11 +172,13 @@ class Registry:
         return self._by_url.get(url)
 
     def component_param(self, resource_type: str, component: Component) -> SearchParam | None:
-        """The parameter a composite component's ``definition`` points at."""
-        definition = self._by_url.get(component.definition)
-        if definition is None:
-            return None
-        return self._bind(definition, resource_type)
+        """The parameter a composite component's ``definition`` points at (cached)."""
+
+        def bind() -> SearchParam | None:
+            definition = self._by_url.get(component.definition)
+            return None if definition is None else self._bind(definition, resource_type)
+
+        return self.derived(("component", resource_type, component.definition), bind)
 
     def compartment_params(
         self, resource_type: str, compartment: str = "Patient"
