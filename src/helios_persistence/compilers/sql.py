@@ -14,8 +14,9 @@ SQL text depends only on the query's shape.
 from __future__ import annotations
 
 import base64
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -46,7 +47,7 @@ _NODE_TABLE: dict[type[ir.Node], str] = {
     ir.ReferenceMatch: "idx_reference",
     ir.UriMatch: "idx_uri",
 }
-_CMP: dict[str, Callable[[exp.Expression, exp.Expression], exp.Expression]] = {
+_CMP: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
     "<": lambda a, b: exp.LT(this=a, expression=b),
     "<=": lambda a, b: exp.LTE(this=a, expression=b),
     ">": lambda a, b: exp.GT(this=a, expression=b),
@@ -82,12 +83,34 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _constant(value: Any) -> Recipe:
+    def recipe(_values: list[Any]) -> Any:
+        return value
+
+    return recipe
+
+
+def _cursor_part(position: int) -> Callable[[Any], Any]:
+    def part(cursor: Any) -> Any:
+        return decode_cursor(str(cursor))[position]
+
+    return part
+
+
+def _param_of(node: ir.Node) -> str:
+    """The parameter a match node is about (every leaf predicate names one)."""
+    param = getattr(node, "param", None)
+    if not isinstance(param, str):
+        raise TypeError(f"{type(node).__name__} names no parameter")
+    return param
+
+
 class _Scope:
     """The resource row predicates are compiled against."""
 
     __slots__ = ("alias", "rtype")
 
-    def __init__(self, alias: str, rtype: exp.Expression | None) -> None:
+    def __init__(self, alias: str, rtype: exp.Expr | None) -> None:
         self.alias = alias
         self.rtype = rtype  # a placeholder for the type, or None in a system search
 
@@ -99,14 +122,17 @@ class SQLCompiler(BaseCompiler):
     UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset({ir.Terminology})
     #: whether the dialect sorts NULLs first in ascending order (SQLite does)
     ASC_NULLS_FIRST: ClassVar[bool] = False
-    #: convert a Decimal for the driver (SQLite and DuckDB compare REAL/DOUBLE columns)
-    number: ClassVar[Callable[[Decimal], Any]] = staticmethod(float)
 
     def __init__(self) -> None:
         self._recipes: list[tuple[str, Recipe]] = []
         self._aliases = 0
         self._index: ir.ValueIndex | None = None
         self._bound: dict[tuple[int, str, Any], exp.Placeholder] = {}
+
+    @staticmethod
+    def number(value: Decimal) -> Any:
+        """A Decimal for the driver (SQLite and DuckDB compare REAL/DOUBLE columns)."""
+        return float(value)
 
     # -- parameters -----------------------------------------------------------------------------
     def _placeholder(self, recipe: Recipe) -> exp.Placeholder:
@@ -118,7 +144,7 @@ class SQLCompiler(BaseCompiler):
         """A shape constant (parameter code, resource type), bound like any value."""
         key = (0, "const", value)
         if key not in self._bound:
-            self._bound[key] = self._placeholder(lambda _vals, v=value: v)
+            self._bound[key] = self._placeholder(_constant(value))
         return self._bound[key]
 
     def value(
@@ -162,25 +188,25 @@ class SQLCompiler(BaseCompiler):
         self, table: str, scope: _Scope, param: str, alias: str, *, select: str = "id"
     ) -> exp.Select:
         """``SELECT i.id FROM <table> i WHERE tenant, type, param`` (conditions added later)."""
-        conditions: list[exp.Expression] = [self.col(alias, "tenant").eq(self.tenant())]
+        conditions: list[exp.Expr] = [self.col(alias, "tenant").eq(self.tenant())]
         if scope.rtype is not None:
             conditions.append(self.col(alias, "type").eq(scope.rtype))
         conditions.append(self.col(alias, "param").eq(self.const(param)))
-        columns: list[exp.Expression] = [self.col(alias, select)]
+        columns: list[exp.Expr] = [self.col(alias, select)]
         if scope.rtype is None:
             columns.insert(0, self.col(alias, "type"))
         return exp.select(*columns).from_(self.table(table, alias)).where(exp.and_(*conditions))
 
-    def member_of(self, scope: _Scope, subquery: exp.Select) -> exp.Expression:
+    def member_of(self, scope: _Scope, subquery: exp.Select) -> exp.Expr:
         """``r.id IN (subquery)`` (``(r.type, r.id) IN`` in a system search)."""
         if scope.rtype is None:
             pair = exp.Tuple(
                 expressions=[self.col(scope.alias, "type"), self.col(scope.alias, "id")]
             )
-            return pair.isin(query=subquery)
+            return pair.isin(query=subquery.subquery())  # a row value needs "IN (SELECT ...)"
         return self.col(scope.alias, "id").isin(query=subquery)
 
-    def resources(self, scope: _Scope, alias: str, rtype: exp.Expression) -> exp.Select:
+    def resources(self, scope: _Scope, alias: str, rtype: exp.Expr) -> exp.Select:
         """Live resources of one type in the tenant, as a row source for nested predicates."""
         return (
             exp.select(self.col(alias, "id"))
@@ -197,14 +223,14 @@ class SQLCompiler(BaseCompiler):
     def terms(
         self,
         terms: list[list[semantics.Term]],
-        columns: dict[str, exp.Expression],
-        bounds: dict[str, Callable[[], exp.Expression]],
-    ) -> exp.Expression:
+        columns: Mapping[str, exp.Expr],
+        bounds: Mapping[str, Callable[[], exp.Expr]],
+    ) -> exp.Expr:
         """Lower a :mod:`semantics` condition (OR of ANDs) onto columns and bound values
         (each bound is made, and bound as a parameter, only if the condition uses it)."""
-        made: dict[str, exp.Expression] = {}
+        made: dict[str, exp.Expr] = {}
 
-        def bound(name: str) -> exp.Expression:
+        def bound(name: str) -> exp.Expr:
             if name not in made:
                 made[name] = bounds[name]()
             return made[name]
@@ -216,14 +242,14 @@ class SQLCompiler(BaseCompiler):
         return disjuncts[0] if len(disjuncts) == 1 else exp.or_(*(exp.paren(d) for d in disjuncts))
 
     # -- predicates -----------------------------------------------------------------------------
-    def where(self, node: ir.Predicate, scope: _Scope) -> exp.Expression:
-        result: exp.Expression = self.visit(node, scope)
+    def where(self, node: ir.Predicate, scope: _Scope) -> exp.Expr:
+        result: exp.Expr = self.visit(node, scope)
         return result
 
-    def visit_And(self, node: ir.And, scope: _Scope) -> exp.Expression:
+    def visit_And(self, node: ir.And, scope: _Scope) -> exp.Expr:
         return exp.and_(*(exp.paren(self.where(c, scope)) for c in node.children))
 
-    def visit_Or(self, node: ir.Or, scope: _Scope) -> exp.Expression:
+    def visit_Or(self, node: ir.Or, scope: _Scope) -> exp.Expr:
         # OR of matches on one parameter: one index subquery with OR'ed row conditions
         groups: dict[tuple[str, str], list[ir.Node]] = {}
         others: list[ir.Predicate] = []
@@ -234,7 +260,7 @@ class SQLCompiler(BaseCompiler):
                 groups.setdefault((table, param), []).append(child)
             else:
                 others.append(child)
-        parts: list[exp.Expression] = []
+        parts: list[exp.Expr] = []
         for (table, param), members in groups.items():
             alias = self.alias("i")
             rows = self.index_rows(table, scope, param, alias)
@@ -243,24 +269,24 @@ class SQLCompiler(BaseCompiler):
         parts.extend(exp.paren(self.where(c, scope)) for c in others)
         return parts[0] if len(parts) == 1 else exp.or_(*parts)
 
-    def visit_Not(self, node: ir.Not, scope: _Scope) -> exp.Expression:
+    def visit_Not(self, node: ir.Not, scope: _Scope) -> exp.Expr:
         return exp.not_(exp.paren(self.where(node.child, scope)))
 
-    def _match(self, node: ir.Node, scope: _Scope) -> exp.Expression:
-        param = getattr(node, "param")  # noqa: B009 - every match node has one
+    def _match(self, node: ir.Node, scope: _Scope) -> exp.Expr:
+        param = _param_of(node)
         alias = self.alias("i")
         rows = self.index_rows(_NODE_TABLE[type(node)], scope, param, alias)
         return self.member_of(scope, rows.where(self.row_condition(node, alias)))
 
-    def visit_StringMatch(self, node: ir.StringMatch, scope: _Scope) -> exp.Expression:
+    def visit_StringMatch(self, node: ir.StringMatch, scope: _Scope) -> exp.Expr:
         return self._match(node, scope)
 
-    def visit_TokenMatch(self, node: ir.TokenMatch, scope: _Scope) -> exp.Expression:
+    def visit_TokenMatch(self, node: ir.TokenMatch, scope: _Scope) -> exp.Expr:
         if node.param == "_id":
             return self.col(scope.alias, "id").eq(self.value(node, "code"))
         return self._match(node, scope)
 
-    def visit_DateMatch(self, node: ir.DateMatch, scope: _Scope) -> exp.Expression:
+    def visit_DateMatch(self, node: ir.DateMatch, scope: _Scope) -> exp.Expr:
         if node.param == "_lastUpdated":
             updated = self.col(scope.alias, "last_updated")
             columns = {
@@ -272,40 +298,40 @@ class SQLCompiler(BaseCompiler):
             )
         return self._match(node, scope)
 
-    def visit_NumberMatch(self, node: ir.NumberMatch, scope: _Scope) -> exp.Expression:
+    def visit_NumberMatch(self, node: ir.NumberMatch, scope: _Scope) -> exp.Expr:
         return self._match(node, scope)
 
-    def visit_QuantityMatch(self, node: ir.QuantityMatch, scope: _Scope) -> exp.Expression:
+    def visit_QuantityMatch(self, node: ir.QuantityMatch, scope: _Scope) -> exp.Expr:
         return self._match(node, scope)
 
-    def visit_ReferenceMatch(self, node: ir.ReferenceMatch, scope: _Scope) -> exp.Expression:
+    def visit_ReferenceMatch(self, node: ir.ReferenceMatch, scope: _Scope) -> exp.Expr:
         return self._match(node, scope)
 
-    def visit_UriMatch(self, node: ir.UriMatch, scope: _Scope) -> exp.Expression:
+    def visit_UriMatch(self, node: ir.UriMatch, scope: _Scope) -> exp.Expr:
         return self._match(node, scope)
 
-    def visit_Missing(self, node: ir.Missing, scope: _Scope) -> exp.Expression:
+    def visit_Missing(self, node: ir.Missing, scope: _Scope) -> exp.Expr:
         if node.param in ("_id", "_lastUpdated"):  # columns of every resource, never missing
             return exp.false() if node.missing else exp.true()
         if node.kind == "composite":
             # a composite value is present when its first component row is (in whichever
             # table that component's type uses)
             param = f"{node.param}$0"
-            present = exp.or_(
+            any_row = exp.or_(
                 *(
                     self.member_of(scope, self.index_rows(t, scope, param, self.alias("i")))
                     for t in TABLES.values()
                 )
             )
-            return exp.not_(exp.paren(present)) if node.missing else exp.paren(present)
+            return exp.not_(exp.paren(any_row)) if node.missing else exp.paren(any_row)
         table = TABLES.get(node.kind)
         if table is None:
             raise self.unsupported(node)
         alias = self.alias("i")
-        present = self.member_of(scope, self.index_rows(table, scope, node.param, alias))
+        present: exp.Expr = self.member_of(scope, self.index_rows(table, scope, node.param, alias))
         return exp.not_(present) if node.missing else present
 
-    def visit_Chain(self, node: ir.Chain, scope: _Scope) -> exp.Expression:
+    def visit_Chain(self, node: ir.Chain, scope: _Scope) -> exp.Expr:
         alias = self.alias("i")
         target = self.const(node.target_type)
         inner_scope = _Scope(self.alias("r"), target)
@@ -316,7 +342,7 @@ class SQLCompiler(BaseCompiler):
         rows = rows.where(self.col(alias, "target_id").isin(query=inner))
         return self.member_of(scope, rows)
 
-    def visit_Has(self, node: ir.Has, scope: _Scope) -> exp.Expression:
+    def visit_Has(self, node: ir.Has, scope: _Scope) -> exp.Expr:
         if scope.rtype is None:
             raise self.unsupported(node)
         alias = self.alias("i")
@@ -331,13 +357,13 @@ class SQLCompiler(BaseCompiler):
         rows = rows.where(self.col(alias, "id").isin(query=sources))
         return self.col(scope.alias, "id").isin(query=rows)
 
-    def visit_Composite(self, node: ir.Composite, scope: _Scope) -> exp.Expression:
+    def visit_Composite(self, node: ir.Composite, scope: _Scope) -> exp.Expr:
         aliases = [self.alias("c") for _ in node.components]
         first = aliases[0]
         query = self.index_rows(
             _NODE_TABLE[type(node.components[0])],
             scope,
-            node.components[0].param,
+            _param_of(node.components[0]),
             first,
         )
         query = query.where(self.row_condition(node.components[0], first))
@@ -350,35 +376,35 @@ class SQLCompiler(BaseCompiler):
                     self.col(alias, c).eq(self.col(first, c))
                     for c in ("tenant", "type", "id", "grp")
                 ),
-                self.col(alias, "param").eq(self.const(component.param)),
+                self.col(alias, "param").eq(self.const(_param_of(component))),
                 self.row_condition(component, alias),
             )
             query = query.join(self.table(table, alias), on=on)
         return self.member_of(scope, query)
 
-    def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expression:
+    def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
         raise self.unsupported(node)
 
     # -- conditions on one index row ------------------------------------------------------------
-    def row_condition(self, node: ir.Node, alias: str) -> exp.Expression:
+    def row_condition(self, node: ir.Node, alias: str) -> exp.Expr:
         handler = getattr(self, f"row_{type(node).__name__}", None)
         if handler is None:
             raise self.unsupported(node)
-        result: exp.Expression = handler(node, alias)
+        result: exp.Expr = handler(node, alias)
         return result
 
-    def string_prefix(self, column: exp.Expression, node: ir.Node, field: str) -> exp.Expression:
+    def string_prefix(self, column: exp.Expr, node: ir.Node, field: str) -> exp.Expr:
         """``column`` starts with the folded value (a range scan on the value index)."""
         low = self.value(node, field, fold)
         high = self.value(node, field, lambda v: fold(v) + MAX_CHAR)
         return exp.and_(exp.GTE(this=column, expression=low), exp.LT(this=column, expression=high))
 
-    def like(self, column: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+    def like(self, column: exp.Expr, pattern: exp.Expr) -> exp.Expr:
         return exp.Escape(
             this=exp.Like(this=column, expression=pattern), expression=exp.Literal.string("\\")
         )
 
-    def row_StringMatch(self, node: ir.StringMatch, alias: str) -> exp.Expression:
+    def row_StringMatch(self, node: ir.StringMatch, alias: str) -> exp.Expr:
         norm = self.col(alias, "norm")
         if node.op is ir.StringOp.STARTS:
             return self.string_prefix(norm, node, "value")
@@ -390,8 +416,8 @@ class SQLCompiler(BaseCompiler):
             return self.like(norm, self.value(node, "value", lambda v: f"%{like_escape(fold(v))}%"))
         return self.like(norm, self.value(node, "value", lambda v: f"%{like_escape(fold(v))}"))
 
-    def row_TokenMatch(self, node: ir.TokenMatch, alias: str) -> exp.Expression:
-        c = lambda name: self.col(alias, name)  # noqa: E731
+    def row_TokenMatch(self, node: ir.TokenMatch, alias: str) -> exp.Expr:
+        c = functools.partial(self.col, alias)
         if node.op is ir.TokenOp.TEXT:
             text = c("text")
             word = self.value(node, "value", lambda v: f"% {like_escape(fold(v))}%")
@@ -402,7 +428,7 @@ class SQLCompiler(BaseCompiler):
                 c("type_code").eq(self.value(node, "code")),
                 c("code").eq(self.value(node, "value")),
             )
-        conditions = []
+        conditions: list[exp.Expr] = []
         if node.code is not None:
             conditions.append(c("code").eq(self.value(node, "code")))
         if node.system == "":
@@ -411,7 +437,7 @@ class SQLCompiler(BaseCompiler):
             conditions.append(c("system").eq(self.value(node, "system")))
         return exp.and_(*conditions)
 
-    def date_bounds(self, node: ir.DateMatch) -> dict[str, Callable[[], exp.Expression]]:
+    def date_bounds(self, node: ir.DateMatch) -> dict[str, Callable[[], exp.Expr]]:
         span = ("low", "high")
         return {
             "L": lambda: self.value(node, "low"),
@@ -424,13 +450,13 @@ class SQLCompiler(BaseCompiler):
             ),
         }
 
-    def row_DateMatch(self, node: ir.DateMatch, alias: str) -> exp.Expression:
+    def row_DateMatch(self, node: ir.DateMatch, alias: str) -> exp.Expr:
         columns = {"low": self.col(alias, "low"), "high": self.col(alias, "high")}
         return self.terms(semantics.date_terms(node.prefix), columns, self.date_bounds(node))
 
     def number_bounds(
         self, node: ir.Node, fields: tuple[str, str, str]
-    ) -> dict[str, Callable[[], exp.Expression]]:
+    ) -> dict[str, Callable[[], exp.Expr]]:
         v, lo, hi = fields
         num = self.number
         return {
@@ -441,15 +467,15 @@ class SQLCompiler(BaseCompiler):
             "AH": lambda: self.value(node, v, lambda x: num(semantics.approx_number(x)[1])),
         }
 
-    def row_NumberMatch(self, node: ir.NumberMatch, alias: str) -> exp.Expression:
+    def row_NumberMatch(self, node: ir.NumberMatch, alias: str) -> exp.Expr:
         columns = {"value": self.col(alias, "value")}
         bounds = self.number_bounds(node, ("value", "low", "high"))
         return self.terms(semantics.number_terms(node.prefix), columns, bounds)
 
-    def row_QuantityMatch(self, node: ir.QuantityMatch, alias: str) -> exp.Expression:
+    def row_QuantityMatch(self, node: ir.QuantityMatch, alias: str) -> exp.Expr:
         terms = semantics.number_terms(node.prefix)
-        c = lambda name: self.col(alias, name)  # noqa: E731
-        as_written: list[exp.Expression] = [
+        c = functools.partial(self.col, alias)
+        as_written: list[exp.Expr] = [
             exp.paren(
                 self.terms(
                     terms, {"value": c("value")}, self.number_bounds(node, ("value", "low", "high"))
@@ -478,8 +504,8 @@ class SQLCompiler(BaseCompiler):
         )
         return exp.or_(exp.paren(canonical), exp.paren(written))
 
-    def row_ReferenceMatch(self, node: ir.ReferenceMatch, alias: str) -> exp.Expression:
-        c = lambda name: self.col(alias, name)  # noqa: E731
+    def row_ReferenceMatch(self, node: ir.ReferenceMatch, alias: str) -> exp.Expr:
+        c = functools.partial(self.col, alias)
         if node.op is ir.ReferenceOp.IDENTIFIER:
             conditions = [c("identifier_value").eq(self.value(node, "id"))]
             if node.url is not None:
@@ -498,7 +524,7 @@ class SQLCompiler(BaseCompiler):
             conditions.append(c("version").eq(self.value(node, "version")))
         return exp.and_(*conditions)
 
-    def row_UriMatch(self, node: ir.UriMatch, alias: str) -> exp.Expression:
+    def row_UriMatch(self, node: ir.UriMatch, alias: str) -> exp.Expr:
         uri = self.col(alias, "uri")
         if node.op is ir.UriOp.EQ:
             return uri.eq(self.value(node, "value"))
@@ -515,7 +541,7 @@ class SQLCompiler(BaseCompiler):
     def build(self, query: ir.Query, index: ir.ValueIndex) -> _Template:
         self._recipes, self._aliases, self._index, self._bound = [], 0, index, {}
         scope = _Scope("r", self.const(query.resource_type) if query.resource_type else None)
-        conditions: list[exp.Expression] = [
+        conditions: list[exp.Expr] = [
             self.col("r", "tenant").eq(self.tenant()),
             self.col("r", "deleted").eq(exp.Literal.number(0)),
         ]
@@ -563,9 +589,12 @@ class SQLCompiler(BaseCompiler):
         for key in query.sort:
             # resources without a value for the key come last, in either direction
             order.append(
-                exp.Ordered(this=self.sort_value(key, scope), desc=key.descending, nulls_first=False)
+                exp.Ordered(
+                    this=self.sort_value(key, scope), desc=key.descending, nulls_first=False
+                )
             )
-        if not any(k.param == "_id" for k in query.sort):
+        if query.resource_type is None or not any(k.param == "_id" for k in query.sort):
+            # (an id is unique only within a type: a system search needs the type too)
             # NOT NULL key columns: the dialect's own null order, so no NULLS clause is
             # written and the (tenant, type, id) index can deliver the order without a sort
             nulls = self.ASC_NULLS_FIRST
@@ -574,7 +603,7 @@ class SQLCompiler(BaseCompiler):
         keyset_ok = all(k.param in ("_id", "_lastUpdated") for k in query.sort)
         return order, (list(query.sort) if keyset_ok else None)
 
-    def sort_value(self, key: ir.SortKey, scope: _Scope) -> exp.Expression:
+    def sort_value(self, key: ir.SortKey, scope: _Scope) -> exp.Expr:
         if key.param == "_id":
             return self.col("r", "id")
         if key.param == "_lastUpdated":
@@ -602,21 +631,21 @@ class SQLCompiler(BaseCompiler):
         )
         return exp.paren(sub)
 
-    def keyset_condition(self, query: ir.Query, keys: list[ir.SortKey]) -> exp.Expression:
+    def keyset_condition(self, query: ir.Query, keys: list[ir.SortKey]) -> exp.Expr:
         """Rows strictly after the cursor in the page order (a lexicographic comparison)."""
-        columns: list[tuple[exp.Expression, bool]] = []
+        columns: list[tuple[exp.Expr, bool]] = []
         for key in keys:
             columns.append((self.sort_value(key, _Scope("r", None)), key.descending))
-        if not any(k.param == "_id" for k in keys):
+        if query.resource_type is None or not any(k.param == "_id" for k in keys):
             columns.append((self.col("r", "type"), False))
             columns.append((self.col("r", "id"), False))
         disjuncts = []
         for i, (column, descending) in enumerate(columns):
             equal = [
-                prev.eq(self.value(query, "cursor", lambda cur, j=j: decode_cursor(cur)[j]))
+                prev.eq(self.value(query, "cursor", _cursor_part(j)))
                 for j, (prev, _) in enumerate(columns[:i])
             ]
-            bound = self.value(query, "cursor", lambda cur, i=i: decode_cursor(cur)[i])
+            bound = self.value(query, "cursor", _cursor_part(i))
             after = (
                 exp.LT(this=column, expression=bound)
                 if descending

@@ -19,7 +19,7 @@ class SQLiteCompiler(SQLCompiler):
     dialect: ClassVar[str] = "sqlite"
     ASC_NULLS_FIRST: ClassVar[bool] = True
 
-    def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expression:
+    def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
         parse_text(node.query)  # reject bad syntax at compile time, with a position
         alias = self.alias("t")
         if node.param is None:

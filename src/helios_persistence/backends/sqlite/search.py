@@ -29,7 +29,7 @@ def _include_sql(reverse: bool, any_param: bool, target: bool) -> str:
         where = ["i.target_type = :target"]
     else:
         select, match = "i.target_type, i.target_id", "i.id IN (SELECT value FROM json_each(:ids))"
-        where = ["i.target_type IS NOT NULL"]
+        where = ["i.target_type IS NOT NULL", "i.target_id IS NOT NULL"]
         if target:
             where.append("i.target_type = :target")
     if not any_param:
@@ -63,14 +63,15 @@ def execute_search(
     params = {**compiled.params, "tenant": tenant}
     result = SearchResult(compiled=compiled.text)
     if q.total is ir.TotalMode.ACCURATE or q.summary is ir.Summary.COUNT:
-        result.total = int(conn.execute(compiled.count_text, params).fetchall()[0][0])
+        (count,) = conn.execute(compiled.count_text, params).fetchall()[0]
+        result.total = int(str(count))
     if q.summary is ir.Summary.COUNT or q.count == 0:
         return result
     rows = conn.execute(compiled.text, params).fetchall()
     page_size = q.count if q.count is not None else DEFAULT_PAGE_SIZE
     more = len(rows) > page_size
     rows = rows[:page_size]
-    matches = [json.loads(row[4]) for row in rows]
+    matches = [json.loads(str(row[4])) for row in rows]
     if more:
         result.next = _next_page(q, rows, compiled.paging, page_size)
     if q.include:
@@ -88,7 +89,7 @@ def _next_page(q: ir.Query, rows: list[Any], paging: str, page_size: int) -> str
         key: list[Any] = []
         for sort in q.sort:
             key.append(last[1] if sort.param == "_id" else last[3])
-        if not any(s.param == "_id" for s in q.sort):
+        if q.resource_type is None or not any(s.param == "_id" for s in q.sort):
             key.extend([last[0], last[1]])
         return render(_replace(q, cursor=encode_cursor(key), offset=None))
     return render(_replace(q, offset=(q.offset or 0) + page_size, cursor=None))
@@ -130,6 +131,7 @@ def _follow(
     for rtype, rid in frontier:
         by_type.setdefault(rtype, []).append(rid)
     found: set[tuple[str, str]] = set()
+    params: dict[str, str | None]
     if inc.reverse:
         for rtype, ids in by_type.items():
             if inc.target_type not in (None, rtype):
@@ -162,8 +164,8 @@ def _fetch(conn: apsw.Connection, tenant: str, keys: list[tuple[str, str]]) -> l
     by_type: dict[str, list[str]] = {}
     for rtype, rid in keys:
         by_type.setdefault(rtype, []).append(rid)
-    out = []
+    out: list[dict[str, Any]] = []
     for rtype, ids in sorted(by_type.items()):
         params = {"tenant": tenant, "type": rtype, "ids": json.dumps(ids)}
-        out.extend(json.loads(row[4]) for row in conn.execute(_FETCH, params))
+        out.extend(json.loads(str(row[4])) for row in conn.execute(_FETCH, params))
     return out
