@@ -111,7 +111,8 @@ def parse_date(text: str) -> DateRange:
     """
     match = _DATE_RE.fullmatch(text)
     if match is None:
-        raise ValueError(f"{text!r} is not a FHIR date (expected YYYY[-MM[-DD[Thh:mm[:ss[.f]][tz]]]])")
+        expected = "YYYY[-MM[-DD[Thh:mm[:ss[.f]][tz]]]]"
+        raise ValueError(f"{text!r} is not a FHIR date (expected {expected})")
     parts = match.groupdict()
     year = int(parts["year"])
     month = int(parts["month"] or 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -52,9 +53,10 @@ def test_installed_copy_loads_its_assets(wheel: Path, tmp_path: Path) -> None:
         check=True,
     )  # fmt: skip
     probe = (
+        f"import sys; sys.path.insert(0, {str(target)!r})\n"
         "import helios_persistence as hp, json\n"
         "from importlib import resources\n"
-        "assert hp.__file__.startswith(%r), hp.__file__\n"
+        f"assert hp.__file__.startswith({str(target)!r}), hp.__file__\n"
         "q = hp.parse('Observation?code=http://loinc.org|8867-4')\n"
         "schema = resources.files('helios_persistence.dialects').joinpath('sqlite/schema.sql')\n"
         "store = hp.open_store('sqlite://')\n"
@@ -63,11 +65,13 @@ def test_installed_copy_loads_its_assets(wheel: Path, tmp_path: Path) -> None:
         " 'div': '<div>x</div>'}, 'name': [{'family': 'Doe'}]})\n"
         "assert store.search(ctx, 'Patient?name=doe').resources\n"
         "print(json.dumps([str(q), 'CREATE TABLE' in schema.read_text()]))\n"
-    ) % str(target)
+    )
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-I", "-c", probe.replace("import helios", "import sys; sys.path.insert(0, %r); import helios" % str(target))],
+        [sys.executable, "-I", "-c", probe],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert '"(Query Observation (TokenMatch code eq system=\\"http://loinc.org\\" code=\\"8867-4\\"))", true' in done.stdout
+    parsed, has_schema = json.loads(done.stdout)
+    assert parsed == '(Query Observation (TokenMatch code eq system="http://loinc.org" code="8867-4"))'
+    assert has_schema is True

@@ -19,6 +19,7 @@ exception.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -161,7 +162,5 @@ class ConnectionPool:
     def optimize(conn: apsw.Connection) -> None:
         """Refresh the planner's statistics where they are missing or stale (SQLite's
         recommended ``PRAGMA optimize``; 0x10002 also covers never-analysed tables)."""
-        try:
+        with contextlib.suppress(apsw.Error):  # best effort: statistics only help the planner
             conn.execute("PRAGMA optimize=0x10002")
-        except apsw.Error:  # pragma: no cover - best effort: statistics only help the planner
-            pass
