@@ -73,5 +73,6 @@ def test_installed_copy_loads_its_assets(wheel: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     parsed, has_schema = json.loads(done.stdout)
-    assert parsed == '(Query Observation (TokenMatch code eq system="http://loinc.org" code="8867-4"))'
+    expected = '(TokenMatch code eq system="http://loinc.org" code="8867-4")'
+    assert parsed == f"(Query Observation {expected})"
     assert has_schema is True
