@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench services-up services-down clean
+.PHONY: demo test lint format bench fuzz matrix services-up services-down clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,16 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# coverage-guided fuzzing of the parser and the compilers (atheris; 5 minutes each)
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
+	$(BIN)/python fuzz/fuzz_parser.py -max_total_time=300
+	$(BIN)/python fuzz/fuzz_compile.py -max_total_time=300
+
+# the README's feature table, from the dialects' declared support and the suite's gaps
+matrix: $(STAMP)
+	$(BIN)/helios matrix
 
 services-up:
 	scripts/services up

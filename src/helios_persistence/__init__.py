@@ -20,6 +20,7 @@ from helios_persistence.storage.types import StoredResource
 from helios_persistence.tenancy import Operation, Permissions, TenantContext, TenantId
 
 if TYPE_CHECKING:
+    from helios_persistence.backends.postgres.store import PostgresStore
     from helios_persistence.backends.sqlite.store import SQLiteStore
 
 __all__ = [
@@ -43,8 +44,10 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def open_store(url: str, **options: Any) -> SQLiteStore:
-    """Open a store: ``sqlite://`` (memory), ``sqlite:///path.db``, ``...?tenancy=database``."""
+def open_store(url: str, **options: Any) -> SQLiteStore | PostgresStore:
+    """Open a store: ``sqlite://`` (memory), ``sqlite:///path.db``, ``...?tenancy=database``,
+    ``postgresql://user:password@host/db?tenancy=shared|schema|database`` (see
+    :mod:`helios_persistence.stores`)."""
     from helios_persistence.stores import open_store as _open
 
     return _open(url, **options)

@@ -202,6 +202,12 @@ def _summary(resource: dict[str, Any]) -> str:
     return f"{code.get('display', code.get('code', ''))}{shown}"
 
 
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from helios_persistence.conformance.matrix import main as matrix_main
+
+    return matrix_main([])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="helios", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,10 +240,23 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("query")
     comp.add_argument("--dialect", default="sqlite")
     comp.set_defaults(fn=cmd_compile)
+
+    matrix = sub.add_parser("matrix", help="print the support matrix (the README's table)")
+    matrix.set_defaults(fn=cmd_matrix)
+
+    sub.add_parser(
+        "conformance",
+        help="run the search conformance cases against a store (--store URL [--cases DIR])",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["conformance"]:  # its own options: pass them through untouched
+        from helios_persistence.conformance.runner import main as conformance_main
+
+        return conformance_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         result: int = args.fn(args)

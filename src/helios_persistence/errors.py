@@ -17,6 +17,9 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "PreconditionFailed",
+    "QueryTimeout",
+    "TransientConflict",
+    "Unavailable",
     "UnsupportedInDialect",
     "VersionConflict",
 ]
@@ -121,6 +124,27 @@ class VersionConflict(Conflict):
     """``If-Match`` named a version that is not the current one."""
 
     http_status = 412
+
+
+class TransientConflict(Conflict):
+    """Concurrent transactions collided (deadlock, serialization failure); retrying the
+    operation may succeed. Stores retry these themselves a few times before raising."""
+
+    issue_code = "transient"
+
+
+class Unavailable(HeliosError):
+    """The database cannot be reached (server down, connection refused, pool exhausted)."""
+
+    issue_code = "transient"
+    http_status = 503
+
+
+class QueryTimeout(HeliosError):
+    """A statement ran longer than the store's statement timeout and was cancelled."""
+
+    issue_code = "too-costly"
+    http_status = 503
 
 
 class PreconditionFailed(HeliosError):

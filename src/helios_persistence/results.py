@@ -33,7 +33,11 @@ class SearchResult:
         """The page as a FHIR ``searchset`` Bundle."""
         prefix = base_url.rstrip("/") + "/" if base_url else ""
         entries = [
-            {"fullUrl": f"{prefix}{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": mode}}
+            {
+                "fullUrl": f"{prefix}{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": mode},
+            }
             for mode, group in (("match", self.resources), ("include", self.included))
             for r in group
         ]

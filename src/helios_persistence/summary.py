@@ -26,7 +26,10 @@ _SUMMARY_ELEMENTS = frozenset(
         "medicationReference", "deceasedBoolean", "deceasedDateTime", "telecom", "address",
     }
 )  # fmt: skip
-_SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
+_SUBSETTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "SUBSETTED",
+}
 
 
 def _tag(resource: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +39,9 @@ def _tag(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def apply(resource: dict[str, Any], summary: Summary | None, elements: tuple[str, ...]) -> dict[str, Any]:
+def apply(
+    resource: dict[str, Any], summary: Summary | None, elements: tuple[str, ...]
+) -> dict[str, Any]:
     """The resource as ``_summary``/``_elements`` ask (a new dict when it changes)."""
     if elements:
         keep = set(elements) | set(_ALWAYS)

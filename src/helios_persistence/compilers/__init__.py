@@ -12,6 +12,7 @@ __all__ = ["DIALECTS", "BaseCompiler", "Compiled", "compile", "get_compiler"]
 #: dialect name → module (each module exposes ``compiler``)
 DIALECTS = {
     "sqlite": "helios_persistence.compilers.sqlite",
+    "postgres": "helios_persistence.compilers.postgres",
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import math
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -152,7 +153,11 @@ class SQLCompiler(BaseCompiler):
     ) -> exp.Placeholder:
         """The bound value of ``node.<field>`` (optionally transformed)."""
         assert self._index is not None
-        i = self._index.index(node, field)
+        try:
+            i = self._index.index(node, field)
+        except KeyError:  # a blank value ("") is part of the shape: bind it as a constant
+            raw = getattr(node, field)
+            return self.const(raw if transform is None else transform(raw))
         if transform is None:
             return self._placeholder(lambda vals: vals[i])
         return self._placeholder(lambda vals: transform(vals[i]))
@@ -458,14 +463,50 @@ class SQLCompiler(BaseCompiler):
         self, node: ir.Node, fields: tuple[str, str, str]
     ) -> dict[str, Callable[[], exp.Expr]]:
         v, lo, hi = fields
-        num = self.number
+        prefix = getattr(node, "prefix")  # noqa: B009 - number and quantity nodes have one
+        # the comparison each bound is used with (one per bound for any one prefix)
+        ops = {b: op for conjunct in semantics.number_terms(prefix) for _, op, b in conjunct}
+
+        def num(name: str, pick: Callable[[Any], Decimal] = lambda x: x) -> Callable[[Any], Any]:
+            return lambda x: self.number_bound(pick(x), ops.get(name, "="))
+
+        def approx(i: int) -> Callable[[Any], Decimal]:
+            return lambda x: semantics.approx_number(x)[i]
+
         return {
-            "V": lambda: self.value(node, v, num),
-            "L": lambda: self.value(node, lo, num),
-            "H": lambda: self.value(node, hi, num),
-            "AL": lambda: self.value(node, v, lambda x: num(semantics.approx_number(x)[0])),
-            "AH": lambda: self.value(node, v, lambda x: num(semantics.approx_number(x)[1])),
+            "V": lambda: self.value(node, v, num("V")),
+            "L": lambda: self.value(node, lo, num("L")),
+            "H": lambda: self.value(node, hi, num("H")),
+            "AL": lambda: self.value(node, v, num("AL", approx(0))),
+            "AH": lambda: self.value(node, v, num("AH", approx(1))),
         }
+
+    def number_bound(self, value: Decimal, op: str) -> Any:
+        """``value`` for the driver, so that ``column <op> bound`` on a double column holds
+        exactly when ``stored <op> value`` does, where ``stored`` is the decimal the column's
+        double was written from (its shortest repr). Decimals a double cannot hold are moved to
+        the nearest double on the right side: ``100.00000000000000000`` still finds 100, and
+        ``ge100.00000000000000001`` does not."""
+        bound = self.number(value)
+        if not isinstance(bound, float) or not math.isfinite(bound):
+            return bound
+
+        def written(f: float) -> Decimal:
+            return Decimal(repr(f))
+
+        if written(bound) == value or op not in (">=", "<", ">", "<="):
+            return bound
+        if op in (">=", "<"):  # the smallest double written as >= value
+            while written(bound) < value:
+                bound = math.nextafter(bound, math.inf)
+            while written(down := math.nextafter(bound, -math.inf)) >= value:
+                bound = down
+        else:  # > and <=: the largest double written as <= value
+            while written(bound) > value:
+                bound = math.nextafter(bound, -math.inf)
+            while written(up := math.nextafter(bound, math.inf)) <= value:
+                bound = up
+        return bound
 
     def row_NumberMatch(self, node: ir.NumberMatch, alias: str) -> exp.Expr:
         columns = {"value": self.col(alias, "value")}

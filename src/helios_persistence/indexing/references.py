@@ -4,8 +4,10 @@ Forms (R4 "References", "Canonical URLs") and what they index as:
 
 * ``Patient/123``: target_type ``Patient``, target_id ``123``;
   ``Patient/123/_history/2`` also version ``2``.
-* ``http://other/fhir/Patient/5``: url as written, and target_type/target_id/version parsed
-  from the tail too (the search side decides whether that base is "here").
+* ``http://other/fhir/Patient/5``: url as written, target_type ``Patient`` and version from
+  the tail, but **no target_id**: a reference to another server never equals this server's
+  ``Patient/5`` (so searches, chains and includes don't follow it). A store turns references
+  to its own base URL back into local ones with :func:`localize`.
 * ``#p1`` (contained): target_type is the contained resource's ``resourceType``, target_id
   ``#p1``, kept with its ``#``: a contained resource is not addressable on its own, so the
   row never equals one for ``Patient/p1``.
@@ -24,13 +26,14 @@ logical reference with ``type: Patient`` is true).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from helios_persistence.indexing.model import is_resource_type
-from helios_persistence.indexing.rows import ReferenceRow
+from helios_persistence.indexing.rows import ReferenceRow, ResourceIndex
 
-__all__ = ["ParsedReference", "parse_reference", "reference_rows", "reference_type"]
+__all__ = ["ParsedReference", "localize", "parse_reference", "reference_rows", "reference_type"]
 
 _ID = r"[A-Za-z0-9\-.]{1,64}"
 _TAIL_RE = re.compile(
@@ -55,9 +58,9 @@ def parse_reference(text: str) -> ParsedReference:
     match = _TAIL_RE.search(text)
     absolute = bool(_ABSOLUTE_RE.match(text))
     if match and is_resource_type(match["type"]) and (absolute or match.start() == 0):
-        return ParsedReference(
-            match["type"], match["id"], match["version"], text if absolute else None
-        )
+        if absolute:  # another server's resource: typed, but not one of ours
+            return ParsedReference(match["type"], None, match["version"], text)
+        return ParsedReference(match["type"], match["id"], match["version"], None)
     return ParsedReference(None, None, None, text)
 
 
@@ -94,6 +97,28 @@ def reference_type(value: Any, root: dict[str, Any] | None = None) -> str | None
         if found:
             return found
     return _type_element(value)
+
+
+def localize(index: ResourceIndex, base_url: str | None) -> ResourceIndex:
+    """``index`` with absolute references to ``base_url`` (this server) made local:
+    ``<base>/Patient/5`` indexes exactly as ``Patient/5`` does. Same object when nothing
+    changes."""
+    if not base_url:
+        return index
+    base = base_url.rstrip("/") + "/"
+    changed = False
+    rows: list[Any] = []
+    for row in index.rows:
+        if isinstance(row, ReferenceRow) and row.url and row.url.startswith(base):
+            local = parse_reference(row.url[len(base) :])
+            if local.target_id is not None:
+                row = replace(
+                    row, target_type=local.target_type, target_id=local.target_id,
+                    version=local.version, url=None,
+                )  # fmt: skip
+                changed = True
+        rows.append(row)
+    return replace(index, rows=tuple(rows)) if changed else index
 
 
 class BadReference(ValueError):

@@ -11,7 +11,12 @@ A backend provides :class:`BundleBackend`: sessions (one database transaction ea
   (``Practitioner?identifier=x|1``) are resolved against the database as it is after the
   DELETEs (exactly one match, else the transaction fails; a resource created by the same Bundle
   cannot be matched, since it is not indexed yet). The first failing entry rolls everything
-  back and its error is raised with ``Bundle.entry[i]`` prefixed to the message.
+  back and its error is raised with ``Bundle.entry[i]`` prefixed to the message. A backend
+  with concurrent writers may provide ``op_lock(session, [(type, id), ...])``: it is called
+  first with every literal PUT/PATCH/DELETE target, so it can lock them all in one fixed
+  order (two Bundles touching the same resources then never deadlock), and again with the
+  targets decided before writing (new ids, conditional matches), so it can read them all at
+  once.
 * **batch**: every entry in its own session; a failing entry becomes a response entry with its
   HTTP status and an OperationOutcome, the others commit. References between batch entries are
   not resolved (FHIR forbids interdependencies); conditional references are.
@@ -404,6 +409,24 @@ class _Processor:
             seen[key] = e.index
 
 
+def _literal_targets(entries: list[_Entry]) -> list[tuple[str, str]]:
+    """``(type, id)`` of every entry that names its target (PUT, PATCH, DELETE Type/id)."""
+    return [
+        (e.url.resource_type, e.url.id)
+        for e in entries
+        if e.method in ("PUT", "PATCH", "DELETE") and e.url.resource_type and e.url.id
+    ]
+
+
+def _decided_targets(entries: list[_Entry]) -> list[tuple[str, str]]:
+    """``(type, id)`` of every POST and PUT target decided before writing."""
+    return [
+        (e.url.resource_type, e.target_id)
+        for e in entries
+        if e.method in ("POST", "PUT") and e.url.resource_type and e.target_id and not e.existing
+    ]
+
+
 def _tag(exc: HeliosError, index: int) -> HeliosError:
     exc.message = f"Bundle.entry[{index}]: {exc.message}"
     exc.args = (exc.message,)
@@ -428,6 +451,9 @@ def process_bundle(
         with backend.write_session(ctx) as s:
             current = None
             try:
+                lock = getattr(backend, "op_lock", None)
+                if lock is not None:  # lock the literal targets up front, in a fixed order
+                    lock(s, _literal_targets(entries))
                 for e in ordered:
                     current = e
                     if e.method == "DELETE":
@@ -436,6 +462,8 @@ def process_bundle(
                     current = e
                     processor.decide_target(s, e)
                 current = None
+                if lock is not None:  # and the decided ones (new ids, conditional matches)
+                    lock(s, _decided_targets(entries))
                 processor.check_distinct(entries)
                 for e in ordered:
                     current = e

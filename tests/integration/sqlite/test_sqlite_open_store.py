@@ -41,8 +41,6 @@ def test_options(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "url, message",
     [
-        ("postgresql://localhost/db", "postgresql not available yet"),
-        ("postgres://u@h/db", "postgresql not available yet"),
         ("mysql://x", "unsupported"),
         ("sqlite://host/x.db", "no host"),
         ("sqlite://?tenancy=other", "tenancy"),

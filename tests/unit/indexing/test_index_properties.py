@@ -11,9 +11,16 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from helios_persistence.errors import InvalidResource
-from helios_persistence.indexing import DateRow, NumberRow, StringRow, extract
+from helios_persistence.indexing import (
+    DateRow,
+    NumberRow,
+    ReferenceRow,
+    ResourceIndex,
+    StringRow,
+    extract,
+)
 from helios_persistence.indexing.fhirpath import compile_fast, evaluate_slow
-from helios_persistence.indexing.references import parse_reference
+from helios_persistence.indexing.references import localize, parse_reference
 from helios_persistence.registry import default_registry
 from helios_persistence.ucum import convert
 from helios_persistence.values import fold, to_micros
@@ -126,7 +133,16 @@ def test_relative_references_parse_back(rtype: str, rid: str, version: str | Non
         rtype, rid, version, None,
     )  # fmt: skip
     absolute = parse_reference(f"https://example.org/fhir/{text}")
-    assert (absolute.target_type, absolute.target_id) == (rtype, rid)
+    # another server's resource: typed, never one of ours
+    assert (absolute.target_type, absolute.target_id) == (rtype, None)
+    index = ResourceIndex(
+        (ReferenceRow("subject", rtype, None, version, f"https://example.org/fhir/{text}"),), "", ""
+    )
+    (local,) = localize(index, "https://example.org/fhir").rows
+    assert (local.target_type, local.target_id, local.version, local.url) == (
+        rtype, rid, version, None,
+    )  # fmt: skip
+    assert localize(index, "https://elsewhere.org/fhir") is index
 
 
 json_leaves = st.one_of(

@@ -344,7 +344,7 @@ def test_human_name_and_address_expand_to_their_parts() -> None:
         ),
         (
             {"reference": "http://other/fhir/Patient/5"},
-            ReferenceRow("subject", "Patient", "5", url="http://other/fhir/Patient/5"),
+            ReferenceRow("subject", "Patient", None, url="http://other/fhir/Patient/5"),
         ),
         (
             {"reference": "urn:uuid:04121321-4af5-424c-a0e1-ed3aab1c349d"},

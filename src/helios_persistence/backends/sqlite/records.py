@@ -5,19 +5,13 @@ Every statement filters by tenant: no function here can read or change another t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Any
 
 import apsw
 
-from helios_persistence.storage.types import (
-    HistoryEntry,
-    Interaction,
-    StoredResource,
-    micros_to_datetime,
-)
+from helios_persistence.storage.operations import Current, to_stored
+from helios_persistence.storage.types import HistoryEntry, Interaction
 
 __all__ = [
     "Current",
@@ -30,29 +24,6 @@ __all__ = [
     "put_version",
     "to_stored",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Current:
-    """The ``resources`` row of a resource."""
-
-    version: int
-    last_updated: int
-    deleted: bool
-    json: str | None
-
-
-def to_stored(
-    resource_type: str, id: str, version: int, last_updated: int, text: str | None
-) -> StoredResource:
-    return StoredResource(
-        resource_type=resource_type,
-        id=id,
-        version_id=str(version),
-        last_updated=micros_to_datetime(last_updated),
-        resource=json.loads(text) if text is not None else None,
-        deleted=text is None,
-    )
 
 
 def get_current(conn: apsw.Connection, tenant: str, resource_type: str, id: str) -> Current | None:
@@ -105,7 +76,7 @@ def put_version(
     """Make ``version`` current (``text`` None: a deletion) and append it to the history.
 
     Returns the resource's ``resources`` rowid (stable across versions: it keys full text)."""
-    (rowid,) = conn.execute(
+    row = conn.execute(
         "INSERT INTO resources (tenant, type, id, version, last_updated, deleted, json) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (tenant, type, id) DO UPDATE SET version = excluded.version, "
@@ -113,12 +84,13 @@ def put_version(
         "RETURNING rowid",
         (tenant, resource_type, id, version, last_updated, int(text is None), text),
     ).fetchone()
+    assert row is not None  # RETURNING always yields the upserted row
     conn.execute(
         "INSERT INTO history (tenant, type, id, version, last_updated, method, json) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (tenant, resource_type, id, version, last_updated, method.value, text),
     )
-    return int(rowid)
+    return int(str(row[0]))
 
 
 def _history_filter(

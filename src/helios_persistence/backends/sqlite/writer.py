@@ -1,155 +1,42 @@
 """Writing a resource's index rows, full-text row and outbox row (inside the caller's txn).
 
-Each :mod:`helios_persistence.indexing.rows` type maps to its ``idx_*`` table. A
-:class:`~helios_persistence.indexing.rows.CompositeRow`'s components go to their own type's
-table under the parameter ``<composite>$<i>`` (``i`` = component position from 0), tied by a
-``grp`` number unique per composite row within the resource (plain rows have ``grp`` NULL).
-Decimals are stored as floats. A resource's full-text row has its ``resources`` rowid.
+The row model (tables, columns, composites) is :mod:`helios_persistence.storage.index_tables`,
+shared with the other SQL backends. A resource's full-text row has its ``resources`` rowid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 import apsw
 
-from helios_persistence.indexing.rows import (
-    CompositeRow,
-    DateRow,
-    IndexRow,
-    NumberRow,
-    QuantityRow,
-    ReferenceRow,
-    ResourceIndex,
-    StringRow,
-    TokenRow,
-    UriRow,
+from helios_persistence.indexing.rows import ResourceIndex
+from helios_persistence.storage.index_tables import (
+    COLUMNS,
+    INDEX_TABLES,
+    KEY,
+    PARAM_TEXT_SLOTS,
+    param_texts,
+    rows_by_table,
 )
 
-__all__ = ["INDEX_TABLES", "IndexBuffer", "delete_index", "write_index", "write_outbox"]
-
-INDEX_TABLES = (
-    "idx_string",
-    "idx_token",
-    "idx_date",
-    "idx_number",
-    "idx_quantity",
-    "idx_reference",
-    "idx_uri",
-)
-
-_KEY = ("tenant", "type", "id", "param", "grp")
-
-
-def _f(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _values(row: IndexRow) -> tuple[str, tuple[Any, ...]]:
-    """The table and the non-key column values for ``row``."""
-    match row:
-        case StringRow():
-            return "idx_string", (row.norm, row.exact)
-        case TokenRow():
-            return "idx_token", (row.system, row.code, row.text, row.type_system, row.type_code)
-        case DateRow():
-            return "idx_date", (row.low, row.high)
-        case NumberRow():
-            return "idx_number", (_f(row.value), _f(row.low), _f(row.high))
-        case QuantityRow():
-            return "idx_quantity", (
-                _f(row.value),
-                _f(row.low),
-                _f(row.high),
-                row.system,
-                row.code,
-                row.unit,
-                _f(row.canonical_value),
-                _f(row.canonical_low),
-                _f(row.canonical_high),
-                row.canonical_unit,
-            )
-        case ReferenceRow():
-            return "idx_reference", (
-                row.target_type,
-                row.target_id,
-                row.version,
-                row.url,
-                row.identifier_system,
-                row.identifier_value,
-            )
-        case UriRow():
-            return "idx_uri", (row.uri,)
-    raise TypeError(f"not an index row: {row!r}")
-
-
-_COLUMNS = {
-    "idx_string": ("norm", "exact"),
-    "idx_token": ("system", "code", "text", "type_system", "type_code"),
-    "idx_date": ("low", "high"),
-    "idx_number": ("value", "low", "high"),
-    "idx_quantity": (
-        "value",
-        "low",
-        "high",
-        "system",
-        "code",
-        "unit",
-        "canonical_value",
-        "canonical_low",
-        "canonical_high",
-        "canonical_unit",
-    ),
-    "idx_reference": (
-        "target_type",
-        "target_id",
-        "version",
-        "url",
-        "identifier_system",
-        "identifier_value",
-    ),
-    "idx_uri": ("uri",),
-}
+__all__ = [
+    "INDEX_TABLES",
+    "PARAM_TEXT_SLOTS",
+    "IndexBuffer",
+    "delete_index",
+    "rows_by_table",
+    "write_index",
+    "write_outbox",
+]
 
 _INSERT = {
     table: (
-        f"INSERT INTO {table} ({', '.join(_KEY + cols)}) "
-        f"VALUES ({', '.join('?' for _ in _KEY + cols)})"
+        f"INSERT INTO {table} ({', '.join(KEY + cols)}) "
+        f"VALUES ({', '.join('?' for _ in KEY + cols)})"
     )
-    for table, cols in _COLUMNS.items()
+    for table, cols in COLUMNS.items()
 }
-
-
-def rows_by_table(
-    tenant: str, resource_type: str, id: str, rows: Iterable[IndexRow | CompositeRow]
-) -> dict[str, list[tuple[Any, ...]]]:
-    """The insert parameters per table for ``rows``."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    group = 0
-    for row in rows:
-        if isinstance(row, CompositeRow):
-            group += 1
-            for i, component in enumerate(row.components):
-                table, values = _values(component)
-                key = (tenant, resource_type, id, f"{row.param}${i}", group)
-                out.setdefault(table, []).append(key + values)
-        else:
-            table, values = _values(row)
-            out.setdefault(table, []).append((tenant, resource_type, id, row.param, None, *values))
-    return out
-
-
-def _param_texts(rows: Iterable[IndexRow | CompositeRow]) -> list[tuple[str, str]]:
-    """``(param, text)`` for ``:text-advanced``: token display/text and string values."""
-    out: list[tuple[str, str]] = []
-    for row in rows:
-        if isinstance(row, TokenRow) and row.text:
-            out.append((row.param, row.text))
-        elif isinstance(row, StringRow):
-            out.append((row.param, row.exact))
-    return out[:PARAM_TEXT_SLOTS]
 
 
 class IndexBuffer:
@@ -177,7 +64,7 @@ class IndexBuffer:
                 (rowid, tenant, resource_type, id, index.narrative or "", index.content or "")
             )
         base = rowid * PARAM_TEXT_SLOTS
-        for n, (param, text) in enumerate(_param_texts(index.rows)):
+        for n, (param, text) in enumerate(param_texts(index.rows)):
             self.param_text.append((base + n, tenant, resource_type, id, param, text))
 
     def flush(self, conn: apsw.Connection) -> None:
@@ -194,7 +81,6 @@ class IndexBuffer:
 
 
 #: rowids of a resource's param_text rows: ``rowid * PARAM_TEXT_SLOTS + n``
-PARAM_TEXT_SLOTS = 1024
 _INSERT_TEXT = (
     "INSERT INTO resource_text (rowid, tenant, type, id, narrative, content) "
     "VALUES (?, ?, ?, ?, ?, ?)"

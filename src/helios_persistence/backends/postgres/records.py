@@ -1,0 +1,160 @@
+"""SQL over the ``resources`` and ``history`` tables (inside the caller's transaction).
+
+The same functions, with the same arguments, as the SQLite backend's ``records`` module; the
+first argument is the session's :class:`~.tx.Tx`. Every statement filters by tenant (and
+row-level security repeats the filter). Writes are buffered by the transaction; reads flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from helios_persistence.storage.operations import Current, to_stored
+from helios_persistence.storage.types import HistoryEntry, Interaction
+
+from .tx import Key, Tx
+
+__all__ = [
+    "Current",
+    "count_history",
+    "delete_old_versions",
+    "get_current",
+    "get_version",
+    "history_entries",
+    "previous_resource",
+    "put_version",
+    "to_stored",
+]
+
+
+def get_current(tx: Tx, tenant: str, resource_type: str, id: str) -> Current | None:
+    assert tenant == tx.tenant
+    return tx.current(resource_type, id)
+
+
+def get_version(
+    tx: Tx, tenant: str, resource_type: str, id: str, version: int
+) -> tuple[int, Interaction, str | None] | None:
+    """``(last_updated, method, json)`` of one version, or None."""
+    row = tx.execute(
+        "SELECT last_updated, method, json::text FROM history "
+        "WHERE tenant = %s AND type = %s AND id = %s AND version = %s",
+        (tenant, resource_type, id, version),
+    ).fetchone()
+    if row is None:
+        return None
+    return int(row[0]), Interaction(row[1]), row[2]
+
+
+def previous_resource(tx: Tx, tenant: str, resource_type: str, id: str, before: int) -> str | None:
+    """The JSON of the newest non-deleted version older than ``before`` (or None)."""
+    row = tx.execute(
+        "SELECT json::text FROM history WHERE tenant = %s AND type = %s AND id = %s "
+        "AND version < %s AND json IS NOT NULL ORDER BY version DESC LIMIT 1",
+        (tenant, resource_type, id, before),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def put_version(
+    tx: Tx,
+    tenant: str,
+    resource_type: str,
+    id: str,
+    version: int,
+    last_updated: int,
+    method: Interaction,
+    text: str | None,
+) -> Key:
+    """Make ``version`` current (``text`` None: a deletion) and append it to the history."""
+    assert tenant == tx.tenant
+    return tx.put_version(resource_type, id, version, last_updated, method.value, text)
+
+
+def _history_filter(
+    tenant: str,
+    resource_type: str | None,
+    id: str | None,
+    since: int | None,
+    at: tuple[int, int] | None,
+    types: Collection[str] | None = None,
+) -> tuple[str, list[Any]]:
+    where = ["h.tenant = %s"]
+    params: list[Any] = [tenant]
+    if types is not None:
+        where.append("h.type = ANY(%s::text[])")
+        params.append(sorted(types))
+    if resource_type is not None:
+        where.append("h.type = %s")
+        params.append(resource_type)
+    if id is not None:
+        where.append("h.id = %s")
+        params.append(id)
+    if since is not None:
+        where.append("h.last_updated >= %s")
+        params.append(since)
+    if at is not None:
+        # the version was current at some instant of [low, high): it started before `high`
+        # and the next version (if any) started after `low`
+        where.append("h.last_updated < %s")
+        params.append(at[1])
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM history n WHERE n.tenant = h.tenant AND n.type = h.type "
+            "AND n.id = h.id AND n.version > h.version AND n.last_updated <= %s)"
+        )
+        params.append(at[0])
+    return " AND ".join(where), params
+
+
+def count_history(
+    tx: Tx,
+    tenant: str,
+    resource_type: str | None = None,
+    id: str | None = None,
+    *,
+    since: int | None = None,
+    at: tuple[int, int] | None = None,
+    types: Collection[str] | None = None,
+) -> int:
+    where, params = _history_filter(tenant, resource_type, id, since, at, types)
+    row = tx.execute(f"SELECT count(*) FROM history h WHERE {where}", params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def history_entries(
+    tx: Tx,
+    tenant: str,
+    resource_type: str | None = None,
+    id: str | None = None,
+    *,
+    since: int | None = None,
+    at: tuple[int, int] | None = None,
+    count: int | None = None,
+    offset: int = 0,
+    types: Collection[str] | None = None,
+) -> list[HistoryEntry]:
+    """Matching versions, newest first (``types``: only these resource types)."""
+    where, params = _history_filter(tenant, resource_type, id, since, at, types)
+    query = (
+        "SELECT h.type, h.id, h.version, h.last_updated, h.method, h.json::text FROM history h "
+        f"WHERE {where} ORDER BY h.last_updated DESC, h.version DESC, h.type, h.id "
+        "LIMIT %s OFFSET %s"
+    )
+    params += [count, offset]
+    return [
+        HistoryEntry(to_stored(t, i, v, lu, text), Interaction(method))
+        for t, i, v, lu, method, text in tx.execute(query, params)
+    ]
+
+
+def delete_old_versions(
+    tx: Tx, tenant: str, resource_type: str, id: str, current_version: int
+) -> int:
+    """Drop every version but the current one; returns how many were dropped."""
+    cur = tx.execute(
+        "DELETE FROM history WHERE tenant = %s AND type = %s AND id = %s AND version < %s",
+        (tenant, resource_type, id, current_version),
+    )
+    return int(cur.rowcount)

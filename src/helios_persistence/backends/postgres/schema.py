@@ -1,0 +1,116 @@
+"""Creating and migrating the PostgreSQL schema (one database schema at a time).
+
+``dialects/postgres/schema.sql`` is version 1; ``dialects/postgres/migrations/NNN_<name>.sql``
+(NNN ≥ 2) follow in order. :func:`migrate` applies the missing ones to one schema in **one
+transaction** (PostgreSQL DDL is transactional: a failed upgrade leaves the old version
+intact) under an advisory lock on the schema's name, so processes opening the same database at
+once migrate it exactly once. ``schema_version`` holds the version reached; every script is
+idempotent (``IF NOT EXISTS``, ``DROP ... IF EXISTS`` + ``CREATE``). A schema newer than this
+library is refused.
+
+The ``pg_trgm`` extension (trigram indexes for ``:contains``) is created when the role may
+(it is a trusted extension from PostgreSQL 13: the database's ``CREATE`` privilege is
+enough); without it the migration skips the trigram indexes and ``:contains`` scans the
+parameter's btree range instead.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+import psycopg
+from psycopg import sql
+
+from .locks import lock_key
+
+__all__ = ["SCHEMA_VERSION", "current_version", "migrate", "migrations"]
+
+_NAME = re.compile(r"(\d{3})_[A-Za-z0-9_]+\.sql")
+EXTENSIONS = ("pg_trgm",)
+
+
+def _dialect_dir() -> Traversable:
+    return resources.files("helios_persistence").joinpath("dialects/postgres")
+
+
+@cache
+def migrations() -> tuple[tuple[int, str, str], ...]:
+    """``(version, name, sql)`` for version 1 (schema.sql) and every migration, in order."""
+    base = _dialect_dir()
+    found = [(1, "schema.sql", base.joinpath("schema.sql").read_text(encoding="utf-8"))]
+    folder = base.joinpath("migrations")
+    if folder.is_dir():
+        for item in folder.iterdir():
+            match = _NAME.fullmatch(item.name)
+            if match and int(match.group(1)) >= 2:
+                found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate PostgreSQL migration numbers: {versions}")
+    return tuple(found)
+
+
+SCHEMA_VERSION = migrations()[-1][0]
+
+
+def current_version(conn: psycopg.Connection, schema: str) -> int:
+    """The version of ``schema`` (0: not created yet)."""
+    row = conn.execute(
+        "SELECT to_regclass(format('%%I.schema_version', %s::text)) IS NOT NULL", [schema]
+    ).fetchone()
+    if not row or not row[0]:
+        return 0
+    query = sql.SQL("SELECT max(version) FROM {}.schema_version").format(sql.Identifier(schema))
+    found = conn.execute(query).fetchone()
+    return int(found[0]) if found and found[0] is not None else 0
+
+
+def _create_extensions(conn: psycopg.Connection) -> None:
+    """Create the optional extensions where the role may (each in a savepoint)."""
+    for name in EXTENSIONS:
+        row = conn.execute("SELECT 1 FROM pg_extension WHERE extname = %s", [name]).fetchone()
+        if row:
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name))
+                )
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.FeatureNotSupported):
+            pass  # optional: the migration skips what needs it
+        except psycopg.errors.UndefinedFile:  # pragma: no cover - contrib not installed
+            pass
+
+
+def migrate(conn: psycopg.Connection, schema: str, *, upto: int | None = None) -> int:
+    """Bring ``schema`` (created if missing) to :data:`SCHEMA_VERSION` (or ``upto``); returns
+    the version it was at. ``conn`` must not be inside a transaction."""
+    target = SCHEMA_VERSION if upto is None else upto
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key("migrate", schema)])
+        before = current_version(conn, schema)
+        if before > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the database schema {schema!r} is version {before}, newer than this library "
+                f"({SCHEMA_VERSION})"
+            )
+        if before >= target:
+            return before
+        _create_extensions(conn)
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute("SELECT set_config('search_path', %s, true)", [sql_path(schema)])
+        for version, _name, text in migrations():
+            if before < version <= target:
+                conn.execute(text.encode("utf-8"))  # no parameters: the simple protocol
+        conn.execute("DELETE FROM schema_version")
+        conn.execute("INSERT INTO schema_version (version) VALUES (%s)", [target])
+    return before
+
+
+def sql_path(schema: str) -> str:
+    """A ``search_path`` value naming only ``schema`` (quoted as an identifier)."""
+    return '"' + schema.replace('"', '""') + '"'

@@ -1,0 +1,65 @@
+"""The PostgreSQL dialect: the shared SQL lowering plus ``tsvector`` full text.
+
+Differences from the shared lowering (:mod:`.sql`) are small:
+
+* full text (``_text``, ``_content``, ``:text-advanced``) matches a ``tsvector`` column with a
+  bound ``tsquery`` (``col @@ CAST(%(p)s AS tsquery)``, served by a GIN index). Both sides are
+  tokenised by the library (:func:`helios_persistence.text_query.stems`: folded, split,
+  Porter-stemmed), so PostgreSQL's own parser, dictionaries and stop words never change what
+  matches: the answers are the SQLite backend's and the reference evaluator's;
+* ``NULLS FIRST`` is not PostgreSQL's ascending default, so no NULLS clause is written on the
+  ``(type, id)`` tie-breakers (the primary key delivers that order without a sort);
+* numbers are bound as ``float8`` (the index columns are ``double precision``, as SQLite's are
+  ``REAL``), so both engines compare the same binary values.
+
+Text columns are ``COLLATE "C"`` in the schema: string prefix ranges (``norm >= v AND norm <
+v || U+10FFFF``), ``LIKE`` and sort order are by code point, whatever the database's locale.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import sqlglot.expressions as exp
+
+from helios_persistence import ir
+from helios_persistence.compilers.sql import SQLCompiler, _Scope
+from helios_persistence.text_query import parse_text, to_tsquery
+
+__all__ = ["PostgresCompiler", "compiler"]
+
+_TEXT_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "content"}
+_TSQUERY = exp.DataType(this=exp.DataType.Type.USERDEFINED, kind="tsquery")
+
+
+class PostgresCompiler(SQLCompiler):
+    dialect: ClassVar[str] = "postgres"
+    ASC_NULLS_FIRST: ClassVar[bool] = False
+
+    def tsquery(self, node: ir.Text) -> exp.Expr:
+        """The bound query, converted to ``tsquery`` text at bind time."""
+        placeholder = self.value(node, "query", lambda q: to_tsquery(parse_text(q)))
+        return exp.Cast(this=placeholder, to=_TSQUERY.copy())
+
+    def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
+        to_tsquery(parse_text(node.query))  # reject bad syntax at compile time, with a position
+        alias = self.alias("t")
+        conditions: list[exp.Expr] = [self.col(alias, "tenant").eq(self.tenant())]
+        if node.param is None:
+            table, column = "resource_text", _TEXT_COLUMNS[node.kind]
+        else:
+            table, column = "param_text", "text"
+            conditions.append(self.col(alias, "param").eq(self.const(node.param)))
+        if scope.rtype is not None:
+            conditions.append(self.col(alias, "type").eq(scope.rtype))
+        conditions.append(
+            exp.MatchAgainst(this=self.tsquery(node), expressions=[self.col(alias, column)])
+        )
+        select = [self.col(alias, "id")]
+        if scope.rtype is None:
+            select.insert(0, self.col(alias, "type"))
+        rows = exp.select(*select).from_(self.table(table, alias)).where(exp.and_(*conditions))
+        return self.member_of(scope, rows)
+
+
+compiler = PostgresCompiler()

@@ -1,0 +1,354 @@
+"""The public store API over the ``op_*`` primitives, shared by every relational backend.
+
+:class:`StoreAPI` turns each primitive of :class:`~helios_persistence.storage.operations.
+Operations` into a public method running in one transaction (``write_session`` /
+``read_session``, which the backend provides), adds history and search with their permission
+rules, and keeps the store's SearchParameter registry in step with committed writes: an
+``active`` SearchParameter resource registers once its transaction commits, and unregisters
+when deleted or retired; standard R4 parameters are never replaced or removed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import is_dataclass, replace
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, parse_qsl
+
+from helios_persistence.errors import InvalidResource, NotFound, PermissionDenied
+from helios_persistence.registry import default_registry
+from helios_persistence.registry.validate import validate as validate_search_parameter
+from helios_persistence.storage.bundles import process_bundle
+from helios_persistence.storage.operations import Operations, Session
+from helios_persistence.storage.types import (
+    StoredResource,
+    WriteOutcome,
+    history_bundle,
+    parse_instant_micros,
+    parse_period_micros,
+)
+from helios_persistence.tenancy import Operation, TenantContext, compartment_params
+
+__all__ = ["StoreAPI"]
+
+T = TypeVar("T")
+
+
+class StoreAPI(Operations):
+    """Public methods; the backend provides ``write_session``/``read_session`` and binds
+    :class:`Operations`."""
+
+    _lock: threading.Lock
+    _custom_urls: set[str]
+
+    def write_session(self, ctx: TenantContext) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # pragma: no cover
+
+    def read_session(self, ctx: TenantContext) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # pragma: no cover
+
+    def _start_bulk(self, s: Session, resources: list[dict[str, Any]]) -> None:
+        """Prepare a session for many writes (buffers, prefetching); see :meth:`bulk_update`."""
+
+    def _in_write(self, ctx: TenantContext, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one write transaction (backends with concurrent writers retry it
+        when the database reports a transient conflict)."""
+        with self.write_session(ctx) as s:
+            return work(s)
+
+    # -- the registry ---------------------------------------------------------------------------
+    def _apply_pending(self, pending: list[tuple[str, Any]]) -> None:
+        standard = default_registry()
+        with self._lock:
+            for action, value in pending:
+                if action == "register":
+                    url = value.get("url")
+                    if standard.by_url(url) is not None:
+                        continue  # standard parameters are never replaced
+                    try:
+                        self.registry.from_search_parameter(value)
+                    except InvalidResource:  # checked before writing; stored before checks
+                        continue
+                    self._custom_urls.add(url)
+                elif value in self._custom_urls:
+                    self.registry.unregister(value)
+                    self._custom_urls.discard(value)
+
+    def _register_stored(self, texts: Iterator[str] | list[str]) -> None:
+        """Register stored SearchParameter definitions (JSON texts, oldest first)."""
+        for text in texts:
+            document = json.loads(text) if isinstance(text, str) else text
+            if document.get("status") == "active":
+                self._apply_pending([("register", document)])
+
+    def _check_search_parameter(self, document: dict[str, Any]) -> None:
+        """An active SearchParameter must be usable (InvalidResource otherwise)."""
+        if document.get("status") == "active":
+            validate_search_parameter(document, self.registry)
+
+    def _validate(self, resource: Any, *, require_id: bool = False) -> str:
+        resource_type = super()._validate(resource, require_id=require_id)
+        if resource_type == "SearchParameter":
+            self._check_search_parameter(resource)
+        return resource_type
+
+    # -- public API: writes ---------------------------------------------------------------------
+    def create(
+        self, ctx: TenantContext, resource: dict[str, Any], *, if_none_exist: str | None = None
+    ) -> StoredResource:
+        """Create with a server-assigned id; with ``if_none_exist``, return the one match."""
+        return self._stored(
+            self._in_write(ctx, lambda s: self.op_create(s, resource, if_none_exist=if_none_exist))
+        )
+
+    def update(
+        self, ctx: TenantContext, resource: dict[str, Any], *, if_match: str | None = None
+    ) -> StoredResource:
+        """Update (or create with the given id); ``if_match`` guards against lost updates."""
+        return self._stored(
+            self._in_write(ctx, lambda s: self.op_update(s, resource, if_match=if_match))
+        )
+
+    def bulk_update(self, ctx: TenantContext, resources: list[dict[str, Any]]) -> int:
+        """Update (or create) many resources with ids in one transaction; all or nothing.
+
+        The loader's fast path: one transaction and one commit for the whole list."""
+
+        def load(s: Session) -> int:
+            self._start_bulk(s, resources)
+            for resource in resources:
+                self.op_update(s, resource)
+            return len(resources)
+
+        return self._in_write(ctx, load)
+
+    def update_conditional(
+        self, ctx: TenantContext, resource: dict[str, Any], criteria: str
+    ) -> StoredResource:
+        return self._stored(
+            self._in_write(ctx, lambda s: self.op_update_conditional(s, resource, criteria))
+        )
+
+    def delete(self, ctx: TenantContext, resource_type: str, id: str) -> StoredResource | None:
+        """Soft delete; returns the deletion version, or None if there was nothing to delete."""
+        return self._in_write(ctx, lambda s: self.op_delete(s, resource_type, id)).stored
+
+    def delete_conditional(
+        self, ctx: TenantContext, resource_type: str, criteria: str
+    ) -> StoredResource | None:
+        return self._in_write(
+            ctx, lambda s: self.op_delete_conditional(s, resource_type, criteria)
+        ).stored
+
+    def patch(
+        self,
+        ctx: TenantContext,
+        resource_type: str,
+        id: str,
+        patch: Any,
+        *,
+        if_match: str | None = None,
+    ) -> StoredResource:
+        """JSON Patch (a list) or FHIRPath Patch (a Parameters resource)."""
+        return self._stored(
+            self._in_write(
+                ctx, lambda s: self.op_patch(s, resource_type, id, patch, if_match=if_match)
+            )
+        )
+
+    def patch_conditional(
+        self, ctx: TenantContext, resource_type: str, criteria: str, patch: Any
+    ) -> StoredResource:
+        return self._stored(
+            self._in_write(
+                ctx, lambda s: self.op_patch_conditional(s, resource_type, criteria, patch)
+            )
+        )
+
+    def delete_history(self, ctx: TenantContext, resource_type: str, id: str) -> int:
+        """``$delete-history``: drop every version but the current one; returns the count."""
+        return self._in_write(ctx, lambda s: self.op_delete_history(s, resource_type, id))
+
+    def transaction(self, ctx: TenantContext, bundle: dict[str, Any]) -> dict[str, Any]:
+        """Process a ``transaction`` or ``batch`` Bundle; returns the response Bundle."""
+        return process_bundle(self, ctx, bundle)
+
+    @staticmethod
+    def _stored(outcome: WriteOutcome) -> StoredResource:
+        assert outcome.stored is not None
+        return outcome.stored
+
+    # -- public API: reads ----------------------------------------------------------------------
+    def read(self, ctx: TenantContext, resource_type: str, id: str) -> StoredResource:
+        with self.read_session(ctx) as s:
+            return self.op_read(s, resource_type, id)
+
+    def vread(
+        self, ctx: TenantContext, resource_type: str, id: str, version_id: str | int
+    ) -> StoredResource:
+        with self.read_session(ctx) as s:
+            return self.op_vread(s, resource_type, id, version_id)
+
+    def history(
+        self,
+        ctx: TenantContext,
+        resource_type: str | None = None,
+        id: str | None = None,
+        *,
+        since: str | datetime | None = None,
+        at: str | datetime | None = None,
+        count: int | None = None,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """Instance, type (``id`` None) or system (both None) history, newest first."""
+        with self.read_session(ctx) as s:
+            return self.op_history(
+                s, resource_type, id, since=since, at=at, count=count, offset=offset
+            )
+
+    def op_history(
+        self,
+        s: Session,
+        resource_type: str | None = None,
+        id: str | None = None,
+        *,
+        since: str | datetime | None = None,
+        at: str | datetime | None = None,
+        count: int | None = None,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        if id is not None and resource_type is None:
+            raise ValueError("an instance history needs the resource type")
+        s.ctx.check(Operation.HISTORY, resource_type)
+        if count is not None and (not isinstance(count, int) or count < 0):
+            raise ValueError(f"count must be a non-negative integer, not {count!r}")
+        try:
+            since_micros = parse_instant_micros(since) if since is not None else None
+            at_range = parse_period_micros(at) if at is not None else None
+        except ValueError as exc:
+            raise InvalidResource(str(exc)) from None
+        records = self._records
+        types = s.ctx.permissions.resource_types if resource_type is None else None
+        restricted = s.ctx.permissions.compartment is not None
+        if id is not None:
+            assert resource_type is not None
+            current = self._current(s, resource_type, id)
+            if current is None:
+                raise NotFound(f"{resource_type}/{id} is not known")
+            body = json.loads(current.json) if current.json else None
+            if restricted and not self._visible(s, resource_type, id, current.version, body):
+                raise PermissionDenied(f"{resource_type}/{id} is not in the compartment")
+        kw: dict[str, Any] = {"since": since_micros, "at": at_range, "types": types}
+        entries = records.history_entries(
+            s.conn,
+            s.tenant,
+            resource_type,
+            id,
+            **kw,
+            count=None if restricted else count,
+            offset=0 if restricted else offset,
+        )
+        if restricted:
+            entries = [
+                e
+                for e in entries
+                if self._visible(
+                    s,
+                    e.stored.resource_type,
+                    e.stored.id,
+                    int(e.stored.version_id),
+                    e.stored.resource,
+                )
+            ]
+            total = len(entries)
+            entries = entries[offset : None if count is None else offset + count]
+        else:
+            total = records.count_history(s.conn, s.tenant, resource_type, id, **kw)
+        return history_bundle(entries, total=total, base_url=self.base_url)
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, ctx: TenantContext, query: str, **kw: Any) -> Any:
+        """FHIR search (``Type?params``, or a result's ``next``) in one read transaction.
+
+        Keyword arguments go to ``execute_search`` (e.g. ``limits``). Permissions: the search
+        permission for the type (system searches: for every ``_type``); included resources of
+        other forbidden types are dropped; a compartment restriction adds the compartment's
+        reference parameter to the query (or, for types with several, filters the page).
+        """
+        with self.read_session(ctx) as s:
+            return self.op_search(s, query, **kw)
+
+    def op_match(self, s: Session, resource_type: str, criteria: str) -> list[str]:
+        return self._match(s, resource_type, criteria)
+
+    def op_search(self, s: Session, query: str, **kw: Any) -> Any:
+        _, query = self._authorize_search(s.ctx, query)
+        if self.base_url is not None:
+            kw.setdefault("base_url", self.base_url)
+        result = self._execute_search(s, query, **kw)
+        return self._filter_result(s, result)
+
+    def _authorize_search(self, ctx: TenantContext, query: str) -> tuple[str | None, str]:
+        path, _, params = query.partition("?")
+        resource_type = path.strip("/").split("/")[0] or None
+        ctx.check(Operation.SEARCH, resource_type)
+        perms = ctx.permissions
+        if resource_type is None and (perms.resource_types is not None or perms.compartment):
+            types = [t for v in parse_qs(params).get("_type", []) for t in v.split(",") if t]
+            if not types or perms.compartment:
+                raise PermissionDenied("this context may only search named resource types")
+            for t in types:
+                ctx.check(Operation.SEARCH, t)
+        if perms.compartment is not None and resource_type is not None:
+            kind, owner = perms.compartment
+            links = compartment_params(kind, resource_type)
+            extra: tuple[str, str] | None = None
+            if resource_type == kind:
+                extra = ("_id", owner)
+            elif not links:
+                raise PermissionDenied(f"{resource_type} is not in the {kind} compartment")
+            elif len(links) == 1:
+                extra = (links[0], f"{kind}/{owner}")
+            # (a `next` link already carries the restriction: do not add it twice)
+            if extra is not None and extra not in parse_qsl(params, keep_blank_values=True):
+                query = f"{path}?{params}&" if params else f"{path}?"
+                query += f"{extra[0]}={extra[1]}"
+        return resource_type, query
+
+    def _filter_result(self, s: Session, result: Any) -> Any:
+        """Drop what the context may not see from a search result (included resources of
+        forbidden types; anything outside a compartment)."""
+        perms = s.ctx.permissions
+        if perms.resource_types is None and perms.compartment is None:
+            return result
+
+        def visible(resource: Any) -> bool:
+            body = resource if isinstance(resource, dict) else getattr(resource, "resource", None)
+            if body is None:
+                return True
+            rtype, rid = str(body.get("resourceType")), str(body.get("id"))
+            if not perms.allows(Operation.SEARCH, rtype):
+                return False
+            if perms.compartment is None:
+                return True
+            index = self._extract(body)
+            return self._in_compartment(s.ctx, rtype, rid, index)
+
+        changes = {}
+        for name in ("resources", "included"):
+            items = getattr(result, name, None)
+            if items is not None:
+                kept = [r for r in items if visible(r)]
+                if len(kept) != len(items):
+                    changes[name] = type(items)(kept) if isinstance(items, tuple | list) else kept
+        if not changes:
+            return result
+        if is_dataclass(result) and not isinstance(result, type):
+            return replace(result, **changes)
+        for name, value in changes.items():
+            setattr(result, name, value)
+        return result

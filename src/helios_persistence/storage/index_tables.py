@@ -1,0 +1,145 @@
+"""The relational index model shared by the SQL backends: tables, columns, rows per resource.
+
+Each :mod:`helios_persistence.indexing.rows` type maps to its ``idx_*`` table. A
+:class:`~helios_persistence.indexing.rows.CompositeRow`'s components go to their own type's
+table under the parameter ``<composite>$<i>`` (``i`` = component position from 0), tied by a
+``grp`` number unique per composite row within the resource (plain rows have ``grp`` NULL).
+Decimals are stored as floats (SQLite ``REAL``, PostgreSQL ``double precision``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from helios_persistence.indexing.rows import (
+    CompositeRow,
+    DateRow,
+    IndexRow,
+    NumberRow,
+    QuantityRow,
+    ReferenceRow,
+    StringRow,
+    TokenRow,
+    UriRow,
+)
+
+__all__ = ["COLUMNS", "INDEX_TABLES", "KEY", "PARAM_TEXT_SLOTS", "param_texts", "rows_by_table"]
+
+INDEX_TABLES = (
+    "idx_string",
+    "idx_token",
+    "idx_date",
+    "idx_number",
+    "idx_quantity",
+    "idx_reference",
+    "idx_uri",
+)
+
+#: the key columns every index row starts with
+KEY = ("tenant", "type", "id", "param", "grp")
+
+#: the value columns of each index table, in insert order
+COLUMNS = {
+    "idx_string": ("norm", "exact"),
+    "idx_token": ("system", "code", "text", "type_system", "type_code"),
+    "idx_date": ("low", "high"),
+    "idx_number": ("value", "low", "high"),
+    "idx_quantity": (
+        "value",
+        "low",
+        "high",
+        "system",
+        "code",
+        "unit",
+        "canonical_value",
+        "canonical_low",
+        "canonical_high",
+        "canonical_unit",
+    ),
+    "idx_reference": (
+        "target_type",
+        "target_id",
+        "version",
+        "url",
+        "identifier_system",
+        "identifier_value",
+    ),
+    "idx_uri": ("uri",),
+}
+
+#: at most this many per-parameter text rows (``:text-advanced``) per resource
+PARAM_TEXT_SLOTS = 1024
+
+
+def _f(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _values(row: IndexRow) -> tuple[str, tuple[Any, ...]]:
+    """The table and the non-key column values for ``row``."""
+    match row:
+        case StringRow():
+            return "idx_string", (row.norm, row.exact)
+        case TokenRow():
+            return "idx_token", (row.system, row.code, row.text, row.type_system, row.type_code)
+        case DateRow():
+            return "idx_date", (row.low, row.high)
+        case NumberRow():
+            return "idx_number", (_f(row.value), _f(row.low), _f(row.high))
+        case QuantityRow():
+            return "idx_quantity", (
+                _f(row.value),
+                _f(row.low),
+                _f(row.high),
+                row.system,
+                row.code,
+                row.unit,
+                _f(row.canonical_value),
+                _f(row.canonical_low),
+                _f(row.canonical_high),
+                row.canonical_unit,
+            )
+        case ReferenceRow():
+            return "idx_reference", (
+                row.target_type,
+                row.target_id,
+                row.version,
+                row.url,
+                row.identifier_system,
+                row.identifier_value,
+            )
+        case UriRow():
+            return "idx_uri", (row.uri,)
+    raise TypeError(f"not an index row: {row!r}")
+
+
+def rows_by_table(
+    tenant: str, resource_type: str, id: str, rows: Iterable[IndexRow | CompositeRow]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The insert parameters (``KEY`` + ``COLUMNS[table]``) per table for ``rows``."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    group = 0
+    for row in rows:
+        if isinstance(row, CompositeRow):
+            group += 1
+            for i, component in enumerate(row.components):
+                table, values = _values(component)
+                key = (tenant, resource_type, id, f"{row.param}${i}", group)
+                out.setdefault(table, []).append(key + values)
+        else:
+            table, values = _values(row)
+            out.setdefault(table, []).append((tenant, resource_type, id, row.param, None, *values))
+    return out
+
+
+def param_texts(rows: Iterable[IndexRow | CompositeRow]) -> list[tuple[str, str]]:
+    """``(param, text)`` for ``:text-advanced``: token display/text and string values."""
+    out: list[tuple[str, str]] = []
+    for row in rows:
+        if isinstance(row, TokenRow) and row.text:
+            out.append((row.param, row.text))
+        elif isinstance(row, StringRow):
+            out.append((row.param, row.exact))
+    return out[:PARAM_TEXT_SLOTS]

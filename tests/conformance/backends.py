@@ -1,0 +1,87 @@
+"""The backends the conformance suite and the differential tests run against.
+
+Adding a backend is one entry: a name, its dialect (the compiler whose gaps apply, see
+``helios_persistence.conformance.gaps``) and how to open a fresh store in a scratch
+directory (keyword arguments go to the store, e.g. a shared ``registry``). ``unavailable``
+returns a reason to skip (e.g. a server that is not running).
+
+PostgreSQL opens each store in a fresh schema of the test server's database (``schema=``
+option) and drops it when the store is closed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from helios_persistence import open_store
+
+try:
+    from tests.services import DEFAULT_URLS, ENV_VARS, REQUIRE_ENV, _probe
+except ImportError:  # plain `pytest`: tests/ itself is on sys.path
+    from services import DEFAULT_URLS, ENV_VARS, REQUIRE_ENV, _probe  # type: ignore[no-redef]
+
+__all__ = ["BACKENDS", "Backend"]
+
+
+def _available() -> str | None:
+    return None
+
+
+def _service(name: str) -> str:
+    return os.environ.get(ENV_VARS[name]) or DEFAULT_URLS[name]
+
+
+def _service_missing(name: str) -> str | None:
+    """Why the ``name`` server cannot be used (None: it answers); an error, not a skip,
+    under ``HELIOS_REQUIRE_SERVICES``."""
+    reason = _probe(name, _service(name))
+    if reason and os.environ.get(REQUIRE_ENV):
+        raise RuntimeError(f"{name} is required ({REQUIRE_ENV}) but not reachable: {reason}")
+    return reason
+
+
+def _postgres(tmp: Any, **kw: Any) -> Any:
+    """A PostgreSQL store in a fresh schema, dropped on close."""
+    import psycopg
+    from psycopg import sql
+
+    url = _service("postgres")
+    schema = f"conformance_{uuid.uuid4().hex[:10]}"
+    store = open_store(f"{url}?schema={schema}", **kw)
+    close = store.close
+
+    def close_and_drop() -> None:
+        close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+    store.close = close_and_drop
+    return store
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    dialect: str
+    open: Callable[..., Any]
+    unavailable: Callable[[], str | None] = field(default=_available)
+
+
+BACKENDS: dict[str, Backend] = {
+    b.name: b
+    for b in (
+        Backend("sqlite-memory", "sqlite", lambda tmp, **kw: open_store("sqlite://", **kw)),
+        Backend(
+            "sqlite-file",
+            "sqlite",
+            lambda tmp, **kw: open_store(f"sqlite:///{tmp}/store.db", **kw),
+        ),
+        Backend(
+            "postgres", "postgres", _postgres, unavailable=lambda: _service_missing("postgres")
+        ),
+    )
+}

@@ -1,0 +1,55 @@
+"""The conformance suite's fixtures: one store per backend per session, fixture resources loaded
+once per fixture set (each set into a tenant of its own), and the known gaps of
+``helios_persistence.conformance.gaps`` applied as strict xfail markers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from helios_persistence.conformance.gaps import DIALECTS, GAPS, gaps_for
+
+try:
+    from tests.conformance.support import BACKENDS, CASE_IDS, LoadedBackend
+except ImportError:  # plain `pytest`: tests/ itself is on sys.path
+    from conformance.support import BACKENDS, CASE_IDS, LoadedBackend  # type: ignore[no-redef]
+
+
+@pytest.fixture(scope="session", params=sorted(BACKENDS))
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LoadedBackend]:
+    spec = BACKENDS[request.param]
+    reason = spec.unavailable()
+    if reason:
+        pytest.skip(f"{spec.name}: {reason}")
+    store = spec.open(tmp_path_factory.mktemp(spec.name))
+    try:
+        yield LoadedBackend(spec, store)
+    finally:
+        store.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Known gaps become strict xfails naming the gap and the error; unknown names fail."""
+    for gap in GAPS:
+        missing = [c for c in gap.cases if c not in CASE_IDS]
+        if missing:
+            raise pytest.UsageError(f"known gap names unknown conformance case(s): {missing}")
+    for spec in BACKENDS.values():
+        if spec.dialect not in DIALECTS:
+            raise pytest.UsageError(f"backend {spec.name} has unknown dialect {spec.dialect}")
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "backend" not in callspec.params or "case" not in callspec.params:
+            continue
+        dialect = BACKENDS[callspec.params["backend"]].dialect
+        case = callspec.params["case"]
+        gap = gaps_for(dialect).get(case.id)
+        if gap is not None:
+            item.add_marker(
+                pytest.mark.xfail(
+                    strict=True, raises=gap.raises, reason=f"[{gap.kind}] {gap.reason}"
+                )
+            )

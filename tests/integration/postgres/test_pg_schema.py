@@ -1,0 +1,139 @@
+"""PostgreSQL schema migrations: versioned, idempotent, transactional, upgrade on open."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from pg_helpers import drop_schemas
+from psycopg import sql
+from sqlite_helpers import patient
+
+from helios_persistence.backends.postgres import schema
+from helios_persistence.backends.postgres.schema import (
+    SCHEMA_VERSION,
+    current_version,
+    migrate,
+    migrations,
+)
+from helios_persistence.stores import open_store
+from helios_persistence.tenancy import TenantContext
+
+CTX = TenantContext.for_tenant("t")
+
+
+@pytest.fixture
+def scratch(pg_db: Any) -> Any:
+    name = f"m{uuid.uuid4().hex[:10]}"
+    yield name
+    drop_schemas(pg_db, name)
+
+
+def _tables(conn: Any, name: str) -> set[str]:
+    rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [name])
+    return {r[0] for r in rows}
+
+
+def _indexes(conn: Any, name: str) -> set[str]:
+    rows = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", [name])
+    return {r[0] for r in rows}
+
+
+def test_migrations_are_ordered_and_start_with_the_schema() -> None:
+    found = migrations()
+    assert found[0][:2] == (1, "schema.sql")
+    assert [v for v, _, _ in found] == sorted({v for v, _, _ in found})
+    assert SCHEMA_VERSION == found[-1][0] >= 3
+
+
+def test_migrate_fresh_and_idempotent(pg_db: Any, scratch: str) -> None:
+    assert current_version(pg_db, scratch) == 0
+    assert migrate(pg_db, scratch) == 0
+    assert migrate(pg_db, scratch) == SCHEMA_VERSION
+    assert current_version(pg_db, scratch) == SCHEMA_VERSION
+    assert {
+        "resources", "history", "idx_token", "resource_text", "param_text", "outbox",
+        "helios_tenants",
+    } <= _tables(pg_db, scratch)  # fmt: skip
+    assert {
+        "idx_string_value", "idx_string_trgm", "resource_text_content",
+        "param_text_text", "history_type_updated",
+    } <= _indexes(pg_db, scratch)  # fmt: skip
+    policies = pg_db.execute(
+        "SELECT count(*) FROM pg_policies WHERE schemaname = %s", [scratch]
+    ).fetchone()
+    assert policies == (12,)
+
+
+def test_upgrade_from_version_1_on_open(pg_url: str, pg_db: Any, scratch: str) -> None:
+    migrate(pg_db, scratch, upto=1)
+    assert current_version(pg_db, scratch) == 1
+    assert "idx_string_trgm" not in _indexes(pg_db, scratch)
+    with open_store(f"{pg_url}?schema={scratch}") as store:
+        store.update(CTX, patient(id="p", family="Upgraded"))
+        assert store.search(CTX, "Patient?name:contains=grad").ids == ["Patient/p"]
+    assert current_version(pg_db, scratch) == SCHEMA_VERSION
+    assert "idx_string_trgm" in _indexes(pg_db, scratch)
+
+
+def test_a_new_migration_applies_once(
+    pg_url: str, pg_db: Any, scratch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_store(f"{pg_url}?schema={scratch}").close()
+    extra = (
+        *migrations(),
+        (SCHEMA_VERSION + 1, "999_test.sql", "CREATE TABLE IF NOT EXISTS extra (x INTEGER);"),
+    )
+    monkeypatch.setattr(schema, "migrations", lambda: extra)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    assert migrate(pg_db, scratch) == SCHEMA_VERSION
+    assert migrate(pg_db, scratch) == SCHEMA_VERSION + 1
+    table = sql.Identifier(scratch, "extra")
+    assert pg_db.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone() == (0,)
+
+
+def test_a_failed_migration_changes_nothing(
+    pg_db: Any, scratch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate(pg_db, scratch, upto=1)
+    broken = (*migrations()[:2], (3, "003_broken.sql", "CREATE TABLE oops (x INTEGER); SELEC 1;"))
+    monkeypatch.setattr(schema, "migrations", lambda: broken)
+    with pytest.raises(Exception, match="syntax"):
+        migrate(pg_db, scratch, upto=3)
+    assert current_version(pg_db, scratch) == 1  # 002 rolled back with the failing 003
+    assert "oops" not in _tables(pg_db, scratch)
+    assert "idx_string_trgm" not in _indexes(pg_db, scratch)
+
+
+def test_concurrent_opens_migrate_once(pg_url: str, pg_db: Any, scratch: str) -> None:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def open_one() -> None:
+        barrier.wait()
+        try:
+            open_store(f"{pg_url}?schema={scratch}").close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert current_version(pg_db, scratch) == SCHEMA_VERSION
+    rows = pg_db.execute(
+        sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(scratch, "schema_version"))
+    ).fetchone()
+    assert rows == (1,)
+
+
+def test_a_newer_schema_is_refused(pg_url: str, pg_db: Any, scratch: str) -> None:
+    migrate(pg_db, scratch)
+    table = sql.Identifier(scratch, "schema_version")
+    pg_db.execute(sql.SQL("UPDATE {} SET version = 999").format(table))
+    with pytest.raises(RuntimeError, match="newer"):
+        open_store(f"{pg_url}?schema={scratch}")

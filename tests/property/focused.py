@@ -1,0 +1,265 @@
+"""Single-area worlds and queries: many values of one kind, so each example probes one area
+hard (tricky strings, dates, quantities, uris, full text)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from hypothesis import strategies as st
+
+try:
+    from tests.property.queries import date_tests, q, quantity_values
+    from tests.property.strategies import (
+        _YEARS,
+        NUMBERS,
+        PREFIXES,
+        SEARCH_NUMBERS,
+        WORDS,
+        _clean,
+        _maybe,
+        _period,
+        fhir_dates,
+        quantities,
+    )
+except ImportError:  # plain `pytest`: tests/ itself is on sys.path
+    from property.queries import date_tests, q, quantity_values  # type: ignore[no-redef]
+    from property.strategies import (  # type: ignore[no-redef]
+        _YEARS,
+        NUMBERS,
+        PREFIXES,
+        SEARCH_NUMBERS,
+        WORDS,
+        _clean,
+        _maybe,
+        _period,
+        fhir_dates,
+        quantities,
+    )
+
+
+# -- focused worlds: many values of one kind, and arbitrary text ---------------------------------
+def fhir_escape(value: str) -> str:
+    """A search value with FHIR's escapes (``\\`` before ``\\ , | $``), percent-encoded."""
+    for ch in ("\\", ",", "|", "$"):
+        value = value.replace(ch, "\\" + ch)
+    return quote(value, safe="")
+
+
+#: characters that trouble string matching: LIKE wildcards and escape, case pairs that fold
+#: oddly (İ, ß, ligatures), combining marks, white space
+TRICKY = "aAbBsS%_\\ äÄéÉ'-.İıßﬁǅ\u0301\t"
+
+
+@st.composite
+def tricky_text(draw: Any, min_size: int = 1) -> str:
+    return draw(st.text(alphabet=TRICKY, min_size=min_size, max_size=8))
+
+
+@st.composite
+def string_worlds(draw: Any) -> list[dict[str, Any]]:
+    """Patients whose names are short strings of tricky characters."""
+    out = []
+    for i in range(draw(st.integers(1, 6))):
+        families = draw(st.lists(tricky_text(), min_size=0, max_size=2))
+        out.append(
+            _clean(
+                {
+                    "resourceType": "Patient",
+                    "id": f"pat-{i}",
+                    "name": [{"family": f} for f in families],
+                }
+            )
+        )
+    return out
+
+
+@st.composite
+def string_queries(draw: Any) -> str:
+    code = draw(st.sampled_from(["family", "name"]))
+    modifier = draw(st.sampled_from(["", ":exact", ":contains"]))
+    values = draw(st.lists(tricky_text(), min_size=1, max_size=2))
+    sort = draw(st.sampled_from(["", "&_sort=family", "&_sort=-family,_id"]))
+    return f"Patient?{code}{modifier}=" + ",".join(fhir_escape(v) for v in values) + sort
+
+
+@st.composite
+def dated_worlds(draw: Any) -> list[dict[str, Any]]:
+    """Observations dated at every precision and timezone, as instants and Periods."""
+    out = []
+    for i in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(["dateTime", "dateTime", "period", "instant", "none"]))
+        obs: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": f"obs-{i}",
+            "status": "final",
+            "code": {"text": "x"},
+        }
+        if kind == "dateTime":
+            obs["effectiveDateTime"] = draw(fhir_dates())
+        elif kind == "period":
+            obs["effectivePeriod"] = _period(draw) or {"start": "2020"}
+        elif kind == "instant":
+            day = draw(st.sampled_from(["01-01", "03-15", "12-31"]))
+            time = draw(st.sampled_from(["00:00:00Z", "10:30:00.5+02:00", "23:59:59-05:00"]))
+            obs["effectiveInstant"] = f"{draw(st.sampled_from(_YEARS))}-{day}T{time}"
+        out.append(obs)
+    return out
+
+
+@st.composite
+def date_queries(draw: Any) -> str:
+    tests = draw(st.lists(date_tests("date"), min_size=1, max_size=2))
+    sort = draw(st.sampled_from(["", "&_sort=date", "&_sort=-date"]))
+    return "Observation?" + "&".join(tests) + sort
+
+
+@st.composite
+def measured_worlds(draw: Any) -> list[dict[str, Any]]:
+    """Observations with quantities in interconvertible units, and RiskAssessments."""
+    out: list[dict[str, Any]] = []
+    for i in range(draw(st.integers(1, 8))):
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": f"obs-{i}",
+                "status": "final",
+                "code": {"text": "x"},
+                "valueQuantity": draw(quantities()),
+            }
+        )
+    for i in range(draw(st.integers(0, 3))):
+        values = draw(st.lists(st.sampled_from(NUMBERS), max_size=2))
+        out.append(
+            {
+                "resourceType": "RiskAssessment",
+                "id": f"ra-{i}",
+                "status": "final",
+                "subject": {"reference": "Patient/x"},
+                "prediction": [{"probabilityDecimal": v} for v in values],
+            }
+        )
+    return out
+
+
+@st.composite
+def measure_queries(draw: Any) -> str:
+    if draw(st.integers(0, 3)) == 0:
+        value = draw(st.sampled_from(PREFIXES)) + draw(st.sampled_from(SEARCH_NUMBERS))
+        return f"RiskAssessment?probability={value}" + draw(
+            st.sampled_from(["", "&_sort=probability", "&_sort=-probability"])
+        )
+    values = draw(st.lists(quantity_values(), min_size=1, max_size=2))
+    sort = draw(st.sampled_from(["", "&_sort=value-quantity", "&_sort=-value-quantity"]))
+    return "Observation?value-quantity=" + ",".join(q(v) for v in values) + sort
+
+
+#: words for text search: the vocabulary plus arbitrary lower-case words (Porter on anything)
+_TEXT_WORDS = st.one_of(
+    st.sampled_from(WORDS), st.text(alphabet="abcdeilnorstuy", min_size=1, max_size=9)
+)
+
+
+@st.composite
+def texted_worlds(draw: Any) -> list[dict[str, Any]]:
+    out = []
+    for i in range(draw(st.integers(1, 6))):
+        words = draw(st.lists(_TEXT_WORDS, min_size=1, max_size=8))
+        div = '<div xmlns="http://www.w3.org/1999/xhtml">' + " ".join(words) + "</div>"
+        out.append(
+            {
+                "resourceType": "Patient",
+                "id": f"pat-{i}",
+                "text": {"status": "generated", "div": div},
+                "name": [{"family": draw(_TEXT_WORDS)}],
+            }
+        )
+    return out
+
+
+@st.composite
+def text_expressions(draw: Any, depth: int = 0) -> str:
+    word = draw(_TEXT_WORDS)
+    forms = ["word", "prefix", "phrase", "near"] + (["or", "and", "not"] if depth < 2 else [])
+    form = draw(st.sampled_from(forms))
+    if form == "word":
+        return word
+    if form == "prefix":
+        return word[: draw(st.integers(1, len(word)))] + "*"
+    if form == "phrase":
+        return '"' + " ".join(draw(st.lists(_TEXT_WORDS, min_size=1, max_size=3))) + '"'
+    if form == "near":
+        words = " ".join(draw(st.lists(_TEXT_WORDS, min_size=2, max_size=3)))
+        return f"NEAR({words}\\, {draw(st.integers(0, 4))})"
+    left = draw(text_expressions(depth + 1))
+    right = draw(text_expressions(depth + 1))
+    if form == "or":
+        return f"({left} OR {right})"
+    if form == "and":
+        return f"({left} {right})"
+    return f"({left} -{right})"
+
+
+@st.composite
+def text_queries(draw: Any) -> str:
+    param = draw(st.sampled_from(["_text", "_content", "name:text-advanced"]))
+    expr = draw(text_expressions())
+    return f"Patient?{param}=" + quote(expr, safe="\\*")
+
+
+_URI_PARTS = [
+    "http://example.org",
+    "/fhir",
+    "/ValueSet",
+    "/a",
+    "/b",
+    "%",
+    "_",
+    "urn:oid:1.2",
+    ".3",
+    "HTTP://EXAMPLE.ORG",
+]
+
+
+@st.composite
+def uris(draw: Any) -> str:
+    return "".join(draw(st.lists(st.sampled_from(_URI_PARTS), min_size=1, max_size=4)))
+
+
+@st.composite
+def uri_worlds(draw: Any) -> list[dict[str, Any]]:
+    """ValueSets whose urls share prefixes, and Observations whose code text is tricky."""
+    out: list[dict[str, Any]] = []
+    for i in range(draw(st.integers(1, 6))):
+        out.append(
+            _clean(
+                {
+                    "resourceType": "ValueSet",
+                    "id": f"vs-{i}",
+                    "status": "active",
+                    "url": _maybe(draw, uris(), 0.9),
+                }
+            )
+        )
+    for i in range(draw(st.integers(0, 4))):
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": f"obs-{i}",
+                "status": "final",
+                "code": {"text": draw(tricky_text())},
+            }
+        )
+    return out
+
+
+@st.composite
+def uri_queries(draw: Any) -> str:
+    if draw(st.integers(0, 3)) == 0:
+        return "Observation?code:text=" + fhir_escape(draw(tricky_text()))
+    modifier = draw(st.sampled_from(["", ":below", ":above", ":missing"]))
+    if modifier == ":missing":
+        return f"ValueSet?url:missing={draw(st.sampled_from(['true', 'false']))}"
+    values = draw(st.lists(uris(), min_size=1, max_size=2))
+    sort = draw(st.sampled_from(["", "&_sort=url", "&_sort=-url"]))
+    return f"ValueSet?url{modifier}=" + ",".join(fhir_escape(v) for v in values) + sort

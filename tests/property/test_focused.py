@@ -1,0 +1,51 @@
+"""Focused differential tests: many values of one kind, so each example probes one area hard.
+
+Strings of tricky characters (LIKE wildcards and escape, odd case folds, combining marks),
+dates at every precision and timezone against every prefix, quantities in interconvertible
+units at precision boundaries, uris sharing prefixes (``:above``, ``:below``), and full-text
+queries over arbitrary words (Porter stemming, phrases, prefixes, NEAR, AND/OR/NOT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+try:
+    from tests.property import focused as gen
+    from tests.property.support import agree, describe, examples, loaded_stores
+except ImportError:  # plain `pytest`: tests/ itself is on sys.path
+    from property import focused as gen  # type: ignore[no-redef]
+    from property.support import (  # type: ignore[no-redef]
+        agree,
+        describe,
+        examples,
+        loaded_stores,
+    )
+
+
+def _check(world: list[dict[str, Any]], queries: list[str]) -> None:
+    describe(world)
+    with loaded_stores(world) as loaded:
+        for name, store, ctx, evaluator in loaded:
+            for query in queries:
+                agree(name, store, ctx, evaluator, query)
+
+
+def _focused(worlds: Any, queries: Callable[[], Any], n: int) -> Any:
+    @examples(n)
+    @given(world=worlds, data=st.data())
+    def test(world: list[dict[str, Any]], data: st.DataObject) -> None:
+        _check(world, data.draw(st.lists(queries(), min_size=1, max_size=8), "queries"))
+
+    return test
+
+
+test_strings_agree = _focused(gen.string_worlds(), gen.string_queries, 40)
+test_dates_agree = _focused(gen.dated_worlds(), gen.date_queries, 40)
+test_quantities_agree = _focused(gen.measured_worlds(), gen.measure_queries, 40)
+test_text_agree = _focused(gen.texted_worlds(), gen.text_queries, 40)
+test_uris_agree = _focused(gen.uri_worlds(), gen.uri_queries, 30)

@@ -1,0 +1,73 @@
+-- Patient?name=smith,jones
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = %(tenant)s
+  AND r.type = %(p0)s
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_string AS i1
+      WHERE
+        (
+          i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
+        )
+        AND (
+          (
+            i1.norm >= %(p2)s AND i1.norm < %(p3)s
+          )
+          OR (
+            i1.norm >= %(p4)s AND i1.norm < %(p5)s
+          )
+        )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT %(p6)s;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = %(tenant)s
+  AND r.type = %(p0)s
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_string AS i1
+      WHERE
+        (
+          i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
+        )
+        AND (
+          (
+            i1.norm >= %(p2)s AND i1.norm < %(p3)s
+          )
+          OR (
+            i1.norm >= %(p4)s AND i1.norm < %(p5)s
+          )
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Patient"
+--   p1 = "name"
+--   p2 = "smith"
+--   p3 = "smith􏿿"
+--   p4 = "jones"
+--   p5 = "jones􏿿"
+--   p6 = 101

@@ -1,0 +1,38 @@
+-- ?_type=Patient,Organization&_id=a
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = %(tenant)s
+  AND r.type IN (%(p0)s, %(p1)s)
+  AND r.deleted = 0
+  AND (
+    r.id = %(p2)s
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT %(p3)s;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = %(tenant)s
+  AND r.type IN (%(p0)s, %(p1)s)
+  AND r.deleted = 0
+  AND (
+    r.id = %(p2)s
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Patient"
+--   p1 = "Organization"
+--   p2 = "a"
+--   p3 = 101
