@@ -93,3 +93,29 @@ def test_reindex_needs_update_permission(store: Any) -> None:
     )
     with pytest.raises(hp.errors.PermissionDenied):
         store.reindex(reader)
+
+
+def test_a_write_during_reindex_is_not_overwritten(store: Any) -> None:
+    """A resource updated between the scan and the rewrite keeps the index of its new version."""
+    ctx = hp.TenantContext.for_tenant("t")
+    _patients(store, ctx, 3)
+
+    import helios_persistence.backends.sqlite.reindex as module
+
+    scan = module._scan
+
+    def scan_then_write(*args: Any, **kw: Any) -> Any:
+        for batch, versions in scan(*args, **kw):
+            store.update(
+                ctx, {"resourceType": "Patient", "id": "p001", "name": [{"family": "Zed"}]}
+            )
+            yield batch, versions
+
+    module._scan = scan_then_write  # type: ignore[assignment]
+    try:
+        progress = store.reindex(ctx, "Patient")
+    finally:
+        module._scan = scan  # type: ignore[assignment]
+    assert progress.finished
+    assert store.search(ctx, "Patient?family=zed").ids == ["Patient/p001"]
+    assert store.search(ctx, "Patient?family=fam1").ids == []

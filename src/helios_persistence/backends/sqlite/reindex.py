@@ -26,17 +26,18 @@ if TYPE_CHECKING:
 __all__ = ["reindex"]
 
 _SCAN = """
-SELECT type, id, json FROM resources
+SELECT type, id, version, json FROM resources
 WHERE tenant = :tenant AND deleted = 0 AND (:type IS NULL OR type = :type)
   AND (:after_type IS NULL OR (type, id) > (:after_type, :after_id))
 ORDER BY type, id LIMIT :limit
 """
-_ROWID = "SELECT rowid FROM resources WHERE tenant = ? AND type = ? AND id = ?"
+_CURRENT = "SELECT rowid, version, deleted FROM resources WHERE tenant = ? AND type = ? AND id = ?"
 
 
 def _scan(
     store: SQLiteStore, ctx: TenantContext, resource_type: str | None, after: Any, batch: int
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[tuple[list[dict[str, Any]], dict[tuple[str, str], int]]]:
+    """Batches of current resources, with the version each was read at."""
     last = tuple(after) if after is not None else (None, None)
     while True:
         params = {
@@ -47,7 +48,8 @@ def _scan(
             rows = s.conn.execute(_SCAN, params).fetchall()
         if not rows:
             return
-        yield [json.loads(text) for _, _, text in rows]
+        versions = {(str(t), str(i)): int(str(v)) for t, i, v, _ in rows}
+        yield [json.loads(str(text)) for _, _, _, text in rows], versions
         last = (rows[-1][0], rows[-1][1])
 
 
@@ -77,7 +79,7 @@ def reindex(
     cancel = cancel or threading.Event()
     progress = Progress(last_key=after)
     done = failed = 0
-    for resources in _scan(store, ctx, resource_type, after, batch):
+    for resources, versions in _scan(store, ctx, resource_type, after, batch):
         job = plan(
             resources, registry=store.registry, params=params, after=progress.last_key,
             cancel=cancel,
@@ -86,9 +88,11 @@ def reindex(
             for item in job:
                 if item.index is None or item.resource_type is None or item.id is None:
                     continue
-                (rowid,) = s.conn.execute(
-                    _ROWID, (s.tenant, item.resource_type, item.id)
-                ).fetchone()
+                key = (item.resource_type, item.id)
+                current = s.conn.execute(_CURRENT, (s.tenant, *key)).fetchone()
+                if current is None or current[2] or current[1] != versions.get(key):
+                    continue  # written since the scan: that write indexed it already
+                rowid = int(str(current[0]))
                 if params is None:
                     writer.write_index(
                         s.conn, s.tenant, item.resource_type, item.id, rowid, item.index
