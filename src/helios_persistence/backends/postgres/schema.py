@@ -16,42 +16,21 @@ parameter's btree range instead.
 
 from __future__ import annotations
 
-import re
-from functools import cache
-from importlib import resources
-from importlib.resources.abc import Traversable
-
 import psycopg
 from psycopg import sql
+
+from helios_persistence.dialects import migrations as dialect_migrations
 
 from .locks import lock_key
 
 __all__ = ["SCHEMA_VERSION", "current_version", "migrate", "migrations"]
 
-_NAME = re.compile(r"(\d{3})_[A-Za-z0-9_]+\.sql")
 EXTENSIONS = ("pg_trgm",)
 
 
-def _dialect_dir() -> Traversable:
-    return resources.files("helios_persistence").joinpath("dialects/postgres")
-
-
-@cache
 def migrations() -> tuple[tuple[int, str, str], ...]:
-    """``(version, name, sql)`` for version 1 (schema.sql) and every migration, in order."""
-    base = _dialect_dir()
-    found = [(1, "schema.sql", base.joinpath("schema.sql").read_text(encoding="utf-8"))]
-    folder = base.joinpath("migrations")
-    if folder.is_dir():
-        for item in folder.iterdir():
-            match = _NAME.fullmatch(item.name)
-            if match and int(match.group(1)) >= 2:
-                found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [v for v, _, _ in found]
-    if len(set(versions)) != len(versions):
-        raise RuntimeError(f"duplicate PostgreSQL migration numbers: {versions}")
-    return tuple(found)
+    """``(version, name, sql)`` of the postgres schema, in order (see ``dialects``)."""
+    return dialect_migrations("postgres")
 
 
 SCHEMA_VERSION = migrations()[-1][0]

@@ -9,38 +9,16 @@ one after a crash is harmless. A database newer than this library is refused.
 
 from __future__ import annotations
 
-import re
-from functools import cache
-from importlib import resources
-from importlib.resources.abc import Traversable
-
 import apsw
+
+from helios_persistence.dialects import migrations as dialect_migrations
 
 __all__ = ["SCHEMA_VERSION", "migrate", "migrations"]
 
-_NAME = re.compile(r"(\d{3})_[A-Za-z0-9_]+\.sql")
 
-
-def _dialect_dir() -> Traversable:
-    return resources.files("helios_persistence").joinpath("dialects/sqlite")
-
-
-@cache
 def migrations() -> tuple[tuple[int, str, str], ...]:
-    """``(version, name, sql)`` for version 1 (schema.sql) and every migration, in order."""
-    base = _dialect_dir()
-    found = [(1, "schema.sql", base.joinpath("schema.sql").read_text(encoding="utf-8"))]
-    folder = base.joinpath("migrations")
-    if folder.is_dir():
-        for item in folder.iterdir():
-            match = _NAME.fullmatch(item.name)
-            if match and int(match.group(1)) >= 2:
-                found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
-    found.sort()
-    versions = [v for v, _, _ in found]
-    if len(set(versions)) != len(versions):
-        raise RuntimeError(f"duplicate SQLite migration numbers: {versions}")
-    return tuple(found)
+    """``(version, name, sql)`` of the sqlite schema, in order (see ``dialects``)."""
+    return dialect_migrations("sqlite")
 
 
 SCHEMA_VERSION = migrations()[-1][0]
