@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import is_dataclass, replace
 from datetime import datetime
@@ -20,10 +20,12 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, parse_qsl
 
 from helios_persistence.errors import InvalidResource, NotFound, PermissionDenied
+from helios_persistence.indexing.reindex import Progress
 from helios_persistence.registry import default_registry
 from helios_persistence.registry.validate import validate as validate_search_parameter
 from helios_persistence.storage.bundles import process_bundle
 from helios_persistence.storage.operations import Operations, Session
+from helios_persistence.storage.reindex import ReindexTarget, run_reindex
 from helios_persistence.storage.types import (
     StoredResource,
     WriteOutcome,
@@ -112,6 +114,24 @@ class StoreAPI(Operations):
         return self._stored(
             self._in_write(ctx, lambda s: self.op_update(s, resource, if_match=if_match))
         )
+
+    def _reindex_target(self, ctx: TenantContext, resource_type: str | None) -> ReindexTarget:
+        raise NotImplementedError  # pragma: no cover - every backend provides one
+
+    def reindex(
+        self,
+        ctx: TenantContext,
+        resource_type: str | None = None,
+        params: Collection[str] | None = None,
+        **options: Any,
+    ) -> Progress:
+        """Rebuild index rows of stored resources (all, one type, or some parameters) with
+        the current registry; resumable with ``after=progress.last_key``, cancellable with
+        ``cancel=Event``, ``on_progress`` and ``batch`` as in :func:`run_reindex`. Needs the
+        update permission."""
+        ctx.check(Operation.UPDATE, resource_type)
+        target = self._reindex_target(ctx, resource_type)
+        return run_reindex(target, self.registry, params, **options)
 
     def bulk_update(self, ctx: TenantContext, resources: list[dict[str, Any]]) -> int:
         """Update (or create) many resources with ids in one transaction; all or nothing.

@@ -100,22 +100,23 @@ def test_a_write_during_reindex_is_not_overwritten(store: Any) -> None:
     ctx = hp.TenantContext.for_tenant("t")
     _patients(store, ctx, 3)
 
-    import helios_persistence.backends.sqlite.reindex as module
+    from helios_persistence.backends.sqlite.reindex import SQLiteReindex
 
-    scan = module._scan
+    scan = SQLiteReindex.scan
 
-    def scan_then_write(*args: Any, **kw: Any) -> Any:
-        for batch, versions in scan(*args, **kw):
+    def scan_then_write(self: SQLiteReindex, after: Any, batch: int) -> Any:
+        found = scan(self, after, batch)
+        if found[0]:
             store.update(
                 ctx, {"resourceType": "Patient", "id": "p001", "name": [{"family": "Zed"}]}
             )
-            yield batch, versions
+        return found
 
-    module._scan = scan_then_write  # type: ignore[assignment]
+    SQLiteReindex.scan = scan_then_write  # type: ignore[method-assign]
     try:
         progress = store.reindex(ctx, "Patient")
     finally:
-        module._scan = scan  # type: ignore[assignment]
+        SQLiteReindex.scan = scan  # type: ignore[method-assign]
     assert progress.finished
     assert store.search(ctx, "Patient?family=zed").ids == ["Patient/p001"]
     assert store.search(ctx, "Patient?family=fam1").ids == []

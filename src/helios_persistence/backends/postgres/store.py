@@ -22,7 +22,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -31,7 +31,6 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from helios_persistence.errors import TransientConflict
-from helios_persistence.indexing.reindex import Progress
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.storage.api import StoreAPI
 from helios_persistence.storage.bundles import process_bundle
@@ -43,6 +42,7 @@ from helios_persistence.tenancy import TenantContext, TenantId
 
 from .connection import Database
 from .operations import PostgresOperations
+from .reindex import PostgresReindex
 from .schema import migrate
 from .tenancy import STRATEGIES, Tenancy, make_tenancy
 
@@ -251,15 +251,5 @@ class PostgresStore(StoreAPI, PostgresOperations):
                 schema = path.strip('"').replace('""', '"')
                 conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(schema, table)))
 
-    def reindex(
-        self,
-        ctx: TenantContext,
-        resource_type: str | None = None,
-        params: Collection[str] | None = None,
-        **options: Any,
-    ) -> Progress:
-        """Rebuild index rows of stored resources (all, one type, or some parameters);
-        resumable with ``after=progress.last_key``, cancellable with ``cancel=Event``."""
-        from .reindex import reindex
-
-        return reindex(self, ctx, resource_type, params, **options)
+    def _reindex_target(self, ctx: TenantContext, resource_type: str | None) -> PostgresReindex:
+        return PostgresReindex(self, ctx, resource_type)

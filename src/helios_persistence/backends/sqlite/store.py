@@ -20,12 +20,11 @@ parameter existed are not re-indexed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from helios_persistence.indexing.reindex import Progress
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.storage.api import StoreAPI
 from helios_persistence.storage.protocols import Capability
@@ -41,6 +40,7 @@ from helios_persistence.tenancy import (
 from . import writer
 from .connection import DEFAULT_BUSY_TIMEOUT_MS, ConnectionPool
 from .operations import Session, SQLiteOperations
+from .reindex import SQLiteReindex
 from .schema import migrate
 
 __all__ = ["SQLiteStore"]
@@ -168,15 +168,5 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         with self._pool(ctx).connection() as conn:
             ConnectionPool.optimize(conn)
 
-    def reindex(
-        self,
-        ctx: TenantContext,
-        resource_type: str | None = None,
-        params: Collection[str] | None = None,
-        **options: Any,
-    ) -> Progress:
-        """Rebuild index rows of stored resources (all, one type, or some parameters);
-        resumable with ``after=progress.last_key``, cancellable with ``cancel=Event``."""
-        from .reindex import reindex
-
-        return reindex(self, ctx, resource_type, params, **options)
+    def _reindex_target(self, ctx: TenantContext, resource_type: str | None) -> SQLiteReindex:
+        return SQLiteReindex(self, ctx, resource_type)
