@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from helios_persistence.storage.history_sql import history_filter
 from helios_persistence.storage.operations import Current, to_stored
 from helios_persistence.storage.types import HistoryEntry, Interaction
 
@@ -80,31 +81,10 @@ def _history_filter(
     at: tuple[int, int] | None,
     types: Collection[str] | None = None,
 ) -> tuple[str, list[Any]]:
-    where = ["h.tenant = %s"]
-    params: list[Any] = [tenant]
-    if types is not None:
-        where.append("h.type = ANY(%s::text[])")
-        params.append(sorted(types))
-    if resource_type is not None:
-        where.append("h.type = %s")
-        params.append(resource_type)
-    if id is not None:
-        where.append("h.id = %s")
-        params.append(id)
-    if since is not None:
-        where.append("h.last_updated >= %s")
-        params.append(since)
-    if at is not None:
-        # the version was current at some instant of [low, high): it started before `high`
-        # and the next version (if any) started after `low`
-        where.append("h.last_updated < %s")
-        params.append(at[1])
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM history n WHERE n.tenant = h.tenant AND n.type = h.type "
-            "AND n.id = h.id AND n.version > h.version AND n.last_updated <= %s)"
-        )
-        params.append(at[0])
-    return " AND ".join(where), params
+    return history_filter(
+        tenant, resource_type, id, since, at, types, p="%s",
+        type_in=lambda names: ("h.type = ANY(%s::text[])", [names]),
+    )  # fmt: skip
 
 
 def count_history(

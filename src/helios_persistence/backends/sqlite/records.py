@@ -10,6 +10,7 @@ from typing import Any
 
 import apsw
 
+from helios_persistence.storage.history_sql import history_filter
 from helios_persistence.storage.operations import Current, to_stored
 from helios_persistence.storage.types import HistoryEntry, Interaction
 
@@ -101,32 +102,13 @@ def _history_filter(
     at: tuple[int, int] | None,
     types: Collection[str] | None = None,
 ) -> tuple[str, list[Any]]:
-    where = ["h.tenant = ?"]
-    params: list[Any] = [tenant]
-    if types is not None:
-        ordered = sorted(types)
-        where.append(f"h.type IN ({', '.join('?' for _ in ordered)})" if ordered else "0")
-        params.extend(ordered)
-    if resource_type is not None:
-        where.append("h.type = ?")
-        params.append(resource_type)
-    if id is not None:
-        where.append("h.id = ?")
-        params.append(id)
-    if since is not None:
-        where.append("h.last_updated >= ?")
-        params.append(since)
-    if at is not None:
-        # the version was current at some instant of [low, high): it started before `high`
-        # and the next version (if any) started after `low`
-        where.append("h.last_updated < ?")
-        params.append(at[1])
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM history n WHERE n.tenant = h.tenant AND n.type = h.type "
-            "AND n.id = h.id AND n.version > h.version AND n.last_updated <= ?)"
-        )
-        params.append(at[0])
-    return " AND ".join(where), params
+    return history_filter(tenant, resource_type, id, since, at, types, p="?", type_in=_type_in)
+
+
+def _type_in(types: list[str]) -> tuple[str, list[Any]]:
+    if not types:
+        return "0", []
+    return f"h.type IN ({', '.join('?' for _ in types)})", list(types)
 
 
 def count_history(
