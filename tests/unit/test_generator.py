@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections import Counter
@@ -352,13 +351,8 @@ def test_bundles_carry_the_generate_resources() -> None:
 
 
 def test_every_resource_indexes() -> None:
-    try:
-        indexing = importlib.import_module("helios_persistence.indexing")
-    except ImportError as exc:  # pragma: no cover - depends on the rest of the package
-        pytest.skip(f"helios_persistence.indexing is not importable: {exc}")
-    extract = getattr(indexing, "extract", None)
-    if extract is None:  # pragma: no cover
-        pytest.skip("helios_persistence.indexing does not export extract")
+    from helios_persistence.indexing import extract
+
     counts: Counter[str] = Counter()
     for r in generate(20, seed=42):
         extract(r)

@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-pytest.importorskip("helios_persistence.backends.sqlite.search")
-
 from sqlite_helpers import count_rows, observation, patient
 
 from helios_persistence.backends.sqlite.store import SQLiteStore

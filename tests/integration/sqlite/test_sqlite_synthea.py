@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("helios_persistence.backends.sqlite.search")
-
 from helios_persistence.stores import open_store
 from helios_persistence.tenancy import TenantContext
 
