@@ -82,7 +82,7 @@ class BaseCompiler:
             return cls.supports(node.where)
         if not cls.supports_node(type(node)):
             return False
-        return all(cls.supports(child) for child in _children(node))
+        return all(cls.supports(child) for child in ir.children(node))
 
     @classmethod
     def support_matrix(cls) -> dict[str, bool]:
@@ -127,15 +127,3 @@ class BaseCompiler:
 
     def build(self, query: ir.Query, index: ir.ValueIndex) -> _Template:  # pragma: no cover
         raise NotImplementedError
-
-
-def _children(node: ir.Node) -> tuple[ir.Node, ...]:
-    if isinstance(node, (ir.And, ir.Or)):
-        return node.children
-    if isinstance(node, ir.Not):
-        return (node.child,)
-    if isinstance(node, (ir.Chain, ir.Has)):
-        return (node.where,)
-    if isinstance(node, ir.Composite):
-        return node.components
-    return ()

@@ -368,7 +368,7 @@ class Evaluator:
             raise UnsupportedInDialect("Terminology", DIALECT)
         if isinstance(node, ir.Text):
             fulltext.validate(parse_text(node.query))
-        for child in _children(node):
+        for child in ir.children(node):
             self._check_supported(child)
 
     # -- predicates (R4 #combining: a repeated parameter is AND, a comma is OR) ---------------
@@ -590,18 +590,6 @@ def _param(node: ir.Node) -> str:
 
 def _component_index(node: ir.Node) -> int:
     return int(_param(node).rsplit("$", 1)[1])
-
-
-def _children(node: ir.Node) -> tuple[ir.Node, ...]:
-    if isinstance(node, (ir.And, ir.Or)):
-        return node.children
-    if isinstance(node, ir.Not):
-        return (node.child,)
-    if isinstance(node, (ir.Chain, ir.Has)):
-        return (node.where,)
-    if isinstance(node, ir.Composite):
-        return node.components
-    return ()
 
 
 def _sortable(row: Any, descending: bool) -> Any:

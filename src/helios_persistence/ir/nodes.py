@@ -49,6 +49,7 @@ __all__ = [
     "TotalMode",
     "UriMatch",
     "UriOp",
+    "children",
 ]
 
 
@@ -384,6 +385,20 @@ Predicate = (
     | Text
     | Terminology
 )
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """The sub-predicates of a predicate node (``()`` for a leaf)."""
+    if isinstance(node, (And, Or)):
+        return node.children
+    if isinstance(node, Not):
+        return (node.child,)
+    if isinstance(node, (Chain, Has)):
+        return (node.where,)
+    if isinstance(node, Composite):
+        return node.components
+    return ()
+
 
 # --- result controls ----------------------------------------------------------------------
 
