@@ -2,15 +2,22 @@
 
 For each query of a representative set it reports the median µs per ``hp.parse`` call:
 
-* **cold**: every memo cleared before each call (``parsing.syntax.clear_caches()``), so Lark
-  lexes and parses the whole query and the binder types every value;
+* **cold**: every memo cleared before each call (``parsing.syntax.clear_caches()``: whole
+  queries, pairs, types, ``_filter`` syntax, quantities in canonical units), so Lark lexes
+  and parses the whole query and the binder types every value; only the SearchParameter
+  registry and UCUM's unit definitions stay loaded;
 * **pairs seen**: the whole-query memo cleared but not the per-pair one, i.e. parameters seen
   before in a new combination (a server's usual case: the same codes with other ids);
 * **warm**: the same query string seen before (only binding runs).
 
 The issue's goal: ≤ 50 µs median for ``Observation?code=http://loinc.org|8867-4&date=ge2020-
-01-01&subject=Patient/123``. Lark costs about 5-6 µs per token on these machines, and that
-query has 16 tokens, so a cold parse cannot meet it with Lark; memoisation does.
+01-01&subject=Patient/123``, cold. Lark's cost is per token (≈ 3-5 µs each on pure Lark), and
+the grammar reads that query as two tokens rather than sixteen: ``Observation?`` and its three
+pairs as one ``PLAIN_PARAMS`` token (see ``grammar/search.lark``). Cold, it takes ≈ 38 µs on
+lark-cython's runtime (a dependency) and ≈ 48 µs on pure Lark (``--pure-lark``: what runs where
+lark-cython is not installed) on these machines (2 cores, other work running: take the median
+of a few runs). Pairs with ``_has``, ``_filter`` or an escape go through the grammar's rules,
+a token at a time, and ``_filter`` has a grammar of its own: those queries stay slower cold.
 """
 
 from __future__ import annotations
@@ -82,9 +89,10 @@ def profile(query: str, runs: int, *, cold: bool) -> str:
     out = StringIO()
     stats = pstats.Stats(prof, stream=out).sort_stats("tottime")
     by_area: dict[str, float] = {}
-    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+    entries = stats.stats.items()  # type: ignore[attr-defined]
+    for (filename, _, name), (_, _, tottime, _, _) in entries:
         area = (
-            "lark" if "/lark/" in filename
+            "lark" if "/lark/" in filename or "lark_cython" in name
             else "bind" if "parsing/bind" in filename
             else "typed values" if "typed_values" in filename or "values.py" in filename
             else "syntax (split, decode, memo)" if "parsing/syntax" in filename
@@ -103,7 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300, help="calls per query and mode")
     parser.add_argument("--profile", action="store_true", help="cProfile the goal query")
+    parser.add_argument(
+        "--pure-lark", action="store_true", help="parse on pure Lark even with lark-cython"
+    )
     args = parser.parse_args(argv)
+    if args.pure_lark:
+        syntax._parser = syntax._lark  # type: ignore[assignment]
+    runtime = "pure Lark" if syntax._parser() is syntax._lark() else "lark-cython"
+    print(f"parser runtime: {runtime}")
 
     rows = []
     print(f"{'query':72} {'cold':>8} {'pairs':>8} {'warm':>8}   (median µs per parse)")
@@ -129,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             print(profile(GOAL_QUERY, args.runs * 3, cold=cold))
     results = Path(__file__).resolve().parent / "results"
     results.mkdir(exist_ok=True)
-    payload = {"goal_us": GOAL_US, "rows": rows, "median": summary}
+    payload = {"goal_us": GOAL_US, "runtime": runtime, "rows": rows, "median": summary}
     (results / "parse.json").write_text(json.dumps(payload, indent=2))
     return 0
 

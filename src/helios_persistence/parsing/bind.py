@@ -71,8 +71,7 @@ class Limits:
 
 
 _UNSORTABLE = (ParamType.COMPOSITE, ParamType.SPECIAL)
-#: composite components by (resource type, definition url): the definition they were bound
-#: from (a re-registered definition is a new object) and the parameter
+#: the value of ``name=``: an empty value, the parameter is ignored
 _EMPTY = (("",),)
 
 
@@ -272,24 +271,25 @@ class Binder:
 
     def _leaf(self, param: SearchParam, link: Link, raw: RawParam) -> ir.Predicate:
         modifier = link.modifier
-        if modifier == "missing":
-            return self._missing(param, raw)
-        if modifier is not None and modifier[:1].isupper():
-            if param.type is not ParamType.REFERENCE:
+        if modifier is not None:
+            if modifier == "missing":
+                return self._missing(param, raw)
+            if modifier[:1].isupper():
+                if param.type is not ParamType.REFERENCE:
+                    raise InvalidSearch(
+                        f"a type modifier :{modifier} only applies to reference parameters",
+                        parameter=raw.text,
+                        position=link.pos,
+                    )
+                self._check_type(modifier, raw)
+            elif modifier not in MODIFIERS[param.type]:
                 raise InvalidSearch(
-                    f"a type modifier :{modifier} only applies to reference parameters",
+                    f"modifier :{modifier} cannot be used on {param.type.value} parameter "
+                    f"{param.code!r}",
                     parameter=raw.text,
                     position=link.pos,
+                    not_supported=modifier in NOT_SUPPORTED_MODIFIERS,
                 )
-            self._check_type(modifier, raw)
-        elif modifier is not None and modifier not in MODIFIERS[param.type]:
-            raise InvalidSearch(
-                f"modifier :{modifier} cannot be used on {param.type.value} parameter "
-                f"{param.code!r}",
-                parameter=raw.text,
-                position=link.pos,
-                not_supported=modifier in NOT_SUPPORTED_MODIFIERS,
-            )
         if param.type is ParamType.SPECIAL or param.expression is None:
             raise InvalidSearch(
                 f"{param.type.value} parameter {param.code!r} is not supported",
@@ -308,8 +308,11 @@ class Binder:
         negate = modifier == "not"
         if negate:
             modifier = None
-        alternatives = [self._value(param, modifier, value, raw) for value in raw.values]
-        predicate = _or(alternatives)
+        values = raw.values
+        if len(values) == 1:  # the usual case: one value, no Or
+            predicate = self._value(param, modifier, values[0], raw)
+        else:
+            predicate = _or([self._value(param, modifier, value, raw) for value in values])
         return ir.Not(predicate) if negate else predicate
 
     def _value(
@@ -324,7 +327,8 @@ class Binder:
                 return self._composite(param, value)
             if param.code == "_id":
                 return ir.TokenMatch("_id", ir.TokenOp.EQ, None, _text_of(value))
-            return parse_value(param.type, param.code, modifier, _literal_dollars(value))
+            parts = value[0] if len(value) == 1 else _literal_dollars(value)
+            return parse_value(param.type, param.code, modifier, parts)
         except ValueError as exc:
             raise InvalidSearch(
                 f"bad value for {param.code!r}: {exc}", parameter=raw.text, position=raw.value_pos

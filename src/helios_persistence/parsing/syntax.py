@@ -8,6 +8,15 @@ query (``grammar/search.lark``): Lark's fixed cost per call is a large part of p
 short inputs, so one call beats one per pair. Results are memoised per query string and per
 decoded pair (see :func:`parse_syntax`).
 
+Lark's cost is per token, so the grammar reads the usual pairs (no ``_has``, no ``_filter``,
+no backslash in the value), however many in a row, as one ``PLAIN_PARAMS`` token, which the
+builder splits at the separators the rules would have read (:func:`_plain_param`); every
+other pair goes through the rules. ``Type?`` is one token too, so a cold parse of
+``Observation?code=...&date=...&subject=...`` is two tokens, not sixteen. Valid queries run
+on lark-cython's LALR runtime where it is installed (:func:`_parser`); errors are always
+reported by pure Lark (:func:`_lark`). ``tests/unit/parsing/test_parse_paths.py`` checks that
+all these readings agree.
+
 Positions inside the syntax are offsets in the decoded text; :meth:`RawQuery.position` maps
 them back to offsets in the query string as given (they differ only after a percent-escape
 or when the ``?`` was left out). Errors raised here carry mapped positions already.
@@ -16,6 +25,7 @@ or when the ``?`` was left out). Errors raised here carry mapped positions alrea
 from __future__ import annotations
 
 import re
+import warnings
 from bisect import bisect_right
 from collections.abc import Callable
 from contextlib import suppress
@@ -87,9 +97,9 @@ class RawFilter(NamedTuple):
     pos: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Segment:
-    """A name or value: where it starts in the decoded text and in the query, both forms."""
+class _Segment(NamedTuple):
+    """A name or value that decoding changed: where it starts in the decoded text and in the
+    query, both forms."""
 
     start: int
     raw_start: int
@@ -99,25 +109,30 @@ class _Segment:
 
 @dataclass(frozen=True, slots=True)
 class SourceMap:
-    """Maps offsets in the decoded text the grammar saw to offsets in the query as given."""
+    """Maps offsets in the decoded text the grammar saw to offsets in the query as given.
+
+    Only the names and values that percent-decoding changed have a segment: the text after
+    a segment moves with its end, the text before the first one by ``shift`` (-1 when the
+    query has no "?" and the grammar reads "?" + the query)."""
 
     shift: int = 0
     segments: tuple[_Segment, ...] = ()
     starts: tuple[int, ...] = ()
 
     def position(self, pos: int) -> int:
-        if not self.segments:
+        starts = self.starts
+        if not starts or pos < starts[0]:
             return max(0, pos + self.shift)
-        seg = self.segments[max(0, bisect_right(self.starts, pos) - 1)]
+        seg = self.segments[bisect_right(starts, pos) - 1]
         k = pos - seg.start
         if k >= len(seg.decoded):
             return seg.raw_start + len(seg.raw) + (k - len(seg.decoded))
-        if seg.raw == seg.decoded:
-            return seg.raw_start + k
         return seg.raw_start + _raw_index(seg.raw, k)
 
 
 _IDENTITY = SourceMap()
+#: a query without "?" (``code=...``): the text parsed is the query after a "?"
+_NO_QMARK = SourceMap(-1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +147,7 @@ class RawQuery:
 
 
 def _unescape(token: Token) -> str:
-    text = str(token)
+    text: str = token.value
     if "\\" not in text:
         return text
     out: list[str] = []
@@ -162,10 +177,22 @@ class _SyntaxBuilder(Transformer):  # type: ignore[type-arg]
 
     def query(self, c: list[Any]) -> tuple[str | None, tuple[RawParam | RawFilter, ...]]:
         rtype, params = c
-        return (None if rtype is None else str(rtype)), params
+        return (None if rtype is None else rtype.value), params
 
-    def params(self, c: list[RawParam | RawFilter | None]) -> tuple[RawParam | RawFilter, ...]:
-        return tuple(p for p in c if p is not None)
+    def typed_query(self, c: list[Any]) -> tuple[str, tuple[RawParam | RawFilter, ...]]:
+        type_qmark, params = c
+        return type_qmark.value[:-1], params
+
+    def params(
+        self, c: list[RawParam | RawFilter | list[RawParam] | None]
+    ) -> tuple[RawParam | RawFilter, ...]:
+        params: list[RawParam | RawFilter] = []
+        for p in c:
+            if type(p) is list:
+                params.extend(p)
+            elif p is not None:
+                params.append(p)  # type: ignore[arg-type]
+        return tuple(params)
 
     def param(self, c: list[Any]) -> RawParam:
         name, eq, values = c
@@ -176,11 +203,11 @@ class _SyntaxBuilder(Transformer):  # type: ignore[type-arg]
         _, eq, text = c
         if text is None:
             return RawFilter("", eq.end_pos or 0)
-        return RawFilter(str(text), text.start_pos or 0)
+        return RawFilter(text.value, text.start_pos or 0)
 
     def has(self, c: list[Any]) -> RawHas:
         kw, source, param, inner = c
-        return RawHas(str(source), str(param), inner, kw.start_pos or 0)
+        return RawHas(source.value, param.value, inner, kw.start_pos or 0)
 
     def chain(self, c: list[Link]) -> RawChain:
         return RawChain(tuple(c))
@@ -188,7 +215,17 @@ class _SyntaxBuilder(Transformer):  # type: ignore[type-arg]
     def link(self, c: list[Token | None]) -> Link:
         name, modifier = c
         assert name is not None
-        return Link(str(name), None if modifier is None else str(modifier), name.start_pos or 0)
+        return Link(name.value, None if modifier is None else modifier.value, name.start_pos or 0)
+
+    def plain_params(self, c: list[Any]) -> list[RawParam]:
+        """A ``PLAIN_PARAMS`` token: pairs read as ``param`` reads them (see the grammar)."""
+        token = c[0]
+        at: int = token.start_pos
+        params = []
+        for pair in token.value.split(_SEP):
+            params.append(_plain_param(pair, at))
+            at += len(pair) + 1
+        return params
 
     def values(
         self, c: list[tuple[tuple[str, ...], ...]]
@@ -202,6 +239,34 @@ class _SyntaxBuilder(Transformer):  # type: ignore[type-arg]
         return tuple("" if p is None else _unescape(p) for p in c)
 
 
+def _plain_param(text: str, pos: int) -> RawParam:
+    """One pair of a ``PLAIN_PARAMS`` token at ``pos``: with no escape in the value, the
+    separators of the rules are exactly where the text splits."""
+    eq = text.index("=")
+    name = text[:eq]
+    if "." in name or ":" in name:
+        links = []
+        at = pos
+        for hop in name.split("."):
+            code, colon, modifier = hop.partition(":")
+            links.append(Link(code, modifier if colon else None, at))
+            at += len(hop) + 1
+        chain = RawChain(tuple(links))
+    else:
+        chain = RawChain((Link(name, None, pos),))
+    value = text[eq + 1 :]
+    if "," in value or "$" in value:
+        values = tuple(
+            tuple(tuple(component.split("|")) for component in alternative.split("$"))
+            for alternative in value.split(",")
+        )
+    elif "|" in value:
+        values = ((tuple(value.split("|")),),)
+    else:
+        values = (((value,),),)
+    return RawParam(chain, values, name, pos, pos + eq + 1)
+
+
 def _name_text(name: RawChain | RawHas) -> str:
     """The parameter name as written (without recursion: ``_has`` may nest deeply)."""
     prefix: list[str] = []
@@ -212,8 +277,9 @@ def _name_text(name: RawChain | RawHas) -> str:
     return "".join(prefix) + links
 
 
-@cache
-def _parser() -> Lark:
+def _make_parser(**options: Any) -> Lark:
+    """The search grammar with :class:`_SyntaxBuilder` run during the parse (``options``
+    are more Lark options: the tests build the other parsers with them)."""
     return Lark.open(
         "../grammar/search.lark",
         rel_to=__file__,
@@ -221,7 +287,37 @@ def _parser() -> Lark:
         parser="lalr",
         transformer=_SyntaxBuilder(),
         maybe_placeholders=True,
+        **options,
     )
+
+
+@cache
+def _lark() -> Lark:
+    """The parser in pure Lark, which reports the errors: its exceptions are what the
+    messages are made from (:func:`_describe`)."""
+    return _make_parser()
+
+
+@cache
+def _parser() -> Lark:
+    """The parser valid queries go through: the same grammar and builder on lark-cython's
+    LALR runtime (about 1.6 times faster) where it is installed, else :func:`_lark`.
+
+    Its tokens are not ``str`` (hence ``token.value`` in the builder), and an error it
+    raises is reported by parsing again with :func:`_lark`."""
+    try:
+        import lark_cython
+    except ImportError:  # pragma: no cover - a dependency, but a compiled one
+        return _lark()
+    try:
+        return _make_parser(_plugins=lark_cython.plugins)
+    except Exception as exc:  # pragma: no cover - a lark-cython made for another Lark
+        warnings.warn(
+            f"lark-cython cannot run the search grammar ({exc!r}): parsing on pure Lark",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return _lark()
 
 
 # -- URL decoding ------------------------------------------------------------------------------
@@ -276,8 +372,7 @@ def _raw_index(raw: str, k: int) -> int:
     return len(raw)
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
+class _Prepared(NamedTuple):
     """A query split and decoded: the type, each ``name=value`` pair and where it starts in
     the decoded text ``type + "?" + NUL.join(pairs)`` the grammar reads."""
 
@@ -301,13 +396,16 @@ def _prepare(query: str) -> _Prepared:
             head, tail = "", query  # parameters only: "code=...&date=..."
         else:
             head, tail = query, ""  # a type alone: "Patient"
-    if "%" not in query:
+    # the grammar reads type + "?" + pairs: without a "?", "code=..." moves one to the right
+    shift = 0 if sep or head else -1
+    if "%" not in query:  # nothing to decode
         pairs = tail.split("&")
-        return _Prepared(head, tuple(pairs), _starts(len(head), pairs), SourceMap(0 if sep else -1))
+        source = _IDENTITY if shift == 0 else _NO_QMARK
+        return _Prepared(head, tuple(pairs), _starts(len(head), pairs), source)
     decoded_head = _decode(head, 0)
-    segments = [_Segment(0, 0, head, decoded_head)]
+    segments = [] if decoded_head == head else [_Segment(0, 0, head, decoded_head)]
     decoded_pairs: list[str] = []
-    at, raw_at = len(decoded_head) + 1, len(head) + 1 if sep else 0
+    at, raw_at = len(decoded_head) + 1, len(head) + 1 + shift
     nul = decoded_head.find(_SEP)
     for raw_pair in tail.split("&"):
         name, eq, value = raw_pair.partition("=")
@@ -319,20 +417,24 @@ def _prepare(query: str) -> _Prepared:
                 parameter=decoded_name.partition("=")[0],
                 position=raw_at + (found.start() if found else 0),
             )
-        segments.append(_Segment(at, raw_at, name, decoded_name))
+        if decoded_name != name:
+            segments.append(_Segment(at, raw_at, name, decoded_name))
         decoded_value = ""
         if eq:
             decoded_value = _decode(value, raw_at + len(name) + 1, decoded_name)
-            segments.append(
-                _Segment(at + len(decoded_name) + 1, raw_at + len(name) + 1, value, decoded_value)
-            )
+            if decoded_value != value:
+                segments.append(
+                    _Segment(
+                        at + len(decoded_name) + 1, raw_at + len(name) + 1, value, decoded_value
+                    )
+                )
         pair = decoded_name + eq + decoded_value
         if nul < 0 and _SEP in pair:
             nul = at + pair.index(_SEP)
         decoded_pairs.append(pair)
         at += len(pair) + 1
         raw_at += len(raw_pair) + 1
-    source = SourceMap(0, tuple(segments), tuple(s.start for s in segments))
+    source = SourceMap(shift, tuple(segments), tuple(s.start for s in segments))
     if nul >= 0:
         raise InvalidSearch(
             "the query contains a NUL character (%00)", position=source.position(nul)
@@ -367,13 +469,15 @@ class _Bounded(dict):  # type: ignore[type-arg]
         self[key] = value
 
 
-#: whole queries → RawQuery; decoded pairs → RawParam/RawFilter at offset 0; valid types
+#: whole queries → RawQuery; decoded pairs → (RawParam/RawFilter, the offset it was parsed
+#: at: its positions are moved by the difference where it occurs elsewhere); valid types
 _QUERIES = _Bounded(4096)
 _PAIRS = _Bounded(8192)
 _TYPES: set[str] = set()
 
 
-#: other memos of the parsing package (the _filter syntax, composite components)
+#: other memos of what parsing makes from query text (the _filter syntax, quantities in
+#: canonical units), cleared with the ones above
 MEMOS: list[Callable[[], object]] = []
 
 
@@ -394,30 +498,35 @@ def parse_syntax(query: str) -> RawQuery:
 
     Memoised twice: whole queries, and each decoded ``name=value`` pair, so a query made of
     pairs seen before (in any combination) is not parsed again. The pairs not seen before
-    are parsed together, in one Lark call."""
+    are parsed together with the type, in one Lark call."""
     found = _QUERIES.get(query)
     if found is not None:
         return found  # type: ignore[no-any-return]
     prepared = _prepare(query)
     head = prepared.head
-    known: dict[str, RawParam | RawFilter | None] = {p: _PAIRS.get(p) for p in prepared.pairs if p}
+    known: dict[str, tuple[RawParam | RawFilter, int] | None] = {
+        p: _PAIRS.get(p) for p in prepared.pairs if p
+    }
     missing = [p for p, raw in known.items() if raw is None]
-    new_type = bool(head) and head not in _TYPES
-    if new_type or missing:
-        known.update(_parse_new(prepared, head if new_type else "", missing))
-    params = tuple(
-        _shift(known[pair], start)  # type: ignore[arg-type]
-        for pair, start in zip(prepared.pairs, prepared.starts, strict=True)
-        if pair
-    )
-    result = RawQuery(head or None, params, prepared.source)
+    if missing or (head and head not in _TYPES):
+        known.update(_parse_new(prepared, missing))
+    params: list[RawParam | RawFilter] = []
+    for pair, start in zip(prepared.pairs, prepared.starts, strict=True):
+        if pair:
+            raw, at = known[pair]  # type: ignore[misc]
+            params.append(raw if at == start else _shift(raw, start - at))
+    result = RawQuery(head or None, tuple(params), prepared.source)
     if len(query) <= _QUERY_LIMIT:
         _QUERIES.put(query, result)
     return result
 
 
-def _parse_new(prepared: _Prepared, head: str, pairs: list[str]) -> dict[str, RawParam | RawFilter]:
-    """Parse a new type and new pairs in one Lark call (positions relative to each pair)."""
+def _parse_new(
+    prepared: _Prepared, pairs: list[str]
+) -> dict[str, tuple[RawParam | RawFilter, int]]:
+    """Parse the type and the new pairs in one Lark call: each pair with its offset in the
+    text parsed, which is its offset in the query too when every pair is new (no shifting)."""
+    head = prepared.head
     text = head + "?" + _SEP.join(pairs)
     try:
         tree: Any = _parser().parse(text)
@@ -427,12 +536,12 @@ def _parse_new(prepared: _Prepared, head: str, pairs: list[str]) -> dict[str, Ra
         raise  # pragma: no cover - the whole query fails in the same place
     if head and len(_TYPES) < 4096:  # names the grammar accepts, valid types or not
         _TYPES.add(head)
-    parsed: dict[str, RawParam | RawFilter] = {}
+    parsed: dict[str, tuple[RawParam | RawFilter, int]] = {}
     at = len(head) + 1
     for pair, param in zip(pairs, params, strict=True):
-        parsed[pair] = _shift(param, -at)
+        parsed[pair] = found = (param, at)
         if len(pair) <= _PAIR_LIMIT:
-            _PAIRS.put(pair, parsed[pair])
+            _PAIRS.put(pair, found)
         at += len(pair) + 1
     return parsed
 
@@ -441,7 +550,7 @@ def _parse_whole(prepared: _Prepared) -> RawQuery:
     """Parse the whole decoded query in one piece (used to report an error in context)."""
     text, source, qmark = prepared.text, prepared.source, len(prepared.head)
     try:
-        tree: Any = _parser().parse(text)
+        tree: Any = _lark().parse(text)
         rtype, params = tree
     except InvalidSearch as exc:  # from the builder (an invalid escape)
         raise _located(exc, text, source, qmark) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from helios_persistence import ir
+from helios_persistence.parsing.syntax import MEMOS
 from helios_persistence.registry import ParamType
 from helios_persistence.ucum import UCUM_SYSTEM, canonical_range
 from helios_persistence.values import NumberRange, parse_date, parse_number
@@ -18,6 +19,8 @@ __all__ = ["PREFIXED_TYPES", "ValueParser", "parse_value", "split_prefix"]
 
 PREFIXED_TYPES = frozenset({ParamType.DATE, ParamType.NUMBER, ParamType.QUANTITY})
 _PREFIXES = {p.value: p for p in ir.Prefix}
+#: a memo of values (UCUM's unit definitions, ucum.canonical, stay: they are not query text)
+MEMOS.append(canonical_range.cache_clear)
 
 ValueParser = Callable[[str, str | None, tuple[str, ...]], ir.Predicate]
 

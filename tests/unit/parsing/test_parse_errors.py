@@ -484,6 +484,8 @@ def test_error(query: str, position: int, parameter: str | None, code: str, mess
         ("Observation?subject:Patient.name=x&subject.name=y", "subject.name=y"),
         ("Patient?_filter=name eq x and foo eq y", "foo eq y"),
         ("Patient?name=x&_count=abc", "abc"),
+        ("Pat ient", " ient"),  # a type alone, no "?"
+        ("1Patient", "1Patient"),
     ],
 )
 def test_position_points_at_the_problem(query: str, points_at: str) -> None:
@@ -504,6 +506,9 @@ def test_position_points_at_the_problem(query: str, points_at: str) -> None:
         ("Patient?name=%FF", "%FF"),
         ("Patient?_filter=name%20eq%20%22%C3%A9%22%20and%20foo%20eq%20y", "foo%20eq"),
         ("_id=x&foo=1", "foo=1"),  # no "?": positions still count from the start
+        ("_id=%41&foo=1", "foo=1"),
+        ("Pat%20ient", "%20ient"),
+        ("Pat%zzient", "%zzient"),  # not an escape: left as it is
     ],
 )
 def test_position_maps_back_through_percent_escapes(query: str, points_at: str) -> None:
