@@ -54,9 +54,6 @@ class Session:
     #: registry changes (``("register", definition)`` / ``("unregister", url)``) to apply
     #: once the transaction has committed
     pending: list[tuple[str, Any]] = field(default_factory=list)
-    #: index rows waiting for one flush before commit (bulk loads only: a session that
-    #: searches must see its own writes, so it writes rows as it goes)
-    buffer: Any = None
 
     @property
     def tenant(self) -> str:
@@ -218,8 +215,6 @@ class Operations:
             key = records.put_version(
                 s.conn, s.tenant, resource_type, id, version, last_updated, method, None
             )
-            if s.buffer:
-                s.buffer.flush(s.conn)
             writer.delete_index(s.conn, s.tenant, resource_type, id, key)
             writer.write_outbox(
                 s.conn, s.tenant, resource_type, id, version, "delete", last_updated
@@ -246,7 +241,7 @@ class Operations:
         )
         writer.write_index(
             s.conn, s.tenant, resource_type, id, key, index,
-            replace=current is not None, buffer=s.buffer,
+            replace=current is not None,
         )  # fmt: skip
         writer.write_outbox(s.conn, s.tenant, resource_type, id, version, "upsert", last_updated)
         if resource_type == "SearchParameter":

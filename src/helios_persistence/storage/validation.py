@@ -13,6 +13,8 @@ import re
 from functools import cache
 from typing import Any
 
+import orjson
+
 from helios_persistence.errors import InvalidResource
 from helios_persistence.registry import Registry
 from helios_persistence.tenancy import _patient_compartment
@@ -65,6 +67,16 @@ def check_id(value: Any, *, expression: str = "id") -> str:
 
 def serialize(resource: dict[str, Any]) -> str:
     """Compact JSON text of ``resource`` (InvalidResource if it is not valid JSON data)."""
+    try:
+        out = orjson.dumps(resource)
+    except TypeError:  # a non-string key or an integer over 64 bits: the standard library
+        return _serialize_stdlib(resource)  # accepts the second, rejects the first clearly
+    if b"null" in out:  # orjson writes NaN and Infinity as null, the standard library rejects
+        return _serialize_stdlib(resource)  # them (FHIR JSON has no nulls outside arrays)
+    return out.decode()
+
+
+def _serialize_stdlib(resource: dict[str, Any]) -> str:
     try:
         return json.dumps(resource, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:

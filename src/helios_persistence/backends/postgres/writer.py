@@ -69,7 +69,6 @@ def write_index(
     index: ResourceIndex,
     *,
     replace: bool = True,
-    buffer: Any = None,
     text: bool = True,
 ) -> None:
     """Replace a resource's index and text rows with ``index`` (``replace`` False: the

@@ -11,6 +11,14 @@
   connection is kept open for the pool's lifetime, because memdb frees the database when its
   last connection closes.
 
+**Checkpoints** of a file database's WAL run on a background thread with its own connection
+(:class:`_Checkpointer`), not inside the ``COMMIT`` that crossed the threshold as SQLite does
+by default: copying the WAL into the database file is most of a large commit's cost, and on
+its own thread (apsw releases the GIL while SQLite works) it overlaps the next transaction's
+Python work. The WAL hook of every connection wakes the thread once the WAL holds
+:data:`CHECKPOINT_PAGES` pages, and checkpoints in the committing thread as SQLite would if
+the WAL ever reaches :data:`CHECKPOINT_SAFETY_PAGES` (a checkpointer that cannot keep up).
+
 Every borrowed connection is used by one thread at a time. :meth:`ConnectionPool.read` runs a
 deferred transaction (one consistent snapshot for every statement in it);
 :meth:`ConnectionPool.write` an immediate one, committed on success and rolled back on any
@@ -28,9 +36,14 @@ from pathlib import Path
 
 import apsw
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "ConnectionPool"]
+__all__ = ["CHECKPOINT_PAGES", "CHECKPOINT_SAFETY_PAGES", "DEFAULT_BUSY_TIMEOUT_MS",
+           "ConnectionPool"]  # fmt: skip
 
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
+#: WAL pages that wake the background checkpointer (SQLite's own default threshold)
+CHECKPOINT_PAGES = 1000
+#: WAL pages at which a committing connection checkpoints itself
+CHECKPOINT_SAFETY_PAGES = 50_000
 _FLAGS = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE | apsw.SQLITE_OPEN_URI
 
 
@@ -59,6 +72,7 @@ class ConnectionPool:
         self._local = threading.local()
         self._closed = False
         # The keeper holds memdb databases alive; for files it is simply the first idle one.
+        self._checkpointer = None if self.memory else _Checkpointer(self.target)
         self._keeper = self._open()
         self._idle.append(self._keeper)
 
@@ -69,11 +83,19 @@ class ConnectionPool:
         if not self.memory:
             conn.execute("PRAGMA journal_mode=WAL").fetchall()
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.set_wal_hook(self._on_wal_commit)
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA foreign_keys=OFF")
         if self._on_connect is not None:
             self._on_connect(conn)
         return conn
+
+    def _on_wal_commit(self, conn: apsw.Connection, name: str, pages: int) -> int:
+        if pages >= CHECKPOINT_SAFETY_PAGES:
+            conn.wal_checkpoint(name)
+        elif pages >= CHECKPOINT_PAGES and self._checkpointer is not None:
+            self._checkpointer.wake()
+        return apsw.SQLITE_OK
 
     def _acquire(self) -> apsw.Connection:
         with self._lock:
@@ -151,6 +173,8 @@ class ConnectionPool:
                 return
             self._closed = True
             idle, self._idle = self._idle, []
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         for conn in idle:
             if conn is not self._keeper:
                 conn.close()
@@ -164,3 +188,46 @@ class ConnectionPool:
         recommended ``PRAGMA optimize``; 0x10002 also covers never-analysed tables)."""
         with contextlib.suppress(apsw.Error):  # best effort: statistics only help the planner
             conn.execute("PRAGMA optimize=0x10002")
+
+
+class _Checkpointer:
+    """A thread that runs passive WAL checkpoints of one database when woken."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def wake(self) -> None:
+        with self._lock:
+            if self._stopping:
+                return
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"helios-checkpoint {self.target}", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = apsw.Connection(self.target, flags=_FLAGS)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                with suppress(apsw.BusyError, apsw.LockedError):
+                    conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join()

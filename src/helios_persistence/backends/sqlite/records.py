@@ -14,6 +14,8 @@ from helios_persistence.storage.history_sql import history_filter
 from helios_persistence.storage.operations import Current, to_stored
 from helios_persistence.storage.types import HistoryEntry, Interaction
 
+from .bulk import BulkWriter
+
 __all__ = [
     "Current",
     "count_history",
@@ -27,7 +29,11 @@ __all__ = [
 ]
 
 
-def get_current(conn: apsw.Connection, tenant: str, resource_type: str, id: str) -> Current | None:
+def get_current(
+    conn: apsw.Connection | BulkWriter, tenant: str, resource_type: str, id: str
+) -> Current | None:
+    if isinstance(conn, BulkWriter):
+        return conn.current(resource_type, id)
     row = conn.execute(
         "SELECT version, last_updated, deleted, json FROM resources "
         "WHERE tenant = ? AND type = ? AND id = ?",
@@ -65,7 +71,7 @@ def previous_resource(
 
 
 def put_version(
-    conn: apsw.Connection,
+    conn: apsw.Connection | BulkWriter,
     tenant: str,
     resource_type: str,
     id: str,
@@ -77,6 +83,8 @@ def put_version(
     """Make ``version`` current (``text`` None: a deletion) and append it to the history.
 
     Returns the resource's ``resources`` rowid (stable across versions: it keys full text)."""
+    if isinstance(conn, BulkWriter):
+        return conn.put_version(resource_type, id, version, last_updated, method.value, text)
     row = conn.execute(
         "INSERT INTO resources (tenant, type, id, version, last_updated, deleted, json) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) "

@@ -37,7 +37,7 @@ from helios_persistence.tenancy import (
     tenant_from_file_name,
 )
 
-from . import writer
+from .bulk import BulkWriter
 from .connection import DEFAULT_BUSY_TIMEOUT_MS, ConnectionPool
 from .operations import Session, SQLiteOperations
 from .reindex import SQLiteReindex
@@ -148,8 +148,8 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         with self._pool(ctx).write() as conn:
             session = Session(conn, ctx)
             yield session
-            if session.buffer:
-                session.buffer.flush(conn)
+            if isinstance(session.conn, BulkWriter):
+                session.conn.flush()
         self._apply_pending(session.pending)
 
     @contextmanager
@@ -161,7 +161,14 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
 
     # -- maintenance ----------------------------------------------------------------------------
     def _start_bulk(self, s: Session, resources: list[dict[str, Any]]) -> None:
-        s.buffer = writer.IndexBuffer()  # one executemany per table for the whole list
+        keys = [
+            (r["resourceType"], r["id"])
+            for r in resources
+            if isinstance(r, dict)
+            and isinstance(r.get("resourceType"), str)
+            and isinstance(r.get("id"), str)
+        ]
+        s.conn = BulkWriter(s.conn, s.tenant, keys)
 
     def optimize(self, ctx: TenantContext) -> None:
         """Refresh query-planner statistics (run after a bulk load; also done on close)."""

@@ -20,6 +20,8 @@ from helios_persistence.storage.index_tables import (
     rows_by_table,
 )
 
+from .bulk import BulkWriter
+
 __all__ = [
     "INDEX_TABLES",
     "PARAM_TEXT_SLOTS",
@@ -40,10 +42,8 @@ _INSERT = {
 
 
 class IndexBuffer:
-    """Index, full-text and per-parameter text rows waiting to be inserted.
-
-    A bulk load adds every resource of a transaction here and flushes once, so each table
-    gets one ``executemany`` per transaction instead of one per resource."""
+    """Index, full-text and per-parameter text rows waiting to be inserted (one
+    ``executemany`` per table at :meth:`flush`)."""
 
     def __init__(self, *, text: bool = True) -> None:
         #: False: index rows only (a reindex of some parameters keeps the text rows)
@@ -91,10 +91,13 @@ _INSERT_PARAM_TEXT = (
 
 
 def delete_index(
-    conn: apsw.Connection, tenant: str, resource_type: str, id: str, rowid: int
+    conn: apsw.Connection | BulkWriter, tenant: str, resource_type: str, id: str, rowid: int
 ) -> None:
     """Remove every index and text row of a resource (``rowid``: its ``resources`` rowid,
     which is also the rowid of its full-text rows — FTS5 deletes efficiently only by rowid)."""
+    if isinstance(conn, BulkWriter):
+        conn.delete_index(resource_type, id, rowid)
+        return
     key = (tenant, resource_type, id)
     for table in INDEX_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE tenant = ? AND type = ? AND id = ?", key)
@@ -106,7 +109,7 @@ def delete_index(
 
 
 def write_index(
-    conn: apsw.Connection,
+    conn: apsw.Connection | BulkWriter,
     tenant: str,
     resource_type: str,
     id: str,
@@ -114,22 +117,21 @@ def write_index(
     index: ResourceIndex,
     *,
     replace: bool = True,
-    buffer: IndexBuffer | None = None,
 ) -> None:
     """Replace a resource's index and text rows with ``index`` (``replace`` False: the
-    resource is new, nothing to delete). With ``buffer``, rows wait there for one flush."""
+    resource is new, nothing to delete)."""
     if replace:
-        if buffer:
-            buffer.flush(conn)  # the old rows may still be waiting in the buffer
         delete_index(conn, tenant, resource_type, id, rowid)
-    target = buffer if buffer is not None else IndexBuffer()
-    target.add(tenant, resource_type, id, rowid, index)
-    if buffer is None:
-        target.flush(conn)
+    if isinstance(conn, BulkWriter):
+        conn.add_index(resource_type, id, rowid, index)
+        return
+    buffer = IndexBuffer()
+    buffer.add(tenant, resource_type, id, rowid, index)
+    buffer.flush(conn)
 
 
 def write_outbox(
-    conn: apsw.Connection,
+    conn: apsw.Connection | BulkWriter,
     tenant: str,
     resource_type: str,
     id: str,
@@ -138,6 +140,9 @@ def write_outbox(
     created_at: int,
 ) -> None:
     """Record a change for the secondaries (``operation``: ``upsert`` or ``delete``)."""
+    if isinstance(conn, BulkWriter):
+        conn.add_outbox((tenant, resource_type, id, version, operation, created_at))
+        return
     conn.execute(
         "INSERT INTO outbox (tenant, type, id, version, operation, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
