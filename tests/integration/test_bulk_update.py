@@ -1,11 +1,12 @@
-"""``store.bulk_update`` against one ``update`` per resource, on every backend.
+"""``store.bulk_update`` and ``store.bulk_load`` against one ``update`` per resource.
 
 The bulk path reads current versions up front and buffers its rows (SQLite: ``BulkWriter``;
 PostgreSQL: the transaction's buffer and ``COPY``), so it is checked as a differential
 property: hypothesis draws lists of writes over a small pool of ids (repeats within a list
 and across lists, updates of stored resources, re-creation after a delete) and the bulk store
 must end up indistinguishable from the one written a resource at a time: the same versions,
-documents, history and search results (index rows, full text, per-parameter text).
+documents, history and search results (index rows, full text, per-parameter text). Odd lists
+go through ``bulk_load`` in batches of 5 (SQLite drops and rebuilds its value indexes).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import apsw
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -122,7 +124,9 @@ def _strip(resource: dict[str, Any] | None) -> Any:
     return {**resource, "meta": meta}
 
 
-def _apply(store: Any, writes: list[Any], *, bulk: bool, seen: set[tuple[str, str]]) -> None:
+def _apply(
+    store: Any, writes: list[Any], *, bulk: bool, seen: set[tuple[str, str]], load: bool = False
+) -> None:
     batch: list[dict[str, Any]] = []
     last: dict[str, Any] | None = None
     for write in writes:
@@ -140,7 +144,10 @@ def _apply(store: Any, writes: list[Any], *, bulk: bool, seen: set[tuple[str, st
         else:
             store.update(CTX, write)
     if batch:
-        store.bulk_update(CTX, batch)
+        if load:
+            store.bulk_load(CTX, iter(batch), batch=5)
+        else:
+            store.bulk_update(CTX, batch)
 
 
 @settings(
@@ -151,7 +158,7 @@ def test_bulk_update_matches_one_update_at_a_time(stores: tuple[Any, Any], load:
     bulk, single = stores
     seen: set[tuple[str, str]] = set()
     for n, writes in enumerate(load):
-        _apply(bulk, writes, bulk=True, seen=seen)
+        _apply(bulk, writes, bulk=True, seen=seen, load=n % 2 == 1)
         _apply(single, writes, bulk=False, seen=seen)
         assert _snapshot(bulk, seen) == _snapshot(single, seen), f"after list {n}"
     # a store written once must be cleared for the next example
@@ -191,3 +198,56 @@ def test_bulk_update_in_chunks_keeps_every_row(stores: tuple[Any, Any]) -> None:
     assert store.search(CTX, "Observation?subject.family=Smith&_count=0&_total=accurate").total == (
         len([n for n in range(2300) if n % 3 == 0])
     )
+
+
+def test_bulk_load_reports_progress_and_stops_at_a_bad_batch(stores: tuple[Any, Any]) -> None:
+    store, _ = stores
+    good = [_observation(n, "8867-4", 0, 60) for n in range(4)]
+    bad = {"resourceType": "Observation", "id": "bad id!", "status": "final"}
+    seen: list[int] = []
+    with pytest.raises(InvalidResource):
+        store.bulk_load(CTX, [*good, bad, _patient(1, "Jones", "renal")], batch=2,
+                        on_progress=seen.append)  # fmt: skip
+    assert seen == [2, 4]  # the batches before the bad one are committed, the rest are not
+    assert len(store.search(CTX, "Observation?code=8867-4").ids) == 4
+    assert store.search(CTX, "Patient?family=Jones").ids == []
+    with pytest.raises(ValueError):
+        store.bulk_load(CTX, good, batch=0)
+
+
+def _indexes(path: Path) -> set[str]:
+    conn = apsw.Connection(str(path))
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    finally:
+        conn.close()
+
+
+def test_sqlite_bulk_load_rebuilds_its_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with hp.open_store(f"sqlite:///{path}") as store:
+        before = _indexes(path)
+        during: list[set[str]] = []
+        store.bulk_load(CTX, [_patient(0, "Smith", "fever")] * 3, batch=1,
+                        on_progress=lambda n: during.append(_indexes(path)))  # fmt: skip
+        assert all("idx_string_value" not in names for names in during)
+        assert _indexes(path) == before
+        assert store.search(CTX, "Patient?family=Smith").ids == ["Patient/p0"]
+
+
+def test_sqlite_indexes_come_back_after_a_crash_in_a_bulk_load(tmp_path: Path) -> None:
+    """A load that never reached its end (the process died): the next open builds them."""
+    from helios_persistence.backends.sqlite.schema import defer_indexes
+
+    path = tmp_path / "store.db"
+    with hp.open_store(f"sqlite:///{path}") as store:
+        store.update(CTX, _patient(0, "Smith", "fever"))
+        before = _indexes(path)
+    conn = apsw.Connection(str(path))
+    with conn:
+        assert defer_indexes(conn) > 10
+    conn.close()
+    assert "idx_token_value" not in _indexes(path)
+    with hp.open_store(f"sqlite:///{path}") as store:
+        assert _indexes(path) == before
+        assert store.search(CTX, "Patient?family=Smith").ids == ["Patient/p0"]

@@ -13,7 +13,7 @@ import apsw
 
 from helios_persistence.dialects import migrations as dialect_migrations
 
-__all__ = ["SCHEMA_VERSION", "migrate", "migrations"]
+__all__ = ["SCHEMA_VERSION", "defer_indexes", "migrate", "migrations", "restore_indexes"]
 
 
 def migrations() -> tuple[tuple[int, str, str], ...]:
@@ -56,3 +56,34 @@ def migrate(conn: apsw.Connection) -> int:
             conn.execute("ROLLBACK")
         raise
     return before
+
+
+_INDEX_TABLE_INDEXES = (
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+    "AND tbl_name LIKE 'idx\\_%' ESCAPE '\\' ORDER BY name"
+)
+
+
+def defer_indexes(conn: apsw.Connection) -> int:
+    """Drop every index of the ``idx_*`` tables, recording each in ``deferred_indexes``
+    (in the caller's transaction); returns how many were dropped."""
+    found = conn.execute(_INDEX_TABLE_INDEXES).fetchall()
+    for name, sql in found:
+        conn.execute("INSERT OR IGNORE INTO deferred_indexes VALUES (?, ?)", (name, sql))
+        conn.execute(f'DROP INDEX "{name}"')
+    return len(found)
+
+
+def restore_indexes(conn: apsw.Connection) -> int:
+    """Build every index ``deferred_indexes`` records (in the caller's transaction);
+    returns how many were built."""
+    built = 0
+    for name, sql in conn.execute("SELECT name, sql FROM deferred_indexes").fetchall():
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
+        ).fetchall()
+        if not exists:
+            conn.execute(sql)
+            built += 1
+    conn.execute("DELETE FROM deferred_indexes")
+    return built

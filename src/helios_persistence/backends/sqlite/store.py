@@ -41,7 +41,7 @@ from .bulk import BulkWriter
 from .connection import DEFAULT_BUSY_TIMEOUT_MS, ConnectionPool
 from .operations import Session, SQLiteOperations
 from .reindex import SQLiteReindex
-from .schema import migrate
+from .schema import defer_indexes, migrate, restore_indexes
 
 __all__ = ["SQLiteStore"]
 
@@ -73,6 +73,7 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         self._lock = threading.Lock()
         self._custom_urls: set[str] = set()
         self._pools: dict[str, ConnectionPool] = {}
+        self._loads: dict[int, int] = {}  # bulk loads running, per pool
         self._closed = False
         if tenancy == "database":
             self.capabilities = (self.capabilities - {Capability.MULTI_TENANT_SHARED}) | {
@@ -89,6 +90,9 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         try:
             with pool.connection() as conn:
                 migrate(conn)
+                if conn.execute("SELECT 1 FROM deferred_indexes LIMIT 1").fetchall():
+                    with pool.write() as tx:  # a bulk load that did not finish (a crash)
+                        restore_indexes(tx)
                 stored = [
                     row[0]
                     for row in conn.execute(
@@ -169,6 +173,28 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
             and isinstance(r.get("id"), str)
         ]
         s.conn = BulkWriter(s.conn, s.tenant, keys)
+
+    @contextmanager
+    def _bulk_loading(self, ctx: TenantContext) -> Iterator[None]:
+        """Drop the index tables' indexes for a bulk load and build them once at the end
+        (the first of concurrent loads drops them, the last builds them)."""
+        pool = self._pool(ctx)
+        with self._lock:
+            first = self._loads.get(id(pool), 0) == 0
+            self._loads[id(pool)] = self._loads.get(id(pool), 0) + 1
+        try:
+            if first:
+                with pool.write() as conn:
+                    defer_indexes(conn)
+            yield
+        finally:
+            with self._lock:
+                self._loads[id(pool)] -= 1
+                last = self._loads[id(pool)] == 0
+            if last:
+                with pool.write() as conn:
+                    restore_indexes(conn)
+                self.optimize(ctx)
 
     def optimize(self, ctx: TenantContext) -> None:
         """Refresh query-planner statistics (run after a bulk load; also done on close)."""
