@@ -83,7 +83,7 @@ def restore_indexes(conn: apsw.Connection) -> int:
             "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
         ).fetchall()
         if not exists:
-            conn.execute(sql)
+            conn.execute(str(sql))
             built += 1
     conn.execute("DELETE FROM deferred_indexes")
     return built
