@@ -36,7 +36,7 @@ from helios_persistence.storage.index_tables import (
 )
 from helios_persistence.storage.operations import Current
 
-__all__ = ["CHUNK", "BulkWriter"]
+__all__ = ["CHUNK", "INSERT_PARAM_TEXT", "INSERT_ROWS", "INSERT_TEXT", "BulkWriter"]
 
 #: writes buffered before they are inserted
 CHUNK = 1000
@@ -45,7 +45,8 @@ _PREFETCH_IDS = 500
 
 Key = tuple[str, str]
 
-_INSERT = {
+#: inserts of index rows per table (``KEY`` + its ``COLUMNS``)
+INSERT_ROWS = {
     table: (
         f"INSERT INTO {table} ({', '.join(KEY + cols)}) "
         f"VALUES ({', '.join('?' for _ in KEY + cols)})"
@@ -66,11 +67,13 @@ _OUTBOX = (
     "INSERT INTO outbox (tenant, type, id, version, operation, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
-_TEXT = (
+#: full-text and per-parameter text rows: their rowid is the resource's ``resources`` rowid
+#: (times :data:`PARAM_TEXT_SLOTS` plus the row's position, for the per-parameter ones)
+INSERT_TEXT = (
     "INSERT INTO resource_text (rowid, tenant, type, id, narrative, content) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
-_PARAM_TEXT = (
+INSERT_PARAM_TEXT = (
     "INSERT INTO param_text (rowid, tenant, type, id, param, text) VALUES (?, ?, ?, ?, ?, ?)"
 )
 _STALE = "(SELECT value->>0, value->>1 FROM json_each(?))"
@@ -115,11 +118,11 @@ class _Chunk:
             texts.extend(text)
             param_rows.extend(params)
         for table, rows in tables.items():
-            conn.executemany(_INSERT[table], rows)
+            conn.executemany(INSERT_ROWS[table], rows)
         if texts:
-            conn.executemany(_TEXT, texts)
+            conn.executemany(INSERT_TEXT, texts)
         if param_rows:
-            conn.executemany(_PARAM_TEXT, param_rows)
+            conn.executemany(INSERT_PARAM_TEXT, param_rows)
         if self.outbox:
             conn.executemany(_OUTBOX, self.outbox)
 

@@ -12,15 +12,13 @@ import apsw
 
 from helios_persistence.indexing.rows import ResourceIndex
 from helios_persistence.storage.index_tables import (
-    COLUMNS,
     INDEX_TABLES,
-    KEY,
     PARAM_TEXT_SLOTS,
     param_texts,
     rows_by_table,
 )
 
-from .bulk import BulkWriter
+from .bulk import INSERT_PARAM_TEXT, INSERT_ROWS, INSERT_TEXT, BulkWriter
 
 __all__ = [
     "INDEX_TABLES",
@@ -31,14 +29,6 @@ __all__ = [
     "write_index",
     "write_outbox",
 ]
-
-_INSERT = {
-    table: (
-        f"INSERT INTO {table} ({', '.join(KEY + cols)}) "
-        f"VALUES ({', '.join('?' for _ in KEY + cols)})"
-    )
-    for table, cols in COLUMNS.items()
-}
 
 
 class IndexBuffer:
@@ -69,25 +59,15 @@ class IndexBuffer:
 
     def flush(self, conn: apsw.Connection) -> None:
         for table, params in self.tables.items():
-            conn.executemany(_INSERT[table], params)
+            conn.executemany(INSERT_ROWS[table], params)
         if self.text:
-            conn.executemany(_INSERT_TEXT, self.text)
+            conn.executemany(INSERT_TEXT, self.text)
         if self.param_text:
-            conn.executemany(_INSERT_PARAM_TEXT, self.param_text)
+            conn.executemany(INSERT_PARAM_TEXT, self.param_text)
         self.tables, self.text, self.param_text = {}, [], []
 
     def __bool__(self) -> bool:
         return bool(self.tables or self.text or self.param_text)
-
-
-#: rowids of a resource's param_text rows: ``rowid * PARAM_TEXT_SLOTS + n``
-_INSERT_TEXT = (
-    "INSERT INTO resource_text (rowid, tenant, type, id, narrative, content) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-_INSERT_PARAM_TEXT = (
-    "INSERT INTO param_text (rowid, tenant, type, id, param, text) VALUES (?, ?, ?, ?, ?, ?)"
-)
 
 
 def delete_index(
