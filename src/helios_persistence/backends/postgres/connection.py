@@ -43,7 +43,7 @@ from helios_persistence.errors import (
     Unavailable,
 )
 
-from .tx import Tx
+from .tx import Tx, adapt
 
 __all__ = ["Database", "map_error", "redact"]
 
@@ -111,6 +111,7 @@ class Database:
             max_size=max_size,
             timeout=timeout,
             kwargs={"autocommit": True, "prepare_threshold": prepare_threshold},
+            configure=adapt,
             open=False,
             name=name,
             reconnect_timeout=max(timeout, 5.0),

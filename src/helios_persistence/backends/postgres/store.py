@@ -44,6 +44,7 @@ from .connection import Database
 from .operations import PostgresOperations
 from .reindex import PostgresReindex
 from .schema import migrate
+from .statistics import Statistics
 from .tenancy import STRATEGIES, Tenancy, make_tenancy
 
 __all__ = ["PostgresStore"]
@@ -132,6 +133,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
         self._tenancy: Tenancy = make_tenancy(
             tenancy, main, schema, max_pools=max_tenant_pools, pool_size=tenant_pool_size
         )
+        self._statistics = Statistics(self._maintenance)
 
     def _force_rls(self, conn: Any) -> None:
         """Make the policies bind the tables' owner too (FORCE ROW LEVEL SECURITY)."""
@@ -180,8 +182,15 @@ class PostgresStore(StoreAPI, PostgresOperations):
                 yield tx
 
     @contextmanager
+    def _maintenance(self, tenant: str) -> Iterator[tuple[psycopg.Connection, str]]:
+        """An autocommit connection of ``tenant``'s database and the name of its schema."""
+        with self._tenancy.placement(tenant) as place, place.db.connection() as conn:
+            yield conn, place.search_path[1:-1].replace('""', '"')
+
+    @contextmanager
     def write_session(self, ctx: TenantContext) -> Iterator[Session]:
-        """One write transaction; registry changes apply after it commits."""
+        """One write transaction; registry changes apply after it commits, and the planner
+        statistics of the tables it made stale are refreshed (:mod:`.statistics`)."""
         self._check(ctx)
         key = ctx.tenant_key
         with self._transaction(key, write=True) as tx:
@@ -193,6 +202,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
             yield session
         self._registered.add(key)
         self._apply_pending(session.pending)
+        self._statistics.written(key, tx.written, tx.written_types)
 
     @contextmanager
     def read_session(
@@ -245,10 +255,8 @@ class PostgresStore(StoreAPI, PostgresOperations):
     def optimize(self, ctx: TenantContext) -> None:
         """Refresh planner statistics and the visibility map (``VACUUM (ANALYZE)``) of the
         tenant's tables: run after a bulk load so index-only scans apply."""
-        with self._tenancy.placement(ctx.tenant_key) as place, place.db.connection() as conn:
-            path = place.search_path
+        with self._maintenance(ctx.tenant_key) as (conn, schema):
             for table in ("resources", "history", *_RLS_TABLES[2:]):
-                schema = path.strip('"').replace('""', '"')
                 conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(schema, table)))
 
     def _reindex_target(self, ctx: TenantContext, resource_type: str | None) -> PostgresReindex:

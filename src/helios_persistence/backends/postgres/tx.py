@@ -2,8 +2,10 @@
 
 A :class:`Tx` is the ``conn`` of a store session. Writes are **buffered** (current rows,
 history, index rows, full text, outbox) and sent together: every statement of a flush goes
-out in one pipeline (one network round trip), large row sets by ``COPY``, and the ``COMMIT``
-rides on the last flush. Any read flushes first, so a transaction always sees its own writes
+out in one pipeline (one network round trip), large row sets by binary ``COPY`` (each column
+in its type's binary form, :data:`TYPES`: no text to parse on the server, documents parsed
+once as ``jsonb``, tsvectors built by :mod:`.text`), and the ``COMMIT`` rides on the last
+flush. Any read flushes first, so a transaction always sees its own writes
 (a transaction Bundle's searches and GETs included).
 
 Concurrency: in a write transaction, the first look at a resource takes a transaction-scoped
@@ -22,13 +24,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 from helios_persistence.storage.index_tables import COLUMNS, INDEX_TABLES, KEY
 from helios_persistence.storage.operations import Current
 
 from .locks import lock_key
+from .text import TsVector
 
-__all__ = ["COPY_THRESHOLD", "Tx"]
+__all__ = ["COPY_THRESHOLD", "TYPES", "Tx", "adapt"]
 
 #: a table's buffered rows go by COPY from this many on (executemany below it)
 COPY_THRESHOLD = 64
@@ -43,22 +48,41 @@ _COLUMNS = {
     "outbox": ("tenant", "type", "id", "version", "operation", "created_at"),
     "resources": ("tenant", "type", "id", "version", "last_updated", "deleted", "json"),
 }
-_CASTS = {"narrative": "::tsvector", "content": "::tsvector", "text": "::tsvector"}
+_T, _I4, _I8, _F8 = "text", "int4", "int8", "float8"
+_VALUE_TYPES = {
+    "idx_string": (_T, _T),
+    "idx_token": (_T,) * 5,
+    "idx_date": (_I8, _I8),
+    "idx_number": (_F8,) * 3,
+    "idx_quantity": (_F8, _F8, _F8, _T, _T, _T, _F8, _F8, _F8, _T),
+    "idx_reference": (_T,) * 6,
+    "idx_uri": (_T,),
+}
+#: the PostgreSQL type of every column of ``_COLUMNS``: binary COPY applies no casts, so these
+#: must be the columns' own types (``tests/integration/postgres`` checks them against the
+#: schema)
+TYPES: dict[str, tuple[str, ...]] = {
+    **{table: (_T, _T, _T, _T, _I4, *values) for table, values in _VALUE_TYPES.items()},
+    "resource_text": (_T, _T, _T, "tsvector", "tsvector"),
+    "param_text": (_T, _T, _T, _T, "tsvector"),
+    "history": (_T, _T, _T, _I4, _I8, _T, "jsonb"),
+    "outbox": (_T, _T, _T, _I4, _T, _I8),
+    "resources": (_T, _T, _T, _I4, _I8, "int2", "jsonb"),
+}
+assert all(len(TYPES[t]) == len(cols) for t, cols in _COLUMNS.items())
 
 
 def _insert(table: str) -> str:
     cols = _COLUMNS[table]
-    if table in ("resource_text", "param_text"):
-        values = ", ".join(f"%s{_CASTS.get(c, '')}" for c in cols)
-    elif table in ("history", "resources"):
-        values = ", ".join("%s::jsonb" if c == "json" else "%s" for c in cols)
-    else:
-        values = ", ".join("%s" for _ in cols)
+    values = ", ".join("%s::jsonb" if c == "json" else "%s" for c in cols)
     return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({values})"
 
 
 _INSERT = {table: _insert(table) for table in _COLUMNS}
-_COPY = {table: f"COPY {table} ({', '.join(cols)}) FROM STDIN" for table, cols in _COLUMNS.items()}
+_COPY = {
+    table: f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
+    for table, cols in _COLUMNS.items()
+}
 _UPSERT = (
     "INSERT INTO resources (tenant, type, id, version, last_updated, deleted, json) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb) "
@@ -84,6 +108,37 @@ _LOCK = "SELECT pg_advisory_xact_lock(%s)"
 _LOCK_MANY = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k"
 
 
+class _JsonText(Dumper):
+    """Binary COPY of ``jsonb`` from the serialised document (a ``str``): ``jsonb_recv``'s
+    input is a version byte (1) and the JSON text, which the server parses once."""
+
+    format = Format.BINARY
+    oid = 3802  # jsonb
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode("utf-8")
+
+
+class _TsVectorDumper(Dumper):
+    """A :class:`~.text.TsVector` (already in ``tsvector``'s binary form), as a parameter or a
+    binary COPY field."""
+
+    format = Format.BINARY
+    oid = 3614  # tsvector
+
+    def dump(self, obj: Any) -> Any:
+        return obj
+
+
+def adapt(conn: psycopg.Connection) -> None:
+    """Configure a connection of the store (the pool's ``configure``): serialised documents
+    go to binary COPY as ``jsonb`` (this replaces, on the store's connections only, the
+    dumper COPY uses for ``jsonb``, which expects Python objects), and
+    :class:`~.text.TsVector` values go as they are, to COPY and as parameters."""
+    conn.adapters.register_dumper(None, _JsonText)  # by oid only: COPY with set_types
+    conn.adapters.register_dumper(TsVector, _TsVectorDumper)
+
+
 class Tx:
     """An open transaction on ``conn`` for ``tenant`` (see the module docstring)."""
 
@@ -102,6 +157,9 @@ class Tx:
         self._stale: dict[Key, None] = {}
         self._rows: dict[Key, dict[str, list[tuple[Any, ...]]]] = {}
         self._outbox: list[tuple[Any, ...]] = []
+        #: rows written per table, and resources written per type (planner statistics)
+        self.written: dict[str, int] = {}
+        self.written_types: dict[str, int] = {}
 
     # -- reads ----------------------------------------------------------------------------------
     def execute(self, query: Any, params: Any = None) -> psycopg.Cursor[Any]:
@@ -199,6 +257,7 @@ class Tx:
                 tables.setdefault(table, []).extend(rows)
         tables["outbox"] = self._outbox
         copies = {t: rows for t, rows in tables.items() if len(rows) >= COPY_THRESHOLD}
+        self._count(tables, upserts)
         conn = self.conn
         with conn.pipeline(), conn.cursor() as cur:
             for statement, params in self.before:
@@ -217,12 +276,24 @@ class Tx:
                 cur.execute("COMMIT")
         for table, rows in copies.items():
             with conn.cursor() as cur, cur.copy(_COPY[table]) as copy:
+                copy.set_types(TYPES[table])
+                write = copy.write_row
                 for row in rows:
-                    copy.write_row(row)
+                    write(row)
         self.before, self._upserts, self._history = [], {}, []
         self._stale, self._rows, self._outbox = {}, {}, []
         if commit and copies:
             conn.execute("COMMIT")
+
+    def _count(self, tables: dict[str, list[tuple[Any, ...]]], upserts: list[Any]) -> None:
+        written, types = self.written, self.written_types
+        for table, rows in tables.items():
+            if rows:
+                written[table] = written.get(table, 0) + len(rows)
+        if upserts:
+            written["resources"] = written.get("resources", 0) + len(upserts)
+        for rtype, _ in self._upserts:
+            types[rtype] = types.get(rtype, 0) + 1
 
 
 def _to_current(row: Any) -> Current | None:

@@ -2,7 +2,7 @@
 
 The same functions as the SQLite backend's ``writer`` module; rows go into the session's
 :class:`~.tx.Tx` buffer and reach the database at its next flush (one pipeline, or ``COPY``
-for large batches). Full text is ``tsvector`` literals built by :mod:`.text`.
+for large batches). Full text is ``tsvector`` values built by :mod:`.text`.
 
 A btree index entry holds at most about 2.7 kB, so a text value in a btree-indexed column is
 stored cut to its first :data:`MAX_INDEXED_BYTES` bytes (``:exact`` compares the uncut
@@ -12,6 +12,8 @@ PostgreSQL (a documented limit; SQLite has none).
 
 from __future__ import annotations
 
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from helios_persistence.indexing.rows import ResourceIndex
@@ -24,7 +26,7 @@ from helios_persistence.storage.index_tables import (
 )
 
 from .text import tsvector
-from .tx import Key, Tx
+from .tx import TYPES, Key, Tx
 
 __all__ = ["INDEX_TABLES", "MAX_INDEXED_BYTES", "delete_index", "write_index", "write_outbox"]
 
@@ -32,10 +34,14 @@ MAX_INDEXED_BYTES = 1000
 #: positions of the btree-indexed text values in each table's rows (not ``exact``, ``text``)
 _CLIPPED = {
     table: tuple(
-        i for i, c in enumerate(KEY + cols) if i >= len(KEY) and c not in ("exact", "text")
+        i
+        for i, (column, kind) in enumerate(zip(KEY + cols, TYPES[table], strict=True))
+        if i >= len(KEY) and kind == "text" and column not in ("exact", "text")
     )
     for table, cols in COLUMNS.items()
 }
+#: each table's clipped values as a tuple (the tenant too: a tuple even for one column)
+_GET = {table: itemgetter(*at, 0) for table, at in _CLIPPED.items()}
 
 
 def _clip(value: Any) -> Any:
@@ -47,8 +53,16 @@ def _clip(value: Any) -> Any:
 
 
 def _clipped(table: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``rows`` with their long indexed values cut (see the module docstring). Nearly always
+    no value can be too long (at most ``MAX_INDEXED_BYTES // 4`` characters): one C-level
+    pass over the rows' values finds that."""
     positions = _CLIPPED[table]
     limit = MAX_INDEXED_BYTES // 4
+    if not positions or not rows:
+        return rows
+    values = filter(None, chain.from_iterable(map(_GET[table], rows)))
+    if max(map(len, values), default=0) <= limit:
+        return rows
     for n, row in enumerate(rows):
         if any(isinstance(row[i], str) and len(row[i]) > limit for i in positions):
             rows[n] = tuple(_clip(v) if i in positions else v for i, v in enumerate(row))
