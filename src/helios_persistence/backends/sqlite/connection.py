@@ -213,6 +213,9 @@ class _Checkpointer:
 
     def _run(self) -> None:
         conn = apsw.Connection(self.target, flags=_FLAGS)
+        # a connection learns that the database is in WAL mode when it first reads it;
+        # before that, a checkpoint is a no-op
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
         try:
             while True:
                 self._wake.wait()
