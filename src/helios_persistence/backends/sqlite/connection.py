@@ -92,7 +92,10 @@ class ConnectionPool:
 
     def _on_wal_commit(self, conn: apsw.Connection, name: str, pages: int) -> int:
         if pages >= CHECKPOINT_SAFETY_PAGES:
-            conn.wal_checkpoint(name)
+            # best effort, like SQLite's own: busy while the thread checkpoints (the next
+            # commit tries again); an error here would fail a commit that has happened
+            with suppress(apsw.BusyError, apsw.LockedError):
+                conn.wal_checkpoint(name)
         elif pages >= CHECKPOINT_PAGES and self._checkpointer is not None:
             self._checkpointer.wake()
         return apsw.SQLITE_OK
