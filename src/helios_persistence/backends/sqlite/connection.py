@@ -216,16 +216,19 @@ class _Checkpointer:
 
     def _run(self) -> None:
         conn = apsw.Connection(self.target, flags=_FLAGS)
-        # a connection learns that the database is in WAL mode when it first reads it;
-        # before that, a checkpoint is a no-op
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        conn.set_busy_timeout(DEFAULT_BUSY_TIMEOUT_MS)
         try:
             while True:
                 self._wake.wait()
                 self._wake.clear()
                 if self._stopping:
                     return
-                with suppress(apsw.BusyError, apsw.LockedError):
+                # an error only skips this checkpoint: the next commit wakes the thread again,
+                # and the committing connection checkpoints itself past the safety limit
+                with suppress(apsw.Error):
+                    # a connection learns that the database is in WAL mode when it reads it;
+                    # before that, a checkpoint is a no-op
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
                     conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
         finally:
             conn.close()
