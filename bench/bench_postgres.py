@@ -291,7 +291,7 @@ def mixed(store: Any, seconds: float, threads: int = 8) -> tuple[float, dict[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default=os.environ.get("HELIOS_TEST_POSTGRES", DEFAULT_URL))
-    parser.add_argument("--patients", type=int, default=4000)
+    parser.add_argument("--patients", type=int, default=5000, help="as bench_sqlite")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--seconds", type=float, default=10.0, help="mixed-load duration")
     parser.add_argument("--ingest-threads", type=int, default=2, help="a parallel ingest too")
