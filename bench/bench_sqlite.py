@@ -35,11 +35,10 @@ import apsw
 import helios_persistence as hp
 from bench.harness import Measurement, median_seconds, report
 from helios_persistence import ucum
-from helios_persistence.backends.sqlite.bulk import _Chunk
+from helios_persistence.backends.sqlite.bulk import _Chunk, resource_rows
 from helios_persistence.backends.sqlite.schema import defer_indexes, restore_indexes
 from helios_persistence.generator import generate
 from helios_persistence.indexing import extract
-from helios_persistence.storage.index_tables import PARAM_TEXT_SLOTS, param_texts, rows_by_table
 from helios_persistence.storage.validation import serialize
 
 TENANT = "bench"
@@ -179,14 +178,7 @@ def sqlite_work_rate(resources: list[dict[str, Any]], folder: Path) -> float:
             text = serialize(resource)
             chunk.upserts.append((n, TENANT, rtype, rid, 1, n, 0, text))
             chunk.history.append((TENANT, rtype, rid, 1, n, "PUT", text))
-            index = extract(resource)
-            narrative = [(n, TENANT, rtype, rid, index.narrative, index.content)]
-            params = [
-                (n * PARAM_TEXT_SLOTS + k, TENANT, rtype, rid, param, value)
-                for k, (param, value) in enumerate(param_texts(index.rows))
-            ]
-            tables = rows_by_table(TENANT, rtype, rid, index.rows)
-            chunk.rows[(rtype, rid)] = (tables, narrative, params)
+            chunk.rows[(rtype, rid)] = resource_rows(TENANT, rtype, rid, n, extract(resource))
             chunk.outbox.append((TENANT, rtype, rid, 1, "upsert", n))
         chunks.append(chunk)
     conn = apsw.Connection(str(path))

@@ -1,15 +1,23 @@
-"""The WHERE clause of a history query (instance, type or system level), for every SQL backend.
+"""History queries (instance, type or system level), written once for every SQL backend.
 
-Only the placeholder and the "type is one of a list" form differ between drivers; every value
-is a bound parameter.
+Only the placeholder, the "type is one of a list" form, how the JSON column is read and how
+"no limit" is written differ between drivers (:class:`HistorySQL`); every value is a bound
+parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["history_filter"]
+from helios_persistence.storage.operations import to_stored
+from helios_persistence.storage.types import HistoryEntry, Interaction
+
+__all__ = ["HistorySQL", "history_filter"]
+
+#: a driver's ``execute(sql, params)`` returning rows
+Execute = Callable[[str, list[Any]], Iterable[Any]]
 
 
 def history_filter(
@@ -51,3 +59,72 @@ def history_filter(
         )
         params.append(at[0])
     return " AND ".join(where), params
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySQL:
+    """One driver's spelling of the history queries."""
+
+    #: the placeholder (``?`` or ``%s``)
+    p: str
+    #: ``type_in(types)``: the condition and params for ``h.type`` in a list
+    type_in: Callable[[list[str]], tuple[str, list[Any]]]
+    #: the JSON column read as text
+    json: str = "h.json"
+    #: the ``LIMIT`` value that means no limit
+    no_limit: Any = None
+
+    def where(
+        self,
+        tenant: str,
+        resource_type: str | None,
+        id: str | None,
+        since: int | None,
+        at: tuple[int, int] | None,
+        types: Collection[str] | None,
+    ) -> tuple[str, list[Any]]:
+        return history_filter(
+            tenant, resource_type, id, since, at, types, p=self.p, type_in=self.type_in
+        )
+
+    def count(
+        self,
+        execute: Execute,
+        tenant: str,
+        resource_type: str | None,
+        id: str | None,
+        *,
+        since: int | None,
+        at: tuple[int, int] | None,
+        types: Collection[str] | None,
+    ) -> int:
+        where, params = self.where(tenant, resource_type, id, since, at, types)
+        rows = list(execute(f"SELECT count(*) FROM history h WHERE {where}", params))
+        return int(rows[0][0])
+
+    def entries(
+        self,
+        execute: Execute,
+        tenant: str,
+        resource_type: str | None,
+        id: str | None,
+        *,
+        since: int | None,
+        at: tuple[int, int] | None,
+        count: int | None,
+        offset: int,
+        types: Collection[str] | None,
+    ) -> list[HistoryEntry]:
+        """Matching versions, newest first (``types``: only these resource types)."""
+        where, params = self.where(tenant, resource_type, id, since, at, types)
+        sql = (
+            f"SELECT h.type, h.id, h.version, h.last_updated, h.method, {self.json} "
+            f"FROM history h WHERE {where} "
+            "ORDER BY h.last_updated DESC, h.version DESC, h.type, h.id "
+            f"LIMIT {self.p} OFFSET {self.p}"
+        )
+        params += [self.no_limit if count is None else count, offset]
+        return [
+            HistoryEntry(to_stored(t, i, int(v), int(lu), text), Interaction(method))
+            for t, i, v, lu, method, text in execute(sql, params)
+        ]

@@ -18,7 +18,7 @@ from helios_persistence.indexing.reindex import Progress, Reindexed, plan
 from helios_persistence.registry import Registry
 from helios_persistence.storage.index_tables import INDEX_TABLES
 
-__all__ = ["ReindexTarget", "delete_param_rows", "run_reindex"]
+__all__ = ["ReindexTarget", "delete_param_rows", "run_reindex", "scan_params"]
 
 #: ``(type, id)`` → the version a resource had when it was scanned
 Versions = dict[tuple[str, str], int]
@@ -30,6 +30,17 @@ class ReindexTarget(Protocol):
     def rewrite(
         self, items: Sequence[Reindexed], versions: Versions, params: Collection[str] | None
     ) -> None: ...
+
+
+def scan_params(tenant: str, resource_type: str | None, after: Any, batch: int) -> dict[str, Any]:
+    """The named parameters of a backend's scan: the next ``batch`` resources of ``tenant``
+    (of ``resource_type``, if given) after the ``(type, id)`` key ``after`` (None: from the
+    start), in key order."""
+    last = tuple(after) if after is not None else (None, None)
+    return {
+        "tenant": tenant, "type": resource_type, "after_type": last[0], "after_id": last[1],
+        "limit": batch,
+    }  # fmt: skip
 
 
 def delete_param_rows(

@@ -8,9 +8,8 @@ row-level security repeats the filter). Writes are buffered by the transaction; 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
-from helios_persistence.storage.history_sql import history_filter
+from helios_persistence.storage.history_sql import HistorySQL
 from helios_persistence.storage.operations import Current, to_stored
 from helios_persistence.storage.types import HistoryEntry, Interaction
 
@@ -73,18 +72,9 @@ def put_version(
     return tx.put_version(resource_type, id, version, last_updated, method.value, text)
 
 
-def _history_filter(
-    tenant: str,
-    resource_type: str | None,
-    id: str | None,
-    since: int | None,
-    at: tuple[int, int] | None,
-    types: Collection[str] | None = None,
-) -> tuple[str, list[Any]]:
-    return history_filter(
-        tenant, resource_type, id, since, at, types, p="%s",
-        type_in=lambda names: ("h.type = ANY(%s::text[])", [names]),
-    )  # fmt: skip
+_HISTORY = HistorySQL(
+    p="%s", type_in=lambda names: ("h.type = ANY(%s::text[])", [names]), json="h.json::text"
+)
 
 
 def count_history(
@@ -97,10 +87,7 @@ def count_history(
     at: tuple[int, int] | None = None,
     types: Collection[str] | None = None,
 ) -> int:
-    where, params = _history_filter(tenant, resource_type, id, since, at, types)
-    row = tx.execute(f"SELECT count(*) FROM history h WHERE {where}", params).fetchone()
-    assert row is not None
-    return int(row[0])
+    return _HISTORY.count(tx.execute, tenant, resource_type, id, since=since, at=at, types=types)
 
 
 def history_entries(
@@ -116,17 +103,10 @@ def history_entries(
     types: Collection[str] | None = None,
 ) -> list[HistoryEntry]:
     """Matching versions, newest first (``types``: only these resource types)."""
-    where, params = _history_filter(tenant, resource_type, id, since, at, types)
-    query = (
-        "SELECT h.type, h.id, h.version, h.last_updated, h.method, h.json::text FROM history h "
-        f"WHERE {where} ORDER BY h.last_updated DESC, h.version DESC, h.type, h.id "
-        "LIMIT %s OFFSET %s"
-    )
-    params += [count, offset]
-    return [
-        HistoryEntry(to_stored(t, i, v, lu, text), Interaction(method))
-        for t, i, v, lu, method, text in tx.execute(query, params)
-    ]
+    return _HISTORY.entries(
+        tx.execute, tenant, resource_type, id,
+        since=since, at=at, count=count, offset=offset, types=types,
+    )  # fmt: skip
 
 
 def delete_old_versions(

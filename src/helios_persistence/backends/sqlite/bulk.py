@@ -36,7 +36,14 @@ from helios_persistence.storage.index_tables import (
 )
 from helios_persistence.storage.operations import Current
 
-__all__ = ["CHUNK", "INSERT_PARAM_TEXT", "INSERT_ROWS", "INSERT_TEXT", "BulkWriter"]
+__all__ = [
+    "CHUNK",
+    "INSERT_PARAM_TEXT",
+    "INSERT_ROWS",
+    "INSERT_TEXT",
+    "BulkWriter",
+    "resource_rows",
+]
 
 #: writes buffered before they are inserted
 CHUNK = 1000
@@ -80,6 +87,30 @@ _STALE = "(SELECT value->>0, value->>1 FROM json_each(?))"
 _DELETE_PARAM_TEXT = "DELETE FROM param_text WHERE rowid BETWEEN ? AND ?"
 
 
+#: a resource's rows: per index table, its full-text row(s), its per-parameter text rows
+ResourceRows = tuple[dict[str, list[tuple[Any, ...]]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def resource_rows(
+    tenant: str, resource_type: str, id: str, rowid: int, index: ResourceIndex, *, text: bool = True
+) -> ResourceRows:
+    """The insert parameters of every row of one resource (``text`` False: index rows only).
+    Its full-text rows are keyed by its ``resources`` rowid (times :data:`PARAM_TEXT_SLOTS`
+    plus the row's position, for the per-parameter ones)."""
+    tables = rows_by_table(tenant, resource_type, id, index.rows)
+    if not text:
+        return tables, [], []
+    texts = []
+    if index.narrative or index.content:
+        texts.append((rowid, tenant, resource_type, id, index.narrative or "", index.content or ""))
+    base = rowid * PARAM_TEXT_SLOTS
+    params = [
+        (base + n, tenant, resource_type, id, param, value)
+        for n, (param, value) in enumerate(param_texts(index.rows))
+    ]
+    return tables, texts, params
+
+
 class _Chunk:
     """The buffered rows of up to :data:`CHUNK` writes."""
 
@@ -87,7 +118,7 @@ class _Chunk:
         self.stale: dict[Key, int] = {}  # resources whose stored index rows go first
         self.upserts: list[tuple[Any, ...]] = []
         self.history: list[tuple[Any, ...]] = []
-        self.rows: dict[Key, tuple[dict[str, list[tuple[Any, ...]]], list[Any], list[Any]]] = {}
+        self.rows: dict[Key, ResourceRows] = {}
         self.outbox: list[tuple[Any, ...]] = []
         self.writes = 0
 
@@ -208,18 +239,9 @@ class BulkWriter:
         self._chunk.stale[key] = rowid
 
     def add_index(self, resource_type: str, id: str, rowid: int, index: ResourceIndex) -> None:
-        tenant = self.tenant
-        texts = []
-        if index.narrative or index.content:
-            texts.append((rowid, tenant, resource_type, id, index.narrative or "",
-                          index.content or ""))  # fmt: skip
-        base = rowid * PARAM_TEXT_SLOTS
-        params = [
-            (base + n, tenant, resource_type, id, param, text)
-            for n, (param, text) in enumerate(param_texts(index.rows))
-        ]
-        tables = rows_by_table(tenant, resource_type, id, index.rows)
-        self._chunk.rows[(resource_type, id)] = (tables, texts, params)
+        self._chunk.rows[(resource_type, id)] = resource_rows(
+            self.tenant, resource_type, id, rowid, index
+        )
 
     def add_outbox(self, row: tuple[Any, ...]) -> None:
         chunk = self._chunk

@@ -10,7 +10,7 @@ from typing import Any
 
 import apsw
 
-from helios_persistence.storage.history_sql import history_filter
+from helios_persistence.storage.history_sql import HistorySQL
 from helios_persistence.storage.operations import Current, to_stored
 from helios_persistence.storage.types import HistoryEntry, Interaction
 
@@ -102,21 +102,13 @@ def put_version(
     return int(str(row[0]))
 
 
-def _history_filter(
-    tenant: str,
-    resource_type: str | None,
-    id: str | None,
-    since: int | None,
-    at: tuple[int, int] | None,
-    types: Collection[str] | None = None,
-) -> tuple[str, list[Any]]:
-    return history_filter(tenant, resource_type, id, since, at, types, p="?", type_in=_type_in)
-
-
 def _type_in(types: list[str]) -> tuple[str, list[Any]]:
     if not types:
         return "0", []
     return f"h.type IN ({', '.join('?' for _ in types)})", list(types)
+
+
+_HISTORY = HistorySQL(p="?", type_in=_type_in, no_limit=-1)
 
 
 def count_history(
@@ -129,10 +121,7 @@ def count_history(
     at: tuple[int, int] | None = None,
     types: Collection[str] | None = None,
 ) -> int:
-    where, params = _history_filter(tenant, resource_type, id, since, at, types)
-    row = conn.execute(f"SELECT count(*) FROM history h WHERE {where}", params).fetchone()
-    assert row is not None
-    return int(row[0])
+    return _HISTORY.count(conn.execute, tenant, resource_type, id, since=since, at=at, types=types)
 
 
 def history_entries(
@@ -148,17 +137,10 @@ def history_entries(
     types: Collection[str] | None = None,
 ) -> list[HistoryEntry]:
     """Matching versions, newest first (``types``: only these resource types)."""
-    where, params = _history_filter(tenant, resource_type, id, since, at, types)
-    sql = (
-        "SELECT h.type, h.id, h.version, h.last_updated, h.method, h.json FROM history h "
-        f"WHERE {where} ORDER BY h.last_updated DESC, h.version DESC, h.type, h.id "
-        "LIMIT ? OFFSET ?"
-    )
-    params += [-1 if count is None else count, offset]
-    return [
-        HistoryEntry(to_stored(t, i, v, lu, text), Interaction(method))
-        for t, i, v, lu, method, text in conn.execute(sql, params)
-    ]
+    return _HISTORY.entries(
+        conn.execute, tenant, resource_type, id,
+        since=since, at=at, count=count, offset=offset, types=types,
+    )  # fmt: skip
 
 
 def delete_old_versions(

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from helios_persistence.indexing.reindex import Reindexed
-from helios_persistence.storage.reindex import Versions, delete_param_rows
+from helios_persistence.storage.reindex import Versions, delete_param_rows, scan_params
 from helios_persistence.tenancy import TenantContext
 
 from . import writer
@@ -33,11 +33,7 @@ class SQLiteReindex:
         self.store, self.ctx, self.resource_type = store, ctx, resource_type
 
     def scan(self, after: Any, batch: int) -> tuple[list[dict[str, Any]], Versions]:
-        last = tuple(after) if after is not None else (None, None)
-        params = {
-            "tenant": self.ctx.tenant_key, "type": self.resource_type, "after_type": last[0],
-            "after_id": last[1], "limit": batch,
-        }  # fmt: skip
+        params = scan_params(self.ctx.tenant_key, self.resource_type, after, batch)
         with self.store.read_session(self.ctx) as s:
             rows = s.conn.execute(_SCAN, params).fetchall()
         versions = {(str(t), str(i)): int(str(v)) for t, i, v, _ in rows}

@@ -14,11 +14,10 @@ from helios_persistence.indexing.rows import ResourceIndex
 from helios_persistence.storage.index_tables import (
     INDEX_TABLES,
     PARAM_TEXT_SLOTS,
-    param_texts,
     rows_by_table,
 )
 
-from .bulk import INSERT_PARAM_TEXT, INSERT_ROWS, INSERT_TEXT, BulkWriter
+from .bulk import INSERT_PARAM_TEXT, INSERT_ROWS, INSERT_TEXT, BulkWriter, resource_rows
 
 __all__ = [
     "INDEX_TABLES",
@@ -45,17 +44,13 @@ class IndexBuffer:
     def add(
         self, tenant: str, resource_type: str, id: str, rowid: int, index: ResourceIndex
     ) -> None:
-        for table, params in rows_by_table(tenant, resource_type, id, index.rows).items():
+        tables, text, param_text = resource_rows(
+            tenant, resource_type, id, rowid, index, text=self.with_text
+        )
+        for table, params in tables.items():
             self.tables.setdefault(table, []).extend(params)
-        if not self.with_text:
-            return
-        if index.narrative or index.content:
-            self.text.append(
-                (rowid, tenant, resource_type, id, index.narrative or "", index.content or "")
-            )
-        base = rowid * PARAM_TEXT_SLOTS
-        for n, (param, text) in enumerate(param_texts(index.rows)):
-            self.param_text.append((base + n, tenant, resource_type, id, param, text))
+        self.text += text
+        self.param_text += param_text
 
     def flush(self, conn: apsw.Connection) -> None:
         for table, params in self.tables.items():
