@@ -1,8 +1,9 @@
 """Golden snapshots of the compiled output of a fixed query set, for every dialect.
 
-Each query's output lives in ``tests/snapshots/<case>/<dialect>.sql``: the statement
-(pretty-printed, so a change reads well in a diff), the count statement, and the bound
-parameters. A dialect that cannot lower a query records the error instead. After an
+Each query's output lives in ``tests/snapshots/<case>/<dialect>.<output>``, where
+``<output>`` is the compiler's ``OUTPUT`` kind (``sql``, ``cypher``, ``json``): the statement
+(pretty-printed, so a change reads well in a diff) or request body, the count statement, and
+the bound parameters. A dialect that cannot lower a query records the error instead. After an
 intended change, regenerate and review the diff::
 
     .venv/bin/python -m pytest tests/unit/test_compile_snapshots.py --snapshot-update
@@ -22,7 +23,7 @@ import pytest
 import sqlglot
 
 import helios_persistence as hp
-from helios_persistence.compilers import DIALECTS
+from helios_persistence.compilers import DIALECTS, get_compiler
 from helios_persistence.errors import InvalidSearch
 
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
@@ -77,9 +78,14 @@ def render(query: str, dialect: str) -> str:
         compiled = hp.compile(hp.parse(query), dialect=dialect)
     except InvalidSearch as exc:
         return f"-- {query}\n-- {type(exc).__name__}: {exc}\n"
-    lines = [f"-- {query}", _pretty(compiled.text, dialect), "", "-- count", _pretty(
-        compiled.count_text, dialect
-    ), "", f"-- paging: {compiled.paging}", "-- params:"]  # fmt: skip
+    if compiled.body is not None:
+        main = json.dumps(compiled.body, indent=2, ensure_ascii=False, default=str)
+    else:
+        main = _pretty(compiled.text, dialect)
+    count = _pretty(compiled.count_text, dialect)
+    lines = [f"-- {query}", main, "", "-- count", count, "", f"-- paging: {compiled.paging}"]
+    lines.append("-- params:")
+    assert compiled.params.pop("tenant", "absent") is None  # bound at execution
     for name, value in sorted(compiled.params.items(), key=lambda kv: int(kv[0][1:])):
         lines.append(f"--   {name} = {_value(value)}")
     return "\n".join(lines) + "\n"
@@ -88,6 +94,8 @@ def render(query: str, dialect: str) -> str:
 def _pretty(text: str, dialect: str) -> str:
     if not text:
         return "-- (none)"
+    if get_compiler(dialect).OUTPUT != "sql":
+        return text
     return sqlglot.transpile(text, read=dialect, write=dialect, pretty=True)[0] + ";"
 
 
@@ -101,7 +109,8 @@ def test_compiled_snapshot(snapshot: Any, case: str, dialect: str) -> None:
     if os.environ.get("HELIOS_SNAPSHOT_UPDATE") == "1":
         snapshot._snapshot_update = True
     snapshot.snapshot_dir = SNAPSHOTS / case
-    snapshot.assert_match(render(QUERIES[case], dialect), f"{dialect}.sql")
+    output = get_compiler(dialect).OUTPUT
+    snapshot.assert_match(render(QUERIES[case], dialect), f"{dialect}.{output}")
 
 
 def test_no_stale_snapshots() -> None:

@@ -4,8 +4,8 @@ Differences from the shared lowering (:mod:`.sql`) are small:
 
 * full text (``_text``, ``_content``, ``:text-advanced``) matches a ``tsvector`` column with a
   bound ``tsquery`` (``col @@ CAST(%(p)s AS tsquery)``, served by a GIN index). Both sides are
-  tokenised by the library (:func:`helios_persistence.text_query.stems`: folded, split,
-  Porter-stemmed), so PostgreSQL's own parser, dictionaries and stop words never change what
+  tokenised by the library (:func:`helios_persistence.indexing.text_tokens.words_of`: SQLite
+  FTS5's own tokenizer), so PostgreSQL's own parser, dictionaries and stop words never change what
   matches: the answers are the SQLite backend's and the reference evaluator's;
 * ``NULLS FIRST`` is not PostgreSQL's ascending default, so no NULLS clause is written on the
   ``(type, id)`` tie-breakers (the primary key delivers that order without a sort);
@@ -23,8 +23,8 @@ from typing import ClassVar
 import sqlglot.expressions as exp
 
 from helios_persistence import ir
+from helios_persistence.compilers.postgres_text import to_tsquery
 from helios_persistence.compilers.sql import SQLCompiler, _Scope
-from helios_persistence.text_query import parse_text, to_tsquery
 
 __all__ = ["PostgresCompiler", "compiler"]
 
@@ -38,11 +38,10 @@ class PostgresCompiler(SQLCompiler):
 
     def tsquery(self, node: ir.Text) -> exp.Expr:
         """The bound query, converted to ``tsquery`` text at bind time."""
-        placeholder = self.value(node, "query", lambda q: to_tsquery(parse_text(q)))
+        placeholder = self.value(node, "query", lambda q: to_tsquery(q.tree))
         return exp.Cast(this=placeholder, to=_TSQUERY.copy())
 
     def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
-        to_tsquery(parse_text(node.query))  # reject bad syntax at compile time, with a position
         alias = self.alias("t")
         conditions: list[exp.Expr] = [self.col(alias, "tenant").eq(self.tenant())]
         if node.param is None:

@@ -13,9 +13,7 @@ SQL text depends only on the query's shape.
 
 from __future__ import annotations
 
-import base64
 import functools
-import json
 import math
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -24,10 +22,10 @@ from typing import Any, ClassVar
 import sqlglot.expressions as exp
 
 from helios_persistence import ir, semantics
-from helios_persistence.compilers.base import BaseCompiler, Recipe, _Template
+from helios_persistence.compilers.base import BaseCompiler, Template
 from helios_persistence.values import fold
 
-__all__ = ["SQLCompiler", "decode_cursor", "encode_cursor"]
+__all__ = ["MAX_CHAR", "TABLES", "SQLCompiler", "like_escape"]
 
 #: index table per parameter type
 TABLES = {
@@ -56,46 +54,16 @@ _CMP: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
 }
 #: the largest code point: ``v <= s < v + MAX_CHAR`` is "s starts with v"
 MAX_CHAR = "\U0010ffff"
-DEFAULT_PAGE_SIZE = 100
-
-
-def encode_cursor(values: list[Any]) -> str:
-    """An opaque keyset cursor (the sort key values of a page's last row)."""
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except ValueError:
-        from helios_persistence.errors import InvalidSearch
-
-        raise InvalidSearch("_cursor is not a cursor this server issued") from None
-    if not isinstance(decoded, list):
-        from helios_persistence.errors import InvalidSearch
-
-        raise InvalidSearch("_cursor is not a cursor this server issued")
-    return decoded
+#: ``:sort`` kinds with an index table column to order by
+_SORT_COLUMNS = {
+    "string": "norm", "token": "code", "number": "value", "quantity": "value",
+    "reference": "target_id", "uri": "uri",
+}  # fmt: skip
 
 
 def like_escape(text: str) -> str:
     """Escape LIKE wildcards so ``%`` and ``_`` in a search value are literal."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _constant(value: Any) -> Recipe:
-    def recipe(_values: list[Any]) -> Any:
-        return value
-
-    return recipe
-
-
-def _cursor_part(position: int) -> Callable[[Any], Any]:
-    def part(cursor: Any) -> Any:
-        return decode_cursor(str(cursor))[position]
-
-    return part
 
 
 def _param_of(node: ir.Node) -> str:
@@ -120,15 +88,43 @@ class SQLCompiler(BaseCompiler):
     """Shared lowering for SQLite, PostgreSQL and DuckDB; dialects override small hooks."""
 
     dialect: ClassVar[str] = "sql"
+    OUTPUT: ClassVar[str] = "sql"
     UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset({ir.Terminology})
+
+    # -- declared limits (see BaseCompiler.unsupported_reason) ----------------------------------
+    @staticmethod
+    def supports_Has(node: ir.Has, system: bool) -> str | None:
+        return "_has in a search across types" if system else None
+
+    @staticmethod
+    def supports_ReferenceMatch(node: ir.ReferenceMatch, system: bool) -> str | None:
+        supported = (ir.ReferenceOp.EQ, ir.ReferenceOp.IDENTIFIER)
+        return None if node.op in supported else f"reference :{node.op.value}"
+
+    @staticmethod
+    def supports_Missing(node: ir.Missing, system: bool) -> str | None:
+        known = node.param in ("_id", "_lastUpdated") or node.kind in (*TABLES, "composite")
+        return None if known else f":missing on a {node.kind} parameter"
+
+    @staticmethod
+    def supports_Composite(node: ir.Composite, system: bool) -> str | None:
+        for component in node.components:
+            if type(component) not in _NODE_TABLE:
+                return f"a {type(component).__name__} composite component"
+        return None
+
+    @staticmethod
+    def supports_SortKey(key: ir.SortKey, system: bool) -> str | None:
+        if key.param in ("_id", "_lastUpdated") or key.kind in (*_SORT_COLUMNS, "date"):
+            return None
+        return f"_sort on a {key.kind} parameter"
+
     #: whether the dialect sorts NULLs first in ascending order (SQLite does)
     ASC_NULLS_FIRST: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self._recipes: list[tuple[str, Recipe]] = []
+        super().__init__()
         self._aliases = 0
-        self._index: ir.ValueIndex | None = None
-        self._bound: dict[tuple[int, str, Any], exp.Placeholder] = {}
 
     @staticmethod
     def number(value: Decimal) -> Any:
@@ -136,39 +132,8 @@ class SQLCompiler(BaseCompiler):
         return float(value)
 
     # -- parameters -----------------------------------------------------------------------------
-    def _placeholder(self, recipe: Recipe) -> exp.Placeholder:
-        name = f"p{len(self._recipes)}"
-        self._recipes.append((name, recipe))
+    def placeholder(self, name: str) -> exp.Placeholder:
         return exp.Placeholder(this=name)
-
-    def const(self, value: Any) -> exp.Placeholder:
-        """A shape constant (parameter code, resource type), bound like any value."""
-        key = (0, "const", value)
-        if key not in self._bound:
-            self._bound[key] = self._placeholder(_constant(value))
-        return self._bound[key]
-
-    def value(
-        self, node: ir.Node, field: str, transform: Callable[[Any], Any] | None = None
-    ) -> exp.Placeholder:
-        """The bound value of ``node.<field>`` (optionally transformed)."""
-        assert self._index is not None
-        try:
-            i = self._index.index(node, field)
-        except KeyError:  # a blank value ("") is part of the shape: bind it as a constant
-            raw = getattr(node, field)
-            return self.const(raw if transform is None else transform(raw))
-        if transform is None:
-            return self._placeholder(lambda vals: vals[i])
-        return self._placeholder(lambda vals: transform(vals[i]))
-
-    def computed(
-        self, node: ir.Node, fields: tuple[str, ...], fn: Callable[..., Any]
-    ) -> exp.Placeholder:
-        """A value computed from several fields of ``node``."""
-        assert self._index is not None
-        positions = [self._index.index(node, f) for f in fields]
-        return self._placeholder(lambda vals: fn(*(vals[p] for p in positions)))
 
     @staticmethod
     def tenant() -> exp.Placeholder:
@@ -329,9 +294,7 @@ class SQLCompiler(BaseCompiler):
                 )
             )
             return exp.not_(exp.paren(any_row)) if node.missing else exp.paren(any_row)
-        table = TABLES.get(node.kind)
-        if table is None:
-            raise self.unsupported(node)
+        table = TABLES[node.kind]
         alias = self.alias("i")
         present: exp.Expr = self.member_of(scope, self.index_rows(table, scope, node.param, alias))
         return exp.not_(present) if node.missing else present
@@ -348,8 +311,7 @@ class SQLCompiler(BaseCompiler):
         return self.member_of(scope, rows)
 
     def visit_Has(self, node: ir.Has, scope: _Scope) -> exp.Expr:
-        if scope.rtype is None:
-            raise self.unsupported(node)
+        assert scope.rtype is not None  # declared: supports_Has
         alias = self.alias("i")
         source = self.const(node.source_type)
         source_scope = _Scope(self.alias("r"), source)
@@ -373,9 +335,7 @@ class SQLCompiler(BaseCompiler):
         )
         query = query.where(self.row_condition(node.components[0], first))
         for component, alias in zip(node.components[1:], aliases[1:], strict=True):
-            table = _NODE_TABLE.get(type(component))
-            if table is None:
-                raise self.unsupported(component)
+            table = _NODE_TABLE[type(component)]
             on = exp.and_(
                 *(
                     self.col(alias, c).eq(self.col(first, c))
@@ -386,9 +346,6 @@ class SQLCompiler(BaseCompiler):
             )
             query = query.join(self.table(table, alias), on=on)
         return self.member_of(scope, query)
-
-    def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
-        raise self.unsupported(node)
 
     # -- conditions on one index row ------------------------------------------------------------
     def row_condition(self, node: ir.Node, alias: str) -> exp.Expr:
@@ -552,8 +509,6 @@ class SQLCompiler(BaseCompiler):
             if node.url is not None:
                 conditions.append(c("identifier_system").eq(self.value(node, "url")))
             return exp.and_(*conditions)
-        if node.op is not ir.ReferenceOp.EQ:
-            raise self.unsupported(node)
         conditions = []
         if node.url is not None:
             conditions.append(c("url").eq(self.value(node, "url")))
@@ -579,8 +534,8 @@ class SQLCompiler(BaseCompiler):
         return head.eq(uri)
 
     # -- the query ------------------------------------------------------------------------------
-    def build(self, query: ir.Query, index: ir.ValueIndex) -> _Template:
-        self._recipes, self._aliases, self._index, self._bound = [], 0, index, {}
+    def build(self, query: ir.Query, index: ir.ValueIndex) -> Template:
+        self._index = index
         scope = _Scope("r", self.const(query.resource_type) if query.resource_type else None)
         conditions: list[exp.Expr] = [
             self.col("r", "tenant").eq(self.tenant()),
@@ -613,14 +568,14 @@ class SQLCompiler(BaseCompiler):
         limit = (
             self.value(query, "count", lambda n: n + 1)
             if query.count is not None
-            else self.const(DEFAULT_PAGE_SIZE + 1)
+            else self.const(self.page_size(query) + 1)
         )
         select = select.limit(limit)
         if query.offset is not None:  # also under keyset paging: the first page may skip rows
             select = select.offset(self.value(query, "offset"))
         text = select.sql(dialect=self.dialect)
         count_text = count.sql(dialect=self.dialect)
-        return _Template(text, count_text, list(self._recipes), paging)
+        return self.template(text, count_text, paging)
 
     def order_by(
         self, query: ir.Query, scope: _Scope
@@ -649,13 +604,11 @@ class SQLCompiler(BaseCompiler):
             return self.col("r", "id")
         if key.param == "_lastUpdated":
             return self.col("r", "last_updated")
-        table = TABLES.get(key.kind)
-        if table is None:
-            raise self.unsupported(key)
-        column = {
-            "string": "norm", "token": "code", "date": "high" if key.descending else "low",
-            "number": "value", "quantity": "value", "reference": "target_id", "uri": "uri",
-        }[key.kind]  # fmt: skip
+        table = TABLES[key.kind]
+        if key.kind == "date":
+            column = "high" if key.descending else "low"
+        else:
+            column = _SORT_COLUMNS[key.kind]
         alias = self.alias("s")
         agg = exp.Max if key.descending else exp.Min
         sub = (
@@ -683,10 +636,9 @@ class SQLCompiler(BaseCompiler):
         disjuncts = []
         for i, (column, descending) in enumerate(columns):
             equal = [
-                prev.eq(self.value(query, "cursor", _cursor_part(j)))
-                for j, (prev, _) in enumerate(columns[:i])
+                prev.eq(self.cursor_value(query, j)) for j, (prev, _) in enumerate(columns[:i])
             ]
-            bound = self.value(query, "cursor", _cursor_part(i))
+            bound = self.cursor_value(query, i)
             after = (
                 exp.LT(this=column, expression=bound)
                 if descending

@@ -8,7 +8,7 @@ import sqlglot.expressions as exp
 
 from helios_persistence import ir
 from helios_persistence.compilers.sql import SQLCompiler, _Scope
-from helios_persistence.text_query import parse_text, to_fts5
+from helios_persistence.compilers.sqlite_text import to_fts5
 
 __all__ = ["SQLiteCompiler", "compiler"]
 
@@ -20,15 +20,14 @@ class SQLiteCompiler(SQLCompiler):
     ASC_NULLS_FIRST: ClassVar[bool] = True
 
     def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
-        parse_text(node.query)  # reject bad syntax at compile time, with a position
         alias = self.alias("t")
         if node.param is None:
             table, column = "resource_text", _FTS_COLUMNS[node.kind]
-            match = self.value(node, "query", lambda q: f"{column} : ({to_fts5(parse_text(q))})")
+            match = self.value(node, "query", lambda q: f"{column} : ({to_fts5(q.tree)})")
             conditions = [self.col(alias, "tenant").eq(self.tenant())]
         else:
             table = "param_text"
-            match = self.value(node, "query", lambda q: f"text : ({to_fts5(parse_text(q))})")
+            match = self.value(node, "query", lambda q: f"text : ({to_fts5(q.tree)})")
             conditions = [
                 self.col(alias, "tenant").eq(self.tenant()),
                 self.col(alias, "param").eq(self.const(node.param)),

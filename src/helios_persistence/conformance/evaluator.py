@@ -51,7 +51,6 @@ from helios_persistence.indexing import (
     extract,
 )
 from helios_persistence.registry import Registry, default_registry
-from helios_persistence.text_query import parse_text
 from helios_persistence.values import fold, parse_date
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Evaluator", "Outcome"]
@@ -366,8 +365,6 @@ class Evaluator:
         """Unsupported nodes fail even when no resource reached them (as compilers do)."""
         if isinstance(node, ir.Terminology):
             raise UnsupportedInDialect("Terminology", DIALECT)
-        if isinstance(node, ir.Text):
-            fulltext.validate(parse_text(node.query))
         for child in ir.children(node):
             self._check_supported(child)
 
@@ -486,7 +483,7 @@ class Evaluator:
         """R4 #_text / #_content (narrative / whole resource), and ``:text-advanced`` (R5),
         which tests each value of one parameter on its own (token display or
         CodeableConcept.text, string values): a value must satisfy the whole query."""
-        tree = parse_text(node.query)
+        tree = node.query.tree
         if node.param is not None:
             if node.param not in doc.value_texts:
                 texts = []

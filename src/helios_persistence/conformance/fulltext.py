@@ -2,12 +2,8 @@
 
 R4 leaves the syntax and the matching of ``_text``/``_content`` to the server
 (search.html#_text: "the server can choose how to interpret the search"); the library's syntax
-is ``grammar/text.lark``. The evaluator's documented tokenisation is:
-
-1. fold the text: :func:`helios_persistence.values.fold` (NFKD, combining marks removed,
-   Unicode case folding);
-2. split on everything that is not a letter or a digit (``_`` and punctuation separate words);
-3. stem each word with the Porter algorithm as SQLite FTS5 runs it (:mod:`.porter`).
+is ``grammar/text.lark`` and its words are SQLite FTS5's tokens
+(:func:`helios_persistence.indexing.text_tokens.words_of`), the same for every engine.
 
 Query semantics over the resulting word sequence:
 
@@ -19,32 +15,17 @@ Query semantics over the resulting word sequence:
   between the end of the first and the start of the last (FTS5's definition);
 * implicit or written ``AND``, ``OR``, and ``NOT``/``-`` which excludes from the terms it is
   ANDed with (a NOT with nothing to exclude from is an :class:`InvalidSearch`).
-
-Differences from FTS5's ``unicode61`` tokenizer that generated data must avoid (documented,
-not hidden): NFKD compatibility mappings (ligatures, full-width forms, superscripts) and
-case folds that change length (``ß`` → ``ss``) are applied here but not by FTS5.
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from itertools import product
 
-from helios_persistence.conformance.porter import stem
 from helios_persistence.errors import InvalidSearch
-from helios_persistence.text_query import TextNode
-from helios_persistence.values import fold
+from helios_persistence.indexing.text_tokens import words_of
+from helios_persistence.ir.text import TextNode
 
-__all__ = ["Document", "matches", "validate", "words_of"]
-
-_WORD_RE = re.compile(r"[^\W_]+")
-
-
-@lru_cache(maxsize=1 << 14)
-def words_of(text: str) -> tuple[str, ...]:
-    """The stemmed words of ``text`` (steps 1-3 of the module docstring)."""
-    return tuple(stem(w) for w in _WORD_RE.findall(fold(text)))
+__all__ = ["Document", "matches"]
 
 
 class Document:
@@ -123,16 +104,3 @@ def matches(node: TextNode, doc: Document) -> bool:
             for n in negative
         )
     raise InvalidSearch("NOT needs something to exclude from")
-
-
-def validate(node: TextNode) -> None:
-    """Reject what no document could be tested against: a NOT that excludes from nothing."""
-    children = [c for c in node.terms if isinstance(c, TextNode)]
-    if node.kind == "not":
-        raise InvalidSearch("NOT needs something to exclude from")
-    if node.kind == "and":
-        if all(c.kind == "not" for c in children):
-            raise InvalidSearch("a text search cannot consist of NOT alone")
-        children = [c.terms[0] if c.kind == "not" else c for c in children]  # type: ignore[misc]
-    for child in children:
-        validate(child)

@@ -18,6 +18,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
+from helios_persistence.ir.text import TextNode, TextQuery
+
 __all__ = [
     "And",
     "Chain",
@@ -44,6 +46,8 @@ __all__ = [
     "TerminologyOp",
     "Text",
     "TextKind",
+    "TextNode",
+    "TextQuery",
     "TokenMatch",
     "TokenOp",
     "TotalMode",
@@ -133,6 +137,8 @@ def _atom(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, Decimal)):
         return str(value)
+    if isinstance(value, TextQuery):
+        value = value.source
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{escaped}"'
@@ -347,13 +353,21 @@ class Composite(Node):
 class Text(Node):
     """Full-text search: ``_text`` (narrative), ``_content`` (all text) or ``:text-advanced``.
 
-    ``query`` uses the FHIR/FTS syntax: words, ``"phrases"``, ``OR``, ``-`` or ``NOT``, and
-    a trailing ``*`` for prefixes."""
+    ``query`` is parsed when the search is bound (a :class:`TextQuery`; a string given here
+    is parsed on construction): words, ``"phrases"``, ``OR``, ``-`` or ``NOT``, and a
+    trailing ``*`` for prefixes."""
 
     VALUE_FIELDS: ClassVar[tuple[str, ...]] = ("query",)
+
     kind: TextKind
-    query: str
+    query: TextQuery
     param: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.query, str):
+            from helios_persistence.parsing.text import parse_text
+
+            object.__setattr__(self, "query", parse_text(self.query))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from helios_persistence.parsing.syntax import (
     RawParam,
     RawQuery,
 )
+from helios_persistence.parsing.text import parse_text
 from helios_persistence.parsing.typed_values import parse_value
 from helios_persistence.registry import ParamType, Registry, SearchParam
 
@@ -304,7 +305,7 @@ class Binder:
                 position=link.pos,
             )
         if modifier == "text-advanced":
-            return ir.Text(ir.TextKind.ADVANCED, self._plain(raw), param.code)
+            return ir.Text(ir.TextKind.ADVANCED, parse_text(self._plain(raw)), param.code)
         negate = modifier == "not"
         if negate:
             modifier = None
@@ -361,7 +362,7 @@ class Binder:
                 f"{link.name} takes no modifier", parameter=raw.text, position=link.pos
             )
         kind = ir.TextKind.NARRATIVE if link.name == "_text" else ir.TextKind.CONTENT
-        return _or([ir.Text(kind, _text_of(v)) for v in raw.values])
+        return _or([ir.Text(kind, parse_text(_text_of(v))) for v in raw.values])
 
     def _list(self, link: Link, raw: RawParam) -> ir.Predicate:
         """``_list=id``: members of List/id, i.e. ``_has:List:item:_id=id``."""

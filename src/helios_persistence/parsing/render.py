@@ -183,7 +183,7 @@ class _Renderer:
         if isinstance(p, ir.Text) and p.kind is ir.TextKind.ADVANCED:
             if p.param is None:
                 raise Unrenderable(":text-advanced needs a parameter")
-            return f"{p.param}:text-advanced", [_esc(p.query)]
+            return f"{p.param}:text-advanced", [_esc(p.query.source)]
         form = self.leaf_form(p)
         return None if form is None else (form[0], [form[1]])
 
@@ -192,7 +192,7 @@ class _Renderer:
         if isinstance(p, ir.Text):
             if p.kind is ir.TextKind.ADVANCED:
                 return None
-            return p.kind.value, _esc(p.query)
+            return p.kind.value, _esc(p.query.source)
         if isinstance(p, ir.Composite):
             return p.param, "$".join(self.value(c) for c in p.components)
         modifier = _modifier(p)

@@ -12,8 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from helios_persistence import ir
-from helios_persistence.compilers.base import BaseCompiler
-from helios_persistence.compilers.sql import DEFAULT_PAGE_SIZE, encode_cursor
+from helios_persistence.compilers.base import DEFAULT_PAGE_SIZE, BaseCompiler, encode_cursor
 from helios_persistence.parsing import Limits, parse
 from helios_persistence.passes import relativize_references
 from helios_persistence.registry import Registry

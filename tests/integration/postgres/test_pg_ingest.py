@@ -10,8 +10,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from psycopg import sql
 from sqlite_helpers import patient
 
@@ -19,8 +17,8 @@ from helios_persistence.backends.postgres import statistics, text
 from helios_persistence.backends.postgres.schema import migrate
 from helios_persistence.backends.postgres.tx import _COLUMNS, TYPES, adapt
 from helios_persistence.generator import generate
+from helios_persistence.indexing.text_tokens import words_of
 from helios_persistence.tenancy import TenantContext
-from helios_persistence.text_query import stems
 
 #: texts for the tsvector checks: ASCII and not, repeats, long words, many words
 TEXTS = [
@@ -83,15 +81,8 @@ def test_binary_tsvector_matches_the_stems(conn: Any) -> None:
     got = conn.execute("SELECT %s::text", [text.tsvector(value)]).fetchone()[0]
     assert got == "'ran':3 'run':1,7 'runner':2,5 's':6 'the':4"  # no stop words
     assert [w.split(":")[0].strip("'") for w in text.literal(value).split()] == list(
-        dict.fromkeys(stems(value))
+        dict.fromkeys(words_of(value))
     )
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80) | st.text(max_size=40))
-def test_words_are_the_stems(value: str) -> None:
-    """The ASCII fast path splits exactly as :func:`stems`."""
-    assert text._words(value) == stems(value)
 
 
 def test_long_values_by_copy(store: Any) -> None:

@@ -103,6 +103,25 @@ def texts(min_size: int = 1, max_size: int = 8) -> st.SearchStrategy[str]:
     return st.text(_CHARS, min_size=min_size, max_size=max_size)
 
 
+_WORDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9éü]{0,7}", fullmatch=True).filter(
+    lambda w: w not in ("OR", "AND", "NOT", "NEAR")
+)
+
+
+def text_queries() -> st.SearchStrategy[str]:
+    """Valid full-text queries (``grammar/text.lark``): words, prefixes, phrases, OR, NOT."""
+    atom = st.one_of(
+        _WORDS,
+        _WORDS.map(lambda w: w + "*"),
+        st.lists(_WORDS, min_size=2, max_size=3).map(lambda ws: '"' + " ".join(ws) + '"'),
+    )
+    return st.one_of(
+        st.lists(atom, min_size=1, max_size=3).map(" ".join),
+        st.tuples(atom, atom).map(lambda ab: f"{ab[0]} OR {ab[1]}"),
+        st.tuples(atom, atom).map(lambda ab: f"{ab[0]} -{ab[1]}"),
+    )
+
+
 def piped_texts() -> st.SearchStrategy[str]:
     """Text without ``|`` (what _filter can write inside a token or reference)."""
     return texts().filter(lambda t: "|" not in t)
@@ -329,7 +348,7 @@ def plain(draw: Any, rtype: str, hops: int = 0, after_chain: bool = False) -> ir
         return ir.Missing(param.code, param.type.value, draw(st.booleans()))
     if form == "text":
         kind = draw(st.sampled_from([ir.TextKind.NARRATIVE, ir.TextKind.CONTENT]))
-        values = draw(st.lists(texts(), min_size=1, max_size=3))
+        values = draw(st.lists(text_queries(), min_size=1, max_size=3))
         alternatives = tuple(ir.Text(kind, v) for v in values)
         return alternatives[0] if len(alternatives) == 1 else ir.Or(alternatives)
     if form == "list":
@@ -346,7 +365,7 @@ def plain(draw: Any, rtype: str, hops: int = 0, after_chain: bool = False) -> ir
                 ]
             )
         )
-        return ir.Text(ir.TextKind.ADVANCED, draw(texts()), param.code)
+        return ir.Text(ir.TextKind.ADVANCED, draw(text_queries()), param.code)
     if form == "chain":
         param, target = draw(st.sampled_from(chain_targets(rtype)))
         return ir.Chain(param.code, target, draw(plain(target, hops + 1, after_chain=True)))
@@ -469,7 +488,7 @@ def system_predicate(draw: Any) -> ir.Predicate:
         return draw(leaf(param))
     if form == "text":
         kind = draw(st.sampled_from([ir.TextKind.NARRATIVE, ir.TextKind.CONTENT]))
-        return ir.Text(kind, draw(texts()))
+        return ir.Text(kind, draw(text_queries()))
     return ir.Has("List", "item", ir.TokenMatch("_id", ir.TokenOp.EQ, None, draw(texts())))
 
 

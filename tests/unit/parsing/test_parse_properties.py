@@ -166,6 +166,8 @@ def _other(value: Any) -> Any:
         return value + 7
     if isinstance(value, Decimal):
         return value + 1
+    if isinstance(value, ir.TextQuery):
+        return ir.Text(ir.TextKind.CONTENT, f"{value.source} other").query
     assert isinstance(value, str)
     return value + "′"
 

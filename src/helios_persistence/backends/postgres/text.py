@@ -1,20 +1,17 @@
 """``tsvector`` values for the full-text tables, tokenised by the library.
 
-The text is split and stemmed in Python (the words of
-:func:`helios_persistence.text_query.stems`) and sent in ``tsvector``'s **binary** form (what
+The text is split and stemmed on the client (the tokens of
+:func:`helios_persistence.indexing.text_tokens.words_of`: SQLite FTS5's own tokenizer) and
+sent in ``tsvector``'s **binary** form (what
 ``tsvectorrecv`` reads: the number of lexemes, then per lexeme its UTF-8 bytes, a NUL, the
 number of positions and the positions, all big-endian), which PostgreSQL reads without any
 text-search configuration: no parser, dictionary or stop word of the server can change the
-words, so ``@@`` with :func:`~helios_persistence.text_query.to_tsquery` answers exactly as
-SQLite's FTS5 tables do. The binary form costs the server less than the literal
-(``'word':1,4 'other':2``), which it would have to tokenise again. Accent folding is
-:func:`helios_persistence.values.fold` (NFKD with combining marks removed), the same folding
-as every string index, rather than ``unaccent``, whose rules differ from it and from the
-reference evaluator.
+words, so ``@@`` with :func:`~helios_persistence.compilers.postgres_text.to_tsquery` answers
+exactly as SQLite's FTS5 tables do. The binary form costs the server less than the literal
+(``'word':1,4 'other':2``), which it would have to tokenise again.
 
 Short texts (displays, names, narratives: most of them repeat from resource to resource) are
-memoised; ASCII text is split by a translation table rather than the regular expression of
-``stems`` (the same words: ``[^\\W_]+`` matches exactly the ASCII letters and digits).
+memoised.
 
 PostgreSQL's limits apply: positions above 16,383 are not stored (phrase and NEAR queries
 cannot see words that far into one text; plain word queries still can, at position 16,383),
@@ -26,8 +23,7 @@ from __future__ import annotations
 import struct
 from functools import lru_cache
 
-from helios_persistence.conformance.porter import stem
-from helios_persistence.text_query import stems
+from helios_persistence.indexing.text_tokens import words_of
 
 __all__ = ["TsVector", "literal", "tsvector"]
 
@@ -44,8 +40,6 @@ class TsVector(bytes):
 
 EMPTY = TsVector(b"\0\0\0\0")
 _COUNT = struct.Struct(">i").pack
-#: every ASCII character that is not a letter or a digit, to a space
-_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 #: a number up to 256 (a position, a count of positions) as two latin-1 characters: its
 #: big-endian bytes
 _SMALL = [chr(i >> 8) + chr(i & 255) for i in range(MAX_POSITIONS_PER_WORD + 1)]
@@ -55,10 +49,7 @@ _ONE = _NUL + _SMALL[1]
 
 
 def _words(text: str) -> list[str]:
-    """``stems(text)``: ASCII text is lower-cased and split without the regular expression."""
-    if text.isascii():
-        return list(map(stem, text.lower().translate(_SEPARATORS).split()))
-    return stems(text)
+    return list(words_of(text))
 
 
 def _positions(words: list[str]) -> dict[str, list[int]]:
