@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from helios_persistence import errors, ir
-from helios_persistence.compilers import compile
 from helios_persistence.parsing import Limits, ParseResult, parse, parse_lenient
 from helios_persistence.parsing.render import Unrenderable, render
+from helios_persistence.pipeline import compile
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.types import StoredResource
 from helios_persistence.tenancy import Operation, Permissions, TenantContext, TenantId

@@ -28,12 +28,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from helios_persistence.backends.sqlite.store import SQLiteStore
+from helios_persistence.engines import engine_for_scheme
 
 if TYPE_CHECKING:
     from helios_persistence.backends.postgres.store import PostgresStore
+    from helios_persistence.backends.sqlite.store import SQLiteStore
 
-__all__ = ["open_store"]
+__all__ = ["open_postgres", "open_sqlite", "open_store"]
 
 _OPTIONS = {"tenancy", "busy_timeout", "base_url"}
 #: PostgreSQL store options: URL name → (keyword argument, converter)
@@ -61,16 +62,23 @@ def _boolean(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
-def open_store(url: str, **kw: Any) -> SQLiteStore | PostgresStore:
-    """Open the store ``url`` names; keyword arguments go to the store's constructor."""
+def open_store(url: str, **kw: Any) -> Any:
+    """Open the store ``url`` names (the engine table decides which engine, by the scheme);
+    keyword arguments go to the store's constructor."""
     if not isinstance(url, str):
         raise TypeError("open_store needs a URL string")
+    scheme = urlsplit(url).scheme
+    engine = engine_for_scheme(scheme)
+    if engine is None:
+        raise ValueError(f"unsupported store URL scheme {scheme!r} in {url!r}")
+    return engine.open(url, **kw)
+
+
+def open_sqlite(url: str, **kw: Any) -> SQLiteStore:
+    """A SQLite store (see the module docstring)."""
+    from helios_persistence.backends.sqlite.store import SQLiteStore
+
     parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-        return _open_postgres(url, **kw)
-    if scheme != "sqlite":
-        raise ValueError(f"unsupported store URL scheme {parts.scheme!r} in {url!r}")
     if parts.netloc:
         raise ValueError(f"a sqlite URL has no host: {url!r} (use sqlite:///path.db)")
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -92,7 +100,8 @@ def open_store(url: str, **kw: Any) -> SQLiteStore | PostgresStore:
     return SQLiteStore(path or None, **options)
 
 
-def _open_postgres(url: str, **kw: Any) -> PostgresStore:
+def open_postgres(url: str, **kw: Any) -> PostgresStore:
+    """A PostgreSQL store (see the module docstring)."""
     from helios_persistence.backends.postgres.store import PostgresStore
 
     parts = urlsplit(url)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from helios_persistence import ir
 from helios_persistence.compilers.base import BaseCompiler, Compiled
+from helios_persistence.engines import engines
 
-__all__ = ["DIALECTS", "BaseCompiler", "Compiled", "compile", "get_compiler"]
+__all__ = ["DIALECTS", "BaseCompiler", "Compiled", "get_compiler"]
 
-#: dialect name → module (each module exposes ``compiler``)
-DIALECTS = {
-    "sqlite": "helios_persistence.compilers.sqlite",
-    "postgres": "helios_persistence.compilers.postgres",
-}
+#: dialect name → module (each module exposes ``compiler``), from the engine table
+DIALECTS = {name: e.compiler for name, e in engines().items() if e.compiler is not None}
 
 
 def get_compiler(dialect: str) -> BaseCompiler:
@@ -25,8 +22,3 @@ def get_compiler(dialect: str) -> BaseCompiler:
         raise ValueError(f"unknown dialect {dialect!r} (known: {known})") from None
     compiler: BaseCompiler = import_module(module).compiler
     return compiler
-
-
-def compile(query: ir.Query, dialect: str = "sqlite") -> Compiled:
-    """Compile ``query`` for ``dialect``: ``.text`` + ``.params`` (SQL, Cypher) or ``.body``."""
-    return get_compiler(dialect).compile(query)

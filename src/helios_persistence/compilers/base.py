@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from helios_persistence import ir
+from helios_persistence import ir, passes
 from helios_persistence.errors import InvalidSearch, UnsupportedInDialect
 
 __all__ = [
@@ -117,6 +117,11 @@ class BaseCompiler:
     dialect: ClassVar[str] = "base"
     #: what ``compile`` produces: "sql" or "cypher" text, or a "json" request body
     OUTPUT: ClassVar[str] = "text"
+    #: the rewrites run, in order, between binding and compiling (see ``pipeline``)
+    PASSES: ClassVar[tuple[Callable[[ir.Query], ir.Query], ...]] = (
+        passes.merge_chains,
+        passes.flatten,
+    )
     #: predicate kinds this dialect declares it cannot lower
     UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset()
     #: the predicate kinds without a handler (derived when the class is defined)
@@ -249,6 +254,13 @@ class BaseCompiler:
         return query.count if query.count is not None else DEFAULT_PAGE_SIZE
 
     # -- compiling ------------------------------------------------------------------------------
+    @classmethod
+    def lower(cls, query: ir.Query) -> ir.Query:
+        """``query`` after this dialect's :attr:`PASSES`."""
+        for rewrite in cls.PASSES:
+            query = rewrite(query)
+        return query
+
     def compile(self, query: ir.Query) -> Compiled:
         """Compile ``query`` (from the cache when a query of the same shape was compiled);
         :class:`UnsupportedInDialect` for exactly what :meth:`unsupported_reason` reports."""

@@ -18,7 +18,7 @@ v || U+10FFFF``), ``LIKE`` and sort order are by code point, whatever the databa
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
 
@@ -35,6 +35,14 @@ _TSQUERY = exp.DataType(this=exp.DataType.Type.USERDEFINED, kind="tsquery")
 class PostgresCompiler(SQLCompiler):
     dialect: ClassVar[str] = "postgres"
     ASC_NULLS_FIRST: ClassVar[bool] = False
+
+    def ids_in(self, column: exp.Expr) -> exp.Expr:
+        ids = exp.Cast(this=self.placeholder("ids"), to=exp.DataType.build("TEXT[]"))
+        return column.eq(exp.Any(this=exp.paren(ids)))
+
+    @staticmethod
+    def bind_ids(ids: list[str]) -> Any:
+        return list(ids)
 
     def tsquery(self, node: ir.Text) -> exp.Expr:
         """The bound query, converted to ``tsquery`` text at bind time."""

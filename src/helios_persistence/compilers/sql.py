@@ -533,6 +533,62 @@ class SQLCompiler(BaseCompiler):
         head = exp.Substring(this=value, start=exp.Literal.number(1), length=exp.Length(this=uri))
         return head.eq(uri)
 
+    # -- includes -------------------------------------------------------------------------------
+    #: the columns of a page row, in order (a backend reads page rows by these names)
+    PAGE_COLUMNS: ClassVar[tuple[str, ...]] = ("type", "id", "version", "last_updated", "json")
+
+    def ids_in(self, column: exp.Expr) -> exp.Expr:
+        """``column`` is one of the ids bound to the parameter ``ids`` (see :meth:`bind_ids`)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def bind_ids(ids: list[str]) -> Any:
+        """The value bound to the parameter ``ids``."""
+        raise NotImplementedError
+
+    @classmethod
+    @functools.cache
+    def include_statement(cls, reverse: bool, any_param: bool, target: bool) -> str:
+        """The references one ``_include`` (``reverse``: ``_revinclude``) follows from a set of
+        resources: ``(type, id)`` rows. Parameters: ``tenant``, ``source`` (the type holding
+        the reference), ``param`` (unless ``any_param``), ``target`` (the referenced type: of
+        a ``_revinclude``, or an ``_include`` when ``target``), ``ids``. One statement per
+        shape (no ``(:x IS NULL OR ...)``), so the planner uses the reference indexes."""
+        self = cls()
+        i = functools.partial(self.col, "i")
+        conditions = [i("tenant").eq(self.tenant()), i("type").eq(self.placeholder("source"))]
+        if reverse:
+            columns = [i("type"), i("id")]
+            conditions.append(i("target_type").eq(self.placeholder("target")))
+            conditions.append(self.ids_in(i("target_id")))
+        else:
+            columns = [i("target_type"), i("target_id")]
+            conditions.append(exp.Is(this=i("target_type"), expression=exp.Not(this=exp.null())))
+            conditions.append(exp.Is(this=i("target_id"), expression=exp.Not(this=exp.null())))
+            if target:
+                conditions.append(i("target_type").eq(self.placeholder("target")))
+            conditions.append(self.ids_in(i("id")))
+        if not any_param:
+            conditions.append(i("param").eq(self.placeholder("param")))
+        select = exp.select(*columns).distinct().from_(self.table("idx_reference", "i"))
+        return select.where(exp.and_(*conditions)).sql(dialect=cls.dialect)
+
+    @classmethod
+    @functools.cache
+    def fetch_statement(cls) -> str:
+        """Live resources of one type by id (parameters ``tenant``, ``type``, ``ids``), as page
+        rows (:attr:`PAGE_COLUMNS`)."""
+        self = cls()
+        r = functools.partial(self.col, "r")
+        conditions = [
+            r("tenant").eq(self.tenant()),
+            r("type").eq(self.placeholder("type")),
+            r("deleted").eq(exp.Literal.number(0)),
+            self.ids_in(r("id")),
+        ]
+        select = exp.select(*(r(c) for c in cls.PAGE_COLUMNS)).from_(self.table("resources", "r"))
+        return select.where(exp.and_(*conditions)).sql(dialect=cls.dialect)
+
     # -- the query ------------------------------------------------------------------------------
     def build(self, query: ir.Query, index: ir.ValueIndex) -> Template:
         self._index = index
@@ -558,7 +614,7 @@ class SQLCompiler(BaseCompiler):
             paging = "keyset"
             if query.cursor is not None:
                 page_conditions.append(exp.paren(self.keyset_condition(query, keyset)))
-        columns = [self.col("r", c) for c in ("type", "id", "version", "last_updated", "json")]
+        columns = [self.col("r", c) for c in self.PAGE_COLUMNS]
         select = (
             exp.select(*columns)
             .from_(self.table("resources", "r"))

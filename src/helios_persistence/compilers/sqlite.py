@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
 
@@ -18,6 +19,14 @@ _FTS_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "conten
 class SQLiteCompiler(SQLCompiler):
     dialect: ClassVar[str] = "sqlite"
     ASC_NULLS_FIRST: ClassVar[bool] = True
+
+    def ids_in(self, column: exp.Expr) -> exp.Expr:
+        each = exp.select(exp.column("value")).from_(exp.func("json_each", self.placeholder("ids")))
+        return column.isin(query=each)
+
+    @staticmethod
+    def bind_ids(ids: list[str]) -> Any:
+        return json.dumps(ids)
 
     def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
         alias = self.alias("t")

@@ -16,13 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from helios_persistence.engines import engines
+
 __all__ = ["DIALECTS", "GAPS", "SUITE_DIALECTS", "Gap", "gaps_for"]
 
-#: every dialect a gap may name: the ones that exist and the ones planned (DESIGN.md)
-DIALECTS = ("sqlite", "postgres", "duckdb", "cypher", "elasticsearch")
+#: every dialect a gap may name: the engine table's (built and planned)
+DIALECTS = tuple(engines())
 #: the dialects the conformance suite runs a backend of (``tests/conformance/backends.py``
 #: must list exactly these); the support matrix claims nothing for the others
-SUITE_DIALECTS = ("sqlite", "postgres")
+SUITE_DIALECTS = tuple(name for name, e in engines().items() if e.in_suite)
 
 Kind = Literal["notimpl", "notyet", "never"]
 

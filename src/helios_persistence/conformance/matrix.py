@@ -23,6 +23,7 @@ from helios_persistence.compilers import DIALECTS as COMPILERS
 from helios_persistence.compilers import get_compiler
 from helios_persistence.conformance.cases import load_cases
 from helios_persistence.conformance.gaps import DIALECTS, SUITE_DIALECTS, gaps_for
+from helios_persistence.engines import engines
 
 __all__ = ["AREAS", "main", "matrix_markdown", "matrix_rows"]
 
@@ -48,14 +49,8 @@ AREAS: tuple[tuple[str, str, tuple[type[ir.Node], ...]], ...] = (
     ("", "terminology (`:in`, `:not-in`, `:above`, `:below`)", (ir.Terminology,)),
 )
 
-#: column headings
-DIALECT_NAMES = {
-    "sqlite": "SQLite",
-    "postgres": "PostgreSQL",
-    "duckdb": "DuckDB",
-    "cypher": "Neo4j",
-    "elasticsearch": "Elasticsearch",
-}
+#: column headings (the engine table's titles)
+DIALECT_NAMES = {name: e.title for name, e in engines().items()}
 
 
 def matrix_rows(cases_dir: str | Path | None = None) -> list[tuple[str, int, list[str]]]:

@@ -14,18 +14,20 @@ import json
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import is_dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, parse_qsl
 
+from helios_persistence import ir
 from helios_persistence.errors import InvalidResource, NotFound, PermissionDenied
 from helios_persistence.indexing.reindex import Progress
+from helios_persistence.parsing import Limits
 from helios_persistence.registry import default_registry
 from helios_persistence.registry.validate import validate as validate_search_parameter
+from helios_persistence.results import SearchResult
 from helios_persistence.storage.bundles import process_bundle
 from helios_persistence.storage.operations import Operations, Session
 from helios_persistence.storage.reindex import ReindexTarget, run_reindex
+from helios_persistence.storage.sync import Change
 from helios_persistence.storage.types import (
     StoredResource,
     WriteOutcome,
@@ -33,7 +35,7 @@ from helios_persistence.storage.types import (
     parse_instant_micros,
     parse_period_micros,
 )
-from helios_persistence.tenancy import Operation, TenantContext, compartment_params
+from helios_persistence.tenancy import Operation, TenantContext
 
 __all__ = ["StoreAPI"]
 
@@ -329,14 +331,38 @@ class StoreAPI(Operations):
             total = records.count_history(s.conn, s.tenant, resource_type, id, **kw)
         return history_bundle(entries, total=total, base_url=self.base_url)
 
-    # -- search ---------------------------------------------------------------------------------
-    def search(self, ctx: TenantContext, query: str, **kw: Any) -> Any:
-        """FHIR search (``Type?params``, or a result's ``next``) in one read transaction.
+    # -- the outbox (storage.sync.OutboxReader) ------------------------------------------------
+    def read_outbox(self, ctx: TenantContext, after: int = 0, limit: int = 1000) -> list[Change]:
+        """The tenant's committed changes after sequence number ``after``, oldest first, each
+        with the version it announces (for secondaries; needs the read permission)."""
+        ctx.check(Operation.READ, None)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ValueError(f"after must be a non-negative integer, not {after!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, not {limit!r}")
+        with self.read_session(ctx) as s:
+            rows = self._records.read_outbox(s.conn, s.tenant, after, limit)
+        return [
+            Change(int(seq), tenant, rtype, rid, int(version), operation, int(created),
+                   json.loads(text) if text is not None and operation != "delete" else None)
+            for seq, tenant, rtype, rid, version, operation, created, text in rows
+        ]  # fmt: skip
 
-        Keyword arguments go to ``execute_search`` (e.g. ``limits``). Permissions: the search
-        permission for the type (system searches: for every ``_type``); included resources of
-        other forbidden types are dropped; a compartment restriction adds the compartment's
-        reference parameter to the query (or, for types with several, filters the page).
+    def trim_outbox(self, ctx: TenantContext, up_to: int) -> None:
+        """Forget the tenant's changes up to ``up_to`` (every secondary has applied them)."""
+        ctx.check(Operation.DELETE, None)
+        self._in_write(ctx, lambda s: self._records.trim_outbox(s.conn, s.tenant, up_to))
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:
+        """FHIR search (``Type?params``, a result's ``next``, or a bound query) in one read
+        transaction. ``limits`` bounds the query's size.
+
+        Permissions are part of the query (:func:`helios_persistence.pipeline.restrict`): the
+        search permission for the type (system searches: for every ``_type``), and a
+        compartment restriction as a predicate, so pages and ``_total`` count only what the
+        context may see. Included resources of forbidden types or outside the compartment are
+        left out of ``included``.
         """
         with self.read_session(ctx) as s:
             return self.op_search(s, query, **kw)
@@ -344,70 +370,19 @@ class StoreAPI(Operations):
     def op_match(self, s: Session, resource_type: str, criteria: str) -> list[str]:
         return self._match(s, resource_type, criteria)
 
-    def op_search(self, s: Session, query: str, **kw: Any) -> Any:
-        _, query = self._authorize_search(s.ctx, query)
-        if self.base_url is not None:
-            kw.setdefault("base_url", self.base_url)
-        result = self._execute_search(s, query, **kw)
-        return self._filter_result(s, result)
-
-    def _authorize_search(self, ctx: TenantContext, query: str) -> tuple[str | None, str]:
-        path, _, params = query.partition("?")
-        resource_type = path.strip("/").split("/")[0] or None
-        ctx.check(Operation.SEARCH, resource_type)
-        perms = ctx.permissions
-        if resource_type is None and (perms.resource_types is not None or perms.compartment):
-            types = [t for v in parse_qs(params).get("_type", []) for t in v.split(",") if t]
-            if not types or perms.compartment:
-                raise PermissionDenied("this context may only search named resource types")
-            for t in types:
-                ctx.check(Operation.SEARCH, t)
-        if perms.compartment is not None and resource_type is not None:
-            kind, owner = perms.compartment
-            links = compartment_params(kind, resource_type)
-            extra: tuple[str, str] | None = None
-            if resource_type == kind:
-                extra = ("_id", owner)
-            elif not links:
-                raise PermissionDenied(f"{resource_type} is not in the {kind} compartment")
-            elif len(links) == 1:
-                extra = (links[0], f"{kind}/{owner}")
-            # (a `next` link already carries the restriction: do not add it twice)
-            if extra is not None and extra not in parse_qsl(params, keep_blank_values=True):
-                query = f"{path}?{params}&" if params else f"{path}?"
-                query += f"{extra[0]}={extra[1]}"
-        return resource_type, query
-
-    def _filter_result(self, s: Session, result: Any) -> Any:
-        """Drop what the context may not see from a search result (included resources of
-        forbidden types; anything outside a compartment)."""
+    def op_search(
+        self, s: Session, query: str | ir.Query, *, limits: Limits | None = None
+    ) -> SearchResult:
+        plan = self._plan(s, query, restrict=True, limits=limits)
+        result = self._execute_search(s, plan)
         perms = s.ctx.permissions
-        if perms.resource_types is None and perms.compartment is None:
-            return result
-
-        def visible(resource: Any) -> bool:
-            body = resource if isinstance(resource, dict) else getattr(resource, "resource", None)
-            if body is None:
-                return True
-            rtype, rid = str(body.get("resourceType")), str(body.get("id"))
-            if not perms.allows(Operation.SEARCH, rtype):
-                return False
-            if perms.compartment is None:
-                return True
-            index = self._extract(body)
-            return self._in_compartment(s.ctx, rtype, rid, index)
-
-        changes = {}
-        for name in ("resources", "included"):
-            items = getattr(result, name, None)
-            if items is not None:
-                kept = [r for r in items if visible(r)]
-                if len(kept) != len(items):
-                    changes[name] = type(items)(kept) if isinstance(items, tuple | list) else kept
-        if not changes:
-            return result
-        if is_dataclass(result) and not isinstance(result, type):
-            return replace(result, **changes)
-        for name, value in changes.items():
-            setattr(result, name, value)
+        if result.included and (perms.resource_types is not None or perms.compartment):
+            result.included = [r for r in result.included if self._may_include(s, r)]
         return result
+
+    def _may_include(self, s: Session, resource: dict[str, Any]) -> bool:
+        """Whether an included resource may be shown to the session's context."""
+        rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
+        if not s.ctx.permissions.allows(Operation.SEARCH, rtype):
+            return False
+        return self._in_compartment(s.ctx, rtype, rid, self._extract(resource))

@@ -16,6 +16,9 @@ from helios_persistence.storage.types import HistoryEntry, Interaction
 
 __all__ = ["HistorySQL", "history_filter"]
 
+#: an outbox row with the resource version it announces (None for a deletion)
+OutboxRow = tuple[int, str, str, str, int, str, int, Any]
+
 #: a driver's ``execute(sql, params)`` returning rows
 Execute = Callable[[str, list[Any]], Iterable[Any]]
 
@@ -128,3 +131,18 @@ class HistorySQL:
             HistoryEntry(to_stored(t, i, int(v), int(lu), text), Interaction(method))
             for t, i, v, lu, method, text in execute(sql, params)
         ]
+
+    def outbox(self, execute: Execute, tenant: str, after: int, limit: int) -> list[OutboxRow]:
+        """The tenant's outbox events after sequence number ``after``, oldest first, each with
+        the JSON of the version it announces."""
+        sql = (
+            f"SELECT o.seq, o.tenant, o.type, o.id, o.version, o.operation, o.created_at, "
+            f"{self.json} FROM outbox o LEFT JOIN history h ON h.tenant = o.tenant "
+            "AND h.type = o.type AND h.id = o.id AND h.version = o.version "
+            f"WHERE o.tenant = {self.p} AND o.seq > {self.p} ORDER BY o.seq LIMIT {self.p}"
+        )
+        return [tuple(row) for row in execute(sql, [tenant, after, limit])]  # type: ignore[misc]
+
+    def trim_outbox(self, execute: Execute, tenant: str, up_to: int) -> None:
+        """Forget the tenant's events up to and including ``up_to`` (every consumer has them)."""
+        execute(f"DELETE FROM outbox WHERE tenant = {self.p} AND seq <= {self.p}", [tenant, up_to])

@@ -5,12 +5,14 @@ Each ``op_*`` method checks the context's permissions, does its reads and writes
 for a whole transaction) owns the transaction. These are the primitives
 :mod:`helios_persistence.storage.bundles` is written against.
 
-A backend binds :class:`Operations` to its engine with three class attributes (as Ibis pairs a
-compiler with a driver): ``_records`` (SQL over the ``resources`` and ``history`` tables),
-``_writer`` (index, full-text and outbox rows) and :meth:`Operations._execute_search`. Both
-are plain modules or objects whose functions take the session's connection first; see
-``backends/sqlite/records.py`` for the contract. Backends with concurrent writers override
-:meth:`Operations._lock_criteria` so that conditional operations serialise.
+A backend binds :class:`Operations` to its engine with class attributes (as Ibis pairs a
+compiler with a driver): ``compiler`` (its dialect), ``_records`` (SQL over the ``resources``
+and ``history`` tables), ``_writer`` (index, full-text and outbox rows), and
+:meth:`Operations._execute_search`, which runs a :class:`~helios_persistence.pipeline.Plan`.
+The records and writer are plain modules or objects whose functions take the session's
+connection first; see ``backends/sqlite/records.py`` for the contract. Backends with
+concurrent writers override :meth:`Operations._lock_criteria` so that conditional operations
+serialise.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from helios_persistence import ir, pipeline
+from helios_persistence.compilers.base import BaseCompiler
 from helios_persistence.errors import (
     Gone,
     InvalidResource,
@@ -29,7 +33,10 @@ from helios_persistence.errors import (
     VersionConflict,
 )
 from helios_persistence.indexing.rows import ReferenceRow, ResourceIndex
+from helios_persistence.parsing import Limits
+from helios_persistence.pipeline import Plan
 from helios_persistence.registry import Registry
+from helios_persistence.results import SearchResult
 from helios_persistence.storage import validation
 from helios_persistence.storage.patch import apply_patch
 from helios_persistence.storage.types import (
@@ -115,10 +122,28 @@ class Operations:
     _records: ClassVar[Any]
     _writer: ClassVar[Any]
 
+    #: the backend's dialect compiler
+    compiler: ClassVar[BaseCompiler]
+
     # -- backend hooks --------------------------------------------------------------------------
-    def _execute_search(self, s: Session, query: Any, **kw: Any) -> Any:  # pragma: no cover
-        """Run a search on the session's connection (the backend's ``execute_search``)."""
+    def _execute_search(self, s: Session, plan: Plan) -> SearchResult:  # pragma: no cover
+        """Run a planned search on the session's connection (the backend's
+        ``execute_search``)."""
         raise NotImplementedError
+
+    def _plan(
+        self, s: Session, query: str | ir.Query, *, restrict: bool, limits: Limits | None = None
+    ) -> Plan:
+        """``query`` through the pipeline for this store (restricted to the session's context
+        when ``restrict``)."""
+        return pipeline.plan(
+            query,
+            self.compiler,
+            registry=self.registry,
+            ctx=s.ctx if restrict else None,
+            limits=limits,
+            base_url=self.base_url,
+        )
 
     def _lock_criteria(self, s: Session, resource_type: str, criteria: str) -> None:
         """Serialise conditional operations on the same criteria (no-op for one writer)."""
@@ -143,9 +168,8 @@ class Operations:
         criteria = criteria.lstrip("?")
         if "_count=" not in criteria:  # two matches are enough to tell one from many
             criteria = f"{criteria}&_count=2" if criteria else "_count=2"
-        kw: dict[str, Any] = {"base_url": self.base_url} if self.base_url is not None else {}
-        result = self._execute_search(s, f"{resource_type}?{criteria}", **kw)
-        return [r["id"] if isinstance(r, dict) else r.id for r in result.resources]
+        plan = self._plan(s, f"{resource_type}?{criteria}", restrict=False)
+        return [r["id"] for r in self._execute_search(s, plan).resources]
 
     def _in_compartment(
         self, ctx: TenantContext, resource_type: str, id: str, index: ResourceIndex | None

@@ -53,6 +53,7 @@ class Capability(StrEnum):
     MULTI_TENANT_DATABASE = "multi-tenant-database"
     COMPARTMENTS = "compartments"
     CUSTOM_SEARCH_PARAMETERS = "custom-search-parameters"
+    OUTBOX = "outbox"  # storage.sync.OutboxReader: changes for secondaries
 
 
 @runtime_checkable

@@ -1,25 +1,26 @@
-"""Running a compiled search on a SQL backend: page, total, includes, next link.
+"""Running a planned search on a SQL backend: page, total, includes, next link.
 
-Shared by the SQL backends; each supplies a :class:`SqlDriver` — how its placeholders look,
-how a list of ids is bound (SQLite: a JSON array read with ``json_each``; PostgreSQL: an
-array with ``= ANY``), how the ``json`` column decodes, and how a statement runs.
+Shared by the SQL backends. The statements all come from the dialect's compiler (the page and
+count statements of :class:`~helios_persistence.pipeline.Plan`, the include and fetch
+statements of :class:`~helios_persistence.compilers.sql.SQLCompiler`); a backend supplies a
+:class:`SqlDriver`: how a statement runs and how the ``json`` column decodes. Page rows are
+read by the compiler's column names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from helios_persistence import ir
-from helios_persistence.compilers.base import DEFAULT_PAGE_SIZE, BaseCompiler, encode_cursor
-from helios_persistence.parsing import Limits, parse
-from helios_persistence.passes import relativize_references
-from helios_persistence.registry import Registry
+from helios_persistence.compilers.base import encode_cursor
+from helios_persistence.compilers.sql import SQLCompiler
+from helios_persistence.pipeline import Plan
 from helios_persistence.results import SearchResult
 from helios_persistence.summary import apply as apply_summary
 
-__all__ = ["MAX_INCLUDE_ROUNDS", "SqlDriver", "run_search"]
+__all__ = ["MAX_INCLUDE_ROUNDS", "PageRow", "SqlDriver", "run_search"]
 
 #: how many ``:iterate`` rounds an include may take before it stops (cycles end earlier)
 MAX_INCLUDE_ROUNDS = 8
@@ -27,38 +28,34 @@ MAX_INCLUDE_ROUNDS = 8
 Row = Sequence[Any]
 
 
+class PageRow(NamedTuple):
+    """One row of a page or fetch statement (``SQLCompiler.PAGE_COLUMNS``, in order)."""
+
+    type: str
+    id: str
+    version: Any
+    last_updated: Any
+    json: Any
+
+
+assert PageRow._fields == SQLCompiler.PAGE_COLUMNS
+
+
 @dataclass(frozen=True)
 class SqlDriver:
     """What :func:`run_search` needs from a backend."""
 
-    compiler: BaseCompiler
+    compiler: SQLCompiler
     #: run a statement with named parameters; returns its rows
     execute: Callable[[str, dict[str, Any]], Iterable[Row]]
-    #: the placeholder of a named parameter (``:name``, ``%(name)s``)
-    placeholder: Callable[[str], str]
-    #: ``column`` is one of the bound ids (the parameter ``ids``)
-    in_ids: Callable[[str], str]
-    #: the value bound to ``ids``
-    ids: Callable[[list[str]], Any]
     #: a ``json`` column value as a resource
     decode: Callable[[Any], dict[str, Any]]
 
 
-def run_search(
-    driver: SqlDriver,
-    tenant: str,
-    query: str | ir.Query,
-    registry: Registry,
-    *,
-    limits: Limits | None = None,
-    base_url: str | None = None,
-) -> SearchResult:
-    """Parse (if needed), compile and run ``query`` for ``tenant``.
-
-    ``base_url`` is the store's own base: absolute references to it match local ones."""
-    q = query if isinstance(query, ir.Query) else parse(query, registry=registry, limits=limits)
-    q = relativize_references(q, base_url)
-    compiled = driver.compiler.compile(q)
+def run_search(driver: SqlDriver, tenant: str, plan: Plan) -> SearchResult:
+    """Run ``plan`` for ``tenant``: the page (one more row than asked, to know whether a next
+    page exists), the total when asked for, the includes of the page."""
+    q, compiled = plan.effective, plan.compiled
     params = {**compiled.params, "tenant": tenant}
     result = SearchResult(compiled=compiled.text)
     if q.total is ir.TotalMode.ACCURATE or q.summary is ir.Summary.COUNT:
@@ -66,31 +63,29 @@ def run_search(
         result.total = int(str(rows[0][0])) if rows else 0
     if q.summary is ir.Summary.COUNT or q.count == 0:
         return result
-    page = list(driver.execute(compiled.text, params))
-    page_size = q.count if q.count is not None else DEFAULT_PAGE_SIZE
+    page = [PageRow(*row) for row in driver.execute(compiled.text, params)]
+    page_size = driver.compiler.page_size(q)
     more = len(page) > page_size
     page = page[:page_size]
-    matches = [driver.decode(row[4]) for row in page]
+    matches = [driver.decode(row.json) for row in page]
     if more:
-        result.next = next_page(q, page, compiled.paging, page_size)
+        result.next = next_page(plan.query, page, compiled.paging, page_size)
     if q.include:
         result.included = _Includes(driver, tenant).run(q, matches)
     result.resources = [apply_summary(r, q.summary, q.elements) for r in matches]
     return result
 
 
-def next_page(q: ir.Query, rows: list[Row], paging: str, page_size: int) -> str:
-    """The query string of the next page: a keyset cursor, or the next offset (``rows``:
-    the page's ``type, id, version, last_updated, json`` rows)."""
+def next_page(q: ir.Query, rows: list[PageRow], paging: str, page_size: int) -> str:
+    """The query string of the next page of ``q`` (the query as asked): a keyset cursor, or
+    the next offset."""
     from helios_persistence.parsing.render import render
 
     if paging == "keyset":
         last = rows[-1]
-        key: list[Any] = []
-        for sort in q.sort:
-            key.append(last[1] if sort.param == "_id" else last[3])
+        key: list[Any] = [last.id if s.param == "_id" else last.last_updated for s in q.sort]
         if q.resource_type is None or not any(s.param == "_id" for s in q.sort):
-            key.extend([last[0], last[1]])
+            key.extend([last.type, last.id])
         return render(replace(q, cursor=encode_cursor(key), offset=None))
     return render(replace(q, offset=(q.offset or 0) + page_size, cursor=None))
 
@@ -101,31 +96,6 @@ class _Includes:
     def __init__(self, driver: SqlDriver, tenant: str) -> None:
         self.driver = driver
         self.tenant = tenant
-        p = driver.placeholder
-        self.fetch_sql = (
-            "SELECT type, id, version, last_updated, json FROM resources "
-            f"WHERE tenant = {p('tenant')} AND type = {p('type')} AND deleted = 0 "
-            f"AND {driver.in_ids('id')}"
-        )
-
-    def sql(self, reverse: bool, any_param: bool, target: bool) -> str:
-        """The statement for one include shape: no ``(:x IS NULL OR ...)`` tricks, so the
-        planner can use the reference indexes for each shape."""
-        p = self.driver.placeholder
-        if reverse:
-            select, match = "i.type, i.id", self.driver.in_ids("i.target_id")
-            where = [f"i.target_type = {p('target')}"]
-        else:
-            select, match = "i.target_type, i.target_id", self.driver.in_ids("i.id")
-            where = ["i.target_type IS NOT NULL", "i.target_id IS NOT NULL"]
-            if target:
-                where.append(f"i.target_type = {p('target')}")
-        if not any_param:
-            where.append(f"i.param = {p('param')}")
-        conditions = " AND ".join(
-            [f"i.tenant = {p('tenant')}", f"i.type = {p('source')}", *where, match]
-        )
-        return f"SELECT DISTINCT {select} FROM idx_reference AS i WHERE {conditions}"
 
     def run(self, q: ir.Query, matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen = {(r["resourceType"], r["id"]) for r in matches}
@@ -146,25 +116,27 @@ class _Includes:
             frontier = [(r["resourceType"], r["id"]) for r in fetched]
         return included
 
-    def _params(self, source: str, inc: ir.Include, target: str | None, ids: list[str]) -> Any:
-        return {
+    def _references(
+        self, inc: ir.Include, source: str, target: str | None, ids: list[str]
+    ) -> set[tuple[str, str]]:
+        statement = self.driver.compiler.include_statement(
+            inc.reverse, inc.param == "*", target is not None
+        )
+        params = {
             "tenant": self.tenant, "source": source, "param": inc.param, "target": target,
-            "ids": self.driver.ids(ids),
+            "ids": self.driver.compiler.bind_ids(ids),
         }  # fmt: skip
+        return {(str(t), str(i)) for t, i in self.driver.execute(statement, params)}
 
     def follow(self, inc: ir.Include, frontier: list[tuple[str, str]]) -> set[tuple[str, str]]:
         by_type: dict[str, list[str]] = {}
         for rtype, rid in frontier:
             by_type.setdefault(rtype, []).append(rid)
         found: set[tuple[str, str]] = set()
-        execute = self.driver.execute
         if inc.reverse:
             for rtype, ids in by_type.items():
-                if inc.target_type not in (None, rtype):
-                    continue
-                sql = self.sql(True, inc.param == "*", True)
-                params = self._params(inc.source_type, inc, rtype, ids)
-                found |= {(str(t), str(i)) for t, i in execute(sql, params)}
+                if inc.target_type in (None, rtype):
+                    found |= self._references(inc, inc.source_type, rtype, ids)
             return found
         sources = (
             by_type.items()
@@ -172,21 +144,18 @@ class _Includes:
             else [(inc.source_type, by_type.get(inc.source_type, []))]
         )
         for source, ids in sources:
-            if not ids:
-                continue
-            sql = self.sql(False, inc.param == "*", inc.target_type is not None)
-            params = self._params(source, inc, inc.target_type, ids)
-            found |= {(str(t), str(i)) for t, i in execute(sql, params)}
+            if ids:
+                found |= self._references(inc, source, inc.target_type, ids)
         return found
 
     def fetch(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         by_type: dict[str, list[str]] = {}
         for rtype, rid in keys:
             by_type.setdefault(rtype, []).append(rid)
+        compiler = self.driver.compiler
         out: list[dict[str, Any]] = []
         for rtype, ids in sorted(by_type.items()):
-            params = {"tenant": self.tenant, "type": rtype, "ids": self.driver.ids(ids)}
-            out.extend(
-                self.driver.decode(row[4]) for row in self.driver.execute(self.fetch_sql, params)
-            )
+            params = {"tenant": self.tenant, "type": rtype, "ids": compiler.bind_ids(ids)}
+            rows = self.driver.execute(compiler.fetch_statement(), params)
+            out.extend(self.driver.decode(PageRow(*row).json) for row in rows)
         return out

@@ -18,7 +18,11 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from helios_persistence.compilers.postgres import PostgresCompiler
+from helios_persistence.compilers.postgres import compiler as postgres_compiler
 from helios_persistence.errors import InvalidResource
+from helios_persistence.pipeline import Plan
+from helios_persistence.results import SearchResult
 from helios_persistence.storage.operations import Operations, Session
 
 from . import records, writer
@@ -36,10 +40,12 @@ class PostgresOperations(Operations):
     _records: ClassVar[Any] = records
     _writer: ClassVar[Any] = writer
 
-    def _execute_search(self, s: Session, query: Any, **kw: Any) -> Any:
+    compiler: ClassVar[PostgresCompiler] = postgres_compiler
+
+    def _execute_search(self, s: Session, plan: Plan) -> SearchResult:
         from .search import execute_search
 
-        return execute_search(s.conn, s.tenant, query, self.registry, **kw)
+        return execute_search(s.conn, s.tenant, plan)
 
     def _lock_criteria(self, s: Session, resource_type: str, criteria: str) -> None:
         s.conn.lock(criteria_key(s.tenant, resource_type, criteria))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from helios_persistence.storage.history_sql import HistorySQL
+from helios_persistence.storage.history_sql import HistorySQL, OutboxRow
 from helios_persistence.storage.operations import Current, to_stored
 from helios_persistence.storage.types import HistoryEntry, Interaction
 
@@ -118,3 +118,12 @@ def delete_old_versions(
         (tenant, resource_type, id, current_version),
     )
     return int(cur.rowcount)
+
+
+def read_outbox(tx: Tx, tenant: str, after: int, limit: int) -> list[OutboxRow]:
+    """The tenant's outbox events after ``after`` with the versions they announce."""
+    return _HISTORY.outbox(tx.execute, tenant, after, limit)
+
+
+def trim_outbox(tx: Tx, tenant: str, up_to: int) -> None:
+    _HISTORY.trim_outbox(tx.execute, tenant, up_to)

@@ -30,8 +30,10 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from helios_persistence import ir
 from helios_persistence.errors import TransientConflict
 from helios_persistence.registry import Registry, default_registry
+from helios_persistence.results import SearchResult
 from helios_persistence.storage.api import StoreAPI
 from helios_persistence.storage.bundles import process_bundle
 from helios_persistence.storage.operations import Session
@@ -245,7 +247,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
             return self._retrying(lambda: process_bundle(self, ctx, bundle))
         return process_bundle(self, ctx, bundle)
 
-    def search(self, ctx: TenantContext, query: str, **kw: Any) -> Any:
+    def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:
         """FHIR search in one read transaction; ``timeout_ms`` overrides the store's statement
         timeout for this search (:class:`~helios_persistence.errors.QueryTimeout`)."""
         timeout_ms = kw.pop("timeout_ms", None)

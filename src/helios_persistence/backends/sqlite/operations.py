@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from helios_persistence.compilers.sqlite import SQLiteCompiler
+from helios_persistence.compilers.sqlite import compiler as sqlite_compiler
+from helios_persistence.pipeline import Plan
+from helios_persistence.results import SearchResult
 from helios_persistence.storage.operations import Operations, Session, normalize_etag
 
 from . import records, writer
@@ -23,7 +27,9 @@ class SQLiteOperations(Operations):
     _records: ClassVar[Any] = records
     _writer: ClassVar[Any] = writer
 
-    def _execute_search(self, s: Session, query: Any, **kw: Any) -> Any:
+    compiler: ClassVar[SQLiteCompiler] = sqlite_compiler
+
+    def _execute_search(self, s: Session, plan: Plan) -> SearchResult:
         from helios_persistence.backends.sqlite.search import execute_search
 
-        return execute_search(s.conn, s.tenant, query, self.registry, **kw)
+        return execute_search(s.conn, s.tenant, plan)

@@ -10,7 +10,7 @@ from typing import Any
 
 import apsw
 
-from helios_persistence.storage.history_sql import HistorySQL
+from helios_persistence.storage.history_sql import HistorySQL, OutboxRow
 from helios_persistence.storage.operations import Current, to_stored
 from helios_persistence.storage.types import HistoryEntry, Interaction
 
@@ -152,3 +152,12 @@ def delete_old_versions(
         (tenant, resource_type, id, current_version),
     )
     return int(conn.changes())
+
+
+def read_outbox(conn: apsw.Connection, tenant: str, after: int, limit: int) -> list[OutboxRow]:
+    """The tenant's outbox events after ``after`` with the versions they announce."""
+    return _HISTORY.outbox(conn.execute, tenant, after, limit)
+
+
+def trim_outbox(conn: apsw.Connection, tenant: str, up_to: int) -> None:
+    _HISTORY.trim_outbox(conn.execute, tenant, up_to)
