@@ -23,28 +23,21 @@ import sqlglot.expressions as exp
 
 from helios_persistence import ir, semantics
 from helios_persistence.compilers.base import BaseCompiler, Template
+from helios_persistence.storage.index_tables import TABLE_OF_TYPE
 from helios_persistence.values import fold
 
 __all__ = ["MAX_CHAR", "TABLES", "SQLCompiler", "like_escape"]
 
-#: index table per parameter type
-TABLES = {
-    "string": "idx_string",
-    "token": "idx_token",
-    "date": "idx_date",
-    "number": "idx_number",
-    "quantity": "idx_quantity",
-    "reference": "idx_reference",
-    "uri": "idx_uri",
-}
+#: index table per parameter type (the one definition of the relational index model)
+TABLES = TABLE_OF_TYPE
 _NODE_TABLE: dict[type[ir.Node], str] = {
-    ir.StringMatch: "idx_string",
-    ir.TokenMatch: "idx_token",
-    ir.DateMatch: "idx_date",
-    ir.NumberMatch: "idx_number",
-    ir.QuantityMatch: "idx_quantity",
-    ir.ReferenceMatch: "idx_reference",
-    ir.UriMatch: "idx_uri",
+    ir.StringMatch: TABLES["string"],
+    ir.TokenMatch: TABLES["token"],
+    ir.DateMatch: TABLES["date"],
+    ir.NumberMatch: TABLES["number"],
+    ir.QuantityMatch: TABLES["quantity"],
+    ir.ReferenceMatch: TABLES["reference"],
+    ir.UriMatch: TABLES["uri"],
 }
 _CMP: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
     "<": lambda a, b: exp.LT(this=a, expression=b),

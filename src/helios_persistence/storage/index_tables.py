@@ -25,7 +25,15 @@ from helios_persistence.indexing.rows import (
     UriRow,
 )
 
-__all__ = ["COLUMNS", "INDEX_TABLES", "KEY", "PARAM_TEXT_SLOTS", "param_texts", "rows_by_table"]
+__all__ = [
+    "COLUMNS",
+    "INDEX_TABLES",
+    "KEY",
+    "PARAM_TEXT_SLOTS",
+    "TABLE_OF_TYPE",
+    "param_texts",
+    "rows_by_table",
+]
 
 INDEX_TABLES = (
     "idx_string",
@@ -36,6 +44,18 @@ INDEX_TABLES = (
     "idx_reference",
     "idx_uri",
 )
+
+#: the index table of each search parameter type (the SQL compilers search these)
+TABLE_OF_TYPE = {
+    "string": "idx_string",
+    "token": "idx_token",
+    "date": "idx_date",
+    "number": "idx_number",
+    "quantity": "idx_quantity",
+    "reference": "idx_reference",
+    "uri": "idx_uri",
+}
+assert tuple(TABLE_OF_TYPE.values()) == INDEX_TABLES
 
 #: the key columns every index row starts with
 KEY = ("tenant", "type", "id", "param", "grp")

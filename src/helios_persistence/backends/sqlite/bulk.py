@@ -36,6 +36,8 @@ from helios_persistence.storage.index_tables import (
 )
 from helios_persistence.storage.operations import Current
 
+from .tx import Tx
+
 __all__ = [
     "CHUNK",
     "INSERT_PARAM_TEXT",
@@ -162,8 +164,9 @@ def _json(rows: list[Any]) -> str:
     return orjson.dumps(rows).decode()
 
 
-class BulkWriter:
-    """The connection of a bulk-load session (see the module docstring)."""
+class BulkWriter(Tx):
+    """The connection of a bulk-load session: a :class:`~.tx.Tx` whose writes are buffered
+    (see the module docstring)."""
 
     def __init__(self, conn: apsw.Connection, tenant: str, keys: Iterable[Key]) -> None:
         self.conn = conn

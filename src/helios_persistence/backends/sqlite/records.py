@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-import apsw
-
 from helios_persistence.storage.history_sql import HistorySQL, OutboxRow
 from helios_persistence.storage.operations import Current, to_stored
 from helios_persistence.storage.types import HistoryEntry, Interaction
 
-from .bulk import BulkWriter
+from .tx import Tx
 
 __all__ = [
     "Current",
@@ -29,23 +27,13 @@ __all__ = [
 ]
 
 
-def get_current(
-    conn: apsw.Connection | BulkWriter, tenant: str, resource_type: str, id: str
-) -> Current | None:
-    if isinstance(conn, BulkWriter):
-        return conn.current(resource_type, id)
-    row = conn.execute(
-        "SELECT version, last_updated, deleted, json FROM resources "
-        "WHERE tenant = ? AND type = ? AND id = ?",
-        (tenant, resource_type, id),
-    ).fetchone()
-    if row is None:
-        return None
-    return Current(int(row[0]), int(row[1]), bool(row[2]), row[3])
+def get_current(conn: Tx, tenant: str, resource_type: str, id: str) -> Current | None:
+    assert tenant == conn.tenant
+    return conn.current(resource_type, id)
 
 
 def get_version(
-    conn: apsw.Connection, tenant: str, resource_type: str, id: str, version: int
+    conn: Tx, tenant: str, resource_type: str, id: str, version: int
 ) -> tuple[int, Interaction, str | None] | None:
     """``(last_updated, method, json)`` of one version, or None."""
     row = conn.execute(
@@ -59,7 +47,7 @@ def get_version(
 
 
 def previous_resource(
-    conn: apsw.Connection, tenant: str, resource_type: str, id: str, before: int
+    conn: Tx, tenant: str, resource_type: str, id: str, before: int
 ) -> str | None:
     """The JSON of the newest non-deleted version older than ``before`` (or None)."""
     row = conn.execute(
@@ -71,7 +59,7 @@ def previous_resource(
 
 
 def put_version(
-    conn: apsw.Connection | BulkWriter,
+    conn: Tx,
     tenant: str,
     resource_type: str,
     id: str,
@@ -83,23 +71,8 @@ def put_version(
     """Make ``version`` current (``text`` None: a deletion) and append it to the history.
 
     Returns the resource's ``resources`` rowid (stable across versions: it keys full text)."""
-    if isinstance(conn, BulkWriter):
-        return conn.put_version(resource_type, id, version, last_updated, method.value, text)
-    row = conn.execute(
-        "INSERT INTO resources (tenant, type, id, version, last_updated, deleted, json) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (tenant, type, id) DO UPDATE SET version = excluded.version, "
-        "last_updated = excluded.last_updated, deleted = excluded.deleted, json = excluded.json "
-        "RETURNING rowid",
-        (tenant, resource_type, id, version, last_updated, int(text is None), text),
-    ).fetchone()
-    assert row is not None  # RETURNING always yields the upserted row
-    conn.execute(
-        "INSERT INTO history (tenant, type, id, version, last_updated, method, json) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (tenant, resource_type, id, version, last_updated, method.value, text),
-    )
-    return int(str(row[0]))
+    assert tenant == conn.tenant
+    return conn.put_version(resource_type, id, version, last_updated, method.value, text)
 
 
 def _type_in(types: list[str]) -> tuple[str, list[Any]]:
@@ -112,7 +85,7 @@ _HISTORY = HistorySQL(p="?", type_in=_type_in, no_limit=-1)
 
 
 def count_history(
-    conn: apsw.Connection,
+    conn: Tx,
     tenant: str,
     resource_type: str | None = None,
     id: str | None = None,
@@ -125,7 +98,7 @@ def count_history(
 
 
 def history_entries(
-    conn: apsw.Connection,
+    conn: Tx,
     tenant: str,
     resource_type: str | None = None,
     id: str | None = None,
@@ -144,20 +117,20 @@ def history_entries(
 
 
 def delete_old_versions(
-    conn: apsw.Connection, tenant: str, resource_type: str, id: str, current_version: int
+    conn: Tx, tenant: str, resource_type: str, id: str, current_version: int
 ) -> int:
     """Drop every version but the current one; returns how many were dropped."""
     conn.execute(
         "DELETE FROM history WHERE tenant = ? AND type = ? AND id = ? AND version < ?",
         (tenant, resource_type, id, current_version),
     )
-    return int(conn.changes())
+    return conn.changes()
 
 
-def read_outbox(conn: apsw.Connection, tenant: str, after: int, limit: int) -> list[OutboxRow]:
+def read_outbox(conn: Tx, tenant: str, after: int, limit: int) -> list[OutboxRow]:
     """The tenant's outbox events after ``after`` with the versions they announce."""
     return _HISTORY.outbox(conn.execute, tenant, after, limit)
 
 
-def trim_outbox(conn: apsw.Connection, tenant: str, up_to: int) -> None:
+def trim_outbox(conn: Tx, tenant: str, up_to: int) -> None:
     _HISTORY.trim_outbox(conn.execute, tenant, up_to)

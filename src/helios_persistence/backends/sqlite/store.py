@@ -42,6 +42,7 @@ from .connection import DEFAULT_BUSY_TIMEOUT_MS, ConnectionPool
 from .operations import Session, SQLiteOperations
 from .reindex import SQLiteReindex
 from .schema import defer_indexes, migrate, restore_indexes
+from .tx import Tx
 
 __all__ = ["SQLiteStore"]
 
@@ -150,10 +151,9 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         if not isinstance(ctx, TenantContext):
             raise TypeError("a TenantContext is required")
         with self._pool(ctx).write() as conn:
-            session = Session(conn, ctx)
+            session = Session(Tx(conn, ctx.tenant_key), ctx)
             yield session
-            if isinstance(session.conn, BulkWriter):
-                session.conn.flush()
+            session.conn.flush()
         self._apply_pending(session.pending)
 
     @contextmanager
@@ -161,7 +161,7 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         if not isinstance(ctx, TenantContext):
             raise TypeError("a TenantContext is required")
         with self._pool(ctx).read() as conn:
-            yield Session(conn, ctx)
+            yield Session(Tx(conn, ctx.tenant_key), ctx)
 
     # -- maintenance ----------------------------------------------------------------------------
     def _start_bulk(self, s: Session, resources: list[dict[str, Any]]) -> None:
@@ -172,7 +172,7 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
             and isinstance(r.get("resourceType"), str)
             and isinstance(r.get("id"), str)
         ]
-        s.conn = BulkWriter(s.conn, s.tenant, keys)
+        s.conn = BulkWriter(s.conn.conn, s.tenant, keys)
 
     @contextmanager
     def _bulk_loading(self, ctx: TenantContext) -> Iterator[None]:

@@ -17,7 +17,8 @@ from helios_persistence.storage.index_tables import (
     rows_by_table,
 )
 
-from .bulk import INSERT_PARAM_TEXT, INSERT_ROWS, INSERT_TEXT, BulkWriter, resource_rows
+from .bulk import INSERT_PARAM_TEXT, INSERT_ROWS, INSERT_TEXT, resource_rows
+from .tx import Tx
 
 __all__ = [
     "INDEX_TABLES",
@@ -65,26 +66,14 @@ class IndexBuffer:
         return bool(self.tables or self.text or self.param_text)
 
 
-def delete_index(
-    conn: apsw.Connection | BulkWriter, tenant: str, resource_type: str, id: str, rowid: int
-) -> None:
+def delete_index(conn: Tx, tenant: str, resource_type: str, id: str, rowid: int) -> None:
     """Remove every index and text row of a resource (``rowid``: its ``resources`` rowid,
     which is also the rowid of its full-text rows — FTS5 deletes efficiently only by rowid)."""
-    if isinstance(conn, BulkWriter):
-        conn.delete_index(resource_type, id, rowid)
-        return
-    key = (tenant, resource_type, id)
-    for table in INDEX_TABLES:
-        conn.execute(f"DELETE FROM {table} WHERE tenant = ? AND type = ? AND id = ?", key)
-    conn.execute("DELETE FROM resource_text WHERE rowid = ?", (rowid,))
-    base = rowid * PARAM_TEXT_SLOTS
-    conn.execute(
-        "DELETE FROM param_text WHERE rowid BETWEEN ? AND ?", (base, base + PARAM_TEXT_SLOTS - 1)
-    )
+    conn.delete_index(resource_type, id, rowid)
 
 
 def write_index(
-    conn: apsw.Connection | BulkWriter,
+    conn: Tx,
     tenant: str,
     resource_type: str,
     id: str,
@@ -96,17 +85,12 @@ def write_index(
     """Replace a resource's index and text rows with ``index`` (``replace`` False: the
     resource is new, nothing to delete)."""
     if replace:
-        delete_index(conn, tenant, resource_type, id, rowid)
-    if isinstance(conn, BulkWriter):
-        conn.add_index(resource_type, id, rowid, index)
-        return
-    buffer = IndexBuffer()
-    buffer.add(tenant, resource_type, id, rowid, index)
-    buffer.flush(conn)
+        conn.delete_index(resource_type, id, rowid)
+    conn.add_index(resource_type, id, rowid, index)
 
 
 def write_outbox(
-    conn: apsw.Connection | BulkWriter,
+    conn: Tx,
     tenant: str,
     resource_type: str,
     id: str,
@@ -115,11 +99,4 @@ def write_outbox(
     created_at: int,
 ) -> None:
     """Record a change for the secondaries (``operation``: ``upsert`` or ``delete``)."""
-    if isinstance(conn, BulkWriter):
-        conn.add_outbox((tenant, resource_type, id, version, operation, created_at))
-        return
-    conn.execute(
-        "INSERT INTO outbox (tenant, type, id, version, operation, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (tenant, resource_type, id, version, operation, created_at),
-    )
+    conn.add_outbox((tenant, resource_type, id, version, operation, created_at))
