@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from helios_persistence.tenancy import TenantContext
+
 try:
     from tests.conformance.backends import BACKENDS
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
@@ -27,3 +29,28 @@ def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def any_store(store: Any) -> Any:
+    """(Every backend variant: the name the tests ported from the SQLite suite use.)"""
+    return store
+
+
+@pytest.fixture(scope="module", params=sorted(BACKENDS))
+def shared_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One store per backend for a whole module (property tests give each example a tenant)."""
+    spec = BACKENDS[request.param]
+    reason = spec.unavailable()
+    if reason:
+        pytest.skip(f"{spec.name}: {reason}")
+    opened = spec.open(tmp_path_factory.mktemp(spec.name))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def ctx() -> TenantContext:
+    return TenantContext.for_tenant("acme")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-import pytest
-from sqlite_helpers import count_rows, observation, patient
+from typing import Any
 
-from helios_persistence.backends.sqlite.store import SQLiteStore
+import pytest
+
 from helios_persistence.errors import Gone, PermissionDenied
 from helios_persistence.tenancy import Operation, Permissions, TenantContext
+
+from .helpers import count_rows, observation, patient
 
 ADMIN = TenantContext.for_tenant("acme")
 
@@ -14,7 +16,7 @@ def restricted(**kw) -> TenantContext:
     return TenantContext("acme", Permissions(**kw))
 
 
-def test_operations_are_enforced(store: SQLiteStore) -> None:
+def test_operations_are_enforced(store: Any) -> None:
     store.update(ADMIN, patient(id="p1"))
     reader = restricted(operations=Operation.read_only())
     assert reader.permissions.allows(Operation.READ)
@@ -38,7 +40,7 @@ def test_operations_are_enforced(store: SQLiteStore) -> None:
         store.history(no_vread, "Patient", "p1")
 
 
-def test_update_as_create_needs_create(store: SQLiteStore) -> None:
+def test_update_as_create_needs_create(store: Any) -> None:
     updater = restricted(operations=Operation.READ | Operation.UPDATE)
     with pytest.raises(PermissionDenied):
         store.update(updater, patient(id="new"))
@@ -46,7 +48,7 @@ def test_update_as_create_needs_create(store: SQLiteStore) -> None:
     assert store.update(updater, patient(id="p1", family="X")).version_id == "2"
 
 
-def test_resource_types_are_enforced(store: SQLiteStore) -> None:
+def test_resource_types_are_enforced(store: Any) -> None:
     store.update(ADMIN, patient(id="p1"))
     store.update(ADMIN, observation("Patient/p1", id="o1"))
     only_obs = restricted(resource_types={"Observation"})
@@ -99,7 +101,7 @@ def test_resource_types_are_enforced(store: SQLiteStore) -> None:
 
 
 @pytest.fixture
-def clinic(store: SQLiteStore) -> SQLiteStore:
+def clinic(store: Any) -> Any:
     store.update(ADMIN, patient(id="123"))
     store.update(ADMIN, patient(id="999"))
     store.update(ADMIN, observation("Patient/123", id="mine"))
@@ -111,7 +113,7 @@ def clinic(store: SQLiteStore) -> SQLiteStore:
 PATIENT_123 = restricted(compartment=("Patient", "123"))
 
 
-def test_compartment_reads(clinic: SQLiteStore) -> None:
+def test_compartment_reads(clinic: Any) -> None:
     assert clinic.read(PATIENT_123, "Patient", "123").id == "123"
     assert clinic.read(PATIENT_123, "Observation", "mine").id == "mine"
     assert clinic.vread(PATIENT_123, "Observation", "mine", "1").id == "mine"
@@ -122,7 +124,7 @@ def test_compartment_reads(clinic: SQLiteStore) -> None:
             clinic.vread(PATIENT_123, rtype, rid, "1")
 
 
-def test_compartment_writes(clinic: SQLiteStore) -> None:
+def test_compartment_writes(clinic: Any) -> None:
     created = clinic.create(PATIENT_123, observation("Patient/123"))
     assert clinic.read(ADMIN, "Observation", created.id).id == created.id
     with pytest.raises(PermissionDenied):
@@ -147,7 +149,7 @@ def test_compartment_writes(clinic: SQLiteStore) -> None:
         clinic.read(PATIENT_123, "Observation", "theirs")
 
 
-def test_compartment_history(clinic: SQLiteStore) -> None:
+def test_compartment_history(clinic: Any) -> None:
     clinic.delete(ADMIN, "Observation", "mine")
     system = clinic.history(PATIENT_123)
     refs = sorted({e["fullUrl"] for e in system["entry"]})

@@ -5,11 +5,11 @@ import json
 from typing import Any
 
 import pytest
-from sqlite_helpers import count_rows, observation, patient
 
-from helios_persistence.backends.sqlite.store import SQLiteStore
 from helios_persistence.errors import InvalidResource, NotFound, VersionConflict
 from helios_persistence.tenancy import TenantContext
+
+from .helpers import count_rows, observation, patient
 
 
 def bundle(kind: str, *entries: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def _id(response_entry: dict) -> str:
     return response_entry["response"]["location"].split("/")[1]
 
 
-def test_transaction_with_urn_references(any_store: SQLiteStore, ctx: TenantContext) -> None:
+def test_transaction_with_urn_references(any_store: Any, ctx: TenantContext) -> None:
     enc = {
         "resourceType": "Encounter",
         "status": "finished",
@@ -84,7 +84,7 @@ def test_transaction_with_urn_references(any_store: SQLiteStore, ctx: TenantCont
     )
 
 
-def test_transaction_is_atomic(any_store: SQLiteStore, ctx: TenantContext) -> None:
+def test_transaction_is_atomic(any_store: Any, ctx: TenantContext) -> None:
     any_store.update(ctx, patient(id="keep"))
     with pytest.raises(InvalidResource, match=r"Bundle.entry\[2\]") as err:
         any_store.transaction(
@@ -107,7 +107,7 @@ def test_transaction_is_atomic(any_store: SQLiteStore, ctx: TenantContext) -> No
     assert any_store.read(ctx, "Patient", "keep").version_id == "1"
 
 
-def test_put_delete_get_patch(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_put_delete_get_patch(store: Any, ctx: TenantContext) -> None:
     store.update(ctx, patient(id="p1"))
     store.update(ctx, patient(id="gone"))
     store.update(ctx, patient(id="patchme"))
@@ -153,7 +153,7 @@ def test_put_delete_get_patch(store: SQLiteStore, ctx: TenantContext) -> None:
     assert store.read(ctx, "Patient", "new").version_id == "1"
 
 
-def test_if_match_failure_in_a_transaction(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_if_match_failure_in_a_transaction(store: Any, ctx: TenantContext) -> None:
     store.update(ctx, patient(id="p1"))
     store.update(ctx, patient(id="p1"))
     with pytest.raises(VersionConflict):
@@ -168,7 +168,7 @@ def test_if_match_failure_in_a_transaction(store: SQLiteStore, ctx: TenantContex
     assert count_rows(store, ctx, "resources") == 1
 
 
-def test_failed_get_fails_the_transaction(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_failed_get_fails_the_transaction(store: Any, ctx: TenantContext) -> None:
     with pytest.raises(NotFound):
         store.transaction(
             ctx,
@@ -179,7 +179,7 @@ def test_failed_get_fails_the_transaction(store: SQLiteStore, ctx: TenantContext
     assert count_rows(store, ctx, "resources") == 0
 
 
-def test_batch(any_store: SQLiteStore, ctx: TenantContext) -> None:
+def test_batch(any_store: Any, ctx: TenantContext) -> None:
     any_store.update(ctx, patient(id="p1"))
     response = any_store.transaction(
         ctx,
@@ -209,7 +209,7 @@ def test_batch(any_store: SQLiteStore, ctx: TenantContext) -> None:
     assert count_rows(any_store, ctx, "resources") == 3  # p1 (deleted), p2, the POST
 
 
-def test_duplicate_resource_in_transaction(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_duplicate_resource_in_transaction(store: Any, ctx: TenantContext) -> None:
     with pytest.raises(InvalidResource, match="both change"):
         store.transaction(
             ctx,
@@ -222,7 +222,7 @@ def test_duplicate_resource_in_transaction(store: SQLiteStore, ctx: TenantContex
     assert count_rows(store, ctx, "resources") == 0
 
 
-def test_absolute_full_url_references(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_absolute_full_url_references(store: Any, ctx: TenantContext) -> None:
     response = store.transaction(
         ctx,
         bundle(

@@ -1,19 +1,21 @@
 from __future__ import annotations
 
-import pytest
-from sqlite_helpers import observation, patient
+from typing import Any
 
-from helios_persistence.backends.sqlite.store import SQLiteStore
+import pytest
+
 from helios_persistence.errors import InvalidResource, NotFound
 from helios_persistence.storage.types import datetime_to_micros, format_instant
 from helios_persistence.tenancy import TenantContext
+
+from .helpers import observation, patient
 
 
 def _etags(bundle: dict) -> list[str]:
     return [f"{e['fullUrl']}@{e['response']['etag']}" for e in bundle["entry"]]
 
 
-def test_instance_history(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_instance_history(store: Any, ctx: TenantContext) -> None:
     store.update(ctx, patient(id="p1"))
     store.update(ctx, patient(id="p1", family="B"))
     store.delete(ctx, "Patient", "p1")
@@ -37,7 +39,7 @@ def test_instance_history(store: SQLiteStore, ctx: TenantContext) -> None:
         store.history(ctx, "Patient", "nope")
 
 
-def test_type_and_system_history(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_type_and_system_history(store: Any, ctx: TenantContext) -> None:
     store.update(ctx, patient(id="p1"))
     store.update(ctx, observation("Patient/p1", id="o1"))
     store.update(ctx, patient(id="p2"))
@@ -58,7 +60,7 @@ def test_type_and_system_history(store: SQLiteStore, ctx: TenantContext) -> None
     assert stamps == sorted(stamps, reverse=True)
 
 
-def test_since_at_and_count(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_since_at_and_count(store: Any, ctx: TenantContext) -> None:
     v1 = store.update(ctx, patient(id="p1"))
     v2 = store.update(ctx, patient(id="p1", family="B"))
     v3 = store.update(ctx, patient(id="p1", family="C"))

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlite_helpers import count_rows, observation, patient
 
-from helios_persistence.backends.sqlite.store import SQLiteStore
 from helios_persistence.errors import (
     InvalidResource,
     NotFound,
@@ -16,6 +14,8 @@ from helios_persistence.errors import (
 )
 from helios_persistence.tenancy import Operation, Permissions, TenantContext
 
+from .helpers import count_rows, observation, patient
+
 OTHER = TenantContext.for_tenant("other")
 
 
@@ -23,7 +23,7 @@ def ident(value: str) -> dict[str, Any]:
     return {"identifier": [{"system": "http://ids", "value": value}]}
 
 
-def test_conditional_create(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_conditional_create(store: Any, ctx: TenantContext) -> None:
     first = store.create(ctx, patient(**ident("1")), if_none_exist="identifier=http://ids|1")
     again = store.create(ctx, patient(**ident("1")), if_none_exist="identifier=http://ids|1")
     assert again.id == first.id and again.version_id == "1"
@@ -36,7 +36,7 @@ def test_conditional_create(store: SQLiteStore, ctx: TenantContext) -> None:
         store.create(ctx, patient(**ident("1")), if_none_exist="identifier=http://ids|1")
 
 
-def test_conditional_update(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_conditional_update(store: Any, ctx: TenantContext) -> None:
     created = store.update_conditional(ctx, patient(**ident("7")), "identifier=http://ids|7")
     assert created.version_id == "1"
     updated = store.update_conditional(
@@ -54,7 +54,7 @@ def test_conditional_update(store: SQLiteStore, ctx: TenantContext) -> None:
         store.update_conditional(ctx, patient(**ident("7")), "identifier=http://ids|7")
 
 
-def test_conditional_delete_and_patch(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_conditional_delete_and_patch(store: Any, ctx: TenantContext) -> None:
     a = store.create(ctx, patient(**ident("a")))
     patched = store.patch_conditional(
         ctx,
@@ -76,7 +76,7 @@ def test_conditional_delete_and_patch(store: SQLiteStore, ctx: TenantContext) ->
         store.patch_conditional(ctx, "Patient", "identifier=http://ids|b", [])
 
 
-def test_bundle_conditionals(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_bundle_conditionals(store: Any, ctx: TenantContext) -> None:
     doc = store.create(ctx, {"resourceType": "Practitioner", **ident("npi-1")})
     existing = store.create(ctx, patient(**ident("p-1")))
     store.create(ctx, patient(**ident("del")))
@@ -134,7 +134,7 @@ def test_bundle_conditionals(store: SQLiteStore, ctx: TenantContext) -> None:
     assert store.search(ctx, "Patient?identifier=http://ids|del").resources == []
 
 
-def test_bad_conditional_reference_rolls_back(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_bad_conditional_reference_rolls_back(store: Any, ctx: TenantContext) -> None:
     def run(ref: str) -> None:
         store.transaction(
             ctx,
@@ -160,7 +160,7 @@ def test_bad_conditional_reference_rolls_back(store: SQLiteStore, ctx: TenantCon
     assert count_rows(store, ctx, "resources", type="Observation") == 0
 
 
-def test_search_and_permissions(store: SQLiteStore, ctx: TenantContext) -> None:
+def test_search_and_permissions(store: Any, ctx: TenantContext) -> None:
     store.update(ctx, patient(id="123"))
     store.update(ctx, patient(id="999"))
     store.update(ctx, observation("Patient/123", id="mine"))

@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlite_helpers import count_rows
 
-from helios_persistence.backends.sqlite.store import SQLiteStore
 from helios_persistence.errors import Gone, NotFound
-from helios_persistence.stores import open_store
 from helios_persistence.tenancy import TenantContext
+
+from .helpers import count_rows
 
 IDS = ["a", "b", "c"]
 ops = st.lists(
@@ -26,19 +25,11 @@ ops = st.lists(
 )
 
 
-@pytest.fixture(scope="module")
-def shared_store() -> Any:
-    with open_store("sqlite://") as store:
-        yield store
-
-
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(ops)
-def test_history_matches_model(
-    shared_store: SQLiteStore, sequence: list[tuple[str, str, str]]
-) -> None:
+def test_history_matches_model(shared_store: Any, sequence: list[tuple[str, str, str]]) -> None:
     store = shared_store
     ctx = TenantContext.for_tenant(f"t{uuid.uuid4().hex}")
     # model: id -> {version: family or None (deletion)}, and the highest version
