@@ -117,3 +117,30 @@ def test_matrix_is_generated_from_the_code() -> None:
         assert "🚧 not in the suite" in text
     for gap in GAPS:
         assert gap.reason in text
+
+
+def test_gaps_a_compiler_declares_are_derived() -> None:
+    """A case whose query the dialect's ``supports()`` refuses is a known gap without an
+    entry in GAPS; a declared area gap covers every case of the area."""
+    from dataclasses import replace
+
+    from helios_persistence.conformance.cases import load_cases
+    from helios_persistence.errors import UnsupportedInDialect
+
+    cases = load_cases()
+    template = next(c for c in cases if c.error is None)
+    refused = replace(template, name="derived", query="Observation?code:in=http://x.org/vs")
+    found = gaps_for("sqlite", [*cases, refused])
+    gap = found[refused.id]
+    assert gap.raises is UnsupportedInDialect and "Terminology" in gap.reason
+    assert refused.id not in gaps_for("sqlite", [*cases, replace(refused, error="not-supported")])
+    area = Gap(("duckdb",), (f"{template.area}/*",), AssertionError, "an area gap")
+    import helios_persistence.conformance.gaps as gaps_module
+
+    saved = gaps_module.GAPS
+    gaps_module.GAPS = (area,)
+    try:
+        covered = gaps_for("duckdb", cases)
+    finally:
+        gaps_module.GAPS = saved
+    assert {c.id for c in cases if c.area == template.area} <= set(covered)

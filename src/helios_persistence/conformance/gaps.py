@@ -9,14 +9,22 @@ support matrix (:mod:`.matrix`) and the runner read the same declarations.
 * ``notimpl`` — the library does not do it yet (a bug or a missing feature);
 * ``notyet`` — waiting on something outside the library (an engine, a service);
 * ``never`` — a deliberate limitation of that dialect.
+
+A gap names cases (``<area>/<name>``) or whole areas (``<area>/*``). Gaps a compiler declares
+itself need no entry: :func:`gaps_for` derives one for every case whose query the dialect's
+``supports()`` refuses (raising ``UnsupportedInDialect``, kind ``notimpl``, the reason being
+the unsupported feature), so a new dialect's column is honest from its first compile.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from helios_persistence.conformance.cases import Case, load_cases
 from helios_persistence.engines import engines
+from helios_persistence.errors import InvalidSearch, UnsupportedInDialect
 
 __all__ = ["DIALECTS", "GAPS", "SUITE_DIALECTS", "Gap", "gaps_for"]
 
@@ -56,13 +64,45 @@ class Gap:
 GAPS: tuple[Gap, ...] = ()
 
 
-def gaps_for(dialect: str) -> dict[str, Gap]:
-    """``{case id: gap}`` of one dialect."""
+def gaps_for(dialect: str, cases: Iterable[Case] | None = None) -> dict[str, Gap]:
+    """``{case id: gap}`` of one dialect over ``cases`` (default: the packaged cases): the
+    declared gaps (areas expanded) and the ones the dialect's compiler declares."""
+    case_list = list(load_cases() if cases is None else cases)
+    by_area: dict[str, list[str]] = {}
+    for case in case_list:
+        by_area.setdefault(case.area, []).append(case.id)
     out: dict[str, Gap] = {}
     for gap in GAPS:
-        if dialect in gap.dialects:
-            for case in gap.cases:
-                if case in out:
-                    raise ValueError(f"case {case} has two gaps for {dialect}")
-                out[case] = gap
+        if dialect not in gap.dialects:
+            continue
+        for name in gap.cases:
+            area, _, rest = name.partition("/")
+            for case_id in by_area.get(area, []) if rest == "*" else [name]:
+                if case_id in out:
+                    raise ValueError(f"case {case_id} has two gaps for {dialect}")
+                out[case_id] = gap
+    for case in case_list:
+        if case.id not in out and case.error is None:
+            reason = _declared_unsupported(dialect, case.query)
+            if reason is not None:
+                out[case.id] = Gap(
+                    (dialect,), (case.id,), UnsupportedInDialect, f"{reason} (declared)"
+                )
     return out
+
+
+def _declared_unsupported(dialect: str, query: str) -> str | None:
+    """What the dialect's compiler declares it cannot lower in ``query`` (None: nothing, or
+    the dialect has no compiler yet, or the query does not parse)."""
+    from helios_persistence.compilers import DIALECTS as COMPILERS
+    from helios_persistence.compilers import get_compiler
+    from helios_persistence.parsing import parse
+
+    if dialect not in COMPILERS:
+        return None
+    try:
+        bound = parse(query)
+    except InvalidSearch:
+        return None
+    compiler = get_compiler(dialect)
+    return compiler.unsupported_reason(compiler.lower(bound))

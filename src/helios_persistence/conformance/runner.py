@@ -117,8 +117,11 @@ class Report:
 
 
 def _dialect(store_url: str) -> str:
-    scheme = store_url.split(":", 1)[0].lower()
-    return "postgres" if scheme.startswith("postgres") else scheme
+    from helios_persistence.engines import engine_for_scheme
+
+    scheme = store_url.split(":", 1)[0]
+    engine = engine_for_scheme(scheme)
+    return engine.name if engine is not None else scheme.lower()
 
 
 def run(store_url: str, cases_dir: str | Path | None = None) -> Report:
@@ -127,7 +130,7 @@ def run(store_url: str, cases_dir: str | Path | None = None) -> Report:
 
     cases = load_cases(cases_dir)
     dialect = _dialect(store_url)
-    known = gaps_for(dialect) if cases_dir is None else {}
+    known = gaps_for(dialect, cases)
     report = Report(store_url, dialect)
     store = open_store(store_url)
     try:
