@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,21 @@ class Backend:
     dialect: str
     open: Callable[..., Any]
     unavailable: Callable[[], str | None] = field(default=_available)
+
+    @contextmanager
+    def opened(self, tmp: Any, **kw: Any) -> Iterator[Any]:
+        """A fresh store of this backend (the calling test skips when its server is down),
+        closed afterwards."""
+        import pytest
+
+        reason = self.unavailable()
+        if reason:
+            pytest.skip(f"{self.name}: {reason}")
+        store = self.open(tmp, **kw)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 BACKENDS: dict[str, Backend] = {

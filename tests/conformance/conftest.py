@@ -28,14 +28,8 @@ def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LoadedBackend]:
     spec = BACKENDS[request.param]
-    reason = spec.unavailable()
-    if reason:
-        pytest.skip(f"{spec.name}: {reason}")
-    store = spec.open(tmp_path_factory.mktemp(spec.name))
-    try:
+    with spec.opened(tmp_path_factory.mktemp(spec.name)) as store:
         yield LoadedBackend(spec, store)
-    finally:
-        store.close()
 
 
 @functools.cache

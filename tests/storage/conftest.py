@@ -20,15 +20,8 @@ except ImportError:  # plain `pytest`: tests/ itself is on sys.path
 
 @pytest.fixture(params=sorted(BACKENDS))
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
-    spec = BACKENDS[request.param]
-    reason = spec.unavailable()
-    if reason:
-        pytest.skip(f"{spec.name}: {reason}")
-    opened = spec.open(tmp_path)
-    try:
+    with BACKENDS[request.param].opened(tmp_path) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture
@@ -40,15 +33,8 @@ def any_store(store: Any) -> Any:
 @pytest.fixture(scope="module", params=sorted(BACKENDS))
 def shared_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One store per backend for a whole module (property tests give each example a tenant)."""
-    spec = BACKENDS[request.param]
-    reason = spec.unavailable()
-    if reason:
-        pytest.skip(f"{spec.name}: {reason}")
-    opened = spec.open(tmp_path_factory.mktemp(spec.name))
-    try:
+    with BACKENDS[request.param].opened(tmp_path_factory.mktemp(request.param)) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture
