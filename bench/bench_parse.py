@@ -94,7 +94,7 @@ def profile(query: str, runs: int, *, cold: bool) -> str:
         area = (
             "lark" if "/lark/" in filename or "lark_cython" in name
             else "bind" if "parsing/bind" in filename
-            else "typed values" if "typed_values" in filename or "values.py" in filename
+            else "typed values" if "typed_values" in filename or "fhir_values.py" in filename
             else "syntax (split, decode, memo)" if "parsing/syntax" in filename
             else "registry" if "registry" in filename
             else "other"

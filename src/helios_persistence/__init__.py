@@ -47,7 +47,7 @@ __version__ = "0.1.0"
 def open_store(url: str, **options: Any) -> SQLiteStore | PostgresStore:
     """Open a store: ``sqlite://`` (memory), ``sqlite:///path.db``, ``...?tenancy=database``,
     ``postgresql://user:password@host/db?tenancy=shared|schema|database`` (see
-    :mod:`helios_persistence.stores`)."""
-    from helios_persistence.stores import open_store as _open
+    :mod:`helios_persistence.store_urls`)."""
+    from helios_persistence.store_urls import open_store as _open
 
     return _open(url, **options)

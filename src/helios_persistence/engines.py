@@ -53,11 +53,12 @@ ENGINES: dict[str, Engine] = {
     for e in (
         Engine(
             "sqlite", "SQLite", "primary", "helios_persistence.compilers.sqlite",
-            ("sqlite",), "helios_persistence.stores:open_sqlite", in_suite=True,
+            ("sqlite",), "helios_persistence.store_urls:open_sqlite", in_suite=True,
         ),
         Engine(
             "postgres", "PostgreSQL", "primary", "helios_persistence.compilers.postgres",
-            ("postgresql", "postgres"), "helios_persistence.stores:open_postgres", in_suite=True,
+            ("postgresql", "postgres"), "helios_persistence.store_urls:open_postgres",
+            in_suite=True,
         ),
         Engine("duckdb", "DuckDB", "analytics"),
         Engine("cypher", "Neo4j", "graph"),

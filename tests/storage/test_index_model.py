@@ -1,12 +1,12 @@
-"""One definition of the relational index model (``storage/index_tables.py``) is what every
+"""One definition of the relational index model (``backends/sql/index_tables.py``) is what every
 SQL backend's migrated schema has, what the writers fill and what the compilers search."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, KEY, TABLE_OF_TYPE
 from helios_persistence.compilers.sql import TABLES
-from helios_persistence.storage.index_tables import COLUMNS, INDEX_TABLES, KEY, TABLE_OF_TYPE
 from helios_persistence.tenancy import TenantContext
 
 

@@ -6,11 +6,11 @@ straight off the R4 search page (http://hl7.org/fhir/R4/search.html, cited below
 e.g. ``#prefix``), over the rows :func:`helios_persistence.indexing.extract` produces.
 
 What it shares with the engines, on purpose: the parser and binder (``hp.parse``: both sides
-see the same IR), the value normalisation of :mod:`helios_persistence.values` (date ranges,
+see the same IR), the value normalisation of :mod:`helios_persistence.fhir_values` (date ranges,
 number precision, ``fold``) and the index extraction (which values a resource has). What it
-does *not* share: :mod:`helios_persistence.semantics` and every compiler. The prefix rules,
+does *not* share: :mod:`helios_persistence.prefixes` and every compiler. The prefix rules,
 modifiers, chains, ``_has``, ``:missing``, includes, sort and paging below are written again
-from the specification, so a mistake in ``semantics.py`` or a compiler shows up as a
+from the specification, so a mistake in ``prefixes.py`` or a compiler shows up as a
 difference.
 
 Where R4 leaves a choice to the server, the evaluator takes the library's documented choice:
@@ -38,6 +38,7 @@ from typing import Any
 from helios_persistence import ir
 from helios_persistence.conformance import fulltext
 from helios_persistence.errors import UnsupportedInDialect
+from helios_persistence.fhir_values import fold, parse_date
 from helios_persistence.indexing import (
     CompositeRow,
     DateRow,
@@ -51,7 +52,6 @@ from helios_persistence.indexing import (
     extract,
 )
 from helios_persistence.registry import Registry, default_registry
-from helios_persistence.values import fold, parse_date
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Evaluator", "Outcome"]
 

@@ -9,7 +9,7 @@ that is a number, a Quantity whose value is a string) raises :class:`BadValue`, 
 
 Rules beyond the row docstrings:
 
-* **string** — ``norm`` is :func:`~helios_persistence.values.fold`, ``exact`` as written;
+* **string** — ``norm`` is :func:`~helios_persistence.fhir_values.fold`, ``exact`` as written;
   HumanName gives family, each given, prefix, suffix and text; Address each line, city,
   district, state, postalCode, country and text.
 * **token** — Coding: system, code, folded display. CodeableConcept: one row per coding,
@@ -18,7 +18,7 @@ Rules beyond the row docstrings:
   codings in ``type_system``/``type_code`` (one row per type coding), folded ``type.text``.
   ContactPoint: the value as code, no system (R4: token on ContactPoint matches the value).
   code/string/id/uri: the code, no system. boolean: ``true``/``false``.
-* **date** — dates via :func:`~helios_persistence.values.parse_date` (no timezone = UTC);
+* **date** — dates via :func:`~helios_persistence.fhir_values.parse_date` (no timezone = UTC);
   Period ``[start.low, end.high)`` with a missing end open (``MIN_MICROS``/``MAX_MICROS``);
   Timing: each ``event``, and ``repeat.boundsPeriod`` as a Period.
 * **number / quantity** — the value's written precision gives ``[low, high)``; a JSON float
@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import Any
 
 from helios_persistence import ucum
+from helios_persistence.fhir_values import MAX_MICROS, MIN_MICROS, fold, parse_date, parse_number
 from helios_persistence.indexing import model as m
 from helios_persistence.indexing.references import BadReference, reference_rows
 from helios_persistence.indexing.rows import (
@@ -49,7 +50,6 @@ from helios_persistence.indexing.rows import (
     UriRow,
 )
 from helios_persistence.registry import ParamType
-from helios_persistence.values import MAX_MICROS, MIN_MICROS, fold, parse_date, parse_number
 
 __all__ = ["BadValue", "Normaliser", "dynamic", "infer_type", "normaliser", "number_text"]
 

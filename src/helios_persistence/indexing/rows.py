@@ -26,7 +26,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class StringRow:
-    """``norm`` is :func:`helios_persistence.values.fold` of ``exact``."""
+    """``norm`` is :func:`helios_persistence.fhir_values.fold` of ``exact``."""
 
     param: str
     norm: str

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from helios_persistence import ir
+from helios_persistence.fhir_values import NumberRange, parse_date, parse_number
 from helios_persistence.parsing.syntax import MEMOS
 from helios_persistence.registry import ParamType
 from helios_persistence.ucum import UCUM_SYSTEM, canonical_range
-from helios_persistence.values import NumberRange, parse_date, parse_number
 
 __all__ = ["PREFIXED_TYPES", "ValueParser", "parse_value", "split_prefix"]
 

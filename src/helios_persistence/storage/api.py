@@ -18,15 +18,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from helios_persistence import ir
+from helios_persistence.backends.sql.reindex_loop import ReindexTarget, run_reindex
 from helios_persistence.errors import InvalidResource, NotFound, PermissionDenied
-from helios_persistence.indexing.reindex import Progress
+from helios_persistence.indexing.reindex_plan import Progress
 from helios_persistence.parsing import Limits
 from helios_persistence.registry import default_registry
 from helios_persistence.registry.validate import validate as validate_search_parameter
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.bundles import process_bundle
 from helios_persistence.storage.operations import Operations, Session
-from helios_persistence.storage.reindex import ReindexTarget, run_reindex
 from helios_persistence.storage.sync import Change
 from helios_persistence.storage.types import (
     StoredResource,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from helios_persistence.values import parse_date
+from helios_persistence.fhir_values import parse_date
 
 __all__ = [
     "EPOCH",

@@ -22,7 +22,7 @@ from pg_helpers import drop_databases, drop_schemas  # noqa: E402
 from psycopg import sql  # noqa: E402
 from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: E402
 
-from helios_persistence.stores import open_store  # noqa: E402
+from helios_persistence.store_urls import open_store  # noqa: E402
 from helios_persistence.tenancy import TenantContext  # noqa: E402
 
 # SQLite's test modules and helpers (imported by the test_pg_* modules)

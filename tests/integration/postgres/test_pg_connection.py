@@ -13,7 +13,7 @@ from psycopg import sql
 from sqlite_helpers import patient
 
 from helios_persistence.errors import QueryTimeout, Unavailable
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
 CTX = TenantContext.for_tenant("t")

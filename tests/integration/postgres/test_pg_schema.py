@@ -18,7 +18,7 @@ from helios_persistence.backends.postgres.schema import (
     migrate,
     migrations,
 )
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
 CTX = TenantContext.for_tenant("t")

@@ -11,7 +11,7 @@ from test_sqlite_search_parameters import CTX, nickname
 
 from helios_persistence.errors import InvalidResource
 from helios_persistence.registry import default_registry
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 
 
 def test_register_unregister_and_reopen(make_store: Any, pg_url: str) -> None:

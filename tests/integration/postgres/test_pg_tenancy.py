@@ -21,7 +21,7 @@ from sqlite_helpers import observation, patient
 from helios_persistence.backends.postgres.schema import SCHEMA_VERSION, current_version, migrate
 from helios_persistence.backends.postgres.tenancy import tenant_name
 from helios_persistence.errors import NotFound
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext, TenantId
 
 A = TenantContext.for_tenant("acme")

@@ -246,7 +246,7 @@ def test_protocols_and_capabilities(store: SQLiteStore) -> None:
 
 
 def test_context_manager_and_close() -> None:
-    from helios_persistence.stores import open_store
+    from helios_persistence.store_urls import open_store
 
     with open_store("sqlite://") as store:
         store.create(TenantContext.for_tenant("a"), patient())
@@ -260,7 +260,7 @@ def test_requires_a_context(store: SQLiteStore) -> None:
 
 
 def test_file_store_persists(tmp_path, ctx: TenantContext) -> None:
-    from helios_persistence.stores import open_store
+    from helios_persistence.store_urls import open_store
 
     url = f"sqlite:///{tmp_path}/data.db"
     with open_store(url) as store:

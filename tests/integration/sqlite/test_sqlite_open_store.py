@@ -6,7 +6,7 @@ import pytest
 from sqlite_helpers import patient
 
 from helios_persistence.backends.sqlite.store import SQLiteStore
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
 

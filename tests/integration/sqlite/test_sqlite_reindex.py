@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import helios_persistence as hp
-from helios_persistence.indexing.reindex import Progress
+from helios_persistence.indexing.reindex_plan import Progress
 
 NICKNAME = {
     "resourceType": "SearchParameter",
@@ -100,7 +100,7 @@ def test_a_write_during_reindex_is_not_overwritten(store: Any) -> None:
     ctx = hp.TenantContext.for_tenant("t")
     _patients(store, ctx, 3)
 
-    from helios_persistence.backends.sqlite.reindex import SQLiteReindex
+    from helios_persistence.backends.sqlite.reindex_target import SQLiteReindex
 
     scan = SQLiteReindex.scan
 

@@ -9,7 +9,7 @@ from sqlite_helpers import patient
 from helios_persistence.backends.sqlite import schema
 from helios_persistence.backends.sqlite.schema import SCHEMA_VERSION, migrate, migrations
 from helios_persistence.backends.sqlite.store import SQLiteStore
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
 

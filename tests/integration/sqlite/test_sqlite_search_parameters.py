@@ -9,7 +9,7 @@ from sqlite_helpers import patient
 
 from helios_persistence.errors import InvalidResource
 from helios_persistence.registry import default_registry
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
 CTX = TenantContext.for_tenant("t")

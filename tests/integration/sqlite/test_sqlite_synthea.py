@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "synthea"

@@ -10,7 +10,7 @@ from sqlite_helpers import observation, patient
 
 from helios_persistence.backends.sqlite.store import SQLiteStore
 from helios_persistence.errors import NotFound
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext, TenantId, tenant_file_name
 
 A = TenantContext.for_tenant("acme")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from helios_persistence.errors import InvalidResource
+from helios_persistence.fhir_values import MAX_MICROS, MIN_MICROS, fold
 from helios_persistence.indexing import (
     CompositeRow,
     DateRow,
@@ -22,7 +23,6 @@ from helios_persistence.indexing import (
     plan_for,
 )
 from helios_persistence.registry import ParamType, default_registry
-from helios_persistence.values import MAX_MICROS, MIN_MICROS, fold
 
 ROW_TYPE = {
     StringRow: ParamType.STRING,

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from helios_persistence.errors import InvalidResource
+from helios_persistence.fhir_values import fold, to_micros
 from helios_persistence.indexing import (
     DateRow,
     NumberRow,
@@ -23,7 +24,6 @@ from helios_persistence.indexing.fhirpath import compile_fast, evaluate_slow
 from helios_persistence.indexing.references import localize, parse_reference
 from helios_persistence.registry import default_registry
 from helios_persistence.ucum import convert
-from helios_persistence.values import fold, to_micros
 
 moments = st.datetimes(
     min_value=datetime(1, 1, 2), max_value=datetime(9998, 12, 30), timezones=st.just(UTC)

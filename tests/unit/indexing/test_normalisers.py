@@ -14,6 +14,13 @@ from typing import Any
 
 import pytest
 
+from helios_persistence.fhir_values import (
+    MAX_MICROS,
+    MIN_MICROS,
+    parse_date,
+    parse_number,
+    to_micros,
+)
 from helios_persistence.indexing import (
     CompositeRow,
     DateRow,
@@ -26,7 +33,6 @@ from helios_persistence.indexing import (
     extract,
 )
 from helios_persistence.ucum import UCUM_SYSTEM, canonical_range
-from helios_persistence.values import MAX_MICROS, MIN_MICROS, parse_date, parse_number, to_micros
 
 
 def rows(resource: dict[str, Any], param: str) -> list[Any]:

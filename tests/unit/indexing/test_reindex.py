@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from helios_persistence.indexing import extract
-from helios_persistence.indexing.reindex import Progress, plan
+from helios_persistence.indexing.reindex_plan import Progress, plan
 from helios_persistence.registry import default_registry
 
 

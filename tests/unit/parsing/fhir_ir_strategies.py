@@ -28,9 +28,9 @@ from typing import Any
 from hypothesis import strategies as st
 
 from helios_persistence import ir
+from helios_persistence.fhir_values import parse_date, parse_number
 from helios_persistence.registry import ParamType, SearchParam, default_registry
 from helios_persistence.ucum import UCUM_SYSTEM, canonical_range
-from helios_persistence.values import parse_date, parse_number
 
 REGISTRY = default_registry()
 TYPES = ("Patient", "Observation", "Encounter", "Condition", "RiskAssessment")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from helios_persistence.storage.history_sql import HistorySQL, OutboxRow
+from helios_persistence.backends.sql.history import HistorySQL, OutboxRow
 from helios_persistence.storage.operations import Current, to_stored
 from helios_persistence.storage.types import HistoryEntry, Interaction
 

@@ -1,6 +1,6 @@
 """Run a search in one PostgreSQL transaction: compiled page query, total, includes, paging.
 
-The steps are :func:`helios_persistence.storage.sql_search.run_search` (shared by the SQL
+The steps are :func:`helios_persistence.backends.sql.search.run_search` (shared by the SQL
 backends) on the PostgreSQL dialect's compilation, whose text depends only on the query's
 shape: psycopg prepares a statement on a connection once it has run ``prepare_threshold``
 times there, so each query shape is parsed and planned once per connection and then only
@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS, Row, SqlDriver, run_search
 from helios_persistence.compilers.postgres import compiler
 from helios_persistence.pipeline import Plan
 from helios_persistence.results import SearchResult
-from helios_persistence.storage.sql_search import MAX_INCLUDE_ROUNDS, Row, SqlDriver, run_search
 
 from .tx import Tx
 

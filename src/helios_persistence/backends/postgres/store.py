@@ -44,7 +44,7 @@ from helios_persistence.tenancy import TenantContext, TenantId
 
 from .connection import Database
 from .operations import PostgresOperations
-from .reindex import PostgresReindex
+from .reindex_target import PostgresReindex
 from .schema import migrate
 from .statistics import Statistics
 from .tenancy import STRATEGIES, Tenancy, make_tenancy

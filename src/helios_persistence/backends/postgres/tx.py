@@ -27,7 +27,7 @@ import psycopg
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
-from helios_persistence.storage.index_tables import COLUMNS, INDEX_TABLES, KEY
+from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, KEY
 from helios_persistence.storage.operations import Current
 
 from .locks import lock_key

@@ -16,14 +16,14 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from helios_persistence.indexing.rows import ResourceIndex
-from helios_persistence.storage.index_tables import (
+from helios_persistence.backends.sql.index_tables import (
     COLUMNS,
     INDEX_TABLES,
     KEY,
     param_texts,
     rows_by_table,
 )
+from helios_persistence.indexing.rows import ResourceIndex
 
 from .text import tsvector
 from .tx import TYPES, Key, Tx

@@ -25,8 +25,7 @@ from typing import Any
 import apsw
 import orjson
 
-from helios_persistence.indexing.rows import ResourceIndex
-from helios_persistence.storage.index_tables import (
+from helios_persistence.backends.sql.index_tables import (
     COLUMNS,
     INDEX_TABLES,
     KEY,
@@ -34,6 +33,7 @@ from helios_persistence.storage.index_tables import (
     param_texts,
     rows_by_table,
 )
+from helios_persistence.indexing.rows import ResourceIndex
 from helios_persistence.storage.operations import Current
 
 from .tx import Tx

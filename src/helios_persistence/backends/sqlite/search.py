@@ -9,10 +9,10 @@ from typing import Any
 
 import apsw
 
+from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS, Row, SqlDriver, run_search
 from helios_persistence.compilers.sqlite import compiler
 from helios_persistence.pipeline import Plan
 from helios_persistence.results import SearchResult
-from helios_persistence.storage.sql_search import MAX_INCLUDE_ROUNDS, Row, SqlDriver, run_search
 
 __all__ = ["MAX_INCLUDE_ROUNDS", "execute_search"]
 

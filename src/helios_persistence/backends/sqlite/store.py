@@ -40,7 +40,7 @@ from helios_persistence.tenancy import (
 from .bulk import BulkWriter
 from .connection import DEFAULT_BUSY_TIMEOUT_MS, ConnectionPool
 from .operations import Session, SQLiteOperations
-from .reindex import SQLiteReindex
+from .reindex_target import SQLiteReindex
 from .schema import defer_indexes, migrate, restore_indexes
 from .tx import Tx
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import apsw
 
+from helios_persistence.backends.sql.index_tables import INDEX_TABLES, PARAM_TEXT_SLOTS
 from helios_persistence.indexing.rows import ResourceIndex
-from helios_persistence.storage.index_tables import INDEX_TABLES, PARAM_TEXT_SLOTS
 from helios_persistence.storage.operations import Current
 
 __all__ = ["Tx"]

@@ -1,6 +1,6 @@
 """Writing a resource's index rows, full-text row and outbox row (inside the caller's txn).
 
-The row model (tables, columns, composites) is :mod:`helios_persistence.storage.index_tables`,
+The row model (tables, columns, composites) is :mod:`helios_persistence.backends.sql.index_tables`,
 shared with the other SQL backends. A resource's full-text row has its ``resources`` rowid.
 """
 
@@ -10,12 +10,12 @@ from typing import Any
 
 import apsw
 
-from helios_persistence.indexing.rows import ResourceIndex
-from helios_persistence.storage.index_tables import (
+from helios_persistence.backends.sql.index_tables import (
     INDEX_TABLES,
     PARAM_TEXT_SLOTS,
     rows_by_table,
 )
+from helios_persistence.indexing.rows import ResourceIndex
 
 from .bulk import INSERT_PARAM_TEXT, INSERT_ROWS, INSERT_TEXT, resource_rows
 from .tx import Tx

@@ -18,7 +18,7 @@ from helios_persistence.compilers.base import encode_cursor
 from helios_persistence.compilers.sql import SQLCompiler
 from helios_persistence.pipeline import Plan
 from helios_persistence.results import SearchResult
-from helios_persistence.summary import apply as apply_summary
+from helios_persistence.subsetting import apply as apply_summary
 
 __all__ = ["MAX_INCLUDE_ROUNDS", "PageRow", "SqlDriver", "run_search"]
 

@@ -6,8 +6,8 @@ import json
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
-from helios_persistence.indexing.reindex import Reindexed
-from helios_persistence.storage.reindex import Versions, delete_param_rows, scan_params
+from helios_persistence.backends.sql.reindex_loop import Versions, delete_param_rows, scan_params
+from helios_persistence.indexing.reindex_plan import Reindexed
 from helios_persistence.tenancy import TenantContext
 
 from . import writer

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
-from helios_persistence.indexing.reindex import Progress, Reindexed, plan
+from helios_persistence.backends.sql.index_tables import INDEX_TABLES
+from helios_persistence.indexing.reindex_plan import Progress, Reindexed, plan
 from helios_persistence.registry import Registry
-from helios_persistence.storage.index_tables import INDEX_TABLES
 
 __all__ = ["ReindexTarget", "delete_param_rows", "run_reindex", "scan_params"]
 
