@@ -19,13 +19,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench fuzz
-	$(BIN)/ruff format --check src tests bench fuzz
+	$(BIN)/ruff check src tests bench fuzz dialects grammar
+	$(BIN)/ruff format --check src tests bench fuzz dialects grammar
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench fuzz
-	$(BIN)/ruff check --fix src tests bench fuzz
+	$(BIN)/ruff format src tests bench fuzz dialects grammar
+	$(BIN)/ruff check --fix src tests bench fuzz dialects grammar
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -20,7 +20,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")  # a clean copy: no stale build/ folder
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("src", "grammar", "dialects"):
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ROOT / folder, source / folder, ignore=ignore)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
          "--quiet", "-w", str(out)],
@@ -41,6 +43,7 @@ def test_wheel_contains_assets(wheel: Path) -> None:
         "helios_persistence/registry/data/search-parameters.json",
         "helios_persistence/registry/data/compartmentdefinition-patient.json",
         "helios_persistence/py.typed",
+        "helios_persistence/assets.py",
     ):
         assert asset in names, f"{asset} missing from {wheel.name}"
 
@@ -76,3 +79,20 @@ def test_installed_copy_loads_its_assets(wheel: Path, tmp_path: Path) -> None:
     expected = '(TokenMatch code eq system="http://loinc.org" code="8867-4")'
     assert parsed == f"(Query Observation {expected})"
     assert has_schema is True
+
+
+def test_every_package_is_listed() -> None:
+    """pyproject.toml lists its packages (grammar/ and dialects/ are mapped from the top of
+    the repository): a package missing from the list would be missing from the wheel."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT / "src").parts)
+        for p in (ROOT / "src").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    mapped = config["tool"]["setuptools"]["package-dir"]
+    found |= {name for name in mapped if name}
+    assert listed == found

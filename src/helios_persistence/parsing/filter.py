@@ -16,6 +16,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 
 from helios_persistence import ir
+from helios_persistence.assets import read_asset
 from helios_persistence.errors import InvalidSearch
 from helios_persistence.parsing.syntax import MEMOS, Link, RawChain, RawParam
 from helios_persistence.parsing.typed_values import parse_value
@@ -93,9 +94,8 @@ class _FilterBuilder(Transformer):  # type: ignore[type-arg]
 
 @cache
 def _parser() -> Lark:
-    return Lark.open(
-        "../grammar/filter.lark",
-        rel_to=__file__,
+    return Lark(
+        read_asset("grammar", "filter.lark"),
         parser="lalr",
         transformer=_FilterBuilder(),
         maybe_placeholders=True,

@@ -37,6 +37,7 @@ from urllib.parse import unquote
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
+from helios_persistence.assets import read_asset
 from helios_persistence.errors import InvalidSearch
 
 __all__ = [
@@ -280,9 +281,8 @@ def _name_text(name: RawChain | RawHas) -> str:
 def _make_parser(**options: Any) -> Lark:
     """The search grammar with :class:`_SyntaxBuilder` run during the parse (``options``
     are more Lark options: the tests build the other parsers with them)."""
-    return Lark.open(
-        "../grammar/search.lark",
-        rel_to=__file__,
+    return Lark(
+        read_asset("grammar", "search.lark"),
         start="query",
         parser="lalr",
         transformer=_SyntaxBuilder(),

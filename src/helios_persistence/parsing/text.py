@@ -11,6 +11,7 @@ from typing import cast
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput
 
+from helios_persistence.assets import read_asset
 from helios_persistence.errors import InvalidSearch
 from helios_persistence.ir.text import TextNode, TextQuery
 
@@ -48,7 +49,7 @@ class _Builder(Transformer):  # type: ignore[type-arg]
 
 @cache
 def _parser() -> Lark:
-    return Lark.open("../grammar/text.lark", rel_to=__file__, parser="lalr", transformer=_Builder())
+    return Lark(read_asset("grammar", "text.lark"), parser="lalr", transformer=_Builder())
 
 
 @lru_cache(maxsize=1024)

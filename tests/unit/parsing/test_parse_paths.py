@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -29,6 +28,7 @@ from lark.lexer import PatternRE, TerminalDef
 from test_parse_cases import CASES
 from test_parse_errors import ERRORS
 
+from helios_persistence.assets import read_asset
 from helios_persistence.errors import InvalidSearch
 from helios_persistence.parsing import syntax
 
@@ -166,11 +166,7 @@ def test_random_text_reads_the_same_every_way(text: str) -> None:
 
 def test_usual_pairs_are_one_token() -> None:
     """What makes a cold parse fast: the goal query is two tokens, not sixteen."""
-    trees = Lark.open(
-        str(Path(syntax.__file__).parent.parent / "grammar" / "search.lark"),
-        start="query",
-        parser="lalr",
-    )
+    trees = Lark(read_asset("grammar", "search.lark"), start="query", parser="lalr")
     tree = trees.parse(GOAL.replace("&", "\x00"))
     tokens = [t.type for t in tree.scan_values(lambda v: isinstance(v, Token))]
     assert tokens == ["TYPE_QMARK", "PLAIN_PARAMS"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import resources
+
+from helios_persistence.assets import asset
 
 __all__ = ["migrations"]
 
@@ -19,7 +20,7 @@ _NAME = re.compile(r"(\d{3})_[A-Za-z0-9_]+\.sql")
 def migrations(dialect: str) -> tuple[tuple[int, str, str], ...]:
     """``(version, name, sql)`` for version 1 (schema.sql) and every migration of ``dialect``,
     in order; a duplicate number is an error."""
-    base = resources.files(__name__).joinpath(dialect)
+    base = asset("dialects", dialect)
     found = [(1, "schema.sql", base.joinpath("schema.sql").read_text(encoding="utf-8"))]
     folder = base.joinpath("migrations")
     if folder.is_dir():
