@@ -14,6 +14,7 @@ import apsw
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helios_persistence.assets import read_asset
 from helios_persistence.indexing.text_tokens import TOKENIZER, words_of
 
 try:
@@ -21,7 +22,7 @@ try:
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     from property.support import examples  # type: ignore[no-redef]
 
-SCHEMA = Path(__file__).resolve().parents[2] / "src/helios_persistence/dialects/sqlite/schema.sql"
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "helios_persistence"
 
 
 @cache
@@ -33,7 +34,7 @@ def _fts() -> apsw.Connection:
 
 
 def _schema_tokenizer() -> str:
-    text = SCHEMA.read_text(encoding="utf-8")
+    text = read_asset("dialects", "sqlite", "schema.sql")
     options = {line.split("=", 1)[1].strip().strip("',") for line in text.splitlines()
                if line.strip().startswith("tokenize")}  # fmt: skip
     assert len(options) == 1, options
@@ -53,7 +54,7 @@ def test_the_tokenizer_is_the_schemas() -> None:
 
 
 def test_tokens_match_fts5_on_real_text() -> None:
-    root = SCHEMA.parents[2]
+    root = PACKAGE
     text = " ".join(p.read_text(encoding="utf-8") for p in root.glob("conformance/*/*.json"))
     text += json.dumps(json.loads((root / "registry/data/search-parameters.json").read_text()))
     text = text[:600_000]
