@@ -118,7 +118,8 @@ class Operations:
     base_url: str | None
     _clock: MonotonicClock
     max_resource_bytes: int
-    #: the backend's record and index writers (modules or objects, connection first)
+    #: the backend's records and index writer (modules or objects, connection first; see
+    #: :mod:`helios_persistence.storage.backend`)
     _records: ClassVar[Any]
     _writer: ClassVar[Any]
 
