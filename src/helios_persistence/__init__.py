@@ -50,4 +50,5 @@ def open_store(url: str, **options: Any) -> SQLiteStore | PostgresStore:
     :mod:`helios_persistence.store_urls`)."""
     from helios_persistence.store_urls import open_store as _open
 
-    return _open(url, **options)
+    store: SQLiteStore | PostgresStore = _open(url, **options)
+    return store

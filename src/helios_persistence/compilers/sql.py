@@ -53,7 +53,10 @@ class SQLCompiler(SQLPredicates):
         shape (no ``(:x IS NULL OR ...)``), so the planner uses the reference indexes."""
         self = cls()
         i = functools.partial(self.col, "i")
-        conditions = [i("tenant").eq(self.tenant()), i("type").eq(self.placeholder("source"))]
+        conditions: list[exp.Expr] = [
+            i("tenant").eq(self.tenant()),
+            i("type").eq(self.placeholder("source")),
+        ]
         if reverse:
             columns = [i("type"), i("id")]
             conditions.append(i("target_type").eq(self.placeholder("target")))

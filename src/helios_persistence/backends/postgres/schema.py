@@ -30,7 +30,8 @@ EXTENSIONS = ("pg_trgm",)
 
 def migrations() -> tuple[tuple[int, str, str], ...]:
     """``(version, name, sql)`` of the postgres schema, in order (see ``dialects``)."""
-    return dialect_migrations("postgres")
+    found: tuple[tuple[int, str, str], ...] = dialect_migrations("postgres")
+    return found
 
 
 SCHEMA_VERSION = migrations()[-1][0]

@@ -141,7 +141,7 @@ class HistorySQL:
             "AND h.type = o.type AND h.id = o.id AND h.version = o.version "
             f"WHERE o.tenant = {self.p} AND o.seq > {self.p} ORDER BY o.seq LIMIT {self.p}"
         )
-        return [tuple(row) for row in execute(sql, [tenant, after, limit])]  # type: ignore[misc]
+        return [tuple(row) for row in execute(sql, [tenant, after, limit])]
 
     def trim_outbox(self, execute: Execute, tenant: str, up_to: int) -> None:
         """Forget the tenant's events up to and including ``up_to`` (every consumer has them)."""

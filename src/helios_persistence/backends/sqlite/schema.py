@@ -18,7 +18,8 @@ __all__ = ["SCHEMA_VERSION", "defer_indexes", "migrate", "migrations", "restore_
 
 def migrations() -> tuple[tuple[int, str, str], ...]:
     """``(version, name, sql)`` of the sqlite schema, in order (see ``dialects``)."""
-    return dialect_migrations("sqlite")
+    found: tuple[tuple[int, str, str], ...] = dialect_migrations("sqlite")
+    return found
 
 
 SCHEMA_VERSION = migrations()[-1][0]
