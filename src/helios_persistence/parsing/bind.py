@@ -511,6 +511,9 @@ class Binder:
     def _include(
         self, rtype: str | None, text: str, raw: RawParam, modifier: str | None, reverse: bool
     ) -> ir.Include:
+        """One ``_include``/``_revinclude`` value. A source type other than the searched one
+        is not an error: without ``:iterate`` the include applies to the matches only, so it
+        includes nothing (R4 #include; as HAPI answers)."""
         iterate = modifier is not None
         if text == "*":
             return ir.Include(rtype or "*", "*", None, iterate, reverse)
@@ -526,12 +529,6 @@ class Binder:
         self._check_type(source, raw, raw.value_pos)
         if target is not None:
             self._check_type(target, raw, raw.value_pos)
-        if not reverse and not iterate and rtype is not None and source != rtype:
-            raise InvalidSearch(
-                f"_include source {source} must be the searched type {rtype} (or use :iterate)",
-                parameter=raw.text,
-                position=raw.value_pos,
-            )
         if code != "*":
             param = self.registry.get(source, code)
             if param is None or param.type is not ParamType.REFERENCE:

@@ -21,11 +21,12 @@ from helios_persistence.errors import InvalidSearch
 from helios_persistence.parsing.syntax import MEMOS, Link, RawChain, RawParam
 from helios_persistence.parsing.typed_values import parse_value
 from helios_persistence.registry import ParamType, SearchParam
+from helios_persistence.ucum import UCUM_SYSTEM
 
 if TYPE_CHECKING:
     from helios_persistence.parsing.bind import Binder
 
-__all__ = ["parse_filter"]
+__all__ = ["SYSTEM_ALIASES", "parse_filter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,13 @@ _STRING_OPS = {
     "co": ir.StringOp.CONTAINS,
     "sw": ir.StringOp.STARTS,
     "ew": ir.StringOp.ENDS,
+}
+#: system aliases a _filter token (or quantity) value may use (search_filter.html, "token")
+SYSTEM_ALIASES = {
+    "loinc": "http://loinc.org",
+    "snomed": "http://snomed.info/sct",
+    "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
+    "ucum": UCUM_SYSTEM,
 }
 _TERMINOLOGY_OPS = {
     "in": ir.TerminologyOp.IN,
@@ -250,7 +258,7 @@ class _Lowering:
         if op in _TERMINOLOGY_OPS:
             if kind is not ParamType.TOKEN or code == "_id":
                 raise self.error(f"{op} applies to token parameters only", cmp.pos)
-            parts = (value,) if op in ("in", "ni") else tuple(value.split("|"))
+            parts = (value,) if op in ("in", "ni") else _with_system(value.split("|"), 0)
             try:
                 return parse_value(kind, code, _TERMINOLOGY_MODIFIERS[op], parts)
             except ValueError as exc:
@@ -280,15 +288,25 @@ class _Lowering:
         if kind in (ParamType.DATE, ParamType.NUMBER, ParamType.QUANTITY):
             if op not in _PREFIX_OPS:
                 raise ValueError(f"operator {op!r} does not apply to {kind.value} parameters")
-            parts = tuple(value.split("|")) if kind is ParamType.QUANTITY else (value,)
+            parts = _with_system(value.split("|"), 1) if kind is ParamType.QUANTITY else (value,)
             return parse_value(kind, code, None, (op + parts[0], *parts[1:]))
         if kind is ParamType.URI and op in ("sw", "eq"):
             return parse_value(kind, code, "below" if op == "sw" else None, (value,))
         if op != "eq":
             raise ValueError(f"operator {op!r} does not apply to {kind.value} parameters")
-        if kind in (ParamType.TOKEN, ParamType.REFERENCE):
+        if kind is ParamType.TOKEN:
+            return parse_value(kind, code, None, _with_system(value.split("|"), 0))
+        if kind is ParamType.REFERENCE:
             return parse_value(kind, code, None, tuple(value.split("|")))
         raise ValueError(f"{kind.value} parameters cannot be used in _filter")
+
+
+def _with_system(parts: list[str], at: int) -> tuple[str, ...]:
+    """``parts`` with a system alias at ``parts[at]`` (``loinc|8867-4``) spelled out; only
+    a value with a system part has one (``loinc`` alone is a code)."""
+    if len(parts) > at + 1 and parts[at] in SYSTEM_ALIASES:
+        parts = [*parts[:at], SYSTEM_ALIASES[parts[at]], *parts[at + 1 :]]
+    return tuple(parts)
 
 
 def _first(node: object) -> _Comparison:
