@@ -37,8 +37,12 @@ _DATE: dict[Prefix, list[list[Term]]] = {
     # the range above (below) the search value intersects the stored range
     Prefix.GT: [[("high", ">", "H")]],
     Prefix.LT: [[("low", "<", "L")]],
-    Prefix.GE: [[("high", ">", "H")], [("low", ">=", "L"), ("high", "<=", "H")]],
-    Prefix.LE: [[("low", "<", "L")], [("low", ">=", "L"), ("high", "<=", "H")]],
+    # some part of the stored range is at or after the start of the search range (at or
+    # before its end): what HAPI and IBM FHIR answer. R4's own words ("gt, or the search
+    # range fully contains the stored range") miss a stored range that straddles the search
+    # range's start (end): ge2021-03-05T23:59:59 would not find a resource dated 2021-03-05
+    Prefix.GE: [[("high", ">", "L")]],
+    Prefix.LE: [[("low", "<", "H")]],
     # starts after the search range ends / ends before it starts
     Prefix.SA: [[("low", ">=", "H")]],
     Prefix.EB: [[("high", "<=", "L")]],

@@ -15,6 +15,9 @@ difference.
 
 Where R4 leaves a choice to the server, the evaluator takes the library's documented choice:
 
+* ``ge``/``le`` on dates hold when any part of the target's range is at or after the start
+  (at or before the end) of the search range, as HAPI and IBM FHIR answer (R4's "gt or eq"
+  misses a target that straddles the search range's start or end);
 * ``ap`` on dates widens the search range by 10% of its width, at least one day, on each
   side; ``ap`` on numbers and quantities is within 10% of the value (#prefix, "ap");
 * ``:text`` on tokens matches when the folded text or one of its words starts with the value;
@@ -116,7 +119,10 @@ def date_holds(prefix: ir.Prefix, search: tuple[int, int], target: tuple[int, in
     """R4 #prefix, the range definitions, applied to date ranges ``[low, high)``.
 
     "the range above the search value" is everything from the end of the search range on,
-    "the range below" everything before its start.
+    "the range below" everything before its start. ``ge``/``le`` are the library's documented
+    choice (HAPI's and IBM FHIR's), looser than R4's "gt or eq": ``ge`` holds when any part of
+    the target is at or after the start of the search range, ``le`` when any part is at or
+    before its end (``ge2021-03-05T23:59:59`` finds a resource dated 2021-03-05).
     """
     above = (search[1], _POS_INF)
     below = (_NEG_INF, search[0])
@@ -128,10 +134,10 @@ def date_holds(prefix: ir.Prefix, search: tuple[int, int], target: tuple[int, in
         return _overlaps(above, target)
     if prefix is ir.Prefix.LT:  # the range below the search value overlaps the target
         return _overlaps(below, target)
-    if prefix is ir.Prefix.GE:  # gt, or the search range fully contains the target
-        return _overlaps(above, target) or _contains(search, target)
-    if prefix is ir.Prefix.LE:
-        return _overlaps(below, target) or _contains(search, target)
+    if prefix is ir.Prefix.GE:  # some instant of the target at or after the search start
+        return _overlaps((search[0], _POS_INF), target)
+    if prefix is ir.Prefix.LE:  # some instant of the target at or before the search end
+        return _overlaps((_NEG_INF, search[1]), target)
     if prefix is ir.Prefix.SA:  # no overlap, and the range above contains the target
         return not _overlaps(search, target) and above[0] <= target[0]
     if prefix is ir.Prefix.EB:  # no overlap, and the range below contains the target
