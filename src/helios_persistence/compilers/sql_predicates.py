@@ -477,7 +477,9 @@ class SQLPredicates(BaseCompiler):
         ]
         if node.system is not None:
             as_written.append(c("system").eq(self.value(node, "system")))
-        if node.code is not None:
+        if node.code is not None and node.system is not None:  # system|code: the code only
+            as_written.append(c("code").eq(self.value(node, "code")))
+        elif node.code is not None:  # ||unit: the code or the stated unit, as written
             code = self.value(node, "code")
             as_written.append(exp.paren(exp.or_(c("code").eq(code), c("unit").eq(code))))
         written = exp.and_(*as_written)

@@ -55,6 +55,7 @@ from helios_persistence.indexing import (
     extract,
 )
 from helios_persistence.registry import Registry, default_registry
+from helios_persistence.ucum import UCUM_SYSTEM
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Evaluator", "Outcome"]
 
@@ -228,11 +229,13 @@ def number_row(node: ir.NumberMatch, row: NumberRow) -> bool:
 
 def quantity_row(node: ir.QuantityMatch, row: QuantityRow) -> bool:
     """R4 #quantity: the number as for numbers; ``system|code`` must match the stored system
-    and code, a unit without a system matches the code or the stated unit, no unit matches
-    any unit. When both sides convert to UCUM canonical form, they are also compared there
+    and code (the stated unit text is not a code), a unit without a system (``5.4||mg``)
+    matches the code or the stated unit as written, with no conversion, and no unit matches
+    any unit. Only a search naming the UCUM system is also compared in UCUM canonical form
     ("5.4|http://unitsofmeasure.org|mg" finds 5400 ug)."""
     if (
-        node.canonical_unit is not None
+        node.system == UCUM_SYSTEM
+        and node.canonical_unit is not None
         and row.canonical_unit == node.canonical_unit
         and row.canonical_value is not None
         and number_holds(
@@ -246,8 +249,8 @@ def quantity_row(node: ir.QuantityMatch, row: QuantityRow) -> bool:
         return True
     if not number_holds(node.prefix, node.value, node.low, node.high, row.value):
         return False
-    if node.system is not None and row.system != node.system:
-        return False
+    if node.system is not None:
+        return row.system == node.system and node.code in (None, row.code)
     return node.code is None or node.code in (row.code, row.unit)
 
 

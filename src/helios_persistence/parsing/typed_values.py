@@ -102,7 +102,7 @@ def _quantity(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.Pr
     if len(parts) == 2 and parts[1]:
         code, system = parts[1], None  # "5.4|mg" is read as a unit code
     canonical = None
-    if code and system in (None, UCUM_SYSTEM):
+    if code and system == UCUM_SYSTEM:  # only a search that names UCUM converts units
         try:
             canonical = canonical_range(rng.value, rng.low, rng.high, code)
         except ArithmeticError:

@@ -31,9 +31,7 @@ WHERE
               i1.value >= %(p2)s AND i1.value < %(p3)s
             )
             AND i1.system = %(p4)s
-            AND (
-              i1.code = %(p5)s OR i1.unit = %(p5)s
-            )
+            AND i1.code = %(p5)s
           )
         )
     )
@@ -72,9 +70,7 @@ WHERE
               i1.value >= %(p2)s AND i1.value < %(p3)s
             )
             AND i1.system = %(p4)s
-            AND (
-              i1.code = %(p5)s OR i1.unit = %(p5)s
-            )
+            AND i1.code = %(p5)s
           )
         )
     )

@@ -107,3 +107,19 @@ def test_parse_is_memoised_but_results_are_equal_values() -> None:
     combined = hp.parse("Patient?birthdate=ge2000&name=smith")
     assert isinstance(combined.where, ir.And) and isinstance(first.where, ir.And)
     assert set(combined.where.children) == set(first.where.children)
+
+
+def test_quantity_converts_only_under_ucum() -> None:
+    """Only a search naming the UCUM system carries a canonical form (issue 11): without a
+    system (``||kg``, ``|kg``) or with another system the unit is compared as written."""
+    ucum = hp.parse("Observation?value-quantity=70|http://unitsofmeasure.org|kg").where
+    assert isinstance(ucum, ir.QuantityMatch)
+    assert ucum.canonical_unit == "g" and ucum.canonical_value == 70000
+    for query in (
+        "Observation?value-quantity=70||kg",
+        "Observation?value-quantity=70|kg",
+        "Observation?value-quantity=70|http://example.org/units|kg",
+    ):
+        plain = hp.parse(query).where
+        assert isinstance(plain, ir.QuantityMatch) and plain.code == "kg"
+        assert plain.canonical_unit is None and plain.canonical_value is None, query

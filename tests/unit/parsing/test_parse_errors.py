@@ -313,13 +313,6 @@ ERRORS = [
         "Patient has no reference parameter 'name",
     ),
     (
-        "Patient?_include=Observation:subject",
-        17,
-        "_include",
-        "invalid",
-        "_include source Observation must be the ",
-    ),
-    (
         "Patient?_include=Patient:organization:Patient",
         17,
         "_include",
