@@ -296,6 +296,8 @@ def _links(rtype: str, ids: dict[str, list[str]], depth: int) -> list[st.SearchS
     for param, target in _CHAINS.get(rtype, []):
         inner = param_tests(target, ids, depth + 1).filter(lambda t: not t.startswith("_has"))
         out.append(st.builds(lambda t, p=param, tt=target: f"{p}:{tt}.{t}", inner))
+        # without a type: every target type of the reference that has the parameter
+        out.append(st.builds(lambda t, p=param: f"{p}.{t}", inner))
     for source, param in _HAS.get(rtype, []):
         inner = param_tests(source, ids, depth + 1)
         out.append(st.builds(lambda t, s=source, p=param: f"_has:{s}:{p}:{t}", inner))

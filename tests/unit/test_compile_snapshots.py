@@ -58,6 +58,7 @@ QUERIES = {
     "missing": "Patient?birthdate:missing=true&gender:missing=false",
     "missing_composite": "Observation?component-code-value-quantity:missing=true",
     "chain": "Observation?subject:Patient.organization.name=acme",
+    "chain_fan_out": "DiagnosticReport?subject.name=smith",
     "has_nested": "Patient?_has:Encounter:patient:_has:Condition:encounter:code=123",
     "composite": "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140",
     "text": "Patient?_text=cardiac OR heart*",

@@ -295,8 +295,14 @@ class SQLPredicates(BaseCompiler):
         return exp.not_(present) if node.missing else present
 
     def visit_Chain(self, node: ir.Chain, scope: _Scope) -> exp.Expr:
+        # several target types: one reference subquery per type (each uses the type's indexes)
+        parts = [self.chain_to(node, t, scope) for t in node.target_types]
+        return parts[0] if len(parts) == 1 else exp.or_(*parts)
+
+    def chain_to(self, node: ir.Chain, target_type: str, scope: _Scope) -> exp.Expr:
+        """``node`` followed to resources of one ``target_type``."""
         alias = self.alias("i")
-        target = self.const(node.target_type)
+        target = self.const(target_type)
         inner_scope = _Scope(self.alias("r"), target)
         inner = self.resources(inner_scope, inner_scope.alias, target)
         inner = inner.where(self.where(node.where, inner_scope))

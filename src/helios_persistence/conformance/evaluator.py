@@ -453,13 +453,13 @@ class Evaluator:
         return not doc.rows.get(node.param)
 
     def _chain(self, node: ir.Chain, doc: _Doc) -> bool:
-        """R4 #chaining: some reference of ``param`` points at a ``target_type`` resource on
-        this server for which the rest of the chain holds."""
+        """R4 #chaining: some reference of ``param`` points at a resource on this server, of
+        one of the chain's target types, for which the rest of the chain holds."""
         for row in doc.rows.get(node.param, ()):
             if not isinstance(row, ReferenceRow):
                 continue
             target = self.local_target(row)
-            if target is None or target[0] != node.target_type:
+            if target is None or target[0] not in node.target_types:
                 continue
             found = self._docs.get(target)
             if found is not None and self.holds(node.where, found):

@@ -322,11 +322,21 @@ class Missing(Node):
 
 @dataclass(frozen=True, slots=True)
 class Chain(Node):
-    """``param`` references a ``target_type`` resource for which ``where`` holds."""
+    """``param`` references a resource of one of ``target_types`` for which ``where`` holds.
+
+    One type when the chain names it (``subject:Patient.name``) or only one target of
+    ``param`` has the next parameter; several (sorted) when more do: ``subject.name`` searches
+    every target type that defines ``name``, as HAPI does. Target types whose ``where`` binds
+    differently (a parameter code with another type there) get a Chain of their own under an
+    :class:`Or`."""
 
     param: str
-    target_type: str
+    target_types: tuple[str, ...]
     where: Predicate
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target_types, tuple) or not self.target_types:
+            raise TypeError("Chain.target_types is a non-empty tuple of resource types")
 
 
 @dataclass(frozen=True, slots=True)

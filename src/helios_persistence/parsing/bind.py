@@ -6,6 +6,7 @@ Repeated parameters are AND, comma-separated values are OR (R4 search, "combinin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -23,7 +24,7 @@ from helios_persistence.parsing.text import parse_text
 from helios_persistence.parsing.typed_values import parse_value
 from helios_persistence.registry import ParamType, Registry, SearchParam
 
-__all__ = ["Binder", "Limits"]
+__all__ = ["Binder", "Limits", "fan_out"]
 
 _E = TypeVar("_E", ir.TotalMode, ir.Summary)
 
@@ -208,11 +209,14 @@ class Binder:
                 parameter=raw.text,
                 position=link.pos,
             )
-        target = self._chain_target(param, link, links[1], raw)
-        inner = self._chain(target, links[1:], raw, depth + 1)
-        return ir.Chain(param.code, target, inner)
+        targets = self._chain_targets(param, link, links[1], raw)
+        return fan_out(param.code, targets, lambda t: self._chain(t, links[1:], raw, depth + 1))
 
-    def _chain_target(self, param: SearchParam, link: Link, nxt: Link, raw: RawParam) -> str:
+    def _chain_targets(
+        self, param: SearchParam, link: Link, nxt: Link, raw: RawParam
+    ) -> tuple[str, ...]:
+        """The types a chain step leads to: its ``:Type`` modifier, else every target type of
+        ``param`` that defines the next parameter (sorted); none is an unknown parameter."""
         if link.modifier is not None:
             self._check_type(link.modifier, raw)
             if param.targets and link.modifier not in param.targets:
@@ -222,24 +226,17 @@ class Binder:
                     parameter=raw.text,
                     position=link.pos,
                 )
-            return link.modifier
+            return (link.modifier,)
         special = nxt.name in ("_id", "_lastUpdated", "_tag", "_profile", "_security", "_text")
-        candidates = [
-            t for t in param.targets if special or self.registry.get(t, nxt.name) is not None
-        ]
-        if len(candidates) == 1:
-            return candidates[0]
+        candidates = sorted(
+            {t for t in param.targets if special or self.registry.get(t, nxt.name) is not None}
+        )
         if not candidates:  # an unknown parameter (lenient handling ignores it)
             raise _Unknown(
                 f"no resource type that {param.code!r} can reference has a parameter {nxt.name!r}",
                 nxt.pos,
             )
-        raise InvalidSearch(
-            f"ambiguous chain: {param.code!r} can reference {', '.join(candidates)}; "
-            f"name one, e.g. '{param.code}:{candidates[0]}.{nxt.name}'",
-            parameter=raw.text,
-            position=link.pos,
-        )
+        return tuple(candidates)
 
     def _has(self, rtype: str | None, has: RawHas, raw: RawParam, depth: int) -> ir.Predicate:
         if rtype is None:
@@ -571,6 +568,32 @@ def _literal_dollars(value: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
         parts[-1] += "$" + component[0]
         parts.extend(component[1:])
     return tuple(parts)
+
+
+def fan_out(
+    param: str, targets: tuple[str, ...], bind_rest: Callable[[str], ir.Predicate]
+) -> ir.Predicate:
+    """The chain through ``param`` to each of ``targets``, the rest bound per type by
+    ``bind_rest``. Types where the rest binds alike share one :class:`ir.Chain` (the usual
+    case: ``subject.name`` is a string on Patient, Group and Location); types where it binds
+    differently get their own, under an :class:`ir.Or`; types where it does not bind (the
+    value or modifier does not suit the parameter there) are left out. If it binds nowhere,
+    the first type's error is raised."""
+    groups: dict[ir.Predicate, list[str]] = {}
+    first_error: Exception | None = None
+    for target in targets:
+        try:
+            where = bind_rest(target)
+        except (InvalidSearch, _Unknown) as exc:
+            if len(targets) == 1:
+                raise
+            first_error = first_error or exc
+            continue
+        groups.setdefault(where, []).append(target)
+    if not groups:
+        assert first_error is not None
+        raise first_error
+    return _or([ir.Chain(param, tuple(types), where) for where, types in groups.items()])
 
 
 def _and(predicates: list[ir.Predicate]) -> ir.Predicate | None:

@@ -18,6 +18,7 @@ from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 from helios_persistence import ir
 from helios_persistence.assets import read_asset
 from helios_persistence.errors import InvalidSearch
+from helios_persistence.parsing.bind import fan_out
 from helios_persistence.parsing.syntax import MEMOS, Link, RawChain, RawParam
 from helios_persistence.parsing.typed_values import parse_value
 from helios_persistence.registry import ParamType, SearchParam
@@ -192,12 +193,13 @@ class _Lowering:
         assert isinstance(node, _Comparison)
         return self.comparison(node, node.path, rtype, hops, depth)
 
-    def target(self, param: SearchParam, step: _Step, nxt: Link) -> str:
-        """The resource type a ``_filter`` chain step leads to (never written in _filter)."""
+    def targets(self, param: SearchParam, step: _Step, nxt: Link) -> tuple[str, ...]:
+        """The resource types a ``_filter`` chain step leads to (never written in _filter:
+        every target type of the reference that has the next parameter)."""
         link = Link(step.name, None, step.pos)
         raw = RawParam(RawChain((link,)), (), step.name, step.pos, -1)
         try:
-            return self.binder._chain_target(param, link, nxt, raw)
+            return self.binder._chain_targets(param, link, nxt, raw)
         except InvalidSearch as exc:
             raise self.error(exc.message, exc.position or step.pos) from None
         except Exception as exc:  # an unknown parameter after the chain
@@ -231,12 +233,17 @@ class _Lowering:
                     step.pos,
                     not_supported=True,
                 )
-            target = self.target(param, step, _first(step.where).link)
-            inner = self.lower(step.where, target, depth + 1, hops + 1)
-            rest = self.comparison(cmp, path[1:], target, hops + 1, depth)
-            return ir.Chain(param.code, target, ir.And((inner, rest)))
-        target = self.target(param, step, Link(path[1].name, None, path[1].pos))
-        return ir.Chain(param.code, target, self.comparison(cmp, path[1:], target, hops + 1, depth))
+            where = step.where
+
+            def filtered(target: str) -> ir.Predicate:
+                inner = self.lower(where, target, depth + 1, hops + 1)
+                return ir.And((inner, self.comparison(cmp, path[1:], target, hops + 1, depth)))
+
+            return fan_out(param.code, self.targets(param, step, _first(where).link), filtered)
+        targets = self.targets(param, step, Link(path[1].name, None, path[1].pos))
+        return fan_out(
+            param.code, targets, lambda t: self.comparison(cmp, path[1:], t, hops + 1, depth)
+        )
 
     def leaf(self, param: SearchParam, cmp: _Comparison) -> ir.Predicate:
         kind, code = param.type, param.code

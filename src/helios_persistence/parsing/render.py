@@ -10,7 +10,9 @@ The canonical form:
   A predicate with a plain-parameter form is written that way: an :class:`~ir.Or` of leaves
   of one parameter and modifier is a comma list; :class:`~ir.Not` of tokens is ``:not``;
   chains always name their type (``subject:Patient.name``); ``_has:``; composites join their
-  components with ``$``; ``Has(List, item, _id …)`` is ``_list``. Equality prefixes are
+  components with ``$``; ``Has(List, item, _id …)`` is ``_list``; a chain over several
+  types (the binder's fan-out) is written without a type (``subject.name``) and checked by
+  reading it back. Equality prefixes are
   left out (``date=2020``); quantities always write both ``|`` (``5.4||mg``); literal
   references with a version use ``Type/id/_history/v``.
 * Anything else (an Or across parameters, Not of a non-token, nesting) is a ``_filter``.
@@ -36,6 +38,7 @@ from urllib.parse import quote
 
 from helios_persistence import ir
 from helios_persistence.parsing.bind import Binder
+from helios_persistence.parsing.filter import SYSTEM_ALIASES
 from helios_persistence.parsing.syntax import Link, RawChain, RawParam
 from helios_persistence.registry import ParamType, Registry, default_registry
 
@@ -142,7 +145,9 @@ class _Renderer:
         form = self.param_form(predicate)
         if form is not None and any(form[1]):
             name, values = form
-            return f"{name}={_pct(','.join(values))}"
+            text = f"{name}={_pct(','.join(values))}"
+            if not _has_fan_out(predicate) or self.reads_back(f"{rtype or ''}?{text}", predicate):
+                return text
         if rtype is None:
             raise Unrenderable(f"{predicate} needs _filter, which needs a resource type")
         return "_filter=" + _pct(self.filter(predicate, rtype))
@@ -150,6 +155,8 @@ class _Renderer:
     # -- plain parameters ---------------------------------------------------------------------
     def param_form(self, p: ir.Predicate) -> tuple[str, list[str]] | None:
         """``(name, escaped values)`` when ``p`` is one search parameter, else None."""
+        if isinstance(p, ir.Or) and all(isinstance(c, ir.Chain) for c in p.children):
+            return self.fan_out_form(p.children)  # type: ignore[arg-type]
         if isinstance(p, ir.Or):
             forms = [self.leaf_form(c) for c in p.children]
             first = forms[0]
@@ -166,10 +173,12 @@ class _Renderer:
                 return None
             return f"{params.pop()}:not", [self.value(c) for c in alternatives]
         if isinstance(p, ir.Chain):
+            if len(p.target_types) > 1:
+                return self.fan_out_form((p,))
             inner = self.param_form(p.where)
             if inner is None or inner[0].startswith("_has:"):
                 return None
-            return f"{p.param}:{p.target_type}.{inner[0]}", inner[1]
+            return f"{p.param}:{p.target_types[0]}.{inner[0]}", inner[1]
         if isinstance(p, ir.Has):
             ids = _list_ids(p)
             if ids is not None:
@@ -186,6 +195,29 @@ class _Renderer:
             return f"{p.param}:text-advanced", [_esc(p.query.source)]
         form = self.leaf_form(p)
         return None if form is None else (form[0], [form[1]])
+
+    def fan_out_form(self, chains: tuple[ir.Chain, ...]) -> tuple[str, list[str]] | None:
+        """``param.next=...`` without a type: the form of a chain the binder fanned out over
+        several target types (checked by reading it back, in :meth:`top`)."""
+        forms = [self.param_form(c.where) for c in chains]
+        first = forms[0]
+        if (
+            first is None
+            or first[0].startswith("_has:")
+            or any(c.param != chains[0].param for c in chains)
+            or any(f != first for f in forms)
+        ):
+            return None
+        return f"{chains[0].param}.{first[0]}", first[1]
+
+    def reads_back(self, query: str, predicate: ir.Predicate) -> bool:
+        """Whether ``query`` (one parameter) parses to exactly ``predicate``."""
+        from helios_persistence.parsing import parse
+
+        try:
+            return parse(query, registry=self.registry).where == predicate
+        except ValueError:  # InvalidSearch
+            return False
 
     def leaf_form(self, p: ir.Predicate) -> tuple[str, str] | None:
         """``(name, escaped value)`` of a predicate that can be one value of an OR list."""
@@ -240,33 +272,66 @@ class _Renderer:
         if isinstance(p, ir.And | ir.Or):
             word = " and " if isinstance(p, ir.And) else " or "
             parts = []
-            for child in p.children:
+            children, i = p.children, 0
+            while i < len(children):
+                child = children[i]
                 if isinstance(child, type(p)):
                     raise Unrenderable(f"nested {type(p).__name__} is flattened by _filter")
+                if isinstance(p, ir.Or) and isinstance(child, ir.Chain):
+                    text, used = self.filter_chains(children, i, rtype)
+                    parts.append(text)
+                    i += used
+                    continue
                 text = self.filter(child, rtype)
                 parts.append(f"({text})" if isinstance(child, ir.And | ir.Or) else text)
+                i += 1
             return word.join(parts)
         if isinstance(p, ir.Not) and not _is_ne(p.child):
             return f"not({self.filter(p.child, rtype)})"
         path, op, value = self.comparison(p, rtype)
         return f"{path} {op} {value}"
 
-    def comparison(self, p: ir.Predicate, rtype: str) -> tuple[str, str, str]:
-        """``(path, operator, value)`` of a predicate that is one _filter comparison."""
+    def filter_chains(
+        self, siblings: tuple[ir.Predicate, ...], i: int, rtype: str
+    ) -> tuple[str, int]:
+        """The _filter comparison for the chain ``siblings[i]`` of an Or, and how many
+        siblings it stands for: a chain the binder fanned out over target types that bind
+        differently is several Chains side by side (checked by reading the text back)."""
+        from helios_persistence.parsing.filter import parse_filter
+
+        chain = siblings[i]
+        path, op, value = self.comparison(chain, rtype, check=False)
+        text = f"{path} {op} {value}"
+        try:
+            lowered = parse_filter(text, rtype, Binder(self.registry))
+        except ValueError:  # InvalidSearch
+            lowered = None
+        chains = lowered.children if isinstance(lowered, ir.Or) else (lowered,)
+        if tuple(siblings[i : i + len(chains)]) != chains:
+            raise Unrenderable(f"_filter cannot say which types {chain} leads to")
+        return text, len(chains)
+
+    def comparison(
+        self, p: ir.Predicate, rtype: str, *, check: bool = True
+    ) -> tuple[str, str, str]:
+        """``(path, operator, value)`` of a predicate that is one _filter comparison
+        (``check``: that a chain's first step leads to its types; see :meth:`check_target`)."""
         if isinstance(p, ir.Chain):
             param = self.registry.get(rtype, p.param)
             if param is None or param.type is not ParamType.REFERENCE:
                 raise Unrenderable(f"{rtype} has no reference parameter {p.param!r}")
             where = p.where
+            target = p.target_types[0]  # the rest of the chain is the same for every type
             bracket = ""
             if isinstance(where, ir.And) and len(where.children) == 2:
                 first = where.children[0]
-                bracket = f"[{self.filter(first, p.target_type)}]"
-                self.check_target(param, p.target_type, _first_param(first))
+                bracket = f"[{self.filter(first, target)}]"
+                if check:
+                    self.check_target(param, p.target_types, _first_param(first))
                 where = where.children[1]
-            path, op, value = self.comparison(where, p.target_type)
-            if not bracket:
-                self.check_target(param, p.target_type, path.split(".")[0].split("[")[0])
+            path, op, value = self.comparison(where, target)
+            if check and not bracket:
+                self.check_target(param, p.target_types, path.split(".")[0].split("[")[0])
             return f"{p.param}{bracket}.{path}", op, value
         if isinstance(p, ir.Not):
             if not _is_ne(p.child):
@@ -292,7 +357,7 @@ class _Renderer:
         if isinstance(p, ir.QuantityMatch):
             text = str(p.value)
             if p.system is not None or p.code is not None:
-                text += "|" + _unpiped(p.system or "") + "|" + _unpiped(p.code or "")
+                text += "|" + _filter_system(p.system or "") + "|" + _unpiped(p.code or "")
             return p.param, p.prefix.value, _fvalue(text)
         if isinstance(p, ir.ReferenceMatch):
             if p.op is not ir.ReferenceOp.EQ:
@@ -309,24 +374,34 @@ class _Renderer:
                 if p.system is not None:
                     raise Unrenderable(f":{p.op.value} takes a ValueSet URL, not system|code")
                 return p.param, _TERMINOLOGY_OPS[p.op], _fvalue(p.code)
-            text = (_unpiped(p.system) + "|" if p.system else "") + _unpiped(p.code)
+            text = (_filter_system(p.system) + "|" if p.system else "") + _unpiped(p.code)
             return p.param, _TERMINOLOGY_OPS[p.op], _fvalue(text)
         raise Unrenderable(f"{type(p).__name__} has no _filter form")
 
-    def check_target(self, param: object, target: str, next_name: str) -> None:
-        """_filter cannot name a chain's type: the next parameter must imply it."""
+    def check_target(self, param: object, targets: tuple[str, ...], next_name: str) -> None:
+        """_filter cannot name a chain's types: the next parameter must imply them (every
+        target type of the reference that has it)."""
         binder = Binder(self.registry)
         link = Link(getattr(param, "code", ""), None, 0)
         raw = RawParam(RawChain((link,)), (), link.name, 0, 0)
         try:
-            found = binder._chain_target(param, link, Link(next_name, None, 0), raw)  # type: ignore[arg-type]
+            found = binder._chain_targets(param, link, Link(next_name, None, 0), raw)  # type: ignore[arg-type]
         except Exception:  # InvalidSearch, or an unknown parameter
             found = None
-        if found != target:
+        if found != targets:
             raise Unrenderable(
-                f"_filter cannot say that {link.name} leads to {target} ({next_name!r} does not "
-                "imply it)"
+                f"_filter cannot say that {link.name} leads to {', '.join(targets)} "
+                f"({next_name!r} does not imply it)"
             )
+
+
+def _has_fan_out(p: ir.Predicate) -> bool:
+    """Whether ``p`` holds a chain over several target types (written without a type)."""
+    if isinstance(p, ir.Chain) and len(p.target_types) > 1:
+        return True
+    if isinstance(p, ir.Or) and any(isinstance(c, ir.Chain) for c in p.children):
+        return True
+    return any(_has_fan_out(c) for c in ir.children(p))
 
 
 def _raw_token(p: ir.TokenMatch) -> str:
@@ -334,7 +409,14 @@ def _raw_token(p: ir.TokenMatch) -> str:
         if p.code is None:
             raise Unrenderable("a token with neither system nor code")
         return _unpiped(p.code)
-    return f"{_unpiped(p.system)}|{_unpiped(p.code or '')}"
+    return f"{_filter_system(p.system)}|{_unpiped(p.code or '')}"
+
+
+def _filter_system(system: str) -> str:
+    """A system in a _filter value, where ``loinc``, ``snomed``... are aliases."""
+    if system in SYSTEM_ALIASES:
+        raise Unrenderable(f"_filter reads the system {system!r} as an alias")
+    return _unpiped(system)
 
 
 def _same(text: str) -> str:

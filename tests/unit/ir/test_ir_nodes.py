@@ -14,7 +14,7 @@ DATE = ir.DateMatch("date", ir.Prefix.GE, 1577836800000000, 1609459200000000, "2
 NAME = ir.StringMatch("name", ir.StringOp.STARTS, "smith")
 QUERY = ir.Query(
     "Observation",
-    ir.And((CODE, DATE, ir.Chain("subject", "Patient", NAME))),
+    ir.And((CODE, DATE, ir.Chain("subject", ("Patient",), NAME))),
     sort=(ir.SortKey("date", "date", True),),
     count=10,
     include=(ir.Include("Observation", "subject", "Patient"),),
@@ -68,7 +68,7 @@ def test_s_expressions() -> None:
     )
     assert str(QUERY) == (
         '(Query Observation (And (TokenMatch code eq system="http://loinc.org" code="8867-4") '
-        '(DateMatch date ge "2020") (Chain subject target_type="Patient" '
+        '(DateMatch date ge "2020") (Chain subject target_types=("Patient") '
         '(StringMatch name starts value="smith"))) (SortKey date date descending=true) '
         'count=10 (Include Observation subject target_type="Patient"))'
     )

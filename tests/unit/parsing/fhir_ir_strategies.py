@@ -184,7 +184,7 @@ def quantity_match(
 ) -> ir.QuantityMatch:
     rng = parse_number(str(value))
     canonical = None
-    if unit and system in (None, UCUM_SYSTEM):
+    if unit and system == UCUM_SYSTEM:  # only a search naming UCUM converts
         try:
             canonical = canonical_range(rng.value, rng.low, rng.high, unit)
         except ArithmeticError:  # as the parser does
@@ -368,7 +368,7 @@ def plain(draw: Any, rtype: str, hops: int = 0, after_chain: bool = False) -> ir
         return ir.Text(ir.TextKind.ADVANCED, draw(text_queries()), param.code)
     if form == "chain":
         param, target = draw(st.sampled_from(chain_targets(rtype)))
-        return ir.Chain(param.code, target, draw(plain(target, hops + 1, after_chain=True)))
+        return ir.Chain(param.code, (target,), draw(plain(target, hops + 1, after_chain=True)))
     source, code = draw(st.sampled_from(has_sources(rtype)))
     return ir.Has(source, code, draw(plain(source, hops + 1)))
 
@@ -413,9 +413,9 @@ def comparison(draw: Any, rtype: str, hops: int = 0) -> ir.Predicate:
     param, target = draw(st.sampled_from(single_target_chains(rtype)))
     rest = draw(comparison(target, hops + 1))
     if form == "chain":
-        return ir.Chain(param.code, target, rest)
+        return ir.Chain(param.code, (target,), rest)
     first = draw(filter_expr(target, hops + 1, depth=1))
-    return ir.Chain(param.code, target, ir.And((first, rest)))
+    return ir.Chain(param.code, (target,), ir.And((first, rest)))
 
 
 @st.composite

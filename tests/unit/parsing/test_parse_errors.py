@@ -207,12 +207,12 @@ ERRORS = [
         "invalid",
         "cannot chain through 'name': it is a str",
     ),
-    (
-        "Observation?subject.name=x",
-        12,
-        "subject.name",
+    (  # a chain with no type searches every target type that has the parameter: none here
+        "Observation?subject.vaccine-code=x",
+        20,
+        "subject.vaccine-code",
         "invalid",
-        "ambiguous chain: 'subject' can reference",
+        "no resource type that 'subject' can reference has a parameter 'vaccine-code'",
     ),
     (
         "Patient?general-practitioner:Patient.name=x",
@@ -409,11 +409,11 @@ ERRORS = [
         "_filter syntax error near ':Practitioner",
     ),
     (
-        "Patient?_filter=general-practitioner.name eq x",
-        16,
+        "Patient?_filter=general-practitioner.vaccine-code eq x",
+        37,
         "_filter",
         "invalid",
-        "ambiguous chain: 'general-practitioner' ",
+        "no resource type that 'general-practitioner' can reference",
     ),
     (
         "Patient?_filter=name.given eq x",
@@ -474,7 +474,7 @@ def test_error(query: str, position: int, parameter: str | None, code: str, mess
         ("Patient?name=x&birthdate=2020-13", "2020-13"),
         ("Patient?name=x&foo=1", "foo=1"),
         ("Patient?gender=male&name:foo=x", "name:foo"),
-        ("Observation?subject:Patient.name=x&subject.name=y", "subject.name=y"),
+        ("Observation?subject:Patient.name=x&subject.vaccine-code=y", "vaccine-code=y"),
         ("Patient?_filter=name eq x and foo eq y", "foo eq y"),
         ("Patient?name=x&_count=abc", "abc"),
         ("Pat ient", " ient"),  # a type alone, no "?"

@@ -148,7 +148,7 @@ G = ir.TokenMatch("gender", ir.TokenOp.EQ, None, "male")
         # a "|" cannot be written inside a _filter token part
         (ir.Or((ir.TokenMatch("gender", ir.TokenOp.EQ, None, "a|b"), N)), "'|'"),
         # a chain _filter cannot type: the next parameter does not imply Patient
-        (ir.Not(ir.Chain("general-practitioner", "Practitioner", N)), "general-practitioner"),
+        (ir.Not(ir.Chain("general-practitioner", ("Practitioner",), N)), "general-practitioner"),
         # nested And/Or are flattened by _filter
         (ir.Or((ir.Or((N, G)), N)), "nested"),
         # :text-advanced without a parameter, and a reference "id" that reads as a URL
