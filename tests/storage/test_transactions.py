@@ -236,3 +236,32 @@ def test_absolute_full_url_references(store: Any, ctx: TenantContext) -> None:
     for e in response["entry"][1:]:
         obs = store.read(ctx, "Observation", _id(e)).resource
         assert obs["subject"]["reference"] == f"Patient/{pat_id}"
+
+
+def test_transaction_rewrites_narrative_links(any_store: Any, ctx: TenantContext) -> None:
+    """``<a href>`` and ``<img src>`` naming an entry's ``urn:uuid`` are stored rewritten, as
+    ``reference`` elements are; the narrative is then found by its words as before."""
+    div = (
+        '<div xmlns="http://www.w3.org/1999/xhtml">Heart rate of '
+        '<a href="urn:uuid:pat">the patient</a> <img src="urn:uuid:pat" alt="photo"/></div>'
+    )
+    obs = observation("urn:uuid:pat")
+    obs["text"] = {"status": "generated", "div": div}
+    response = any_store.transaction(
+        ctx,
+        bundle(
+            "transaction",
+            entry("POST", "Observation", obs, "urn:uuid:obs"),
+            entry("POST", "Patient", patient(), "urn:uuid:pat"),
+        ),
+    )
+    obs_id, pat_id = _id(response["entry"][0]), _id(response["entry"][1])
+    stored = any_store.read(ctx, "Observation", obs_id).resource
+    assert stored["text"]["div"] == (
+        '<div xmlns="http://www.w3.org/1999/xhtml">Heart rate of '
+        f'<a href="Patient/{pat_id}">the patient</a> '
+        f'<img src="Patient/{pat_id}" alt="photo"/></div>'
+    )
+    assert stored["subject"]["reference"] == f"Patient/{pat_id}"
+    found = any_store.search(ctx, "Observation?_text=heart")
+    assert [r["id"] for r in found.resources] == [obs_id]

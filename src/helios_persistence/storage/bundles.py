@@ -7,7 +7,8 @@ A backend provides :class:`BundleBackend`: sessions (one database transaction ea
 * **transaction**: one session for the whole Bundle. Entries are processed in FHIR order
   (DELETE, POST, PUT/PATCH, GET/HEAD; the original order within each), after every POST and
   PUT target has been decided, so ``urn:uuid:`` (and other ``fullUrl``) references are rewritten
-  everywhere in the resources, nested ``Reference.reference`` included. Conditional references
+  everywhere in the resources, nested ``Reference.reference`` included, and so are the
+  narrative's ``<a href>`` and ``<img src>`` links to entries. Conditional references
   (``Practitioner?identifier=x|1``) are resolved against the database as it is after the
   DELETEs (exactly one match, else the transaction fails; a resource created by the same Bundle
   cannot be matched, since it is not indexed yet). The first failing entry rolls everything
@@ -27,9 +28,10 @@ Request URLs must be relative (``Patient``, ``Patient/1``, ``Patient/1/_history/
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -46,6 +48,7 @@ __all__ = [
     "BundleBackend",
     "parse_request_url",
     "process_bundle",
+    "rewrite_narrative_links",
     "rewrite_references",
     "searchset_bundle",
 ]
@@ -196,18 +199,57 @@ def _parse_entries(bundle: dict[str, Any]) -> list[_Entry]:
     return out
 
 
-def rewrite_references(value: Any, resolve: Callable[[str], str]) -> Any:
-    """A copy of ``value`` with every ``reference`` string passed through ``resolve``."""
+def rewrite_references(
+    value: Any, resolve: Callable[[str], str], links: Mapping[str, str] | None = None
+) -> Any:
+    """A copy of ``value`` with every ``reference`` string passed through ``resolve`` and,
+    with ``links`` (a Bundle entry's ``fullUrl`` → ``Type/id``), the matching ``<a href>`` and
+    ``<img src>`` links of the narrative (``div``) rewritten as the transaction rules say."""
     if isinstance(value, dict):
-        return {
-            k: resolve(v)
-            if k == "reference" and isinstance(v, str)
-            else rewrite_references(v, resolve)
-            for k, v in value.items()
-        }
+        out = {}
+        for k, v in value.items():
+            if k == "reference" and isinstance(v, str):
+                out[k] = resolve(v)
+            elif k == "div" and isinstance(v, str) and links:
+                out[k] = rewrite_narrative_links(v, links)
+            else:
+                out[k] = rewrite_references(v, resolve, links)
+        return out
     if isinstance(value, list):
-        return [rewrite_references(v, resolve) for v in value]
+        return [rewrite_references(v, resolve, links) for v in value]
     return value
+
+
+#: an ``<a ...>`` or ``<img ...>`` start tag of XHTML narrative
+_LINK_TAG = re.compile(
+    r"""<(a|img)((?:\s+[^\s=<>"'/]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*/?)>""", re.IGNORECASE
+)
+#: one ``name="value"`` (or ``'value'``) attribute inside a start tag
+_ATTRIBUTE = re.compile(r"""(\s([A-Za-z_:][-\w:.]*)\s*=\s*)(["'])(.*?)\3""", re.DOTALL)
+_LINK_ATTRIBUTE = {"a": "href", "img": "src"}
+
+
+def rewrite_narrative_links(div: str, links: Mapping[str, str]) -> str:
+    """``div`` with each ``<a href>`` / ``<img src>`` naming a key of ``links`` (exactly, after
+    XML unescaping) pointing at its value instead; everything else is left as written."""
+
+    def tag(match: re.Match[str]) -> str:
+        name, attributes = match.group(1).lower(), match.group(2)
+        if not attributes:
+            return match.group(0)
+
+        def attribute(found: re.Match[str]) -> str:
+            if found.group(2).lower() != _LINK_ATTRIBUTE[name]:
+                return found.group(0)
+            target = links.get(html.unescape(found.group(4)))
+            if target is None:
+                return found.group(0)
+            quote = found.group(3)
+            return f"{found.group(1)}{quote}{html.escape(target, quote=True)}{quote}"
+
+        return f"<{match.group(1)}{_ATTRIBUTE.sub(attribute, attributes)}>"
+
+    return _LINK_TAG.sub(tag, div)
 
 
 def searchset_bundle(result: Any) -> dict[str, Any]:
@@ -349,7 +391,7 @@ class _Processor:
         url = e.url
         rtype = url.resource_type
         if e.method in ("POST", "PUT"):
-            resource = rewrite_references(e.resource, self.resolver(s))
+            resource = rewrite_references(e.resource, self.resolver(s), self.id_map)
             if e.method == "POST" and self.batch:
                 out = b.op_create(s, resource, if_none_exist=e.if_none_exist)
             elif e.method == "POST":

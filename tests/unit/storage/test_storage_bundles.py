@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helios_persistence.errors import (
     Gone,
@@ -21,6 +24,7 @@ from helios_persistence.storage.bundles import (
     RequestUrl,
     parse_request_url,
     process_bundle,
+    rewrite_narrative_links,
     rewrite_references,
 )
 from helios_persistence.storage.types import StoredResource, WriteOutcome
@@ -391,3 +395,78 @@ def test_transaction_permission() -> None:
     ctx = TenantContext("t", Permissions(Operation.all() & ~Operation.TRANSACTION))
     with pytest.raises(PermissionDenied):
         process_bundle(FakeBackend(), ctx, {"resourceType": "Bundle", "type": "batch"})
+
+
+def test_transaction_rewrites_narrative_links_to_entries() -> None:
+    """The transaction rules: links to entries in the narrative (``<a href>``, ``<img src>``)
+    are rewritten like references; other links and other attributes stay as written."""
+    backend = FakeBackend()
+    div = (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p>See <a href="urn:uuid:1">the patient</a>'
+        " and <a title='x > y' href='urn:uuid:2'>the photo</a>: "
+        '<img alt="urn:uuid:1" src="urn:uuid:2"/> <a href="urn:uuid:elsewhere">gone</a> '
+        '<a href="http://example.org/fhir/Patient/p2">old</a> <abbr href="urn:uuid:1">x</abbr>'
+        "</p></div>"
+    )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            entry(
+                "POST",
+                "Observation",
+                {
+                    "resourceType": "Observation",
+                    "text": {"status": "generated", "div": div},
+                    "subject": {"reference": "urn:uuid:1"},
+                },
+            ),
+            entry("POST", "Patient", {"resourceType": "Patient"}, "urn:uuid:1"),
+            entry("POST", "Media", {"resourceType": "Media", "status": "completed"}, "urn:uuid:2"),
+            entry(
+                "PUT",
+                "Patient/p2",
+                {"resourceType": "Patient"},
+                "http://example.org/fhir/Patient/p2",
+            ),
+        ],
+    }
+    response = process_bundle(backend, CTX, bundle)
+    obs_id = response["entry"][0]["response"]["location"].split("/")[1]
+    patient_id = response["entry"][1]["response"]["location"].split("/")[1]
+    media_id = response["entry"][2]["response"]["location"].split("/")[1]
+    written = backend.data[("Observation", obs_id)][1]["text"]["div"]
+    assert written == (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p>See '
+        f'<a href="Patient/{patient_id}">the patient</a>'
+        f" and <a title='x > y' href='Media/{media_id}'>the photo</a>: "
+        f'<img alt="urn:uuid:1" src="Media/{media_id}"/> <a href="urn:uuid:elsewhere">gone</a> '
+        '<a href="Patient/p2">old</a> <abbr href="urn:uuid:1">x</abbr></p></div>'
+    )
+    assert bundle["entry"][0]["resource"]["text"]["div"] == div  # the caller's copy is left alone
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "img", "A", "span"]),
+            st.sampled_from(["href", "src", "alt"]),
+            st.sampled_from(["urn:uuid:1", "urn:uuid:2", "#x", "a&amp;b"]),
+            st.sampled_from(['"', "'"]),
+            st.text(alphabet=" <>x", max_size=3),
+        ),
+        max_size=6,
+    )
+)
+def test_narrative_links_rewrite_only_link_attributes(tags: list[tuple[str, ...]]) -> None:
+    links = {"urn:uuid:1": "Patient/p&1", "a&b": "Patient/amp"}
+    parts, expected = [], []
+    for tag, attribute, value, quote, text in tags:
+        title = f" title={quote}{text.replace(quote, '')}{quote}"
+        parts.append(f"<{tag}{title} {attribute}={quote}{value}{quote}>t</{tag}>")
+        link = {"a": "href", "img": "src"}.get(tag.lower()) == attribute
+        target = links.get(value.replace("&amp;", "&")) if link else None
+        new = html.escape(target, quote=True) if target else value
+        expected.append(f"<{tag}{title} {attribute}={quote}{new}{quote}>t</{tag}>")
+    div = "<div>" + "".join(parts) + "</div>"
+    assert rewrite_narrative_links(div, links) == "<div>" + "".join(expected) + "</div>"
