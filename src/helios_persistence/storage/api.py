@@ -26,6 +26,7 @@ from helios_persistence.registry import default_registry
 from helios_persistence.registry.validate import validate as validate_search_parameter
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.bundles import process_bundle
+from helios_persistence.storage.exact_json import parse_resource
 from helios_persistence.storage.operations import Operations, Session
 from helios_persistence.storage.sync import Change
 from helios_persistence.storage.types import (
@@ -37,9 +38,20 @@ from helios_persistence.storage.types import (
 )
 from helios_persistence.tenancy import Operation, TenantContext
 
-__all__ = ["StoreAPI"]
+__all__ = ["Resource", "StoreAPI"]
 
 T = TypeVar("T")
+#: a resource as the write methods take it: a dict, or its JSON text or bytes
+Resource = dict[str, Any] | str | bytes
+
+
+def _returned(stored: StoredResource, *, given_text: bool) -> StoredResource:
+    """What a write returns: a text caller gets ``resource`` as a read would give it (what
+    ``json.loads`` makes of the stored text) and the exact digits in ``json``; a dict caller
+    gets its own document back, as before."""
+    if not given_text or stored.json is None:
+        return stored
+    return replace(stored, resource=json.loads(stored.json))
 
 
 class StoreAPI(Operations):
@@ -102,20 +114,26 @@ class StoreAPI(Operations):
 
     # -- public API: writes ---------------------------------------------------------------------
     def create(
-        self, ctx: TenantContext, resource: dict[str, Any], *, if_none_exist: str | None = None
+        self, ctx: TenantContext, resource: Resource, *, if_none_exist: str | None = None
     ) -> StoredResource:
-        """Create with a server-assigned id; with ``if_none_exist``, return the one match."""
-        return self._stored(
-            self._in_write(ctx, lambda s: self.op_create(s, resource, if_none_exist=if_none_exist))
+        """Create with a server-assigned id; with ``if_none_exist``, return the one match.
+
+        ``resource`` is a dict, or JSON text or bytes (decimals kept as written: see
+        :mod:`~helios_persistence.storage.exact_json`)."""
+        document = parse_resource(resource)
+        outcome = self._in_write(
+            ctx, lambda s: self.op_create(s, document, if_none_exist=if_none_exist)
         )
+        return _returned(self._stored(outcome), given_text=document is not resource)
 
     def update(
-        self, ctx: TenantContext, resource: dict[str, Any], *, if_match: str | None = None
+        self, ctx: TenantContext, resource: Resource, *, if_match: str | None = None
     ) -> StoredResource:
-        """Update (or create with the given id); ``if_match`` guards against lost updates."""
-        return self._stored(
-            self._in_write(ctx, lambda s: self.op_update(s, resource, if_match=if_match))
-        )
+        """Update (or create with the given id); ``if_match`` guards against lost updates.
+        ``resource`` as for :meth:`create`."""
+        document = parse_resource(resource)
+        outcome = self._in_write(ctx, lambda s: self.op_update(s, document, if_match=if_match))
+        return _returned(self._stored(outcome), given_text=document is not resource)
 
     def _reindex_target(self, ctx: TenantContext, resource_type: str | None) -> ReindexTarget:
         raise NotImplementedError  # pragma: no cover - every backend provides one
@@ -188,11 +206,11 @@ class StoreAPI(Operations):
         return nullcontext()
 
     def update_conditional(
-        self, ctx: TenantContext, resource: dict[str, Any], criteria: str
+        self, ctx: TenantContext, resource: Resource, criteria: str
     ) -> StoredResource:
-        return self._stored(
-            self._in_write(ctx, lambda s: self.op_update_conditional(s, resource, criteria))
-        )
+        document = parse_resource(resource)
+        outcome = self._in_write(ctx, lambda s: self.op_update_conditional(s, document, criteria))
+        return _returned(self._stored(outcome), given_text=document is not resource)
 
     def delete(self, ctx: TenantContext, resource_type: str, id: str) -> StoredResource | None:
         """Soft delete; returns the deletion version, or None if there was nothing to delete."""
@@ -234,9 +252,13 @@ class StoreAPI(Operations):
         """``$delete-history``: drop every version but the current one; returns the count."""
         return self._in_write(ctx, lambda s: self.op_delete_history(s, resource_type, id))
 
-    def transaction(self, ctx: TenantContext, bundle: dict[str, Any]) -> dict[str, Any]:
-        """Process a ``transaction`` or ``batch`` Bundle; returns the response Bundle."""
-        return process_bundle(self, ctx, bundle)
+    def transaction(self, ctx: TenantContext, bundle: Resource) -> dict[str, Any]:
+        """Process a ``transaction`` or ``batch`` Bundle (a dict, or JSON text or bytes whose
+        decimals are kept as written); returns the response Bundle."""
+        document = parse_resource(bundle)
+        if not isinstance(document, dict):
+            raise InvalidResource("a Bundle must be a JSON object")
+        return process_bundle(self, ctx, document)
 
     @staticmethod
     def _stored(outcome: WriteOutcome) -> StoredResource:

@@ -37,7 +37,7 @@ from helios_persistence.parsing import Limits
 from helios_persistence.pipeline import Plan
 from helios_persistence.registry import Registry
 from helios_persistence.results import SearchResult
-from helios_persistence.storage import validation
+from helios_persistence.storage import exact_json, validation
 from helios_persistence.storage.patch import apply_patch
 from helios_persistence.storage.types import (
     Interaction,
@@ -87,6 +87,7 @@ def to_stored(
         last_updated=micros_to_datetime(last_updated),
         resource=json.loads(text) if text is not None else None,
         deleted=text is None,
+        json=text,
     )
 
 
@@ -272,7 +273,7 @@ class Operations:
         if resource_type == "SearchParameter":
             self._queue_search_parameter(s, document, current)
         return StoredResource(
-            resource_type, id, str(version), micros_to_datetime(last_updated), document
+            resource_type, id, str(version), micros_to_datetime(last_updated), document, json=text
         )
 
     @staticmethod
@@ -409,7 +410,7 @@ class Operations:
                 f"If-Match {normalize_etag(if_match)} failed for {resource_type}/{id}: it has "
                 f"version {current.version}"
             )
-        existing = json.loads(current.json)
+        existing = exact_json.loads(current.json)  # untouched decimals keep their digits
         self._check_compartment(s.ctx, existing, resource_type, id)
         patched = apply_patch(existing, patch)
         self._validate(patched, require_id=True)

@@ -100,7 +100,9 @@ class StoredResource:
     """One version of a resource as stored.
 
     ``resource`` is the JSON with ``id``, ``meta.versionId`` and ``meta.lastUpdated`` set by
-    the store; it is None for a deletion (``deleted`` True).
+    the store; it is None for a deletion (``deleted`` True). ``json`` is the stored document's
+    text, with FHIR decimals as written (``1.50``; see :mod:`.exact_json`), when the store
+    read or wrote it (None for a deletion).
     """
 
     resource_type: str
@@ -109,6 +111,7 @@ class StoredResource:
     last_updated: datetime
     resource: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     deleted: bool = False
+    json: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def etag(self) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -17,6 +19,7 @@ import orjson
 
 from helios_persistence.errors import InvalidResource
 from helios_persistence.registry import Registry
+from helios_persistence.storage.exact_json import decimal_text
 from helios_persistence.tenancy import _patient_compartment
 
 __all__ = [
@@ -65,10 +68,18 @@ def check_id(value: Any, *, expression: str = "id") -> str:
     return value
 
 
+def _decimal(value: Any) -> Any:
+    """orjson's hook for what it does not write itself: a ``Decimal`` as its own digits."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(decimal_text(value))
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def serialize(resource: dict[str, Any]) -> str:
-    """Compact JSON text of ``resource`` (InvalidResource if it is not valid JSON data)."""
+    """Compact JSON text of ``resource`` (InvalidResource if it is not valid JSON data);
+    ``Decimal`` values are written with their digits as they are (``1.50``)."""
     try:
-        out = orjson.dumps(resource)
+        out = orjson.dumps(resource, default=_decimal)
     except TypeError:  # a non-string key or an integer over 64 bits: the standard library
         return _serialize_stdlib(resource)  # accepts the second, rejects the first clearly
     if b"null" in out:  # orjson writes NaN and Infinity as null, the standard library rejects
@@ -77,10 +88,28 @@ def serialize(resource: dict[str, Any]) -> str:
 
 
 def _serialize_stdlib(resource: dict[str, Any]) -> str:
+    """The standard library's JSON (it has no raw-number hook, so each ``Decimal`` travels as
+    a unique placeholder string that is then replaced by the decimal's digits)."""
+    decimals: dict[str, str] = {}
+    mark = f"\x00decimal-{uuid.uuid4().hex}-"
+
+    def placeholder(value: Any) -> Any:
+        if isinstance(value, Decimal) and value.is_finite():
+            key = f"{mark}{len(decimals)}"
+            decimals[json.dumps(key)] = decimal_text(value)
+            return key
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
     try:
-        return json.dumps(resource, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(
+            resource, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+            default=placeholder,
+        )  # fmt: skip
     except (TypeError, ValueError) as exc:
         raise InvalidResource(f"resource is not valid JSON: {exc}") from None
+    for key, digits in decimals.items():
+        text = text.replace(key, digits)
+    return text
 
 
 def validate_resource(

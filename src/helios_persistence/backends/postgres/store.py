@@ -34,8 +34,9 @@ from helios_persistence import ir
 from helios_persistence.errors import TransientConflict
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.results import SearchResult
-from helios_persistence.storage.api import StoreAPI
+from helios_persistence.storage.api import Resource, StoreAPI
 from helios_persistence.storage.bundles import process_bundle
+from helios_persistence.storage.exact_json import parse_resource
 from helios_persistence.storage.operations import Session
 from helios_persistence.storage.protocols import Capability
 from helios_persistence.storage.types import MonotonicClock
@@ -240,9 +241,10 @@ class PostgresStore(StoreAPI, PostgresOperations):
         )
 
     # -- public API additions -------------------------------------------------------------------
-    def transaction(self, ctx: TenantContext, bundle: dict[str, Any]) -> dict[str, Any]:
+    def transaction(self, ctx: TenantContext, bundle: Resource) -> dict[str, Any]:
         """Process a ``transaction`` (atomic; retried on a transient conflict) or ``batch``
-        Bundle; returns the response Bundle."""
+        Bundle (a dict, or JSON text or bytes); returns the response Bundle."""
+        bundle = parse_resource(bundle)
         if isinstance(bundle, dict) and bundle.get("type") == "transaction":
             return self._retrying(lambda: process_bundle(self, ctx, bundle))
         return process_bundle(self, ctx, bundle)
