@@ -72,11 +72,11 @@ HANDWRITTEN: dict[str, tuple[str, dict[str, Any]]] = {
            AND r.deleted = 0
            AND r.id IN (SELECT i.id FROM idx_date i WHERE i.tenant = %(t)s
              AND i.type = 'Observation' AND i.param = 'date'
-             AND (i.high > %(lo_high)s OR (i.low >= %(lo)s AND i.high <= %(lo_high)s)))
+             AND i.high > %(lo)s)
            AND r.id IN (SELECT i.id FROM idx_date i WHERE i.tenant = %(t)s
              AND i.type = 'Observation' AND i.param = 'date' AND i.low < %(hi)s)
            ORDER BY r.type, r.id LIMIT 51""",
-        {"lo": 1577836800000000, "lo_high": 1577923200000000, "hi": 1580515200000000},
+        {"lo": 1577836800000000, "hi": 1580515200000000},
     ),
     "chain": (
         """SELECT r.json FROM resources r WHERE r.tenant = %(t)s AND r.type = 'Observation'
