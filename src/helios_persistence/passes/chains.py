@@ -1,8 +1,9 @@
 """``merge_chains``: alternatives that follow the same link become one link with the
 alternatives inside.
 
-``Or(Chain(p, T, a), Chain(p, T, b))`` is ``Chain(p, T, Or(a, b))`` (some ``T`` reached by
-``p`` satisfies ``a``, or some satisfies ``b``, is some satisfying ``a`` or ``b``), and the
+``Or(Chain(p, T, a), Chain(p, T, b))`` is ``Chain(p, T, Or(a, b))`` (``T``: the same target
+types; some ``T`` reached by ``p`` satisfies ``a``, or some satisfies ``b``, is some satisfying
+``a`` or ``b``), and the
 same for ``_has``. ``_filter`` writes the former (``patient.name eq a or patient.name eq b``);
 the latter is one join instead of two. (The same is *not* true of ``And``: two conditions on a
 chain may be met by two different referenced resources.)
@@ -26,7 +27,7 @@ def merge_chains(node: Any) -> Any:
 
 def _link(node: ir.Node) -> tuple[Any, ...] | None:
     if isinstance(node, ir.Chain):
-        return ("chain", node.param, node.target_type)
+        return ("chain", node.param, node.target_types)
     if isinstance(node, ir.Has):
         return ("has", node.source_type, node.param)
     return None

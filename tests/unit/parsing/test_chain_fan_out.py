@@ -37,8 +37,7 @@ def _fan_outs() -> list[tuple[str, str, str, tuple[str, ...]]]:
             by_code: dict[str, set[str]] = {}
             for target in ref.targets:
                 for p in REGISTRY.params_for(target) if target in REGISTRY.resource_types else ():
-                    if p.expression is not None and p.type is not ParamType.COMPOSITE:
-                        by_code.setdefault(p.code, set()).add(target)
+                    by_code.setdefault(p.code, set()).add(target)  # :missing binds on any type
             for code, targets in sorted(by_code.items()):
                 if len(targets) > 1 and not code.startswith("_"):
                     out.append((rtype, ref.code, code, tuple(sorted(targets))))

@@ -31,7 +31,7 @@ C = ir.StringMatch("name", ir.StringOp.STARTS, "smith")
 
 
 def chain(where: ir.Predicate, target: str = "Patient") -> ir.Chain:
-    return ir.Chain("subject", target, where)
+    return ir.Chain("subject", (target,), where)
 
 
 @pytest.mark.parametrize(
