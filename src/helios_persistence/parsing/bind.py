@@ -575,7 +575,7 @@ def fan_out(
 ) -> ir.Predicate:
     """The chain through ``param`` to each of ``targets``, the rest bound per type by
     ``bind_rest``. Types where the rest binds alike share one :class:`ir.Chain` (the usual
-    case: ``subject.name`` is a string on Patient, Group and Location); types where it binds
+    case: ``subject.name`` is a string on Patient and on Location); types where it binds
     differently get their own, under an :class:`ir.Or`; types where it does not bind (the
     value or modifier does not suit the parameter there) are left out. If it binds nowhere,
     the first type's error is raised."""
