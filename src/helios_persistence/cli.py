@@ -18,6 +18,7 @@ from rich.table import Table
 
 import helios_persistence as hp
 from helios_persistence.errors import HeliosError
+from helios_persistence.storage import exact_json
 
 __all__ = ["main"]
 
@@ -106,7 +107,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                 count += store.bulk_load(ctx, _with_ids(store, ctx, path, created))
                 count += len(created)
             else:
-                document = json.loads(path.read_text(encoding="utf-8"))
+                document = exact_json.loads(path.read_text(encoding="utf-8"))
                 if document.get("resourceType") == "Bundle" and document.get("type") in (
                     "transaction",
                     "batch",
@@ -128,7 +129,7 @@ def _with_ids(
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             if line.strip():
-                resource = json.loads(line)
+                resource = exact_json.loads(line)  # decimals keep their written digits
                 if isinstance(resource, dict) and resource.get("id"):
                     yield resource
                 else:

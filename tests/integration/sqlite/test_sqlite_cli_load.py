@@ -31,3 +31,27 @@ def test_cli_loads_ndjson_with_and_without_ids(tmp_path: Path) -> None:
         assert len(store.search(ctx, "Patient?family=Noid").ids) == 1
         total = store.search(ctx, "Observation?_count=0&_total=accurate").total
         assert total == sum(r["resourceType"] == "Observation" for r in expected)
+
+
+def test_cli_load_keeps_decimal_digits(tmp_path: Path) -> None:
+    """``helios load`` parses files exactly: ``1.50`` is stored as ``1.50`` (issue 11)."""
+    ndjson = tmp_path / "decimals.ndjson"
+    bundle = tmp_path / "bundle.json"
+    ndjson.write_text(
+        '{"resourceType":"Observation","id":"n1","status":"final","code":{"text":"x"},'
+        '"valueQuantity":{"value":1.50,"unit":"mg"}}\n',
+        encoding="utf-8",
+    )
+    bundle.write_text(
+        '{"resourceType":"Bundle","type":"transaction","entry":[{"resource":'
+        '{"resourceType":"Observation","id":"b1","status":"final","code":{"text":"x"},'
+        '"valueQuantity":{"value":20.0,"unit":"mg"}},"request":{"method":"PUT",'
+        '"url":"Observation/b1"}}]}',
+        encoding="utf-8",
+    )
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["load", str(ndjson), str(bundle), "--store", store_url, "--tenant", "t"]) == 0
+    ctx = hp.TenantContext.for_tenant("t")
+    with hp.open_store(store_url) as store:
+        assert '"value":1.50' in (store.read(ctx, "Observation", "n1").json or "")
+        assert '"value":20.0' in (store.read(ctx, "Observation", "b1").json or "")
