@@ -395,7 +395,7 @@ class _Renderer:
             )
 
 
-def _has_fan_out(p: ir.Predicate) -> bool:
+def _has_fan_out(p: ir.Node) -> bool:
     """Whether ``p`` holds a chain over several target types (written without a type)."""
     if isinstance(p, ir.Chain) and len(p.target_types) > 1:
         return True

@@ -244,10 +244,10 @@ class PostgresStore(StoreAPI, PostgresOperations):
     def transaction(self, ctx: TenantContext, bundle: Resource) -> dict[str, Any]:
         """Process a ``transaction`` (atomic; retried on a transient conflict) or ``batch``
         Bundle (a dict, or JSON text or bytes); returns the response Bundle."""
-        bundle = parse_resource(bundle)
-        if isinstance(bundle, dict) and bundle.get("type") == "transaction":
-            return self._retrying(lambda: process_bundle(self, ctx, bundle))
-        return process_bundle(self, ctx, bundle)
+        document: dict[str, Any] = parse_resource(bundle)
+        if isinstance(document, dict) and document.get("type") == "transaction":
+            return self._retrying(lambda: process_bundle(self, ctx, document))
+        return process_bundle(self, ctx, document)
 
     def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:
         """FHIR search in one read transaction; ``timeout_ms`` overrides the store's statement
