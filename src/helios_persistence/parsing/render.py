@@ -12,9 +12,8 @@ The canonical form:
   chains always name their type (``subject:Patient.name``); ``_has:``; composites join their
   components with ``$``; ``Has(List, item, _id …)`` is ``_list``; a chain over several
   types (the binder's fan-out) is written without a type (``subject.name``) and checked by
-  reading it back. Equality prefixes are
-  left out (``date=2020``); quantities always write both ``|`` (``5.4||mg``); literal
-  references with a version use ``Type/id/_history/v``.
+  reading it back. Equality prefixes are left out (``date=2020``); quantities always write
+  both ``|`` (``5.4||mg``); literal references with a version use ``Type/id/_history/v``.
 * Anything else (an Or across parameters, Not of a non-token, nesting) is a ``_filter``.
 * Values are escaped for FHIR (``\\`` ``\\,`` ``\\|`` ``\\$``) and then percent-encoded:
   everything but ASCII letters, digits and ``-._~/:,|$\\@!'()*;`` is encoded, so ``&``,
