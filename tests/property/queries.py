@@ -318,6 +318,7 @@ INCLUDES = {
     "Observation": ["_include=Observation:subject", "_include=Observation:performer",
                     "_include=Observation:encounter", "_include=Observation:patient:Patient",
                     "_include=*", "_include:iterate=Patient:organization",
+                    "_include=Patient:organization",
                     "_include:iterate=Organization:partof",
                     "_revinclude=Observation:has-member"],
     "Patient": ["_revinclude=Observation:subject", "_revinclude=Condition:patient",
@@ -360,7 +361,8 @@ _FILTERS = {
     "Observation": ["value-quantity gt 70|http://unitsofmeasure.org|kg",
                     "status eq final and code eq http://loinc.org|8867-4",
                     'patient.name sw "{n}"', "date ge 2020-03 and date lt 2021",
-                    "not(status eq final)"],
+                    "not(status eq final)", "code eq loinc|8867-4 or value-quantity lt 72|ucum|kg",
+                    'subject.name sw "{n}"'],
 }  # fmt: skip
 
 
