@@ -43,14 +43,8 @@ def store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
     spec = BACKENDS[request.param]
-    reason = spec.unavailable()
-    if reason:
-        pytest.skip(f"{spec.name}: {reason}")
-    opened = spec.open(tmp_path_factory.mktemp(spec.name))
-    try:
+    with spec.opened(tmp_path_factory.mktemp(spec.name)) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 def _exact(value: Any) -> Any:
