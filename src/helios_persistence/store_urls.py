@@ -86,7 +86,7 @@ def open_store(url: str, *, create: bool = True, **kw: Any) -> Any:
         raise InvalidStoreURL(
             f"unsupported store URL scheme {scheme!r} in {url!r} (sqlite://..., postgresql://...)"
         )
-    if not create and scheme.lower() == "sqlite":
+    if not create and scheme.lower() == "sqlite" and not urlsplit(url).netloc:
         path = _sqlite_path(url)
         if path is not None and not path.exists():
             raise InvalidStoreURL(f"no database at {path} (from {url!r}). {_SQLITE_URLS}")
