@@ -222,14 +222,21 @@ def ingest_rows(label: str, resources: list[dict[str, Any]], folder: Path) -> li
 
 
 def synthea_resources() -> list[dict[str, Any]]:
-    """The resources (with ids) of every Synthea Bundle in ``../shared/data/synthea``."""
+    """The resources of every Synthea Bundle in ``../shared/data/synthea``, as ``helios load``
+    streams them (the package's Bundle-to-stream code decides the ids; conditional references
+    stay as written); the batch Bundles' resources as they are."""
+    from helios_persistence.loading import Source, read
+    from helios_persistence.loading.units import units_of
+
     folder = Path(__file__).resolve().parents[2] / "shared" / "data" / "synthea"
     resources = []
     for path in sorted(folder.glob("*.json")):
-        bundle = json.loads(path.read_text(encoding="utf-8"))
-        resources += [
-            e["resource"] for e in bundle.get("entry", []) if e.get("resource", {}).get("id")
-        ]
+        for unit in (u for doc in read(Source(str(path), path)) for u in units_of(doc)):
+            if unit.kind == "bundle" and unit.bundle is not None:
+                entries = unit.bundle.get("entry", [])
+                resources += [e["resource"] for e in entries if e["resource"].get("id")]
+            else:
+                resources += unit.resources
     return resources
 
 

@@ -44,11 +44,12 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def open_store(url: str, **options: Any) -> SQLiteStore | PostgresStore:
+def open_store(url: str, *, create: bool = True, **options: Any) -> SQLiteStore | PostgresStore:
     """Open a store: ``sqlite://`` (memory), ``sqlite:///path.db``, ``...?tenancy=database``,
     ``postgresql://user:password@host/db?tenancy=shared|schema|database`` (see
-    :mod:`helios_persistence.store_urls`)."""
+    :mod:`helios_persistence.store_urls`); ``create=False`` refuses to create a missing SQLite
+    file."""
     from helios_persistence.store_urls import open_store as _open
 
-    store: SQLiteStore | PostgresStore = _open(url, **options)
+    store: SQLiteStore | PostgresStore = _open(url, create=create, **options)
     return store

@@ -12,8 +12,10 @@ __all__ = [
     "Conflict",
     "Gone",
     "HeliosError",
+    "InvalidInput",
     "InvalidResource",
     "InvalidSearch",
+    "InvalidStoreURL",
     "NotFound",
     "PermissionDenied",
     "PreconditionFailed",
@@ -94,6 +96,22 @@ class UnsupportedInDialect(InvalidSearch):
 
 class InvalidResource(HeliosError):
     """A resource that cannot be stored (missing resourceType, bad id, bad value types)."""
+
+    issue_code = "invalid"
+    http_status = 400
+
+
+class InvalidInput(HeliosError):
+    """Input the loader cannot read: a missing file, bad JSON (with file and line), a file
+    that is neither a resource, NDJSON nor a Bundle."""
+
+    issue_code = "invalid"
+    http_status = 400
+
+
+class InvalidStoreURL(HeliosError, ValueError):
+    """A store URL that names no store, or a store that cannot be opened (with the resolved
+    path and the URL convention)."""
 
     issue_code = "invalid"
     http_status = 400

@@ -92,8 +92,15 @@ def plan(
     return Plan(bound, effective, compiler.compile(effective))
 
 
-def compile(query: str | ir.Query, dialect: str = "sqlite") -> Compiled:
+def compile(
+    query: str | ir.Query, dialect: str = "sqlite", *, tenant: str | None = None
+) -> Compiled:
     """``hp.compile``: ``query`` (a bound query or a search string) through the dialect's
-    passes and compiler."""
+    passes and compiler. ``.params`` names every parameter of the text, the tenant too:
+    ``params["tenant"]`` is ``tenant`` (``None`` when not given: set it before running the
+    text yourself)."""
     compiler = get_compiler(dialect)
-    return compiler.compile(compiler.lower(bind(query)))
+    compiled = compiler.compile(compiler.lower(bind(query)))
+    if compiled.body is not None:
+        return compiled
+    return replace(compiled, params={**compiled.params, "tenant": tenant})

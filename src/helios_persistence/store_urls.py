@@ -25,10 +25,12 @@ PostgreSQL (``postgresql://user:password@host:port/dbname?...``, also ``postgres
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from helios_persistence.engines import engine_for_scheme
+from helios_persistence.errors import InvalidStoreURL
 
 if TYPE_CHECKING:
     from helios_persistence.backends.postgres.store import PostgresStore
@@ -59,32 +61,57 @@ def _boolean(value: str) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"not a boolean: {value!r}")
+    raise InvalidStoreURL(f"not a boolean: {value!r}")
 
 
-def open_store(url: str, **kw: Any) -> Any:
+_SQLITE_URLS = (
+    "SQLite URLs: sqlite:///relative/path.db (three slashes: relative to the working "
+    "directory), sqlite:////absolute/path.db (four), sqlite:// (in memory)"
+)
+
+
+def open_store(url: str, *, create: bool = True, **kw: Any) -> Any:
     """Open the store ``url`` names (the engine table decides which engine, by the scheme);
-    keyword arguments go to the store's constructor."""
+    keyword arguments go to the store's constructor.
+
+    ``create=False`` refuses to create a missing SQLite database file (or folder, for
+    database-per-tenant) instead of answering from a new empty one. A bad URL, or a file that
+    cannot be opened, raises :class:`~helios_persistence.errors.InvalidStoreURL` (a
+    ``ValueError`` too) naming the resolved path."""
     if not isinstance(url, str):
         raise TypeError("open_store needs a URL string")
     scheme = urlsplit(url).scheme
     engine = engine_for_scheme(scheme)
     if engine is None:
-        raise ValueError(f"unsupported store URL scheme {scheme!r} in {url!r}")
+        raise InvalidStoreURL(
+            f"unsupported store URL scheme {scheme!r} in {url!r} (sqlite://..., postgresql://...)"
+        )
+    if not create and scheme.lower() == "sqlite" and not urlsplit(url).netloc:
+        path = _sqlite_path(url)
+        if path is not None and not path.exists():
+            raise InvalidStoreURL(f"no database at {path} (from {url!r}). {_SQLITE_URLS}")
     return engine.open(url, **kw)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The resolved file (or folder) of a ``sqlite:`` URL; None in memory."""
+    path = unquote(urlsplit(url).path)[1:]
+    return Path(path).resolve() if path else None
 
 
 def open_sqlite(url: str, **kw: Any) -> SQLiteStore:
     """A SQLite store (see the module docstring)."""
+    import apsw
+
     from helios_persistence.backends.sqlite.store import SQLiteStore
 
     parts = urlsplit(url)
     if parts.netloc:
-        raise ValueError(f"a sqlite URL has no host: {url!r} (use sqlite:///path.db)")
+        raise InvalidStoreURL(f"a sqlite URL has no host: {url!r}. {_SQLITE_URLS}")
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     unknown = set(query) - _OPTIONS
     if unknown:
-        raise ValueError(f"unknown store option(s) {sorted(unknown)} in {url!r}")
+        raise InvalidStoreURL(f"unknown store option(s) {sorted(unknown)} in {url!r}")
     options: dict[str, Any] = {}
     if "tenancy" in query:
         options["tenancy"] = query["tenancy"]
@@ -92,12 +119,18 @@ def open_sqlite(url: str, **kw: Any) -> SQLiteStore:
         try:
             options["busy_timeout_ms"] = int(query["busy_timeout"])
         except ValueError:
-            raise ValueError(f"busy_timeout must be an integer (ms): {url!r}") from None
+            raise InvalidStoreURL(f"busy_timeout must be an integer (ms): {url!r}") from None
     if "base_url" in query:
         options["base_url"] = query["base_url"]
     options.update(kw)
     path = unquote(parts.path)[1:] if parts.path else ""
-    return SQLiteStore(path or None, **options)
+    try:
+        return SQLiteStore(path or None, **options)
+    except (apsw.CantOpenError, apsw.NotADBError, OSError) as exc:
+        raise InvalidStoreURL(
+            f"cannot open the SQLite database {_sqlite_path(url)} (from {url!r}): {exc}. "
+            f"{_SQLITE_URLS}"
+        ) from None
 
 
 def open_postgres(url: str, **kw: Any) -> PostgresStore:
@@ -115,7 +148,7 @@ def open_postgres(url: str, **kw: Any) -> PostgresStore:
         try:
             options[name] = convert(value)
         except ValueError:
-            raise ValueError(f"bad value for store option {key}: {value!r}") from None
+            raise InvalidStoreURL(f"bad value for store option {key}: {value!r}") from None
     options.update(kw)
     conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(libpq)))
     return PostgresStore(conninfo, **options)

@@ -124,15 +124,16 @@ def _dialect(store_url: str) -> str:
     return engine.name if engine is not None else scheme.lower()
 
 
-def run(store_url: str, cases_dir: str | Path | None = None) -> Report:
-    """Run every case in ``cases_dir`` (default: the packaged cases) against ``store_url``."""
+def run(store_url: str, cases_dir: str | Path | None = None, *, create: bool = True) -> Report:
+    """Run every case in ``cases_dir`` (default: the packaged cases) against ``store_url``
+    (``create=False``: a missing SQLite file is an error, not a new database)."""
     from helios_persistence import TenantContext, open_store
 
     cases = load_cases(cases_dir)
     dialect = _dialect(store_url)
     known = gaps_for(dialect, cases)
     report = Report(store_url, dialect)
-    store = open_store(store_url)
+    store = open_store(store_url, create=create)
     try:
         loaded: dict[tuple[str, ...], tuple[TenantContext, Evaluator]] = {}
         for case in cases:
@@ -170,11 +171,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Run the FHIR search conformance cases against a store (it writes "
         "fixtures into tenants named conformance-*: use a scratch database).",
     )
-    parser.add_argument("--store", required=True, help="store URL, e.g. sqlite:///scratch.db")
+    parser.add_argument(
+        "--store",
+        required=True,
+        help="store URL of an existing database, e.g. sqlite:///scratch.db, or sqlite:// "
+        "(a new in-memory one)",
+    )
     parser.add_argument("--cases", help="a directory of case files (default: the packaged ones)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every failure")
     args = parser.parse_args(argv)
-    report = run(args.store, args.cases)
+    report = run(args.store, args.cases, create=False)
     print(f"conformance of {report.store_url} (dialect {report.dialect})\n")
     print(report.table())
     details = report.failures()

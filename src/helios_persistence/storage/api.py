@@ -170,7 +170,7 @@ class StoreAPI(Operations):
     def bulk_load(
         self,
         ctx: TenantContext,
-        resources: Iterable[dict[str, Any]],
+        resources: Iterable[dict[str, Any] | list[dict[str, Any]]],
         *,
         batch: int = 1000,
         on_progress: Callable[[int], None] | None = None,
@@ -183,19 +183,22 @@ class StoreAPI(Operations):
         them once at the end, several times cheaper than keeping them up to date row by
         row); searches meanwhile return the same results, only more slowly. ``on_progress``
         gets the number of resources written so far after every batch. Returns that number.
+        An item may be a list of resources: a group (a transaction Bundle's entries) that is
+        never split across transactions, so it is written whole or not at all.
         """
         if batch < 1:
             raise ValueError("batch must be at least 1")
         written = 0
         with self._bulk_loading(ctx):
             chunk: list[dict[str, Any]] = []
-            for resource in resources:
-                chunk.append(resource)
-                if len(chunk) >= batch:
+            for item in resources:
+                group = item if isinstance(item, list) else [item]
+                if chunk and len(chunk) + len(group) > batch:
                     written += self.bulk_update(ctx, chunk)
                     chunk = []
                     if on_progress is not None:
                         on_progress(written)
+                chunk.extend(group)
             if chunk:
                 written += self.bulk_update(ctx, chunk)
                 if on_progress is not None:

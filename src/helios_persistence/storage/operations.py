@@ -18,6 +18,7 @@ serialise.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -166,8 +167,15 @@ class Operations:
 
     def _match(self, s: Session, resource_type: str, criteria: str) -> list[str]:
         """Ids of the resources of ``resource_type`` matching search ``criteria``."""
-        self._lock_criteria(s, resource_type, criteria)
         criteria = criteria.lstrip("?")
+        prefix, sep, rest = criteria.partition("?")
+        if sep and re.fullmatch(r"[A-Z][A-Za-z]*", prefix):  # the ``Type?criteria`` form
+            if prefix != resource_type:
+                raise InvalidResource(
+                    f"the criteria {criteria!r} name {prefix}, not {resource_type}"
+                )
+            criteria = rest
+        self._lock_criteria(s, resource_type, criteria)
         if "_count=" not in criteria:  # two matches are enough to tell one from many
             criteria = f"{criteria}&_count=2" if criteria else "_count=2"
         plan = self._plan(s, f"{resource_type}?{criteria}", restrict=False)

@@ -10,6 +10,20 @@ counterparts in the other ``test_pg_*`` modules instead.
 
 from __future__ import annotations
 
+from test_sqlite_loader import (  # noqa: F401
+    test_a_batch_reports_its_failing_entries,
+    test_a_reference_that_never_resolves_is_reported_with_its_entry,
+    test_bundles_after_the_ones_they_reference_are_streamed,
+    test_collection_searchset_single_and_id_less_resources,
+    test_conditional_references_into_a_later_file_wait_for_it,
+    test_continue_on_error_reports_each_failure_and_loads_the_rest,
+    test_odd_documents,
+    test_permissions_are_those_of_the_transaction,
+    test_progress_counts_resources_and_bytes,
+    test_stdin_bundles_wait_too,
+    test_streamed_bundles_equal_their_transactions,
+    test_the_first_failure_stops_the_load_naming_file_and_entry,
+)
 from test_sqlite_tenancy import (  # noqa: F401
     test_same_ids_stay_separate,
     test_writes_and_deletes_stay_separate,

@@ -1,0 +1,458 @@
+"""The loader behind ``helios load``: sources in, resources written through the fast path.
+
+* **Order.** Units (see :mod:`.units`) are written in the order they are read. A Bundle whose
+  conditional references (``Practitioner?identifier=...``) match nothing yet is *deferred*:
+  retried after the rest, in passes, for as long as a pass writes one of them (so Synthea's
+  patient Bundles load whether their ``practitionerInformation`` Bundle comes first or last).
+  A pass that resolves none of them runs them one last time to report their errors.
+* **Fast path.** Resources and transaction groups go through ``store.bulk_load`` (one
+  transaction per ``batch`` resources, a group never split; SQLite builds its value indexes
+  once at the end). A database lookup needs the indexes, so the streamed run ends at the first
+  unit that needs one (a Bundle for ``store.transaction``, a conditional reference not known
+  yet) and the rest of that pass goes through ``store.bulk_update`` per ``batch`` (indexes
+  kept up to date). So conditional references are resolved ahead: before the streamed run,
+  those of the files still to read (a scan of their text), and before a later pass those of
+  the deferred Bundles. Resolutions are cached for the load and forgotten for a type as soon
+  as a unit writes that type (all of them when a Bundle runs whole), so a cached answer is
+  the one the database would give at that point (this assumes no other writer meanwhile).
+* **Errors.** A failing group or resource is retried alone to find it; a group then runs as
+  its transaction, whose error names the entry. By default the first failure stops the load
+  (:class:`LoadStopped`, with the file and entry); ``continue_on_error`` records each one
+  (:class:`Failure`: where, message, OperationOutcome) and loads the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from helios_persistence.errors import HeliosError, InvalidInput
+from helios_persistence.loading.sources import Document, Source, read, scan_references
+from helios_persistence.loading.units import Unit, resolve_group, units_of
+from helios_persistence.tenancy import Operation, TenantContext
+
+__all__ = ["Failure", "LoadReport", "LoadStopped", "Loader", "load"]
+
+#: ``on_progress(resources written, bytes read, bytes to read or None)``
+Progress = Callable[[int, int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One thing that was not loaded: where (``file:line``, ``file Bundle.entry[3]``), why,
+    and the OperationOutcome."""
+
+    where: str
+    message: str
+    outcome: dict[str, Any]
+    input_error: bool = False  # unreadable input (bad JSON, not a resource)
+    order: int = field(default=0, compare=False)  # the input's position in the load
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass
+class LoadReport:
+    """What a load did."""
+
+    resources: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    deferred: int = 0  # Bundles retried in a later pass
+    passes: int = 1
+    streamed: int = 0  # resources written through ``bulk_load``
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.resources / self.seconds if self.seconds > 0 else 0.0
+
+
+class LoadStopped(HeliosError):
+    """The first failure of a load that stops at errors; ``report`` says what was loaded."""
+
+    def __init__(self, failure: Failure, report: LoadReport) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.report = report
+
+    @property
+    def outcome(self) -> dict[str, Any]:
+        return self.failure.outcome
+
+
+@dataclass
+class _Deferred:
+    source: Source
+    line: int | None
+    refs: frozenset[str]
+    document: Document | None  # kept only for stdin, which cannot be read again
+
+
+@dataclass
+class _Piece:
+    """Resources written together, or retried together: a group, or one resource."""
+
+    unit: Unit
+    resources: list[dict[str, Any]]
+    label: str
+    atomic: bool
+
+
+class _Peek:
+    def __init__(self, items: Iterable[Unit | Failure]) -> None:
+        self._items = iter(items)
+        self._next: list[Unit | Failure] = []
+
+    def peek(self) -> Unit | Failure | None:
+        if not self._next:
+            try:
+                self._next.append(next(self._items))
+            except StopIteration:
+                return None
+        return self._next[0]
+
+    def take(self) -> Unit | Failure:
+        unit = self.peek()
+        assert unit is not None
+        return self._next.pop()
+
+
+def _cacheable(reference: str) -> bool:
+    """Whether a conditional reference depends on its own type only (no chain, no ``_has``)."""
+    criteria = reference.partition("?")[2]
+    names = [part.partition("=")[0] for part in criteria.split("&")]
+    return not any("." in name or name.startswith("_has") for name in names)
+
+
+def _failure(where: str, error: HeliosError, order: int = 0) -> Failure:
+    return Failure(where, str(error), error.outcome, isinstance(error, InvalidInput), order)
+
+
+class Loader:
+    """Loads sources into ``store`` for ``ctx`` (see the module's documentation)."""
+
+    def __init__(
+        self,
+        store: Any,
+        ctx: TenantContext,
+        *,
+        continue_on_error: bool = False,
+        batch: int = 1000,
+        stream: bool = True,
+        on_progress: Progress | None = None,
+    ) -> None:
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        self.store = store
+        self.ctx = ctx
+        self.continue_on_error = continue_on_error
+        self.batch = batch
+        self.stream = stream
+        self.on_progress = on_progress
+        self.report = LoadReport()
+        self._cache: dict[str, str] = {}
+        self._chunk: list[_Piece] = []
+        self._chunk_size = 0
+        self._deferred: list[_Deferred] = []
+        self._bytes_done = 0
+        self._bytes_total: int | None = 0
+        self._order = 0
+        self._epoch = 0  # counts the Bundles run whole (each may write anything)
+        self._ahead: list[Source] = []  # the files not read yet (and the one being read)
+
+    # -- the passes -----------------------------------------------------------------------------
+    def load(self, sources: list[Source]) -> LoadReport:
+        """Load ``sources``; the report lists the failures (``continue_on_error``), else the
+        first failure raises :class:`LoadStopped`."""
+        start = time.perf_counter()
+        try:
+            self._add_total(sources)
+            self._pass(self._read(sources, None), defer=True)
+            while self._deferred:
+                deferred, self._deferred = self._deferred, []
+                self.report.passes += 1
+                self.report.deferred = max(self.report.deferred, len(deferred))
+                for ref in sorted(frozenset().union(*(d.refs for d in deferred))):
+                    self._resolve(frozenset([ref]))  # all of them, before streaming
+                self._pass(self._reread(deferred), defer=True)
+                if len(self._deferred) == len(deferred):  # nothing resolved: report them
+                    deferred, self._deferred = self._deferred, []
+                    self._pass(self._reread(deferred), defer=False)
+            optimize = getattr(self.store, "optimize", None)
+            if optimize is not None and self.report.resources - self.report.streamed >= self.batch:
+                optimize(self.ctx)  # planner statistics (a streamed run refreshed them)
+        finally:
+            self.report.seconds = time.perf_counter() - start
+            self.report.failures.sort(key=lambda f: f.order)
+        return self.report
+
+    def _add_total(self, sources: Iterable[Source]) -> None:
+        for source in sources:
+            size = source.size
+            self._bytes_total = (
+                None if size is None or self._bytes_total is None else (self._bytes_total + size)
+            )
+
+    def _read(
+        self, sources: list[Source], only: dict[Source, set[int | None]] | None
+    ) -> Iterator[Document]:
+        for i, source in enumerate(sources):
+            self._ahead = [s for s in sources[i:] if s.path is not None]
+            base = self._bytes_done
+
+            def on_bytes(n: int, base: int = base) -> None:
+                self._bytes_done = base + n
+
+            lines = None if only is None else only[source]
+            yield from read(source, only=lines, on_bytes=on_bytes)
+            if source.path is not None:
+                self._bytes_done = base + (source.size or 0)
+
+    def _reread(self, deferred: list[_Deferred]) -> Iterator[Document]:
+        kept = [d.document for d in deferred if d.document is not None]
+        only: dict[Source, set[int | None]] = {}
+        for d in deferred:
+            if d.document is None:
+                only.setdefault(d.source, set()).add(d.line)
+        self._add_total(only)
+        yield from kept
+        yield from self._read(list(only), only)
+
+    def _units(self, documents: Iterable[Document]) -> Iterator[Unit | Failure]:
+        """The units of ``documents``; a document that is not one comes as its failure."""
+        for document in documents:
+            self._order += 1
+            if document.error is not None:
+                yield _failure(document.where, document.error, self._order)
+                continue
+            try:
+                for unit in units_of(document):
+                    unit.order = self._order
+                    yield unit
+            except HeliosError as exc:
+                yield _failure(document.where, exc, self._order)
+
+    def _pass(self, documents: Iterable[Document], *, defer: bool) -> None:
+        units = _Peek(self._units(documents))
+        streamed = not self.stream  # one streamed run per pass at most
+        prefetched = -1  # the epoch of the last look-ahead
+        while (unit := units.peek()) is not None:
+            if isinstance(unit, Failure):
+                self._flush()  # everything read before it is written first
+                self._fail(units.take())  # type: ignore[arg-type]
+            elif not streamed and self._ready(unit):
+                streamed = True
+                self._stream(units)
+            elif not streamed and unit.kind == "group" and prefetched != self._epoch:
+                prefetched = self._epoch
+                self._look_ahead()
+            else:
+                self._indexed(units.take(), defer)  # type: ignore[arg-type]
+        self._flush()
+
+    def _look_ahead(self) -> None:
+        """Resolve the conditional references of the files still to read (found by a scan of
+        their text), so that the streamed run can take them without asking the database."""
+        refs: set[str] = set()
+        for source in self._ahead:
+            refs |= scan_references(source)
+        for ref in sorted(refs):
+            self._resolve(frozenset([ref]))
+
+    # -- the streamed run -----------------------------------------------------------------------
+    def _ready(self, unit: Unit) -> bool:
+        """Whether ``unit`` can be written without asking the database anything."""
+        if unit.kind == "resources":
+            return True
+        return unit.kind == "group" and all(ref in self._cache for ref in unit.conditional)
+
+    def _stream(self, units: _Peek) -> None:
+        """Stream units through ``bulk_load`` until one needs the database."""
+        inflight: list[tuple[_Piece, int]] = []  # pieces yielded, with the running total
+        total = 0
+        written = 0
+        base = self.report.resources
+
+        def pieces() -> Iterator[list[dict[str, Any]]]:
+            nonlocal total
+            while (unit := units.peek()) is not None:
+                if isinstance(unit, Failure) and self.continue_on_error:
+                    self._fail(units.take())  # type: ignore[arg-type]
+                    continue
+                if isinstance(unit, Failure) or not self._ready(unit):
+                    return
+                prepared = self._prepare(unit)
+                if prepared is None:
+                    return  # the transaction will tell what is wrong: not streamed
+                units.take()
+                for piece in prepared:
+                    total += len(piece.resources)
+                    inflight.append((piece, total))
+                    yield piece.resources
+
+        def on_progress(done: int) -> None:
+            nonlocal written
+            written = done
+            while inflight and inflight[0][1] <= done:
+                inflight.pop(0)
+            self.report.resources = base + done
+            self._progress()
+
+        try:
+            self.store.bulk_load(self.ctx, pieces(), batch=self.batch, on_progress=on_progress)
+        except LoadStopped:
+            raise
+        except HeliosError:
+            self.report.streamed += written
+            self._retry([piece for piece, _ in inflight])
+            return
+        self.report.streamed += written
+
+    def _prepare(self, unit: Unit) -> list[_Piece] | None:
+        """The pieces of a ready unit (references rewritten), None if the group fails so."""
+        if unit.kind == "resources":
+            pieces = [
+                _Piece(unit, [r], label, False)
+                for r, label in zip(unit.resources, unit.labels, strict=True)
+            ]
+        else:
+            try:
+                self.ctx.check(Operation.TRANSACTION)  # as the transaction would
+                resolved = {ref: self._cache[ref] for ref in unit.conditional}
+                resources = resolve_group(unit, resolved)
+            except HeliosError:
+                return None
+            pieces = [_Piece(unit, resources, "", True)]
+        self._forget(unit.written_types())
+        return pieces
+
+    # -- the indexed path -----------------------------------------------------------------------
+    def _indexed(self, unit: Unit, defer: bool) -> None:
+        if unit.kind == "bundle" or unit.conditional:
+            found = self._resolve(unit.conditional)
+            if found == "missing" and defer:
+                self._defer(unit)
+                return
+            if unit.kind == "bundle" or found != "ok":
+                self._transaction(unit)
+                return
+        prepared = self._prepare(unit)
+        if prepared is None:
+            self._transaction(unit)
+            return
+        for piece in prepared:
+            self._chunk.append(piece)
+            self._chunk_size += len(piece.resources)
+        if self._chunk_size >= self.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        chunk, self._chunk, self._chunk_size = self._chunk, [], 0
+        if not chunk:
+            return
+        resources = [r for piece in chunk for r in piece.resources]
+        try:
+            self.report.resources += self.store.bulk_update(self.ctx, resources)
+        except HeliosError:
+            self._retry(chunk)
+            return
+        self._progress()
+
+    def _retry(self, pieces: list[_Piece]) -> None:
+        """Write each piece alone (after a chunk failed) to find the failing ones."""
+        for piece in pieces:
+            try:
+                self.report.resources += self.store.bulk_update(self.ctx, piece.resources)
+            except HeliosError as exc:
+                if piece.atomic:
+                    self._transaction(piece.unit)  # its error names the entry
+                else:
+                    where = f"{piece.unit.where} {piece.label}".rstrip()
+                    self._fail(_failure(where, exc, piece.unit.order))
+        self._progress()
+
+    def _transaction(self, unit: Unit) -> None:
+        """Run a Bundle through ``store.transaction``; failures name the entry."""
+        self._flush()
+        assert unit.bundle is not None
+        try:
+            response = self.store.transaction(self.ctx, unit.bundle)
+        except HeliosError as exc:
+            self._epoch += 1
+            self._cache.clear()
+            self._fail(_failure(unit.where, exc, unit.order))
+            return
+        self._epoch += 1
+        self._cache.clear()
+        for i, entry in enumerate(response.get("entry") or []):
+            answer = (entry or {}).get("response") or {}
+            status = str(answer.get("status", ""))
+            if status[:1] == "2":
+                self.report.resources += 1
+            else:
+                outcome = answer.get("outcome") or {}
+                issues = outcome.get("issue") or [{}]
+                message = f"{status}: {issues[0].get('diagnostics', '')}".strip(": ")
+                where = f"{unit.where} Bundle.entry[{i}]"
+                self._fail(Failure(where, message, outcome, order=unit.order))
+        self._progress()
+
+    # -- conditional references -----------------------------------------------------------------
+    def _resolve(self, refs: frozenset[str]) -> str:
+        """Look up the conditional references not cached yet: "ok" (each matches one
+        resource), "missing" (one matches nothing) or "error" (several, or bad criteria)."""
+        todo = [ref for ref in sorted(refs) if ref not in self._cache]
+        if not todo:
+            return "ok"
+        self._flush()  # the database must hold everything read before
+        status = "ok"
+        with self.store.read_session(self.ctx) as s:
+            for ref in todo:
+                rtype, _, criteria = ref.partition("?")
+                try:
+                    ids = self.store.op_match(s, rtype, criteria)
+                except HeliosError:
+                    return "error"
+                if len(ids) > 1:
+                    return "error"
+                if not ids:
+                    status = "missing"
+                elif _cacheable(ref):
+                    self._cache[ref] = f"{rtype}/{ids[0]}"
+        if status == "ok" and any(ref not in self._cache for ref in refs):
+            return "error"  # a chain or _has: not cached, the transaction resolves it
+        return status
+
+    def _forget(self, types: set[str]) -> None:
+        """Forget resolutions a write of ``types`` may change."""
+        if types:
+            for ref in [ref for ref in self._cache if ref.partition("?")[0] in types]:
+                del self._cache[ref]
+
+    def _defer(self, unit: Unit) -> None:
+        doc = unit.document
+        keep = doc if doc.source.path is None else None
+        self._deferred.append(_Deferred(doc.source, doc.line, unit.conditional, keep))
+
+    # -- reporting ------------------------------------------------------------------------------
+    def _fail(self, failure: Failure) -> None:
+        self.report.failures.append(failure)
+        if not self.continue_on_error:
+            raise LoadStopped(failure, self.report)
+
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.report.resources, self._bytes_done, self._bytes_total)
+
+
+def load(
+    store: Any,
+    ctx: TenantContext,
+    sources: list[Source],
+    **options: Any,
+) -> LoadReport:
+    """Load ``sources`` into ``store`` (options as for :class:`Loader`)."""
+    return Loader(store, ctx, **options).load(sources)
