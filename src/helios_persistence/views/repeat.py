@@ -1,0 +1,114 @@
+"""``repeat``: every node reachable by applying the paths again and again, as one JSON array.
+
+A recursive CTE walks a small state machine: each repeat path is a chain of element names
+(``answer.item`` is two hops), state 0 is "a node of the result", the other states are the
+hops in between. One recursive term joins the current rows with the table of transitions
+``(src, key, dst, branch)`` and the elements of ``value[key]`` (array or not), so DuckDB,
+which allows a single recursive term, runs it too. The order key ``o`` concatenates
+zero-padded element positions, so the array is in depth-first order. Repeat paths must be
+plain element paths (no functions).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from helios_persistence.errors import InvalidViewDefinition
+from helios_persistence.views import fhirpath as fp
+from helios_persistence.views.lower import Coll
+from helios_persistence.views.model import resolve
+
+if TYPE_CHECKING:
+    from helios_persistence.views.definition import Select
+    from helios_persistence.views.lower import Lowerer
+
+__all__ = ["repeat_source"]
+
+
+def _names(node: fp.Node, where: str) -> list[str]:
+    if isinstance(node, fp.This):
+        return []
+    if isinstance(node, fp.Member):
+        return [*_names(node.base, where), node.name]
+    raise InvalidViewDefinition(
+        f"{where}: repeat paths must be element paths such as 'item' or 'answer.item'",
+        expression=where,
+        not_supported=True,
+    )
+
+
+def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expression, Coll]:
+    d = lw.d
+    chains = [_names(fp.parse(text, f"{s.where}.repeat[{i}]"), f"{s.where}.repeat[{i}]")
+              for i, text in enumerate(s.repeat)]  # fmt: skip
+    transitions: list[tuple[int, str, int, int]] = []
+    state = 0
+    for branch, chain in enumerate(chains):
+        if not chain:
+            raise InvalidViewDefinition(f"{s.where}.repeat[{branch}]: empty path",
+                                        expression=f"{s.where}.repeat[{branch}]")  # fmt: skip
+        src = 0
+        for hop, name in enumerate(chain):
+            last = hop == len(chain) - 1
+            dst = 0 if last else (state := state + 1)
+            transitions.append((src, name, dst, branch))
+            src = dst
+    # the type of the items: what the first path gives from the context
+    item_type, item_key = ctx.type, ctx.type_key
+    for name in chains[0]:
+        steps = resolve(item_key, name)
+        item_type, item_key = steps[0].type, steps[0].type_key
+
+    rec, step, elem = lw.alias("rec"), lw.alias("s"), lw.alias("e")
+    key_path = {"postgres": lambda k: k}.get(d.name, lambda k: f"$.{k}")
+    rows = [
+        exp.select(
+            exp.alias_(exp.Literal.number(src), "src"),
+            exp.alias_(exp.Literal.string(key_path(name)), "k"),
+            exp.alias_(exp.Literal.number(dst), "dst"),
+            exp.alias_(exp.Literal.number(branch), "br"),
+        )
+        for src, name, dst, branch in transitions
+    ]
+    table = rows[0] if len(rows) == 1 else exp.union(*rows, distinct=False)
+    text = exp.DataType.build("TEXT")
+    anchor = exp.select(
+        exp.alias_(ctx.value.copy(), "v"),
+        exp.alias_(exp.Cast(this=exp.Literal.string(""), to=text), "o"),
+        exp.alias_(exp.Literal.number(0), "st"),
+    )
+    child = d.op("array_wrap", d.op("get_dynamic", exp.column("v", rec), exp.column("k", step)))
+    order = exp.DPipe(
+        this=exp.DPipe(this=exp.column("o", rec), expression=exp.Literal.string(".")),
+        expression=exp.DPipe(
+            this=exp.Cast(this=exp.column("br", step), to=text),
+            expression=d.op("ord_text", d.elem_key(elem)),
+        ),
+    )
+    recursive = (
+        exp.select(
+            exp.alias_(d.elem_value(elem), "v"),
+            exp.alias_(order, "o"),
+            exp.alias_(exp.column("dst", step), "st"),
+        )
+        .from_(exp.Table(this=exp.to_identifier(rec)))
+        .join(exp.Subquery(this=table, alias=exp.TableAlias(this=exp.to_identifier(step))),
+              on=exp.EQ(this=exp.column("src", step), expression=exp.column("st", rec)))
+        .join(d.elements(child, elem), join_type="CROSS")
+    )  # fmt: skip
+    cte_body = exp.union(anchor, recursive, distinct=False)
+    nodes = Coll(exp.column("v", rec), "json", item_type, item_key)
+    collect = (
+        exp.select(d.op("agg_json", exp.column("v", rec), exp.column("o", rec)))
+        .from_(exp.Table(this=exp.to_identifier(rec)))
+        .where(exp.and_(
+            exp.EQ(this=exp.column("st", rec), expression=exp.Literal.number(0)),
+            exp.NEQ(this=exp.column("o", rec), expression=exp.Literal.string("")),
+        ))
+        .with_(exp.Table(this=exp.to_identifier(rec), columns=None).name,
+               as_=cte_body, recursive=True)
+    )  # fmt: skip
+    _ = nodes
+    return exp.Subquery(this=collect), Coll(ctx.value, "json", item_type, item_key)

@@ -1,0 +1,261 @@
+"""A ViewDefinition lowered to one SELECT, the same shape in every dialect.
+
+The view becomes a flat join over the resource table: each ``forEach`` / ``forEachOrNull`` /
+``repeat`` is a LEFT JOIN of an array-elements table (lateral in all three dialects), each
+``unionAll`` a join with a small table of branch numbers ``b``. A join that only applies in
+some rows (a branch of a union, the inside of a ``forEachOrNull`` that found nothing) gets
+its source only where it is *active*; a row is kept when every active ``forEach`` found an
+element (the *requirements*). Columns of union branches are ``CASE b WHEN i THEN ...``.
+Because nothing needs a LATERAL subquery, SQLite (which has none) runs the same plan as
+DuckDB and PostgreSQL.
+
+The input is a table ``resources(type, json)`` (plus ``tenant``, ``deleted`` for a store);
+:mod:`helios_persistence.views.sources` provides it for each kind of source.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from helios_persistence.errors import InvalidViewDefinition
+from helios_persistence.views import fhirpath as fp
+from helios_persistence.views.definition import Column, Select, View, parse_view
+from helios_persistence.views.dialects import Dialect, dialect
+from helios_persistence.views.lower import Coll, Lowerer
+
+__all__ = ["CompiledView", "ViewColumn", "compile_view"]
+
+_BOOLEAN_FUNCTIONS = frozenset({"exists", "empty", "not", "is", "hasValue", "startsWith",
+                                "contains", "all", "allTrue", "anyTrue"})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ViewColumn:
+    """One output column: its name, FHIR type (None: not known) and whether it is a list."""
+
+    name: str
+    type: str | None
+    collection: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledView:
+    """A compiled view: SQL ``text`` with named ``params`` over the ``resources`` table."""
+
+    dialect: str
+    text: str
+    params: dict[str, Any]
+    columns: tuple[ViewColumn, ...]
+    resource: str
+    expression: exp.Select = field(repr=False, compare=False)
+
+
+def compile_view(
+    view: Any, dialect_name: str = "duckdb", *, table: str = "resources", tenant: bool = False
+) -> CompiledView:
+    """Compile ``view`` (JSON text, dict or parsed :class:`View`) for ``dialect_name``.
+
+    ``tenant=True`` adds ``tenant = :tenant AND deleted = 0`` (a store's ``resources`` table;
+    bind ``tenant`` at execution).
+    """
+    parsed = view if isinstance(view, View) else parse_view(_as_dict(view))
+    d = dialect(dialect_name)
+    builder = _Builder(d, parsed)
+    columns = builder.build()
+    query = exp.select(*(exp.alias_(e, name, quoted=True) for name, e, _ in columns))
+    query = query.from_(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(
+        this=exp.to_identifier("r"))))  # fmt: skip
+    for join in builder.joins:
+        query = query.join(join)
+    conds: list[exp.Expression] = [
+        exp.EQ(this=exp.column("type", "r"), expression=builder.lw.bind(parsed.resource))
+    ]
+    if tenant:
+        conds.append(exp.EQ(this=exp.column("tenant", "r"), expression=exp.Placeholder(
+            this="tenant")))  # fmt: skip
+        conds.append(exp.EQ(this=exp.column("deleted", "r"), expression=exp.Literal.number(0)))
+    conds += builder.filters + builder.requirements
+    query = query.where(exp.and_(*conds))
+    return CompiledView(
+        d.name,
+        query.sql(dialect=d.name),
+        dict(builder.params),
+        tuple(c for _, _, c in columns),
+        parsed.resource,
+        query,
+    )
+
+
+def _as_dict(view: Any) -> Any:
+    if isinstance(view, str | bytes):
+        import orjson
+
+        try:
+            return orjson.loads(view)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidViewDefinition(f"the ViewDefinition is not valid JSON ({exc})") from None
+    return view
+
+
+class _Builder:
+    def __init__(self, d: Dialect, view: View) -> None:
+        self.d = d
+        self.view = view
+        self.params: dict[str, Any] = {}
+        self.aliases = itertools.count(1)
+        self.root = Coll(exp.column("json", "r"), "json", view.resource, view.resource)
+        self.lw = Lowerer(d, self.root, view.constants, self.params, self.aliases)
+        self.joins: list[exp.Expression] = []
+        self.requirements: list[exp.Expression] = []
+        self.filters: list[exp.Expression] = []
+
+    def build(self) -> list[tuple[str, exp.Expression, ViewColumn]]:
+        for node, where in self.view.where:
+            self.lw.where = where
+            value = self.lw.lower(node, self.root)
+            if not _is_boolean(node, value):
+                raise InvalidViewDefinition(
+                    f"{where}: a where path must evaluate to a boolean "
+                    f"(this one gives {value.type or 'a non-boolean value'})",
+                    expression=where,
+                )
+            self.filters.append(self.lw.boolean(value))
+        zero = exp.Literal.number(0)
+        out = []
+        for select in self.view.selects:
+            out += self.select(select, self.root, None, zero)
+        return out
+
+    # -- structure -----------------------------------------------------------------------------
+    def select(
+        self, s: Select, ctx: Coll, active: exp.Expression | None, row_index: exp.Expression
+    ) -> list[tuple[str, exp.Expression, ViewColumn]]:
+        if s.for_each is not None or s.repeat:
+            self.lw.where = s.where
+            source, item = self.iteration(s, ctx)
+            alias = self.lw.alias("f")
+            guarded = source if active is None else exp.Case(
+                ifs=[exp.If(this=active, true=source)])  # fmt: skip
+            value = self.d.elem_value(alias)
+            present = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+            if active is None and not s.or_null:
+                self.joins.append(exp.Join(this=self.d.elements(guarded, alias), kind="CROSS"))
+            else:
+                self.joins.append(exp.Join(this=self.d.elements(guarded, alias), side="LEFT",
+                                           on=exp.true()))  # fmt: skip
+                if not s.or_null:
+                    self.requirements.append(
+                        exp.or_(exp.not_(exp.paren(active)), present)  # type: ignore[arg-type]
+                    )
+            if s.or_null:
+                active = present if active is None else exp.and_(active, present)
+            ctx = Coll(value, "json", item.type, item.type_key)
+            row_index = self.d.elem_key(alias)
+        out: list[tuple[str, exp.Expression, ViewColumn]] = []
+        for column in s.columns:
+            out.append(self.column(column, ctx, row_index))
+        for child in s.selects:
+            out += self.select(child, ctx, active, row_index)
+        if s.union:
+            out += self.union(s, ctx, active, row_index)
+        return out
+
+    def union(
+        self, s: Select, ctx: Coll, active: exp.Expression | None, row_index: exp.Expression
+    ) -> list[tuple[str, exp.Expression, ViewColumn]]:
+        alias = self.lw.alias("u")
+        branches = exp.union(
+            *(exp.select(exp.alias_(exp.Literal.number(i), "b")) for i in range(len(s.union))),
+            distinct=False,
+        ) if len(s.union) > 1 else exp.select(exp.alias_(exp.Literal.number(0), "b"))  # fmt: skip
+        self.joins.append(exp.Join(this=exp.Subquery(this=branches, alias=exp.TableAlias(
+            this=exp.to_identifier(alias))), kind="CROSS"))  # fmt: skip
+        b = exp.column("b", alias)
+        if active is not None:  # an inactive context keeps one row (branch 0), all NULL
+            self.requirements.append(exp.or_(exp.paren(active.copy()),
+                                             exp.EQ(this=b.copy(), expression=exp.Literal.number(0))))  # fmt: skip
+        per_branch = []
+        for i, branch in enumerate(s.union):
+            mine = exp.EQ(this=b.copy(), expression=exp.Literal.number(i))
+            branch_active = mine if active is None else exp.and_(active.copy(), mine)
+            per_branch.append(self.select(branch, ctx, branch_active, row_index))
+        out = []
+        for j, (name, _, meta) in enumerate(per_branch[0]):
+            ifs = [
+                exp.If(this=exp.EQ(this=b.copy(), expression=exp.Literal.number(i)),
+                       true=cols[j][1])
+                for i, cols in enumerate(per_branch)
+            ]  # fmt: skip
+            types = {cols[j][2].type for cols in per_branch}
+            merged = ViewColumn(name, meta.type if len(types) == 1 else None, meta.collection)
+            out.append((name, exp.Case(ifs=ifs), merged))
+        return out
+
+    def iteration(self, s: Select, ctx: Coll) -> tuple[exp.Expression, Coll]:
+        """The JSON array a forEach / repeat walks, and the type of its items."""
+        if s.repeat:
+            from helios_persistence.views.repeat import repeat_source
+
+            return repeat_source(self.lw, s, ctx)
+        assert s.for_each is not None
+        coll = self.lw.lower(s.for_each, ctx)
+        if coll.kind != "json":
+            raise InvalidViewDefinition(
+                f"{s.where}: forEach needs FHIR elements, not a computed value",
+                expression=s.where,
+            )
+        return _array_source(self.lw, coll), coll
+
+    def column(self, column: Column, ctx: Coll, row_index: exp.Expression) -> tuple[
+            str, exp.Expression, ViewColumn]:  # fmt: skip
+        lw = self.lw
+        lw.where = column.where
+        lw.row_index = row_index
+        value = lw.lower(column.path, ctx)
+        fhir_type = column.type or value.type
+        if column.collection:
+            array = exp.Coalesce(this=lw.json_array(value),
+                                 expressions=[self.d.op("empty_json_array")])  # fmt: skip
+            return column.name, array, ViewColumn(column.name, fhir_type, True)
+        if value.many and column.collection is False:
+            raise InvalidViewDefinition(
+                f"{column.where}: {column.text!r} can return several values but the column "
+                "has collection: false (set collection: true, or use first())",
+                expression=column.where,
+            )
+        family = _column_family(fhir_type)
+        return column.name, lw.typed(value, family), ViewColumn(column.name, fhir_type, False)
+
+
+def _array_source(lw: Lowerer, coll: Coll) -> exp.Expression:
+    """``coll`` as one JSON array expression (its elements are then joined)."""
+    if not coll.many:
+        return lw.d.op("array_wrap", coll.value)
+    if coll.source is not None:
+        return coll.source
+    return lw.json_array(coll)
+
+
+def _column_family(fhir_type: str | None) -> str:
+    if fhir_type == "boolean":
+        return "boolean"
+    if fhir_type in ("integer", "positiveInt", "unsignedInt", "integer64"):
+        return "integer"
+    if fhir_type == "decimal":
+        return "decimal"
+    return "text"
+
+
+def _is_boolean(node: fp.Node, value: Coll) -> bool:
+    if value.type == "boolean":
+        return True
+    if value.type is None and value.kind == "json":
+        return True  # an element the model does not know: checked at run time
+    if isinstance(node, fp.Call) and node.name in _BOOLEAN_FUNCTIONS:
+        return True
+    return False
+
