@@ -176,7 +176,9 @@ def _reference_key(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
     kind = lw.d.op("before_last_segment", plain)
     relative = exp.and_(
         lw.d.op("contains_text", plain, exp.Literal.string("/")),
-        exp.not_(exp.Like(this=plain.copy(), expression=exp.Literal.string("#%"))),
+        exp.NEQ(this=exp.Substring(this=plain.copy(), start=exp.Literal.number(1),
+                                   length=exp.Literal.number(1)),
+                expression=exp.Literal.string("#")),
     )
     cond = relative
     if node.args:

@@ -104,6 +104,8 @@ def check(case: Case, source: ViewSource) -> str | None:
         table = run(case.view, source)
     except InvalidViewDefinition as exc:
         return None if case.expect_error else f"rejected: {exc}"
+    except Exception as exc:  # a database error is a failed case, reported with its text
+        return f"{type(exc).__name__}: {exc}"
     if case.expect_error:
         return "expected an error, the view ran"
     if case.expect_columns is not None:
