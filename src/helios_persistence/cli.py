@@ -259,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.set_defaults(fn=cmd_matrix)
 
     sub.add_parser(
+        "view",
+        help="SQL-on-FHIR views: view run VIEW.json --source DIR|FILE|URL, view sql VIEW.json",
+    )
+    sub.add_parser(
         "conformance",
         help="run the search conformance cases against a store (--store URL [--cases DIR])",
     )
@@ -271,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from helios_persistence.conformance.runner import main as conformance_main
 
         return conformance_main(argv[1:])
+    if argv[:1] == ["view"]:  # SQL-on-FHIR views: their own sub-commands
+        from helios_persistence.views.cli import main as view_main
+
+        return view_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         result: int = args.fn(args)

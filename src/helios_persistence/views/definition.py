@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from helios_persistence.errors import InvalidViewDefinition
 from helios_persistence.indexing.model import is_resource_type
 from helios_persistence.views import fhirpath as fp
@@ -105,7 +107,12 @@ def _path(value: Any, where: str) -> fp.Node:
 
 
 def parse_view(view: Any) -> View:
-    """Validate ``view`` (a ViewDefinition as parsed JSON) into a :class:`View`."""
+    """Validate ``view`` (a ViewDefinition: parsed JSON, or JSON text) into a :class:`View`."""
+    if isinstance(view, str | bytes):
+        try:
+            view = orjson.loads(view)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidViewDefinition(f"the ViewDefinition is not valid JSON ({exc})") from None
     view = _object(view, "ViewDefinition")
     if view.get("resourceType", "ViewDefinition") != "ViewDefinition":
         raise _fail("resourceType must be ViewDefinition", "resourceType")

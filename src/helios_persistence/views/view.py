@@ -62,7 +62,7 @@ def compile_view(
     ``tenant=True`` adds ``tenant = :tenant AND deleted = 0`` (a store's ``resources`` table;
     bind ``tenant`` at execution).
     """
-    parsed = view if isinstance(view, View) else parse_view(_as_dict(view))
+    parsed = view if isinstance(view, View) else parse_view(view)
     d = dialect(dialect_name)
     builder = _Builder(d, parsed)
     columns = builder.build()
@@ -88,17 +88,6 @@ def compile_view(
         parsed.resource,
         query,
     )
-
-
-def _as_dict(view: Any) -> Any:
-    if isinstance(view, str | bytes):
-        import orjson
-
-        try:
-            return orjson.loads(view)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidViewDefinition(f"the ViewDefinition is not valid JSON ({exc})") from None
-    return view
 
 
 class _Builder:
