@@ -100,27 +100,14 @@ def _single(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
 
 @_fn("count")
 def _count(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
-    base = lw.lower(node.base, ctx)
-    if not base.many:
-        present = exp.Not(this=exp.Is(this=base.value, expression=exp.Null()))
-        value = exp.Case(ifs=[exp.If(this=present, true=exp.Literal.number(1))],
-                         default=exp.Literal.number(0))  # fmt: skip
-        return Coll(value, "sql", "integer")
-    count = exp.Count(this=exp.Star())
-    return Coll(exp.Subquery(this=lw.rows(base, count)), "sql", "integer")
+    return Coll(lw.count(lw.lower(node.base, ctx)), "sql", "integer")
 
 
 @_fn("join", arity=(0, 1))
 def _join(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
     base = lw.lower(node.base, ctx)
     sep = lw.typed(lw.lower(node.args[0], ctx), "text") if node.args else lw.bind("")
-    item = lw.typed(lw.item(base), "text")
-    if not base.many:
-        return Coll(exp.Coalesce(this=item, expressions=[exp.Literal.string("")]), "sql", "string")
-    agg = lw.d.op("agg_text", item, sep, lw.order_key(base))
-    joined = exp.Coalesce(this=exp.Subquery(this=lw.rows(base, agg)),
-                          expressions=[exp.Literal.string("")])  # fmt: skip
-    return Coll(joined, "sql", "string")
+    return Coll(lw.join(base, sep), "sql", "string")
 
 
 @_fn("ofType", "as", arity=(1,))
@@ -184,7 +171,8 @@ def _reference_key(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
     if node.args:
         cond = exp.and_(cond, exp.EQ(this=kind, expression=lw.bind(_type_name(lw, node.args[0]))))
     value = exp.Case(ifs=[exp.If(this=cond, true=key)])
-    return lw.scalar(Coll(value, "sql", "string", None, refs.froms, refs.conds, refs.order))
+    keys = replace(refs, value=value, kind="sql", type="string", type_key=None, source=None)
+    return lw.scalar(keys)
 
 
 def _text_fn(name: str, build: Callable[[Lowerer, exp.Expression, list[Coll]], exp.Expression],

@@ -23,6 +23,7 @@ from sqlglot import exp
 from helios_persistence.errors import InvalidViewDefinition
 from helios_persistence.indexing import model as fhir_model
 from helios_persistence.views import fhirpath as fp
+from helios_persistence.views import lists
 from helios_persistence.views.dialects import Dialect
 from helios_persistence.views.model import is_number_type, resolve, type_key_of
 
@@ -43,10 +44,14 @@ class Coll:
     order: tuple[exp.Expression, ...] = ()
     #: when the items are exactly one JSON array's elements: that array
     source: exp.Expression | None = None
+    #: DuckDB (:mod:`~helios_persistence.views.lists`): the items as a list, and the lambda
+    #: variable ``value`` is written in
+    items: exp.Expression | None = None
+    var: str | None = None
 
     @property
     def many(self) -> bool:
-        return bool(self.froms)
+        return bool(self.froms) or self.items is not None
 
 
 def _null() -> exp.Expression:
@@ -89,6 +94,7 @@ class Lowerer:
         self.aliases = aliases
         self.row_index: exp.Expression = exp.Literal.number(0)
         self.where = "path"
+        self.lists = dialect.name == "duckdb"
 
     # -- helpers -------------------------------------------------------------------------------
     def alias(self, prefix: str = "e") -> str:
@@ -127,6 +133,8 @@ class Lowerer:
             cond = exp.EQ(this=offset, expression=exp.Literal.number(0))
             value = exp.Case(ifs=[exp.If(this=cond, true=c.value)])
             return replace(c, value=value)
+        if c.items is not None:
+            return Coll(lists.nth(self, c, offset, desc), c.kind, c.type, c.type_key)
         query = self.ordered(self.rows(c, c.value), c, desc).limit(1)
         if offset is not None:
             query = query.offset(offset)
@@ -135,7 +143,29 @@ class Lowerer:
     def exists(self, c: Coll) -> exp.Expression:
         if not c.many:
             return exp.Not(this=exp.Is(this=c.value.copy(), expression=_null()))
+        if c.items is not None:
+            return exp.GT(this=lists.length(self, c), expression=exp.Literal.number(0))
         return exp.Exists(this=self.rows(c, exp.Literal.number(1)))
+
+    def count(self, c: Coll) -> exp.Expression:
+        if not c.many:
+            present = exp.Not(this=exp.Is(this=c.value, expression=exp.Null()))
+            return exp.Case(ifs=[exp.If(this=present, true=exp.Literal.number(1))],
+                            default=exp.Literal.number(0))  # fmt: skip
+        if c.items is not None:
+            return lists.length(self, c)
+        return exp.Subquery(this=self.rows(c, exp.Count(this=exp.Star())))
+
+    def join(self, c: Coll, sep: exp.Expression) -> exp.Expression:
+        """The items' text joined with ``sep`` ('' when empty)."""
+        if not c.many:
+            item = self.typed(c, "text")
+        elif c.items is not None:
+            item = lists.joined(self, c, sep)
+        else:
+            agg = self.d.op("agg_text", self.typed(self.item(c), "text"), sep, self.order_key(c))
+            item = exp.Subquery(this=self.rows(c, agg))
+        return exp.Coalesce(this=item, expressions=[exp.Literal.string("")])
 
     def as_json(self, c: Coll) -> exp.Expression:
         """One item as a JSON value."""
@@ -153,6 +183,8 @@ class Lowerer:
                 ifs=[exp.If(this=exp.Is(this=c.value.copy(), expression=_null()), true=_null())],
                 default=exp.Anonymous(this=wrap, expressions=[arg]),
             )
+        if c.items is not None:
+            return lists.json_array(self, c)
         order = self.order_key(c)
         return exp.Subquery(this=self.rows(c, self.d.op("agg_json", self.as_json(c), order)))
 
@@ -238,6 +270,12 @@ class Lowerer:
         child = self.d.get(base.value, step.key)
         if step.many is False:
             return replace(base, value=child, type=step.type, type_key=step.type_key, source=None)
+        if self.lists:
+            items, var = lists.member(self, base, step.key, step.many)
+            source = (child if step.many else self.d.op("array_wrap", child)) if not base.many \
+                else None
+            return Coll(exp.column(var), "json", step.type, step.type_key, source=source,
+                        items=items, var=var)  # fmt: skip
         source = child if step.many else self.d.op("array_wrap", child)
         alias = self.alias()
         return Coll(
@@ -303,6 +341,8 @@ class Lowerer:
 
     def filter(self, c: Coll, cond: exp.Expression) -> Coll:
         """The items of ``c`` for which ``cond`` (over the item) holds."""
+        if c.items is not None:
+            return replace(c, items=lists.filtered(c, cond), source=None)
         if c.many:
             return replace(c, conds=(*c.conds, cond), source=None)
         value = exp.Case(ifs=[exp.If(this=cond, true=c.value)])

@@ -61,6 +61,8 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expression, Co
         steps = resolve(item_key, name)
         item_type, item_key = steps[0].type, steps[0].type_key
 
+    if lw.lists:
+        return _json_tree(lw, chains, ctx), Coll(ctx.value, "json", item_type, item_key)
     rec, step, elem = lw.alias("rec"), lw.alias("s"), lw.alias("e")
     key_path = {"postgres": lambda k: k}.get(d.name, lambda k: f"$.{k}")
     rows = [
@@ -99,7 +101,6 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expression, Co
         .join(d.elements(child, elem), join_type="CROSS")
     )  # fmt: skip
     cte_body = exp.union(anchor, recursive, distinct=False)
-    nodes = Coll(exp.column("v", rec), "json", item_type, item_key)
     collect = (
         exp.select(d.op("agg_json", exp.column("v", rec), exp.column("o", rec)))
         .from_(exp.Table(this=exp.to_identifier(rec)))
@@ -110,5 +111,25 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expression, Co
         .with_(exp.Table(this=exp.to_identifier(rec), columns=None).name,
                as_=cte_body, recursive=True)
     )  # fmt: skip
-    _ = nodes
     return exp.Subquery(this=collect), Coll(ctx.value, "json", item_type, item_key)
+
+
+def _json_tree(lw: Lowerer, chains: list[list[str]], ctx: Coll) -> exp.Expression:
+    """DuckDB: the descendants of ``ctx`` whose JSON path is a sequence of the repeat paths,
+    in document order (``json_tree``'s ``id``), which is depth-first."""
+    hops = ["".join(rf"\.{name}(\[[0-9]+\])?" for name in chain) for chain in chains]
+    pattern = r"\$(" + "|".join(f"({h})" for h in hops) + ")+"
+    tree = lw.alias("t")
+    matches = exp.Anonymous(this="regexp_full_match",
+                            expressions=[exp.column("fullkey", tree), lw.bind(pattern)])  # fmt: skip
+    nodes = exp.Anonymous(this="list", expressions=[exp.Order(
+        this=exp.column("value", tree),
+        expressions=[exp.Ordered(this=exp.column("id", tree))])])  # fmt: skip
+    query = (
+        exp.select(exp.Anonymous(this="to_json", expressions=[nodes]))
+        .from_(exp.Table(this=exp.Anonymous(this="json_tree", expressions=[ctx.value.copy()]),
+                         alias=exp.TableAlias(this=exp.to_identifier(tree))))
+        .where(exp.and_(matches, exp.NEQ(this=exp.column("type", tree),
+                                         expression=exp.Literal.string("ARRAY"))))
+    )  # fmt: skip
+    return exp.Subquery(this=query)

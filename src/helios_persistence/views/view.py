@@ -19,6 +19,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlglot import exp
 
 from helios_persistence.errors import InvalidViewDefinition
@@ -54,14 +55,35 @@ class CompiledView:
     expression: exp.Select = field(repr=False, compare=False)
 
 
+_CACHE: dict[tuple[bytes, str, str, bool], CompiledView] = {}
+_CACHE_SIZE = 256
+
+
 def compile_view(
     view: Any, dialect_name: str = "duckdb", *, table: str = "resources", tenant: bool = False
 ) -> CompiledView:
     """Compile ``view`` (JSON text, dict or parsed :class:`View`) for ``dialect_name``.
 
     ``tenant=True`` adds ``tenant = :tenant AND deleted = 0`` (a store's ``resources`` table;
-    bind ``tenant`` at execution).
+    bind ``tenant`` at execution). Compilations of JSON views are cached (by their canonical
+    JSON, dialect, table and tenant flag).
     """
+    if isinstance(view, View):
+        return _compile(view, dialect_name, table, tenant)
+    try:
+        key = (orjson.dumps(view, option=orjson.OPT_SORT_KEYS), dialect_name, table, tenant)
+    except TypeError:  # not JSON data: let validation say what is wrong
+        return _compile(view, dialect_name, table, tenant)
+    found = _CACHE.get(key)
+    if found is None:
+        found = _compile(view, dialect_name, table, tenant)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = found
+    return found
+
+
+def _compile(view: Any, dialect_name: str, table: str, tenant: bool) -> CompiledView:
     parsed = view if isinstance(view, View) else parse_view(view)
     d = dialect(dialect_name)
     builder = _Builder(d, parsed)
