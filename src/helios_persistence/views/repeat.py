@@ -55,14 +55,15 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expression, Co
             dst = 0 if last else (state := state + 1)
             transitions.append((src, name, dst, branch))
             src = dst
-    # the type of the items: what the first path gives from the context
-    item_type, item_key = ctx.type, ctx.type_key
-    for name in chains[0]:
-        steps = resolve(item_key, name)
-        item_type, item_key = steps[0].type, steps[0].type_key
+    item = repeat_item(chains, ctx)
+    item_type, item_key = item.type, item.type_key
 
     if lw.lists:
-        return _json_tree(lw, chains, ctx), Coll(ctx.value, "json", item_type, item_key)
+        query = tree_query(lw, chains, ctx.value)
+        nodes = exp.Anonymous(this="list", expressions=[exp.Order(
+            this=exp.column("value", "t"), expressions=[exp.Ordered(this=exp.column("id", "t"))])])
+        query = query.select(exp.Anonymous(this="to_json", expressions=[nodes]))
+        return exp.Subquery(this=query), Coll(ctx.value, "json", item_type, item_key)
     rec, step, elem = lw.alias("rec"), lw.alias("s"), lw.alias("e")
     key_path = {"postgres": lambda k: k}.get(d.name, lambda k: f"$.{k}")
     rows = [
@@ -114,22 +115,41 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expression, Co
     return exp.Subquery(this=collect), Coll(ctx.value, "json", item_type, item_key)
 
 
-def _json_tree(lw: Lowerer, chains: list[list[str]], ctx: Coll) -> exp.Expression:
-    """DuckDB: the descendants of ``ctx`` whose JSON path is a sequence of the repeat paths,
-    in document order (``json_tree``'s ``id``), which is depth-first."""
+def repeat_item(chains: list[list[str]], ctx: Coll) -> Coll:
+    """The type of the repeated nodes: what the first path gives from the context."""
+    if not chains or any(not chain for chain in chains):
+        raise InvalidViewDefinition("repeat: every path must name an element")
+    item_type, item_key = ctx.type, ctx.type_key
+    for name in chains[0]:
+        steps = resolve(item_key, name)
+        item_type, item_key = steps[0].type, steps[0].type_key
+    return Coll(ctx.value, "json", item_type, item_key)
+
+
+def chains_of(s: Select) -> list[list[str]]:
+    """The repeat paths of ``s`` as element-name chains."""
+    return [_names(fp.parse(text, f"{s.where}.repeat[{i}]"), f"{s.where}.repeat[{i}]")
+            for i, text in enumerate(s.repeat)]  # fmt: skip
+
+
+def tree_match(lw: Lowerer, chains: list[list[str]], tree: str) -> exp.Expression:
+    """DuckDB: ``json_tree`` row ``tree`` is a node reached by repeating the paths (an object
+    whose JSON path is a sequence of them)."""
     hops = ["".join(rf"\.{name}(\[[0-9]+\])?" for name in chain) for chain in chains]
     pattern = r"\$(" + "|".join(f"({h})" for h in hops) + ")+"
-    tree = lw.alias("t")
     matches = exp.Anonymous(this="regexp_full_match",
                             expressions=[exp.column("fullkey", tree), lw.bind(pattern)])  # fmt: skip
-    nodes = exp.Anonymous(this="list", expressions=[exp.Order(
-        this=exp.column("value", tree),
-        expressions=[exp.Ordered(this=exp.column("id", tree))])])  # fmt: skip
-    query = (
-        exp.select(exp.Anonymous(this="to_json", expressions=[nodes]))
-        .from_(exp.Table(this=exp.Anonymous(this="json_tree", expressions=[ctx.value.copy()]),
-                         alias=exp.TableAlias(this=exp.to_identifier(tree))))
-        .where(exp.and_(matches, exp.NEQ(this=exp.column("type", tree),
-                                         expression=exp.Literal.string("ARRAY"))))
-    )  # fmt: skip
-    return exp.Subquery(this=query)
+    # items with children are objects; the cheap test first
+    is_object = exp.EQ(this=exp.column("type", tree), expression=exp.Literal.string("OBJECT"))
+    return exp.and_(is_object, matches)
+
+
+def tree_table(value: exp.Expression, tree: str) -> exp.Expression:
+    return exp.Table(this=exp.Anonymous(this="json_tree", expressions=[value.copy()]),
+                     alias=exp.TableAlias(this=exp.to_identifier(tree)))  # fmt: skip
+
+
+def tree_query(lw: Lowerer, chains: list[list[str]], value: exp.Expression) -> exp.Select:
+    """DuckDB: ``FROM json_tree(value) t WHERE <t is a repeated node>`` (no select list);
+    ``json_tree``'s ``id`` is document order, which is depth-first."""
+    return exp.Select().from_(tree_table(value, "t")).where(tree_match(lw, chains, "t"))

@@ -52,7 +52,7 @@ class CompiledView:
     params: dict[str, Any]
     columns: tuple[ViewColumn, ...]
     resource: str
-    expression: exp.Select = field(repr=False, compare=False)
+    expression: exp.Expression = field(repr=False, compare=False)
 
 
 _CACHE: dict[tuple[bytes, str, str, bool], CompiledView] = {}
@@ -83,41 +83,83 @@ def compile_view(
     return found
 
 
+#: at most this many UNION ALL plans; a view with more union branches uses branch tables only
+MAX_PLANS = 32
+
+
 def _compile(view: Any, dialect_name: str, table: str, tenant: bool) -> CompiledView:
     parsed = view if isinstance(view, View) else parse_view(view)
     d = dialect(dialect_name)
-    builder = _Builder(d, parsed)
-    columns = builder.build()
+    params: dict[str, Any] = {}
+    aliases = itertools.count(1)
+    plans: list[tuple[_Builder, list[tuple[str, exp.Expression, ViewColumn]]]] = []
+    seen: set[frozenset[tuple[int, int]]] = set()
+    work: list[dict[int, int]] = [{}]
+    while work:
+        choices = work.pop(0)
+        builder = _Builder(d, parsed, params, aliases, choices)
+        columns = builder.build()
+        key = frozenset(builder.chosen.items())
+        if key in seen:
+            continue
+        seen.add(key)
+        plans.append((builder, columns))
+        for union, branches in builder.opened:
+            work += [{**choices, union: i} for i in range(1, branches)]
+        if len(plans) + len(work) > MAX_PLANS:  # too many: one plan with branch tables
+            params.clear()
+            builder = _Builder(d, parsed, params, itertools.count(1), None)
+            plans = [(builder, builder.build())]
+            break
+    selects = [_plan_query(b, cols, table, tenant) for b, cols in plans]
+    query: exp.Expression = selects[0] if len(selects) == 1 else exp.union(
+        *selects, distinct=False)  # fmt: skip
+    metas = []
+    for j, (name, _, meta) in enumerate(plans[0][1]):
+        types = {cols[j][2].type for _, cols in plans}
+        metas.append(ViewColumn(name, meta.type if len(types) == 1 else None, meta.collection))
+    return CompiledView(
+        d.name, query.sql(dialect=d.name), dict(params), tuple(metas), parsed.resource, query
+    )
+
+
+def _plan_query(
+    builder: _Builder, columns: list[tuple[str, exp.Expression, ViewColumn]], table: str,
+    tenant: bool,
+) -> exp.Select:  # fmt: skip
     query = exp.select(*(exp.alias_(e, name, quoted=True) for name, e, _ in columns))
     query = query.from_(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(
         this=exp.to_identifier("r"))))  # fmt: skip
     for join in builder.joins:
         query = query.join(join)
     conds: list[exp.Expression] = [
-        exp.EQ(this=exp.column("type", "r"), expression=builder.lw.bind(parsed.resource))
+        exp.EQ(this=exp.column("type", "r"), expression=builder.lw.bind(builder.view.resource))
     ]
     if tenant:
         conds.append(exp.EQ(this=exp.column("tenant", "r"), expression=exp.Placeholder(
             this="tenant")))  # fmt: skip
         conds.append(exp.EQ(this=exp.column("deleted", "r"), expression=exp.Literal.number(0)))
     conds += builder.filters + builder.requirements
-    query = query.where(exp.and_(*conds))
-    return CompiledView(
-        d.name,
-        query.sql(dialect=d.name),
-        dict(builder.params),
-        tuple(c for _, _, c in columns),
-        parsed.resource,
-        query,
-    )
+    return query.where(exp.and_(*conds))
 
 
 class _Builder:
-    def __init__(self, d: Dialect, view: View) -> None:
+    def __init__(
+        self,
+        d: Dialect,
+        view: View,
+        params: dict[str, Any],
+        aliases: itertools.count[int],
+        choices: dict[int, int] | None,
+    ) -> None:
         self.d = d
         self.view = view
-        self.params: dict[str, Any] = {}
-        self.aliases = itertools.count(1)
+        self.params = params
+        self.aliases = aliases
+        #: which branch of each top-level union this plan takes (None: no plans, branch tables)
+        self.choices = choices
+        self.chosen: dict[int, int] = {}
+        self.opened: list[tuple[int, int]] = []
         self.root = Coll(exp.column("json", "r"), "json", view.resource, view.resource)
         self.lw = Lowerer(d, self.root, view.constants, self.params, self.aliases)
         self.joins: list[exp.Expression] = []
@@ -145,7 +187,9 @@ class _Builder:
     def select(
         self, s: Select, ctx: Coll, active: exp.Expression | None, row_index: exp.Expression
     ) -> list[tuple[str, exp.Expression, ViewColumn]]:
-        if s.for_each is not None or s.repeat:
+        if s.repeat and self.lw.lists and not _uses_row_index(s):
+            ctx, active = self.tree_join(s, ctx, active)
+        elif s.for_each is not None or s.repeat:
             self.lw.where = s.where
             source, item = self.iteration(s, ctx)
             alias = self.lw.alias("f")
@@ -171,9 +215,39 @@ class _Builder:
             out.append(self.column(column, ctx, row_index))
         for child in s.selects:
             out += self.select(child, ctx, active, row_index)
-        if s.union:
+        if s.union and active is None and self.choices is not None:
+            # a union every row goes through: this plan takes one branch (UNION ALL of plans)
+            choice = self.choices.get(id(s))
+            if choice is None:
+                choice = 0
+                self.opened.append((id(s), len(s.union)))
+            self.chosen[id(s)] = choice
+            out += self.select(s.union[choice], ctx, None, row_index)
+        elif s.union:
             out += self.union(s, ctx, active, row_index)
         return out
+
+    def tree_join(
+        self, s: Select, ctx: Coll, active: exp.Expression | None
+    ) -> tuple[Coll, exp.Expression | None]:
+        """DuckDB ``repeat``: join the matching nodes of ``json_tree`` directly."""
+        from helios_persistence.views.repeat import chains_of, repeat_item, tree_match, tree_table
+
+        self.lw.where = s.where
+        chains = chains_of(s)
+        item = repeat_item(chains, ctx)
+        alias = self.lw.alias("t")
+        source = ctx.value if active is None else exp.Case(ifs=[exp.If(this=active,
+                                                                         true=ctx.value)])  # fmt: skip
+        match = tree_match(self.lw, chains, alias)
+        value = exp.column("value", alias)
+        if active is None:
+            self.joins.append(exp.Join(this=tree_table(source, alias), on=match))
+        else:
+            self.joins.append(exp.Join(this=tree_table(source, alias), side="LEFT", on=match))
+            present = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+            self.requirements.append(exp.or_(exp.not_(exp.paren(active.copy())), present))
+        return Coll(value, "json", item.type, item.type_key), active
 
     def union(
         self, s: Select, ctx: Coll, active: exp.Expression | None, row_index: exp.Expression
@@ -259,6 +333,12 @@ def _column_family(fhir_type: str | None) -> str:
     if fhir_type == "decimal":
         return "decimal"
     return "text"
+
+
+def _uses_row_index(s: Select) -> bool:
+    if any("rowIndex" in c.text for c in s.columns):
+        return True
+    return any(_uses_row_index(child) for child in (*s.selects, *s.union))
 
 
 def _is_boolean(node: fp.Node, value: Coll) -> bool:
