@@ -51,84 +51,125 @@ from helios_persistence.generator import generate
 from helios_persistence.views import run
 from helios_persistence.views.sources import DuckDBSource
 
-SHARED = Path(os.environ.get("HELIOS_SHARED_DATA") or
-              Path(__file__).resolve().parents[1] / ".." / "shared" / "data")  # fmt: skip
+SHARED = Path(
+    os.environ.get("HELIOS_SHARED_DATA")
+    or Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+)
 SYNTHEA = SHARED / "synthea"
 FHIR4DS = "fhir4ds==0.5.1"
 
 DEMOGRAPHICS = {
-    "resourceType": "ViewDefinition", "name": "patient_demographics", "resource": "Patient",
-    "select": [{"column": [
-        {"name": "id", "path": "getResourceKey()"},
-        {"name": "gender", "path": "gender"},
-        {"name": "birth_date", "path": "birthDate", "type": "date"},
-        {"name": "family", "path": "name.where(use = 'official').family.first()"},
-        {"name": "given", "path": "name.where(use = 'official').given.first()"},
-        {"name": "city", "path": "address.city.first()"},
-        {"name": "deceased", "path": "deceased.ofType(dateTime)", "type": "dateTime"},
-    ]}],
-}  # fmt: skip
-COMPONENTS = {
-    "resourceType": "ViewDefinition", "name": "observation_components", "resource": "Observation",
+    "resourceType": "ViewDefinition",
+    "name": "patient_demographics",
+    "resource": "Patient",
     "select": [
-        {"column": [
-            {"name": "id", "path": "getResourceKey()"},
-            {"name": "patient", "path": "subject.getReferenceKey(Patient)"},
-            {"name": "effective", "path": "effective.ofType(dateTime)", "type": "dateTime"},
-        ]},
-        {"forEach": "component", "column": [
-            {"name": "code", "path": "code.coding.first().code"},
-            {"name": "value", "path": "value.ofType(Quantity).value", "type": "decimal"},
-            {"name": "unit", "path": "value.ofType(Quantity).unit"},
-        ]},
+        {
+            "column": [
+                {"name": "id", "path": "getResourceKey()"},
+                {"name": "gender", "path": "gender"},
+                {"name": "birth_date", "path": "birthDate", "type": "date"},
+                {"name": "family", "path": "name.where(use = 'official').family.first()"},
+                {"name": "given", "path": "name.where(use = 'official').given.first()"},
+                {"name": "city", "path": "address.city.first()"},
+                {"name": "deceased", "path": "deceased.ofType(dateTime)", "type": "dateTime"},
+            ]
+        }
     ],
-}  # fmt: skip
+}
+COMPONENTS = {
+    "resourceType": "ViewDefinition",
+    "name": "observation_components",
+    "resource": "Observation",
+    "select": [
+        {
+            "column": [
+                {"name": "id", "path": "getResourceKey()"},
+                {"name": "patient", "path": "subject.getReferenceKey(Patient)"},
+                {"name": "effective", "path": "effective.ofType(dateTime)", "type": "dateTime"},
+            ]
+        },
+        {
+            "forEach": "component",
+            "column": [
+                {"name": "code", "path": "code.coding.first().code"},
+                {"name": "value", "path": "value.ofType(Quantity).value", "type": "decimal"},
+                {"name": "unit", "path": "value.ofType(Quantity).unit"},
+            ],
+        },
+    ],
+}
 CONTACTS = {
-    "resourceType": "ViewDefinition", "name": "patient_contacts", "resource": "Patient",
+    "resourceType": "ViewDefinition",
+    "name": "patient_contacts",
+    "resource": "Patient",
     "select": [
         {"column": [{"name": "id", "path": "getResourceKey()"}]},
-        {"unionAll": [
-            {"forEach": "telecom", "column": [
-                {"name": "kind", "path": "'telecom'"},
-                {"name": "system", "path": "system"},
-                {"name": "value", "path": "value"},
-            ]},
-            {"forEach": "address", "column": [
-                {"name": "kind", "path": "'address'"},
-                {"name": "system", "path": "use"},
-                {"name": "value", "path": "city"},
-            ]},
-        ]},
+        {
+            "unionAll": [
+                {
+                    "forEach": "telecom",
+                    "column": [
+                        {"name": "kind", "path": "'telecom'"},
+                        {"name": "system", "path": "system"},
+                        {"name": "value", "path": "value"},
+                    ],
+                },
+                {
+                    "forEach": "address",
+                    "column": [
+                        {"name": "kind", "path": "'address'"},
+                        {"name": "system", "path": "use"},
+                        {"name": "value", "path": "city"},
+                    ],
+                },
+            ]
+        },
     ],
-}  # fmt: skip
+}
 ITEMS = {
-    "resourceType": "ViewDefinition", "name": "questionnaire_items",
+    "resourceType": "ViewDefinition",
+    "name": "questionnaire_items",
     "resource": "QuestionnaireResponse",
     "select": [
         {"column": [{"name": "id", "path": "getResourceKey()"}]},
-        {"repeat": ["item", "answer.item"], "column": [
-            {"name": "link_id", "path": "linkId"},
-            {"name": "text", "path": "text"},
-            {"name": "answer", "path": "answer.value.ofType(string).first()"},
-        ]},
+        {
+            "repeat": ["item", "answer.item"],
+            "column": [
+                {"name": "link_id", "path": "linkId"},
+                {"name": "text", "path": "text"},
+                {"name": "answer", "path": "answer.value.ofType(string).first()"},
+            ],
+        },
     ],
-}  # fmt: skip
+}
 OBS_KEYS = {
-    "resourceType": "ViewDefinition", "name": "observation_keys", "resource": "Observation",
-    "select": [{"column": [
-        {"name": "id", "path": "getResourceKey()"},
-        {"name": "patient", "path": "subject.getReferenceKey(Patient)"},
-        {"name": "code", "path": "code.coding.first().code"},
-        {"name": "value", "path": "value.ofType(Quantity).value", "type": "decimal"},
-    ]}],
-}  # fmt: skip
+    "resourceType": "ViewDefinition",
+    "name": "observation_keys",
+    "resource": "Observation",
+    "select": [
+        {
+            "column": [
+                {"name": "id", "path": "getResourceKey()"},
+                {"name": "patient", "path": "subject.getReferenceKey(Patient)"},
+                {"name": "code", "path": "code.coding.first().code"},
+                {"name": "value", "path": "value.ofType(Quantity).value", "type": "decimal"},
+            ]
+        }
+    ],
+}
 PATIENT_KEYS = {
-    "resourceType": "ViewDefinition", "name": "patient_keys", "resource": "Patient",
-    "select": [{"column": [
-        {"name": "pid", "path": "getResourceKey()"},
-        {"name": "gender", "path": "gender"},
-    ]}],
-}  # fmt: skip
+    "resourceType": "ViewDefinition",
+    "name": "patient_keys",
+    "resource": "Patient",
+    "select": [
+        {
+            "column": [
+                {"name": "pid", "path": "getResourceKey()"},
+                {"name": "gender", "path": "gender"},
+            ]
+        }
+    ],
+}
 VIEWS = {
     "demographics (flat)": [DEMOGRAPHICS],
     "components (forEach)": [COMPONENTS],
@@ -209,8 +250,11 @@ def synthea() -> list[dict[str, Any]]:
     out = []
     for path in sorted(SYNTHEA.glob("*.json")):
         entries = [e for e in orjson.loads(path.read_bytes()).get("entry", ()) if "resource" in e]
-        mapping = {e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}"
-                   for e in entries if "fullUrl" in e and "id" in e["resource"]}  # fmt: skip
+        mapping = {
+            e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}"
+            for e in entries
+            if "fullUrl" in e and "id" in e["resource"]
+        }
         for entry in entries:
             _rewrite(entry["resource"], mapping)
             out.append(entry["resource"])
@@ -225,15 +269,26 @@ def questionnaire_responses(resources: list[dict[str, Any]]) -> Iterator[dict[st
         for g in range(3):
             questions = []
             for q in range(2):
-                follow = {"linkId": f"{g}.{q}.f", "text": "Since when?",
-                          "answer": [{"valueString": f"{(n + g + q) % 12 + 1} months"}]}  # fmt: skip
-                questions.append({
-                    "linkId": f"{g}.{q}", "text": f"Question {g}.{q}",
-                    "answer": [{"valueString": ("yes", "no")[(n + q) % 2], "item": [follow]}],
-                })  # fmt: skip
+                follow = {
+                    "linkId": f"{g}.{q}.f",
+                    "text": "Since when?",
+                    "answer": [{"valueString": f"{(n + g + q) % 12 + 1} months"}],
+                }
+                questions.append(
+                    {
+                        "linkId": f"{g}.{q}",
+                        "text": f"Question {g}.{q}",
+                        "answer": [{"valueString": ("yes", "no")[(n + q) % 2], "item": [follow]}],
+                    }
+                )
             groups.append({"linkId": str(g), "text": f"Section {g}", "item": questions})
-        yield {"resourceType": "QuestionnaireResponse", "id": f"qr-{n}", "status": "completed",
-               "subject": {"reference": patient}, "item": groups}  # fmt: skip
+        yield {
+            "resourceType": "QuestionnaireResponse",
+            "id": f"qr-{n}",
+            "status": "completed",
+            "subject": {"reference": patient},
+            "item": groups,
+        }
 
 
 def write_export(resources: list[dict[str, Any]], folder: Path) -> None:
@@ -257,8 +312,10 @@ def _ours(source: DuckDBSource, views: list[dict[str, Any]]) -> Any:
 
 def _multiset(table: Any) -> list[bytes]:
     rows = table.to_pylist()
-    return sorted(orjson.dumps({k: (round(v, 9) if isinstance(v, float) else v)
-                                for k, v in r.items()}) for r in rows)  # fmt: skip
+    return sorted(
+        orjson.dumps({k: (round(v, 9) if isinstance(v, float) else v) for k, v in r.items()})
+        for r in rows
+    )
 
 
 # -- fhir4ds --------------------------------------------------------------------------------------
@@ -314,12 +371,12 @@ def fhir4ds_venv(path: Path) -> Path | str:
     python = path / "bin" / "python"
     if python.exists():
         return python
-    made = subprocess.run([sys.executable, "-m", "venv", str(path)], capture_output=True,
-                          text=True)  # fmt: skip
+    made = subprocess.run([sys.executable, "-m", "venv", str(path)], capture_output=True, text=True)
     if made.returncode != 0:
         return f"python -m venv failed: {made.stderr.strip()[-300:]}"
-    pip = subprocess.run([str(python), "-m", "pip", "install", "-q", FHIR4DS],
-                         capture_output=True, text=True)  # fmt: skip
+    pip = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", FHIR4DS], capture_output=True, text=True
+    )
     if pip.returncode != 0:
         return f"pip install {FHIR4DS} failed: {pip.stderr.strip()[-300:]}"
     return python
@@ -330,8 +387,11 @@ def run_fhir4ds(python: Path, folder: Path, repeat: int) -> dict[str, Any]:
         worker, views = Path(tmp) / "worker.py", Path(tmp) / "views.json"
         worker.write_text(_WORKER)
         views.write_text(json.dumps(VIEWS))
-        done = subprocess.run([str(python), str(worker), str(folder), str(views), str(repeat)],
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [str(python), str(worker), str(folder), str(views), str(repeat)],
+            capture_output=True,
+            text=True,
+        )
     if done.returncode != 0:
         reason = f"fhir4ds worker failed: {done.stderr.strip()[-400:]}"
         return {name: {"error": reason} for name in VIEWS}
@@ -340,8 +400,9 @@ def run_fhir4ds(python: Path, folder: Path, repeat: int) -> dict[str, Any]:
 
 
 # -- the benchmark -------------------------------------------------------------------------------
-def bench_dataset(label: str, resources: list[dict[str, Any]], args: argparse.Namespace,
-                  python: Path | str | None) -> dict[str, Any]:  # fmt: skip
+def bench_dataset(
+    label: str, resources: list[dict[str, Any]], args: argparse.Namespace, python: Path | str | None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "export"
         folder.mkdir()
@@ -359,11 +420,14 @@ def bench_dataset(label: str, resources: list[dict[str, Any]], args: argparse.Na
             hand_table = source.conn.sql(hand_sql).to_arrow_table()
             same = _multiset(ours_table) == _multiset(hand_table)
             if not same:
-                raise SystemExit(f"{label} / {name}: the hand-written query gives other rows "
-                                 f"({ours_table.num_rows} vs {hand_table.num_rows})")  # fmt: skip
+                raise SystemExit(
+                    f"{label} / {name}: the hand-written query gives other rows "
+                    f"({ours_table.num_rows} vs {hand_table.num_rows})"
+                )
             ours = median_seconds(lambda v=views: _ours(source, v), repeat=args.repeat, warmup=1)
-            hand = median_seconds(lambda s=hand_sql: source.conn.sql(s).to_arrow_table(),
-                                  repeat=args.repeat, warmup=1)  # fmt: skip
+            hand = median_seconds(
+                lambda s=hand_sql: source.conn.sql(s).to_arrow_table(), repeat=args.repeat, warmup=1
+            )
             rows = ours_table.num_rows
             rate = f"{rows:,} rows, {rows / ours:,.0f} rows/s"
             hand_rows.append(Measurement(name, ours * 1e3, hand * 1e3, "ms", rate))
@@ -376,11 +440,19 @@ def bench_dataset(label: str, resources: list[dict[str, Any]], args: argparse.Na
             outcome = f4.get(row.name, {})
             if "seconds" in outcome:
                 ratio_note = f"fhir4ds: {outcome['rows']:,} rows"
-                f4_rows.append(Measurement(row.name, row.ours, outcome["seconds"] * 1e3, "ms",
-                                           ratio_note))  # fmt: skip
+                f4_rows.append(
+                    Measurement(row.name, row.ours, outcome["seconds"] * 1e3, "ms", ratio_note)
+                )
             else:
-                f4_rows.append(Measurement(row.name, row.ours, float("nan"), "ms",
-                                           f"fhir4ds: {outcome.get('error')}"[:120]))  # fmt: skip
+                f4_rows.append(
+                    Measurement(
+                        row.name,
+                        row.ours,
+                        float("nan"),
+                        "ms",
+                        f"fhir4ds: {outcome.get('error')}"[:120],
+                    )
+                )
         report(f"views {label} vs hand-written DuckDB", hand_rows, goal=1.5, extra=notes)
         report(f"views {label} vs fhir4ds", f4_rows, goal=0.2, extra={"fhir4ds": f4})
         source.conn.close()

@@ -79,8 +79,12 @@ def to_arrow(compiled: CompiledView, data: pa.Table | list[tuple[Any, ...]]) -> 
             target = schema.field(i).type
             if chunked.type == target:
                 arrays.append(chunked)
-            elif not column.collection and column.type not in ("boolean", "decimal") and \
-                    column.type not in _INTEGERS and pa.types.is_string(chunked.type):
+            elif (
+                not column.collection
+                and column.type not in ("boolean", "decimal")
+                and column.type not in _INTEGERS
+                and pa.types.is_string(chunked.type)
+            ):
                 arrays.append(chunked.cast(target))
             else:
                 values = [_cell(v, column) for v in chunked.to_pylist()]

@@ -24,39 +24,38 @@ if TYPE_CHECKING:
 __all__ = ["boundary"]
 
 
-def _s(text: str) -> exp.Expression:
+def _s(text: str) -> exp.Expr:
     return exp.Literal.string(text)
 
 
-def _n(value: int) -> exp.Expression:
+def _n(value: int) -> exp.Expr:
     return exp.Literal.number(value)
 
 
-def _cat(*parts: exp.Expression) -> exp.Expression:
+def _cat(*parts: exp.Expr) -> exp.Expr:
     out = parts[0]
     for part in parts[1:]:
         out = exp.DPipe(this=out, expression=part)
     return out
 
 
-def _case(subject: exp.Expression, cases: list[tuple[int, exp.Expression]],
-          default: exp.Expression) -> exp.Expression:  # fmt: skip
+def _case(subject: exp.Expr, cases: list[tuple[int, exp.Expr]], default: exp.Expr) -> exp.Expr:
     length = exp.Length(this=subject)
     ifs = [exp.If(this=exp.EQ(this=length.copy(), expression=_n(n)), true=v) for n, v in cases]
     return exp.Case(ifs=ifs, default=default)
 
 
-def _date(lw: Lowerer, s: exp.Expression, high: bool) -> exp.Expression:
+def _date(lw: Lowerer, s: exp.Expr, high: bool) -> exp.Expr:
     if high:
         return _case(s, [(4, _cat(s, _s("-12-31"))), (7, lw.d.op("month_end", s))], s)
     return _case(s, [(4, _cat(s, _s("-01-01"))), (7, _cat(s, _s("-01")))], s)
 
 
-def _substr(s: exp.Expression, start: int, length: int | None = None) -> exp.Expression:
+def _substr(s: exp.Expr, start: int, length: int | None = None) -> exp.Expr:
     return exp.Substring(this=s, start=_n(start), length=_n(length) if length else None)
 
 
-def _date_time(lw: Lowerer, s: exp.Expression, high: bool) -> exp.Expression:
+def _date_time(lw: Lowerer, s: exp.Expr, high: bool) -> exp.Expr:
     date_part = _date(lw, _substr(s, 1, 10), high)
     has_time = exp.GT(this=exp.Length(this=s), expression=_n(10))
     time_text = _substr(s, 12)
@@ -66,37 +65,58 @@ def _date_time(lw: Lowerer, s: exp.Expression, high: bool) -> exp.Expression:
         expressions=[lw.d.op("strpos", time_text, _s("+")), lw.d.op("strpos", time_text, _s("-"))],
     )
     clock = exp.Case(
-        ifs=[exp.If(this=exp.GT(this=zone_at, expression=_n(0)),
-                    true=exp.Substring(this=time_text.copy(), start=_n(1),
-                                       length=exp.Sub(this=zone_at.copy(), expression=_n(1))))],
+        ifs=[
+            exp.If(
+                this=exp.GT(this=zone_at, expression=_n(0)),
+                true=exp.Substring(
+                    this=time_text.copy(),
+                    start=_n(1),
+                    length=exp.Sub(this=zone_at.copy(), expression=_n(1)),
+                ),
+            )
+        ],
         default=time_text.copy(),
-    )  # fmt: skip
+    )
     zone = exp.Case(
-        ifs=[exp.If(this=exp.GT(this=zone_at.copy(), expression=_n(0)),
-                    true=exp.Substring(this=time_text.copy(), start=zone_at.copy()))],
+        ifs=[
+            exp.If(
+                this=exp.GT(this=zone_at.copy(), expression=_n(0)),
+                true=exp.Substring(this=time_text.copy(), start=zone_at.copy()),
+            )
+        ],
         default=_s("-12:00" if high else "+14:00"),
-    )  # fmt: skip
+    )
     filled = _time(clock, high)
     with_time = _cat(date_part.copy(), _s("T"), filled, zone)
     without_time = _cat(date_part, _s("T23:59:59.999-12:00" if high else "T00:00:00.000+14:00"))
     return exp.Case(ifs=[exp.If(this=has_time, true=with_time)], default=without_time)
 
 
-def _time(s: exp.Expression, high: bool) -> exp.Expression:
-    fill = {2: ":59:59.999", 5: ":59.999", 8: ".999"} if high else {
-        2: ":00:00.000", 5: ":00.000", 8: ".000"}  # fmt: skip
+def _time(s: exp.Expr, high: bool) -> exp.Expr:
+    fill = (
+        {2: ":59:59.999", 5: ":59.999", 8: ".999"}
+        if high
+        else {2: ":00:00.000", 5: ":00.000", 8: ".000"}
+    )
     return _case(s, [(n, _cat(s.copy(), _s(v))) for n, v in fill.items()], s.copy())
 
 
-def _decimal(lw: Lowerer, one: Coll, high: bool) -> exp.Expression:
-    text = lw.typed(one, "text") if one.kind == "json" else exp.Cast(
-        this=one.value, to=exp.DataType.build("TEXT"))  # fmt: skip
+def _decimal(lw: Lowerer, one: Coll, high: bool) -> exp.Expr:
+    text = (
+        lw.typed(one, "text")
+        if one.kind == "json"
+        else exp.Cast(this=one.value, to=exp.DataType.build("TEXT"))
+    )
     dot = lw.d.op("strpos", text, _s("."))
     places = exp.Case(
-        ifs=[exp.If(this=exp.GT(this=dot, expression=_n(0)),
-                    true=exp.Sub(this=exp.Length(this=text.copy()), expression=dot.copy()))],
+        ifs=[
+            exp.If(
+                this=exp.GT(this=dot, expression=_n(0)),
+                true=exp.Sub(this=exp.Length(this=text.copy()), expression=dot.copy()),
+            )
+        ],
         default=_n(0),
-    )  # fmt: skip
+    )
     number = exp.DataType.build(lw.d.numeric_type())
     half = exp.Div(
         this=exp.Cast(this=exp.Literal.number("0.5"), to=number),

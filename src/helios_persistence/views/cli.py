@@ -77,8 +77,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="helios view", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="helios view",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a ViewDefinition over NDJSON, an export or a store")
     run.add_argument("view", help="the ViewDefinition JSON file (- for standard input)")
@@ -91,8 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="print the SQL a ViewDefinition compiles to")
     sql.add_argument("view", help="the ViewDefinition JSON file (- for standard input)")
     sql.add_argument("--dialect", default="duckdb", choices=["duckdb", "sqlite", "postgres"])
-    sql.add_argument("--store-table", action="store_true",
-                     help="over a store's resources table (tenant and deleted columns)")  # fmt: skip
+    sql.add_argument(
+        "--store-table",
+        action="store_true",
+        help="over a store's resources table (tenant and deleted columns)",
+    )
     sql.set_defaults(fn=cmd_sql)
     return parser
 

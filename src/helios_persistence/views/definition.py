@@ -28,13 +28,26 @@ __all__ = ["Column", "Select", "View", "parse_view"]
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: the ``value[x]`` types a constant may have, with the FHIR type each carries
 _CONSTANT_TYPES = {
-    "valueBase64Binary": "base64Binary", "valueBoolean": "boolean", "valueCanonical": "canonical",
-    "valueCode": "code", "valueDate": "date", "valueDateTime": "dateTime",
-    "valueDecimal": "decimal", "valueId": "id", "valueInstant": "instant",
-    "valueInteger": "integer", "valueInteger64": "integer", "valueOid": "oid",
-    "valuePositiveInt": "positiveInt", "valueString": "string", "valueTime": "time",
-    "valueUnsignedInt": "unsignedInt", "valueUri": "uri", "valueUrl": "url", "valueUuid": "uuid",
-}  # fmt: skip
+    "valueBase64Binary": "base64Binary",
+    "valueBoolean": "boolean",
+    "valueCanonical": "canonical",
+    "valueCode": "code",
+    "valueDate": "date",
+    "valueDateTime": "dateTime",
+    "valueDecimal": "decimal",
+    "valueId": "id",
+    "valueInstant": "instant",
+    "valueInteger": "integer",
+    "valueInteger64": "integer",
+    "valueOid": "oid",
+    "valuePositiveInt": "positiveInt",
+    "valueString": "string",
+    "valueTime": "time",
+    "valueUnsignedInt": "unsignedInt",
+    "valueUri": "uri",
+    "valueUrl": "url",
+    "valueUuid": "uuid",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +210,7 @@ def _select(item: Any, where: str) -> Select:
                 )
     if not columns and not selects and not union:
         raise _fail("a select needs a column, a select or a unionAll", where)
-    return Select(
-        tuple(columns), selects, union, for_each, "forEachOrNull" in item, repeat, where
-    )
+    return Select(tuple(columns), selects, union, for_each, "forEachOrNull" in item, repeat, where)
 
 
 def _column(item: Any, where: str) -> Column:

@@ -121,7 +121,7 @@ _COLUMN_TYPES = {
 
 
 @cache
-def _template(dialect: str, name: str) -> exp.Expression:
+def _template(dialect: str, name: str) -> exp.Expr:
     return sqlglot.parse_one(TEMPLATES[dialect][name], read=dialect)
 
 
@@ -131,16 +131,16 @@ class Dialect:
 
     name: str
 
-    def op(self, name: str, *args: exp.Expression) -> exp.Expression:
+    def op(self, name: str, *args: exp.Expr) -> exp.Expr:
         """The template ``name`` with its operands ``:_0``, ``:_1``, ... filled in."""
         tree = _template(self.name, name).copy()
         operands = {f"_{i}": a for i, a in enumerate(args)}
 
-        def fill(node: exp.Expression) -> exp.Expression:
+        def fill(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Placeholder) and node.name in operands:
                 return operands[node.name].copy()
             # ':_0.value' parses as a column whose table is the placeholder
-            if isinstance(node, exp.Column) and isinstance(node.args.get("table"), exp.Expression):
+            if isinstance(node, exp.Column) and isinstance(node.args.get("table"), exp.Expr):
                 table = node.args["table"]
                 if isinstance(table, exp.Placeholder) and table.name in operands:
                     return exp.column(node.name, table=operands[table.name].name)
@@ -148,14 +148,14 @@ class Dialect:
 
         return tree.transform(fill)
 
-    def get(self, value: exp.Expression, key: str) -> exp.Expression:
+    def get(self, value: exp.Expr, key: str) -> exp.Expr:
         """``value.key`` as a JSON value (NULL when absent)."""
         if self.name == "postgres":
             return exp.JSONExtract(this=value, expression=exp.Literal.string(key))
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
         return exp.JSONExtract(this=value, expression=path, only_json_types=False)
 
-    def elements(self, source: exp.Expression, alias: str) -> exp.Expression:
+    def elements(self, source: exp.Expr, alias: str) -> exp.Expr:
         """``source``'s array elements as a FROM item named ``alias`` (value, key)."""
         call = self.op("elements", source)
         if self.name == "postgres":
@@ -166,10 +166,10 @@ class Dialect:
             return exp.Table(this=call, alias=table, ordinality=True)
         return exp.Table(this=call, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
-    def elem_value(self, alias: str) -> exp.Expression:
+    def elem_value(self, alias: str) -> exp.Expr:
         return self.op("elem_value", exp.to_identifier(alias))
 
-    def elem_key(self, alias: str) -> exp.Expression:
+    def elem_key(self, alias: str) -> exp.Expr:
         return self.op("elem_key", exp.to_identifier(alias))
 
     def numeric_type(self) -> str:

@@ -43,7 +43,7 @@ def _fn(*names: str, arity: tuple[int, ...] = (0,)) -> Callable[[Handler], Handl
     return register
 
 
-def _bool(value: exp.Expression) -> Coll:
+def _bool(value: exp.Expr) -> Coll:
     return Coll(value, "sql", "boolean")
 
 
@@ -136,8 +136,9 @@ def _iif(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
     other = lw.scalar(lw.lower(node.args[2], ctx)) if len(node.args) == 3 else None
     if other is not None and then.kind != other.kind:
         then, other = (Coll(lw.as_json(c), "json", c.type, c.type_key) for c in (then, other))
-    value = exp.Case(ifs=[exp.If(this=cond, true=then.value)],
-                     default=other.value if other is not None else None)  # fmt: skip
+    value = exp.Case(
+        ifs=[exp.If(this=cond, true=then.value)], default=other.value if other is not None else None
+    )
     return replace(then, value=value)
 
 
@@ -153,19 +154,28 @@ def _reference_key(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
     # Type/id/_history/v -> Type/id
     history = lw.d.op("strpos", ref, exp.Literal.string("/_history/"))
     plain = exp.Case(
-        ifs=[exp.If(this=exp.GT(this=history, expression=exp.Literal.number(0)),
-                    true=exp.Substring(this=ref.copy(), start=exp.Literal.number(1),
-                                       length=exp.Sub(this=history.copy(),
-                                                      expression=exp.Literal.number(1))))],
+        ifs=[
+            exp.If(
+                this=exp.GT(this=history, expression=exp.Literal.number(0)),
+                true=exp.Substring(
+                    this=ref.copy(),
+                    start=exp.Literal.number(1),
+                    length=exp.Sub(this=history.copy(), expression=exp.Literal.number(1)),
+                ),
+            )
+        ],
         default=ref.copy(),
-    )  # fmt: skip
+    )
     key = lw.d.op("last_segment", plain)
     kind = lw.d.op("before_last_segment", plain)
     relative = exp.and_(
         lw.d.op("contains_text", plain, exp.Literal.string("/")),
-        exp.NEQ(this=exp.Substring(this=plain.copy(), start=exp.Literal.number(1),
-                                   length=exp.Literal.number(1)),
-                expression=exp.Literal.string("#")),
+        exp.NEQ(
+            this=exp.Substring(
+                this=plain.copy(), start=exp.Literal.number(1), length=exp.Literal.number(1)
+            ),
+            expression=exp.Literal.string("#"),
+        ),
     )
     cond = relative
     if node.args:
@@ -175,8 +185,12 @@ def _reference_key(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
     return lw.scalar(keys)
 
 
-def _text_fn(name: str, build: Callable[[Lowerer, exp.Expression, list[Coll]], exp.Expression],
-             result: str, arity: tuple[int, ...] = (0,)) -> None:  # fmt: skip
+def _text_fn(
+    name: str,
+    build: Callable[[Lowerer, exp.Expr, list[Coll]], exp.Expr],
+    result: str,
+    arity: tuple[int, ...] = (0,),
+) -> None:
     def handler(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
         base = lw.scalar(lw.lower(node.base, ctx))
         args = [lw.lower(a, ctx) for a in node.args]
@@ -193,15 +207,20 @@ _text_fn("trim", lambda lw, s, a: exp.Trim(this=s), "string")
 _text_fn(
     "startsWith",
     lambda lw, s, a: exp.EQ(
-        this=exp.Substring(this=s, start=exp.Literal.number(1),
-                           length=exp.Length(this=lw.typed(a[0], "text"))),
+        this=exp.Substring(
+            this=s, start=exp.Literal.number(1), length=exp.Length(this=lw.typed(a[0], "text"))
+        ),
         expression=lw.typed(a[0], "text"),
     ),
     "boolean",
     (1,),
-)  # fmt: skip
-_text_fn("contains", lambda lw, s, a: lw.d.op("contains_text", s, lw.typed(a[0], "text")),
-         "boolean", (1,))  # fmt: skip
+)
+_text_fn(
+    "contains",
+    lambda lw, s, a: lw.d.op("contains_text", s, lw.typed(a[0], "text")),
+    "boolean",
+    (1,),
+)
 
 
 @_fn("lowBoundary", "highBoundary", arity=(0,))

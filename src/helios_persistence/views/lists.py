@@ -22,29 +22,32 @@ if TYPE_CHECKING:
 __all__ = ["as_list", "lam", "to_list"]
 
 
-def _fn(name: str, *args: exp.Expression) -> exp.Expression:
+def _fn(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def lam(var: str, body: exp.Expression) -> exp.Expression:
+def lam(var: str, body: exp.Expr) -> exp.Expr:
     return exp.Lambda(this=body, expressions=[exp.to_identifier(var)])
 
 
-def to_list(json_value: exp.Expression, many: bool | None) -> exp.Expression:
+def to_list(json_value: exp.Expr, many: bool | None) -> exp.Expr:
     """A JSON value as a ``JSON[]``: an array's items, a single value, or NULL."""
     as_list = exp.Cast(this=json_value, to=exp.DataType.build("JSON[]"))
     if many:
         return as_list
-    is_array = exp.EQ(this=_fn("json_type", json_value.copy()), expression=exp.Literal.string(
-        "ARRAY"))  # fmt: skip
+    is_array = exp.EQ(
+        this=_fn("json_type", json_value.copy()), expression=exp.Literal.string("ARRAY")
+    )
     return exp.Case(
-        ifs=[exp.If(this=exp.Is(this=json_value.copy(), expression=exp.Null()), true=exp.Null()),
-             exp.If(this=is_array, true=as_list)],
+        ifs=[
+            exp.If(this=exp.Is(this=json_value.copy(), expression=exp.Null()), true=exp.Null()),
+            exp.If(this=is_array, true=as_list),
+        ],
         default=exp.Array(expressions=[json_value.copy()]),
-    )  # fmt: skip
+    )
 
 
-def as_list(lw: Lowerer, c: Coll) -> exp.Expression:
+def as_list(lw: Lowerer, c: Coll) -> exp.Expr:
     """The list of ``c``'s present items (its value mapped over ``items``, NULLs dropped)."""
     assert c.items is not None and c.var is not None
     if isinstance(c.value, exp.Column) and c.value.name == c.var and not c.value.table:
@@ -55,7 +58,7 @@ def as_list(lw: Lowerer, c: Coll) -> exp.Expression:
     return _fn("list_filter", mapped, lam(z, present))
 
 
-def member(lw: Lowerer, base: Coll, key: str, many: bool | None) -> tuple[exp.Expression, str]:
+def member(lw: Lowerer, base: Coll, key: str, many: bool | None) -> tuple[exp.Expr, str]:
     """(items, var) of ``base.key`` for a repeating (or unknown) element."""
     var = lw.alias()
     if not base.many:
@@ -66,12 +69,12 @@ def member(lw: Lowerer, base: Coll, key: str, many: bool | None) -> tuple[exp.Ex
     return _fn("flatten", children), var
 
 
-def filtered(c: Coll, cond: exp.Expression) -> exp.Expression:
+def filtered(c: Coll, cond: exp.Expr) -> exp.Expr:
     assert c.items is not None and c.var is not None
     return _fn("list_filter", c.items, lam(c.var, cond))
 
 
-def nth(lw: Lowerer, c: Coll, offset: exp.Expression | None, desc: bool) -> exp.Expression:
+def nth(lw: Lowerer, c: Coll, offset: exp.Expr | None, desc: bool) -> exp.Expr:
     items = as_list(lw, c)
     if desc:
         return _fn("list_extract", items, exp.Literal.number(-1))
@@ -80,15 +83,15 @@ def nth(lw: Lowerer, c: Coll, offset: exp.Expression | None, desc: bool) -> exp.
     return _fn("list_extract", items, exp.Add(this=offset, expression=exp.Literal.number(1)))
 
 
-def length(lw: Lowerer, c: Coll) -> exp.Expression:
+def length(lw: Lowerer, c: Coll) -> exp.Expr:
     return exp.Coalesce(this=_fn("len", as_list(lw, c)), expressions=[exp.Literal.number(0)])
 
 
-def joined(lw: Lowerer, c: Coll, sep: exp.Expression) -> exp.Expression:
+def joined(lw: Lowerer, c: Coll, sep: exp.Expr) -> exp.Expr:
     v = lw.alias("v")
     texts = _fn("list_transform", as_list(lw, c), lam(v, lw.d.op("text", exp.column(v))))
     return _fn("array_to_string", texts, sep)
 
 
-def json_array(lw: Lowerer, c: Coll) -> exp.Expression:
+def json_array(lw: Lowerer, c: Coll) -> exp.Expr:
     return _fn("to_json", as_list(lw, c))

@@ -30,23 +30,22 @@ from helios_persistence.views.model import is_number_type, resolve, type_key_of
 __all__ = ["Coll", "Lowerer"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Coll:
     """A lowered FHIRPath collection (see the module docstring)."""
 
-    value: exp.Expression
+    value: exp.Expr
     kind: str = "json"  # "json": a JSON value; "sql": a plain SQL scalar
     type: str | None = None  # FHIR type of the items, when known
     type_key: str | None = None  # where children are looked up
-    froms: tuple[exp.Expression, ...] = ()
-    conds: tuple[exp.Expression, ...] = ()
-    order: tuple[exp.Expression, ...] = ()
+    froms: tuple[exp.Expr, ...] = ()
+    conds: tuple[exp.Expr, ...] = ()
+    order: tuple[exp.Expr, ...] = ()
     #: when the items are exactly one JSON array's elements: that array
-    source: exp.Expression | None = None
+    source: exp.Expr | None = None
     #: DuckDB (:mod:`~helios_persistence.views.lists`): the items as a list, and the lambda
     #: variable ``value`` is written in
-    items: exp.Expression | None = None
+    items: exp.Expr | None = None
     var: str | None = None
 
     @property
@@ -54,11 +53,11 @@ class Coll:
         return bool(self.froms) or self.items is not None
 
 
-def _null() -> exp.Expression:
+def _null() -> exp.Expr:
     return exp.Null()
 
 
-def _and(*parts: exp.Expression | None) -> exp.Expression | None:
+def _and(*parts: exp.Expr | None) -> exp.Expr | None:
     present = [p for p in parts if p is not None]
     if not present:
         return None
@@ -92,7 +91,7 @@ class Lowerer:
         self.constants = constants
         self.params = params
         self.aliases = aliases
-        self.row_index: exp.Expression = exp.Literal.number(0)
+        self.row_index: exp.Expr = exp.Literal.number(0)
         self.where = "path"
         self.lists = dialect.name == "duckdb"
 
@@ -100,7 +99,7 @@ class Lowerer:
     def alias(self, prefix: str = "e") -> str:
         return f"{prefix}{next(self.aliases)}"
 
-    def bind(self, value: Any) -> exp.Expression:
+    def bind(self, value: Any) -> exp.Expr:
         name = f"p{len(self.params) + 1}"
         self.params[name] = float(value) if isinstance(value, Decimal) else value
         return exp.Placeholder(this=name)
@@ -110,7 +109,7 @@ class Lowerer:
             f"{self.where}: {message}", expression=self.where, not_supported=not_supported
         )
 
-    def rows(self, c: Coll, *select: exp.Expression) -> exp.Select:
+    def rows(self, c: Coll, *select: exp.Expr) -> exp.Select:
         """``SELECT select FROM c's items WHERE c's conditions and the item is present``."""
         query = exp.select(*select)
         if c.froms:
@@ -125,7 +124,7 @@ class Lowerer:
             return query
         return query.order_by(*(exp.Ordered(this=o.copy(), desc=desc) for o in c.order))
 
-    def scalar(self, c: Coll, offset: exp.Expression | None = None, desc: bool = False) -> Coll:
+    def scalar(self, c: Coll, offset: exp.Expr | None = None, desc: bool = False) -> Coll:
         """The first (or ``offset``-th) item as a singleton."""
         if not c.many:
             if offset is None:
@@ -140,23 +139,25 @@ class Lowerer:
             query = query.offset(offset)
         return Coll(exp.Subquery(this=query), c.kind, c.type, c.type_key)
 
-    def exists(self, c: Coll) -> exp.Expression:
+    def exists(self, c: Coll) -> exp.Expr:
         if not c.many:
             return exp.Not(this=exp.Is(this=c.value.copy(), expression=_null()))
         if c.items is not None:
             return exp.GT(this=lists.length(self, c), expression=exp.Literal.number(0))
         return exp.Exists(this=self.rows(c, exp.Literal.number(1)))
 
-    def count(self, c: Coll) -> exp.Expression:
+    def count(self, c: Coll) -> exp.Expr:
         if not c.many:
             present = exp.Not(this=exp.Is(this=c.value, expression=exp.Null()))
-            return exp.Case(ifs=[exp.If(this=present, true=exp.Literal.number(1))],
-                            default=exp.Literal.number(0))  # fmt: skip
+            return exp.Case(
+                ifs=[exp.If(this=present, true=exp.Literal.number(1))],
+                default=exp.Literal.number(0),
+            )
         if c.items is not None:
             return lists.length(self, c)
         return exp.Subquery(this=self.rows(c, exp.Count(this=exp.Star())))
 
-    def join(self, c: Coll, sep: exp.Expression) -> exp.Expression:
+    def join(self, c: Coll, sep: exp.Expr) -> exp.Expr:
         """The items' text joined with ``sep`` ('' when empty)."""
         if not c.many:
             item = self.typed(c, "text")
@@ -167,18 +168,20 @@ class Lowerer:
             item = exp.Subquery(this=self.rows(c, agg))
         return exp.Coalesce(this=item, expressions=[exp.Literal.string("")])
 
-    def as_json(self, c: Coll) -> exp.Expression:
+    def as_json(self, c: Coll) -> exp.Expr:
         """One item as a JSON value."""
         if c.kind == "json":
             return c.value
         return self.d.op("json_of_sql", c.value)
 
-    def json_array(self, c: Coll) -> exp.Expression:
+    def json_array(self, c: Coll) -> exp.Expr:
         """The whole collection as a JSON array (NULL when empty)."""
         if not c.many:
             item = self.as_json(c)
             wrap = {"postgres": "jsonb_build_array"}.get(self.d.name, "json_array")
-            arg = exp.Anonymous(this="json", expressions=[item]) if self.d.name == "sqlite" else item
+            arg = (
+                exp.Anonymous(this="json", expressions=[item]) if self.d.name == "sqlite" else item
+            )
             return exp.Case(
                 ifs=[exp.If(this=exp.Is(this=c.value.copy(), expression=_null()), true=_null())],
                 default=exp.Anonymous(this=wrap, expressions=[arg]),
@@ -188,7 +191,7 @@ class Lowerer:
         order = self.order_key(c)
         return exp.Subquery(this=self.rows(c, self.d.op("agg_json", self.as_json(c), order)))
 
-    def order_key(self, c: Coll) -> exp.Expression:
+    def order_key(self, c: Coll) -> exp.Expr:
         if not c.order:
             return exp.Literal.number(0)
         if len(c.order) == 1:
@@ -199,7 +202,7 @@ class Lowerer:
             out = exp.DPipe(this=out, expression=p)
         return out
 
-    def typed(self, c: Coll, family: str) -> exp.Expression:
+    def typed(self, c: Coll, family: str) -> exp.Expr:
         """The first item as a SQL scalar of ``family`` (text, integer, decimal, boolean)."""
         one = self.scalar(c)
         if one.kind == "sql":
@@ -214,7 +217,7 @@ class Lowerer:
             return self.d.op("to_number", one.value)
         return self.d.op("text", one.value)
 
-    def boolean(self, c: Coll) -> exp.Expression:
+    def boolean(self, c: Coll) -> exp.Expr:
         """A collection used as a condition (FHIRPath singleton evaluation of booleans)."""
         if c.kind == "sql" and c.type == "boolean":
             return self.scalar(c).value
@@ -272,10 +275,18 @@ class Lowerer:
             return replace(base, value=child, type=step.type, type_key=step.type_key, source=None)
         if self.lists:
             items, var = lists.member(self, base, step.key, step.many)
-            source = (child if step.many else self.d.op("array_wrap", child)) if not base.many \
-                else None
-            return Coll(exp.column(var), "json", step.type, step.type_key, source=source,
-                        items=items, var=var)  # fmt: skip
+            source = (
+                (child if step.many else self.d.op("array_wrap", child)) if not base.many else None
+            )
+            return Coll(
+                exp.column(var),
+                "json",
+                step.type,
+                step.type_key,
+                source=source,
+                items=items,
+                var=var,
+            )
         source = child if step.many else self.d.op("array_wrap", child)
         alias = self.alias()
         return Coll(
@@ -339,7 +350,7 @@ class Lowerer:
             return replace(base, type=wanted, type_key=type_key_of(wanted) or base.type_key)
         return Coll(_null(), "sql")
 
-    def filter(self, c: Coll, cond: exp.Expression) -> Coll:
+    def filter(self, c: Coll, cond: exp.Expr) -> Coll:
         """The items of ``c`` for which ``cond`` (over the item) holds."""
         if c.items is not None:
             return replace(c, items=lists.filtered(c, cond), source=None)

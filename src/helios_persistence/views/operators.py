@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["binary", "comparison_family"]
 
-_COMPARE: dict[str, type[exp.Expression]] = {
+_COMPARE: dict[str, type[exp.Expr]] = {
     "=": exp.EQ,
     "!=": exp.NEQ,
     "<": exp.LT,
@@ -30,7 +30,7 @@ _COMPARE: dict[str, type[exp.Expression]] = {
     "<=": exp.LTE,
     ">=": exp.GTE,
 }
-_ARITH: dict[str, type[exp.Expression]] = {
+_ARITH: dict[str, type[exp.Expr]] = {
     "+": exp.Add,
     "-": exp.Sub,
     "*": exp.Mul,
@@ -50,7 +50,7 @@ def comparison_family(left: Coll, right: Coll) -> str:
     return "text"
 
 
-def _bool(value: exp.Expression) -> Coll:
+def _bool(value: exp.Expr) -> Coll:
     return Coll(value, "sql", "boolean")
 
 
@@ -80,9 +80,11 @@ def binary(lw: Lowerer, node: fp.Binary, ctx: Coll) -> Coll:
             a, b = exp.Lower(this=a), exp.Lower(this=b)
         same = exp.or_(
             exp.EQ(this=a, expression=b),
-            exp.and_(exp.Is(this=a.copy(), expression=exp.Null()),
-                     exp.Is(this=b.copy(), expression=exp.Null())),
-        )  # fmt: skip
+            exp.and_(
+                exp.Is(this=a.copy(), expression=exp.Null()),
+                exp.Is(this=b.copy(), expression=exp.Null()),
+            ),
+        )
         return _bool(same if op == "~" else exp.not_(same))
     if op == "&":
         a = exp.Coalesce(this=lw.typed(left, "text"), expressions=[exp.Literal.string("")])
@@ -102,8 +104,11 @@ def binary(lw: Lowerer, node: fp.Binary, ctx: Coll) -> Coll:
 def _arithmetic(lw: Lowerer, op: str, left: Coll, right: Coll) -> Coll:
     text_types = {"string", "code", "id", "uri", "url", "markdown"}
     if op == "+" and (left.type in text_types or right.type in text_types):
-        return Coll(exp.DPipe(this=lw.typed(left, "text"), expression=lw.typed(right, "text")),
-                    "sql", "string")  # fmt: skip
+        return Coll(
+            exp.DPipe(this=lw.typed(left, "text"), expression=lw.typed(right, "text")),
+            "sql",
+            "string",
+        )
     family = comparison_family(left, right)
     if family not in ("integer", "decimal"):
         family = "decimal"

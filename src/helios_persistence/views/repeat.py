@@ -39,16 +39,19 @@ def _names(node: fp.Node, where: str) -> list[str]:
     )
 
 
-def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expression, Coll]:
+def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expr, Coll]:
     d = lw.d
-    chains = [_names(fp.parse(text, f"{s.where}.repeat[{i}]"), f"{s.where}.repeat[{i}]")
-              for i, text in enumerate(s.repeat)]  # fmt: skip
+    chains = [
+        _names(fp.parse(text, f"{s.where}.repeat[{i}]"), f"{s.where}.repeat[{i}]")
+        for i, text in enumerate(s.repeat)
+    ]
     transitions: list[tuple[int, str, int, int]] = []
     state = 0
     for branch, chain in enumerate(chains):
         if not chain:
-            raise InvalidViewDefinition(f"{s.where}.repeat[{branch}]: empty path",
-                                        expression=f"{s.where}.repeat[{branch}]")  # fmt: skip
+            raise InvalidViewDefinition(
+                f"{s.where}.repeat[{branch}]: empty path", expression=f"{s.where}.repeat[{branch}]"
+            )
         src = 0
         for hop, name in enumerate(chain):
             last = hop == len(chain) - 1
@@ -60,12 +63,22 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expression, Co
 
     if lw.lists:
         query = tree_query(lw, chains, ctx.value)
-        nodes = exp.Anonymous(this="list", expressions=[exp.Order(
-            this=exp.column("value", "t"), expressions=[exp.Ordered(this=exp.column("id", "t"))])])
+        nodes = exp.Anonymous(
+            this="list",
+            expressions=[
+                exp.Order(
+                    this=exp.column("value", "t"),
+                    expressions=[exp.Ordered(this=exp.column("id", "t"))],
+                )
+            ],
+        )
         query = query.select(exp.Anonymous(this="to_json", expressions=[nodes]))
         return exp.Subquery(this=query), Coll(ctx.value, "json", item_type, item_key)
     rec, step, elem = lw.alias("rec"), lw.alias("s"), lw.alias("e")
-    key_path = {"postgres": lambda k: k}.get(d.name, lambda k: f"$.{k}")
+
+    def key_path(name: str) -> str:
+        return name if d.name == "postgres" else f"$.{name}"
+
     rows = [
         exp.select(
             exp.alias_(exp.Literal.number(src), "src"),
@@ -97,21 +110,26 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expression, Co
             exp.alias_(exp.column("dst", step), "st"),
         )
         .from_(exp.Table(this=exp.to_identifier(rec)))
-        .join(exp.Subquery(this=table, alias=exp.TableAlias(this=exp.to_identifier(step))),
-              on=exp.EQ(this=exp.column("src", step), expression=exp.column("st", rec)))
+        .join(
+            exp.Subquery(this=table, alias=exp.TableAlias(this=exp.to_identifier(step))),
+            on=exp.EQ(this=exp.column("src", step), expression=exp.column("st", rec)),
+        )
         .join(d.elements(child, elem), join_type="CROSS")
-    )  # fmt: skip
+    )
     cte_body = exp.union(anchor, recursive, distinct=False)
     collect = (
         exp.select(d.op("agg_json", exp.column("v", rec), exp.column("o", rec)))
         .from_(exp.Table(this=exp.to_identifier(rec)))
-        .where(exp.and_(
-            exp.EQ(this=exp.column("st", rec), expression=exp.Literal.number(0)),
-            exp.NEQ(this=exp.column("o", rec), expression=exp.Literal.string("")),
-        ))
-        .with_(exp.Table(this=exp.to_identifier(rec), columns=None).name,
-               as_=cte_body, recursive=True)
-    )  # fmt: skip
+        .where(
+            exp.and_(
+                exp.EQ(this=exp.column("st", rec), expression=exp.Literal.number(0)),
+                exp.NEQ(this=exp.column("o", rec), expression=exp.Literal.string("")),
+            )
+        )
+        .with_(
+            exp.Table(this=exp.to_identifier(rec), columns=None).name, as_=cte_body, recursive=True
+        )
+    )
     return exp.Subquery(this=collect), Coll(ctx.value, "json", item_type, item_key)
 
 
@@ -128,28 +146,33 @@ def repeat_item(chains: list[list[str]], ctx: Coll) -> Coll:
 
 def chains_of(s: Select) -> list[list[str]]:
     """The repeat paths of ``s`` as element-name chains."""
-    return [_names(fp.parse(text, f"{s.where}.repeat[{i}]"), f"{s.where}.repeat[{i}]")
-            for i, text in enumerate(s.repeat)]  # fmt: skip
+    return [
+        _names(fp.parse(text, f"{s.where}.repeat[{i}]"), f"{s.where}.repeat[{i}]")
+        for i, text in enumerate(s.repeat)
+    ]
 
 
-def tree_match(lw: Lowerer, chains: list[list[str]], tree: str) -> exp.Expression:
+def tree_match(lw: Lowerer, chains: list[list[str]], tree: str) -> exp.Expr:
     """DuckDB: ``json_tree`` row ``tree`` is a node reached by repeating the paths (an object
     whose JSON path is a sequence of them)."""
     hops = ["".join(rf"\.{name}(\[[0-9]+\])?" for name in chain) for chain in chains]
     pattern = r"\$(" + "|".join(f"({h})" for h in hops) + ")+"
-    matches = exp.Anonymous(this="regexp_full_match",
-                            expressions=[exp.column("fullkey", tree), lw.bind(pattern)])  # fmt: skip
+    matches = exp.Anonymous(
+        this="regexp_full_match", expressions=[exp.column("fullkey", tree), lw.bind(pattern)]
+    )
     # items with children are objects; the cheap test first
     is_object = exp.EQ(this=exp.column("type", tree), expression=exp.Literal.string("OBJECT"))
     return exp.and_(is_object, matches)
 
 
-def tree_table(value: exp.Expression, tree: str) -> exp.Expression:
-    return exp.Table(this=exp.Anonymous(this="json_tree", expressions=[value.copy()]),
-                     alias=exp.TableAlias(this=exp.to_identifier(tree)))  # fmt: skip
+def tree_table(value: exp.Expr, tree: str) -> exp.Expr:
+    return exp.Table(
+        this=exp.Anonymous(this="json_tree", expressions=[value.copy()]),
+        alias=exp.TableAlias(this=exp.to_identifier(tree)),
+    )
 
 
-def tree_query(lw: Lowerer, chains: list[list[str]], value: exp.Expression) -> exp.Select:
+def tree_query(lw: Lowerer, chains: list[list[str]], value: exp.Expr) -> exp.Select:
     """DuckDB: ``FROM json_tree(value) t WHERE <t is a repeated node>`` (no select list);
     ``json_tree``'s ``id`` is document order, which is depth-first."""
     return exp.Select().from_(tree_table(value, "t")).where(tree_match(lw, chains, "t"))

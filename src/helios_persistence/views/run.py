@@ -29,9 +29,13 @@ FORMATS = {
     "json": "application/json",
     "parquet": "application/vnd.apache.parquet",
 }
-_FORMAT_ALIASES = {"text/csv": "csv", "application/x-ndjson": "ndjson",
-                   "application/fhir+ndjson": "ndjson", "application/json": "json",
-                   "application/vnd.apache.parquet": "parquet"}  # fmt: skip
+_FORMAT_ALIASES = {
+    "text/csv": "csv",
+    "application/x-ndjson": "ndjson",
+    "application/fhir+ndjson": "ndjson",
+    "application/json": "json",
+    "application/vnd.apache.parquet": "parquet",
+}
 
 
 def run(

@@ -84,10 +84,12 @@ class DuckDBSource:
 
         conn = cls.connect(conn)
         name = f"view_resources_{next(_TABLES)}"
-        batch = pa.table({
-            "type": pa.array([r.get("resourceType") for r in resources], pa.string()),
-            "json": pa.array([orjson.dumps(r).decode() for r in resources], pa.string()),
-        })  # fmt: skip
+        batch = pa.table(
+            {
+                "type": pa.array([r.get("resourceType") for r in resources], pa.string()),
+                "json": pa.array([orjson.dumps(r).decode() for r in resources], pa.string()),
+            }
+        )
         conn.register(f"{name}_arrow", batch)
         conn.execute(
             f'CREATE TEMP TABLE "{name}" AS SELECT type, CAST(json AS JSON) AS json '
@@ -114,7 +116,7 @@ class DuckDBSource:
             conn.execute(f'CREATE TEMP TABLE "{name}" (type VARCHAR, json JSON)')
             return cls(conn, name)
         conn.execute(
-            f'CREATE TEMP TABLE "{name}" AS SELECT json ->> \'$.resourceType\' AS type, json '
+            f"CREATE TEMP TABLE \"{name}\" AS SELECT json ->> '$.resourceType' AS type, json "
             "FROM read_json_objects(?, format = 'newline_delimited')",
             [files],
         )

@@ -68,12 +68,17 @@ def load_cases(folder: str | Path) -> list[Case]:
         for test in suite.get("tests", ()):
             expect = test.get("expect")
             columns = test.get("expectColumns")
-            cases.append(Case(
-                path.name, test["title"], resources, test.get("view"),
-                tuple(expect) if expect is not None else None,
-                tuple(columns) if columns is not None else None,
-                bool(test.get("expectError")),
-            ))  # fmt: skip
+            cases.append(
+                Case(
+                    path.name,
+                    test["title"],
+                    resources,
+                    test.get("view"),
+                    tuple(expect) if expect is not None else None,
+                    tuple(columns) if columns is not None else None,
+                    bool(test.get("expectError")),
+                )
+            )
     return cases
 
 
@@ -131,7 +136,7 @@ def engine(dialect: str, url: str | None = None) -> Iterator[Loader]:
     elif dialect == "sqlite":
         import apsw
 
-        conn = apsw.Connection(":memory:")
+        conn: Any = apsw.Connection(":memory:")
         conn.execute("CREATE TABLE resources (type TEXT NOT NULL, json TEXT)")
 
         def load_sqlite(resources: tuple[dict[str, Any], ...]) -> ViewSource:
@@ -151,25 +156,25 @@ def engine(dialect: str, url: str | None = None) -> Iterator[Loader]:
         if url is None:
             raise HeliosError("the postgres engine needs a url")
         schema = f"views_suite_{uuid.uuid4().hex[:12]}"
-        conn = psycopg.connect(url, autocommit=True)
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-        conn.execute(f'SET search_path TO "{schema}"')
-        conn.execute("CREATE TABLE resources (type TEXT NOT NULL, json JSONB)")
+        pg: Any = psycopg.connect(url, autocommit=True)
+        pg.execute(f'CREATE SCHEMA "{schema}"')
+        pg.execute(f'SET search_path TO "{schema}"')
+        pg.execute("CREATE TABLE resources (type TEXT NOT NULL, json JSONB)")
 
         def load_postgres(resources: tuple[dict[str, Any], ...]) -> ViewSource:
-            conn.execute("TRUNCATE resources")
-            with conn.cursor() as cur:
+            pg.execute("TRUNCATE resources")
+            with pg.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO resources VALUES (%s, %s::jsonb)",
                     [(r.get("resourceType"), orjson.dumps(r).decode()) for r in resources],
                 )
-            return SQLSource(conn, "postgres")
+            return SQLSource(pg, "postgres")
 
         try:
             yield load_postgres
         finally:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            conn.close()
+            pg.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            pg.close()
     else:
         raise InvalidViewDefinition(f"unknown dialect {dialect!r}")
 

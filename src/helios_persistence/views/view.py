@@ -30,8 +30,20 @@ from helios_persistence.views.lower import Coll, Lowerer
 
 __all__ = ["CompiledView", "ViewColumn", "compile_view"]
 
-_BOOLEAN_FUNCTIONS = frozenset({"exists", "empty", "not", "is", "hasValue", "startsWith",
-                                "contains", "all", "allTrue", "anyTrue"})  # fmt: skip
+_BOOLEAN_FUNCTIONS = frozenset(
+    {
+        "exists",
+        "empty",
+        "not",
+        "is",
+        "hasValue",
+        "startsWith",
+        "contains",
+        "all",
+        "allTrue",
+        "anyTrue",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +64,7 @@ class CompiledView:
     params: dict[str, Any]
     columns: tuple[ViewColumn, ...]
     resource: str
-    expression: exp.Expression = field(repr=False, compare=False)
+    expression: exp.Expr = field(repr=False, compare=False)
 
 
 _CACHE: dict[tuple[bytes, str, str, bool], CompiledView] = {}
@@ -92,7 +104,7 @@ def _compile(view: Any, dialect_name: str, table: str, tenant: bool) -> Compiled
     d = dialect(dialect_name)
     params: dict[str, Any] = {}
     aliases = itertools.count(1)
-    plans: list[tuple[_Builder, list[tuple[str, exp.Expression, ViewColumn]]]] = []
+    plans: list[tuple[_Builder, list[tuple[str, exp.Expr, ViewColumn]]]] = []
     seen: set[frozenset[tuple[int, int]]] = set()
     work: list[dict[int, int]] = [{}]
     while work:
@@ -112,8 +124,7 @@ def _compile(view: Any, dialect_name: str, table: str, tenant: bool) -> Compiled
             plans = [(builder, builder.build())]
             break
     selects = [_plan_query(b, cols, table, tenant) for b, cols in plans]
-    query: exp.Expression = selects[0] if len(selects) == 1 else exp.union(
-        *selects, distinct=False)  # fmt: skip
+    query: exp.Expr = selects[0] if len(selects) == 1 else exp.union(*selects, distinct=False)
     metas = []
     for j, (name, _, meta) in enumerate(plans[0][1]):
         types = {cols[j][2].type for _, cols in plans}
@@ -124,20 +135,24 @@ def _compile(view: Any, dialect_name: str, table: str, tenant: bool) -> Compiled
 
 
 def _plan_query(
-    builder: _Builder, columns: list[tuple[str, exp.Expression, ViewColumn]], table: str,
+    builder: _Builder,
+    columns: list[tuple[str, exp.Expr, ViewColumn]],
+    table: str,
     tenant: bool,
-) -> exp.Select:  # fmt: skip
+) -> exp.Select:
     query = exp.select(*(exp.alias_(e, name, quoted=True) for name, e, _ in columns))
-    query = query.from_(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(
-        this=exp.to_identifier("r"))))  # fmt: skip
+    query = query.from_(
+        exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(this=exp.to_identifier("r")))
+    )
     for join in builder.joins:
         query = query.join(join)
-    conds: list[exp.Expression] = [
+    conds: list[exp.Expr] = [
         exp.EQ(this=exp.column("type", "r"), expression=builder.lw.bind(builder.view.resource))
     ]
     if tenant:
-        conds.append(exp.EQ(this=exp.column("tenant", "r"), expression=exp.Placeholder(
-            this="tenant")))  # fmt: skip
+        conds.append(
+            exp.EQ(this=exp.column("tenant", "r"), expression=exp.Placeholder(this="tenant"))
+        )
         conds.append(exp.EQ(this=exp.column("deleted", "r"), expression=exp.Literal.number(0)))
     conds += builder.filters + builder.requirements
     return query.where(exp.and_(*conds))
@@ -162,11 +177,11 @@ class _Builder:
         self.opened: list[tuple[int, int]] = []
         self.root = Coll(exp.column("json", "r"), "json", view.resource, view.resource)
         self.lw = Lowerer(d, self.root, view.constants, self.params, self.aliases)
-        self.joins: list[exp.Expression] = []
-        self.requirements: list[exp.Expression] = []
-        self.filters: list[exp.Expression] = []
+        self.joins: list[exp.Expr] = []
+        self.requirements: list[exp.Expr] = []
+        self.filters: list[exp.Expr] = []
 
-    def build(self) -> list[tuple[str, exp.Expression, ViewColumn]]:
+    def build(self) -> list[tuple[str, exp.Expr, ViewColumn]]:
         for node, where in self.view.where:
             self.lw.where = where
             value = self.lw.lower(node, self.root)
@@ -185,23 +200,23 @@ class _Builder:
 
     # -- structure -----------------------------------------------------------------------------
     def select(
-        self, s: Select, ctx: Coll, active: exp.Expression | None, row_index: exp.Expression
-    ) -> list[tuple[str, exp.Expression, ViewColumn]]:
+        self, s: Select, ctx: Coll, active: exp.Expr | None, row_index: exp.Expr
+    ) -> list[tuple[str, exp.Expr, ViewColumn]]:
         if s.repeat and self.lw.lists and not _uses_row_index(s):
             ctx, active = self.tree_join(s, ctx, active)
         elif s.for_each is not None or s.repeat:
             self.lw.where = s.where
             source, item = self.iteration(s, ctx)
             alias = self.lw.alias("f")
-            guarded = source if active is None else exp.Case(
-                ifs=[exp.If(this=active, true=source)])  # fmt: skip
+            guarded = source if active is None else exp.Case(ifs=[exp.If(this=active, true=source)])
             value = self.d.elem_value(alias)
             present = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
             if active is None and not s.or_null:
                 self.joins.append(exp.Join(this=self.d.elements(guarded, alias), kind="CROSS"))
             else:
-                self.joins.append(exp.Join(this=self.d.elements(guarded, alias), side="LEFT",
-                                           on=exp.true()))  # fmt: skip
+                self.joins.append(
+                    exp.Join(this=self.d.elements(guarded, alias), side="LEFT", on=exp.true())
+                )
                 if not s.or_null:
                     self.requirements.append(
                         exp.or_(exp.not_(exp.paren(active)), present)  # type: ignore[arg-type]
@@ -210,7 +225,7 @@ class _Builder:
                 active = present if active is None else exp.and_(active, present)
             ctx = Coll(value, "json", item.type, item.type_key)
             row_index = self.d.elem_key(alias)
-        out: list[tuple[str, exp.Expression, ViewColumn]] = []
+        out: list[tuple[str, exp.Expr, ViewColumn]] = []
         for column in s.columns:
             out.append(self.column(column, ctx, row_index))
         for child in s.selects:
@@ -228,8 +243,8 @@ class _Builder:
         return out
 
     def tree_join(
-        self, s: Select, ctx: Coll, active: exp.Expression | None
-    ) -> tuple[Coll, exp.Expression | None]:
+        self, s: Select, ctx: Coll, active: exp.Expr | None
+    ) -> tuple[Coll, exp.Expr | None]:
         """DuckDB ``repeat``: join the matching nodes of ``json_tree`` directly."""
         from helios_persistence.views.repeat import chains_of, repeat_item, tree_match, tree_table
 
@@ -237,8 +252,9 @@ class _Builder:
         chains = chains_of(s)
         item = repeat_item(chains, ctx)
         alias = self.lw.alias("t")
-        source = ctx.value if active is None else exp.Case(ifs=[exp.If(this=active,
-                                                                         true=ctx.value)])  # fmt: skip
+        source = (
+            ctx.value if active is None else exp.Case(ifs=[exp.If(this=active, true=ctx.value)])
+        )
         match = tree_match(self.lw, chains, alias)
         value = exp.column("value", alias)
         if active is None:
@@ -250,37 +266,52 @@ class _Builder:
         return Coll(value, "json", item.type, item.type_key), active
 
     def union(
-        self, s: Select, ctx: Coll, active: exp.Expression | None, row_index: exp.Expression
-    ) -> list[tuple[str, exp.Expression, ViewColumn]]:
+        self, s: Select, ctx: Coll, active: exp.Expr | None, row_index: exp.Expr
+    ) -> list[tuple[str, exp.Expr, ViewColumn]]:
         alias = self.lw.alias("u")
-        branches = exp.union(
-            *(exp.select(exp.alias_(exp.Literal.number(i), "b")) for i in range(len(s.union))),
-            distinct=False,
-        ) if len(s.union) > 1 else exp.select(exp.alias_(exp.Literal.number(0), "b"))  # fmt: skip
-        self.joins.append(exp.Join(this=exp.Subquery(this=branches, alias=exp.TableAlias(
-            this=exp.to_identifier(alias))), kind="CROSS"))  # fmt: skip
+        branches = (
+            exp.union(
+                *(exp.select(exp.alias_(exp.Literal.number(i), "b")) for i in range(len(s.union))),
+                distinct=False,
+            )
+            if len(s.union) > 1
+            else exp.select(exp.alias_(exp.Literal.number(0), "b"))
+        )
+        self.joins.append(
+            exp.Join(
+                this=exp.Subquery(
+                    this=branches, alias=exp.TableAlias(this=exp.to_identifier(alias))
+                ),
+                kind="CROSS",
+            )
+        )
         b = exp.column("b", alias)
         if active is not None:  # an inactive context keeps one row (branch 0), all NULL
-            self.requirements.append(exp.or_(exp.paren(active.copy()),
-                                             exp.EQ(this=b.copy(), expression=exp.Literal.number(0))))  # fmt: skip
+            self.requirements.append(
+                exp.or_(
+                    exp.paren(active.copy()),
+                    exp.EQ(this=b.copy(), expression=exp.Literal.number(0)),
+                )
+            )
         per_branch = []
         for i, branch in enumerate(s.union):
             mine = exp.EQ(this=b.copy(), expression=exp.Literal.number(i))
             branch_active = mine if active is None else exp.and_(active.copy(), mine)
             per_branch.append(self.select(branch, ctx, branch_active, row_index))
-        out = []
+        out: list[tuple[str, exp.Expr, ViewColumn]] = []
         for j, (name, _, meta) in enumerate(per_branch[0]):
             ifs = [
-                exp.If(this=exp.EQ(this=b.copy(), expression=exp.Literal.number(i)),
-                       true=cols[j][1])
+                exp.If(
+                    this=exp.EQ(this=b.copy(), expression=exp.Literal.number(i)), true=cols[j][1]
+                )
                 for i, cols in enumerate(per_branch)
-            ]  # fmt: skip
+            ]
             types = {cols[j][2].type for cols in per_branch}
             merged = ViewColumn(name, meta.type if len(types) == 1 else None, meta.collection)
             out.append((name, exp.Case(ifs=ifs), merged))
         return out
 
-    def iteration(self, s: Select, ctx: Coll) -> tuple[exp.Expression, Coll]:
+    def iteration(self, s: Select, ctx: Coll) -> tuple[exp.Expr, Coll]:
         """The JSON array a forEach / repeat walks, and the type of its items."""
         if s.repeat:
             from helios_persistence.views.repeat import repeat_source
@@ -295,16 +326,18 @@ class _Builder:
             )
         return _array_source(self.lw, coll), coll
 
-    def column(self, column: Column, ctx: Coll, row_index: exp.Expression) -> tuple[
-            str, exp.Expression, ViewColumn]:  # fmt: skip
+    def column(
+        self, column: Column, ctx: Coll, row_index: exp.Expr
+    ) -> tuple[str, exp.Expr, ViewColumn]:
         lw = self.lw
         lw.where = column.where
         lw.row_index = row_index
         value = lw.lower(column.path, ctx)
         fhir_type = column.type or value.type
         if column.collection:
-            array = exp.Coalesce(this=lw.json_array(value),
-                                 expressions=[self.d.op("empty_json_array")])  # fmt: skip
+            array = exp.Coalesce(
+                this=lw.json_array(value), expressions=[self.d.op("empty_json_array")]
+            )
             return column.name, array, ViewColumn(column.name, fhir_type, True)
         if value.many and column.collection is False:
             raise InvalidViewDefinition(
@@ -316,7 +349,7 @@ class _Builder:
         return column.name, lw.typed(value, family), ViewColumn(column.name, fhir_type, False)
 
 
-def _array_source(lw: Lowerer, coll: Coll) -> exp.Expression:
+def _array_source(lw: Lowerer, coll: Coll) -> exp.Expr:
     """``coll`` as one JSON array expression (its elements are then joined)."""
     if not coll.many:
         return lw.d.op("array_wrap", coll.value)
@@ -346,7 +379,4 @@ def _is_boolean(node: fp.Node, value: Coll) -> bool:
         return True
     if value.type is None and value.kind == "json":
         return True  # an element the model does not know: checked at run time
-    if isinstance(node, fp.Call) and node.name in _BOOLEAN_FUNCTIONS:
-        return True
-    return False
-
+    return bool(isinstance(node, fp.Call) and node.name in _BOOLEAN_FUNCTIONS)

@@ -21,26 +21,42 @@ from helios_persistence.views import materialize, run, run_operation, validate
 from helios_persistence.views.cli import main as view_main
 
 PATIENTS = [
-    {"resourceType": "Patient", "id": "a", "gender": "female", "active": True,
-     "name": [{"use": "official", "family": "Alpha", "given": ["Ann", "Amy"]}],
-     "telecom": [{"system": "phone", "value": "1"}, {"system": "email", "value": "a@x"}]},
-    {"resourceType": "Patient", "id": "b", "gender": "male",
-     "name": [{"family": "Beta"}]},
-    {"resourceType": "Observation", "id": "o", "status": "final", "code": {"text": "t"},
-     "subject": {"reference": "Patient/a"}, "valueQuantity": {"value": 5.5, "unit": "kg"}},
-]  # fmt: skip
+    {
+        "resourceType": "Patient",
+        "id": "a",
+        "gender": "female",
+        "active": True,
+        "name": [{"use": "official", "family": "Alpha", "given": ["Ann", "Amy"]}],
+        "telecom": [{"system": "phone", "value": "1"}, {"system": "email", "value": "a@x"}],
+    },
+    {"resourceType": "Patient", "id": "b", "gender": "male", "name": [{"family": "Beta"}]},
+    {
+        "resourceType": "Observation",
+        "id": "o",
+        "status": "final",
+        "code": {"text": "t"},
+        "subject": {"reference": "Patient/a"},
+        "valueQuantity": {"value": 5.5, "unit": "kg"},
+    },
+]
 
 VIEW = {
     "resourceType": "ViewDefinition",
     "resource": "Patient",
     "select": [
-        {"column": [{"name": "id", "path": "getResourceKey()"},
-                    {"name": "gender", "path": "gender"},
-                    {"name": "active", "path": "active", "type": "boolean"}]},
-        {"forEachOrNull": "telecom", "column": [{"name": "system", "path": "system"},
-                                                {"name": "value", "path": "value"}]},
+        {
+            "column": [
+                {"name": "id", "path": "getResourceKey()"},
+                {"name": "gender", "path": "gender"},
+                {"name": "active", "path": "active", "type": "boolean"},
+            ]
+        },
+        {
+            "forEachOrNull": "telecom",
+            "column": [{"name": "system", "path": "system"}, {"name": "value", "path": "value"}],
+        },
     ],
-}  # fmt: skip
+}
 
 EXPECTED = [
     {"id": "a", "gender": "female", "active": True, "system": "phone", "value": "1"},
@@ -70,9 +86,11 @@ def test_values_are_bound_never_in_the_sql_text(text: str) -> None:
     view = {
         "resource": "Patient",
         "constant": [{"name": "c", "valueString": value}],
-        "select": [{"column": [{"name": "x", "path": f"name.where(family = %c).given.join('{value}')"}]}],
+        "select": [
+            {"column": [{"name": "x", "path": f"name.where(family = %c).given.join('{value}')"}]}
+        ],
         "where": [{"path": f"gender = '{value}' or gender = %c"}],
-    }  # fmt: skip
+    }
     for dialect in ("duckdb", "sqlite", "postgres"):
         compiled = compile_view(view, dialect=dialect)
         assert value in compiled.params.values()
@@ -84,33 +102,97 @@ def test_values_are_bound_never_in_the_sql_text(text: str) -> None:
     ("view", "where", "words"),
     [
         ({"select": [{"column": [{"name": "id", "path": "id"}]}]}, "resource", "required"),
-        ({"resource": "Patinet", "select": [{"column": [{"name": "id", "path": "id"}]}]},
-         "resource", "Patinet"),
-        ({"resource": "Patient", "select": [{"column": [{"name": "1x", "path": "id"}]}]},
-         "select[0].column[0].name", "must match"),
-        ({"resource": "Patient", "select": [{"column": [{"name": "a", "path": "id"}]},
-                                            {"column": [{"name": "a", "path": "gender"}]}]},
-         "select", "more than once"),
-        ({"resource": "Patient", "select": [{"forEach": "name", "forEachOrNull": "name",
-                                             "column": [{"name": "a", "path": "family"}]}]},
-         "select[0]", "together"),
-        ({"resource": "Patient", "select": [{"column": [{"name": "a", "path": "name.("}]}]},
-         "select[0].column[0].path", "not valid FHIRPath"),
-        ({"resource": "Patient", "select": [{"column": [{"name": "a", "path": "name.family",
-                                                         "collection": False}]}]},
-         "select[0].column[0].path", "collection"),
-        ({"resource": "Patient", "select": [{"column": [{"name": "a", "path": "id"}]}],
-          "where": [{"path": "name.family"}]}, "where[0].path", "boolean"),
-        ({"resource": "Patient", "select": [{"column": [{"name": "a",
-                                                         "path": "name.aggregate($this)"}]}]},
-         "select[0].column[0].path", "aggregate()"),
-        ({"resource": "Patient", "constant": [{"name": "k"}],
-          "select": [{"column": [{"name": "a", "path": "%k"}]}]}, "constant[0]", "value[x]"),
-        ({"resource": "Patient", "select": [{"unionAll": [
-            {"column": [{"name": "a", "path": "id"}]},
-            {"column": [{"name": "b", "path": "id"}]}]}]}, "select[0].unionAll[1]", "same columns"),
+        (
+            {"resource": "Patinet", "select": [{"column": [{"name": "id", "path": "id"}]}]},
+            "resource",
+            "Patinet",
+        ),
+        (
+            {"resource": "Patient", "select": [{"column": [{"name": "1x", "path": "id"}]}]},
+            "select[0].column[0].name",
+            "must match",
+        ),
+        (
+            {
+                "resource": "Patient",
+                "select": [
+                    {"column": [{"name": "a", "path": "id"}]},
+                    {"column": [{"name": "a", "path": "gender"}]},
+                ],
+            },
+            "select",
+            "more than once",
+        ),
+        (
+            {
+                "resource": "Patient",
+                "select": [
+                    {
+                        "forEach": "name",
+                        "forEachOrNull": "name",
+                        "column": [{"name": "a", "path": "family"}],
+                    }
+                ],
+            },
+            "select[0]",
+            "together",
+        ),
+        (
+            {"resource": "Patient", "select": [{"column": [{"name": "a", "path": "name.("}]}]},
+            "select[0].column[0].path",
+            "not valid FHIRPath",
+        ),
+        (
+            {
+                "resource": "Patient",
+                "select": [{"column": [{"name": "a", "path": "name.family", "collection": False}]}],
+            },
+            "select[0].column[0].path",
+            "collection",
+        ),
+        (
+            {
+                "resource": "Patient",
+                "select": [{"column": [{"name": "a", "path": "id"}]}],
+                "where": [{"path": "name.family"}],
+            },
+            "where[0].path",
+            "boolean",
+        ),
+        (
+            {
+                "resource": "Patient",
+                "select": [{"column": [{"name": "a", "path": "name.aggregate($this)"}]}],
+            },
+            "select[0].column[0].path",
+            "aggregate()",
+        ),
+        (
+            {
+                "resource": "Patient",
+                "constant": [{"name": "k"}],
+                "select": [{"column": [{"name": "a", "path": "%k"}]}],
+            },
+            "constant[0]",
+            "value[x]",
+        ),
+        (
+            {
+                "resource": "Patient",
+                "select": [
+                    {
+                        "unionAll": [
+                            {"column": [{"name": "a", "path": "id"}]},
+                            {"column": [{"name": "b", "path": "id"}]},
+                        ]
+                    }
+                ],
+            },
+            "select[0].unionAll[1]",
+            "same columns",
+        ),
     ],
-)  # fmt: skip
+)
 def test_invalid_views_name_the_offending_element(view: Any, where: str, words: str) -> None:
     with pytest.raises(InvalidViewDefinition) as info:
         validate(view)
@@ -120,7 +202,10 @@ def test_invalid_views_name_the_offending_element(view: Any, where: str, words: 
 
 
 def test_unsupported_function_is_not_supported_and_named() -> None:
-    view = {"resource": "Patient", "select": [{"column": [{"name": "a", "path": "name.descendants()"}]}]}  # fmt: skip
+    view = {
+        "resource": "Patient",
+        "select": [{"column": [{"name": "a", "path": "name.descendants()"}]}],
+    }
     with pytest.raises(InvalidViewDefinition, match=r"descendants\(\)") as info:
         compile_view(view)
     assert info.value.outcome["issue"][0]["code"] == "not-supported"
@@ -169,8 +254,9 @@ def test_run_over_a_sqlite_store_sees_one_tenant_and_no_deleted() -> None:
         ids = {r["id"] for r in run(VIEW, store, ctx).to_pylist()}
         assert ids == {"a"}
         other = run(VIEW, store, hp.TenantContext.for_tenant("t2")).to_pylist()
-        assert other == [{"id": "z", "gender": "other", "active": None, "system": None,
-                          "value": None}]  # fmt: skip
+        assert other == [
+            {"id": "z", "gender": "other", "active": None, "system": None, "value": None}
+        ]
         with pytest.raises(InvalidViewDefinition, match="TenantContext"):
             run(VIEW, store)
 
@@ -217,8 +303,11 @@ def test_viewdefinition_run_formats(fmt: str, tmp_path: Path) -> None:
     elif fmt == "csv":
         lines = result.body.decode().splitlines()
         assert lines[0] == "id,gender,active,system,value"
-        assert sorted(lines[1:]) == ["a,female,true,email,a@x", "a,female,true,phone,1",
-                                     "b,male,,,"]  # fmt: skip
+        assert sorted(lines[1:]) == [
+            "a,female,true,email,a@x",
+            "a,female,true,phone,1",
+            "b,male,,,",
+        ]
     else:
         path = tmp_path / "x.parquet"
         path.write_bytes(result.body)
@@ -242,8 +331,12 @@ def test_cli_view_run_and_sql(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     data = tmp_path / "data.ndjson"
     data.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in PATIENTS))
     out = tmp_path / "rows.parquet"
-    assert view_main(["run", str(view_file), "--source", str(data), "--format", "parquet",
-                      "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        view_main(
+            ["run", str(view_file), "--source", str(data), "--format", "parquet", "--out", str(out)]
+        )
+        == 0
+    )
     assert _sorted(pq.read_table(out).to_pylist()) == _sorted(EXPECTED)
     assert view_main(["run", str(view_file), "--source", str(data), "--format", "ndjson"]) == 0
     printed = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -255,7 +348,9 @@ def test_cli_view_run_and_sql(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "no network" in capsys.readouterr().err
 
 
-def test_cli_view_run_over_a_sqlite_store_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_view_run_over_a_sqlite_store_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "s.db"
     store = hp.open_store(f"sqlite:///{db}")
     with store:
