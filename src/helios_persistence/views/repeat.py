@@ -39,12 +39,8 @@ def _names(node: fp.Node, where: str) -> list[str]:
     )
 
 
-def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expr, Coll]:
-    d = lw.d
-    chains = [
-        _names(fp.parse(text, f"{s.where}.repeat[{i}]"), f"{s.where}.repeat[{i}]")
-        for i, text in enumerate(s.repeat)
-    ]
+def _transitions(s: Select) -> tuple[list[list[str]], list[tuple[int, str, int, int]]]:
+    chains = chains_of(s)
     transitions: list[tuple[int, str, int, int]] = []
     state = 0
     for branch, chain in enumerate(chains):
@@ -58,23 +54,23 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expr, Coll]:
             dst = 0 if last else (state := state + 1)
             transitions.append((src, name, dst, branch))
             src = dst
-    item = repeat_item(chains, ctx)
-    item_type, item_key = item.type, item.type_key
+    return chains, transitions
 
-    if lw.lists:
-        query = tree_query(lw, chains, ctx.value)
-        nodes = exp.Anonymous(
-            this="list",
-            expressions=[
-                exp.Order(
-                    this=exp.column("value", "t"),
-                    expressions=[exp.Ordered(this=exp.column("id", "t"))],
-                )
-            ],
-        )
-        query = query.select(exp.Anonymous(this="to_json", expressions=[nodes]))
-        return exp.Subquery(this=query), Coll(ctx.value, "json", item_type, item_key)
-    rec, step, elem = lw.alias("rec"), lw.alias("s"), lw.alias("e")
+
+def recursion(
+    lw: Lowerer,
+    s: Select,
+    rec: str,
+    anchor_value: exp.Expr,
+    anchor_from: exp.Select | None = None,
+    row_id: exp.Expr | None = None,
+    context_key: str | None = None,
+) -> exp.Expr:
+    """The body of the recursive CTE ``rec(v, o, st[, rid])`` walking the repeat paths from
+    ``anchor_value`` (selected ``anchor_from`` a table when given, one row per ``row_id``)."""
+    d = lw.d
+    _, transitions = _transitions(s)
+    step, elem = lw.alias("s"), lw.alias("e")
 
     def key_path(name: str) -> str:
         return name if d.name == "postgres" else f"$.{name}"
@@ -90,12 +86,16 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expr, Coll]:
     ]
     table = rows[0] if len(rows) == 1 else exp.union(*rows, distinct=False)
     text = exp.DataType.build("TEXT")
-    anchor = exp.select(
-        exp.alias_(ctx.value.copy(), "v"),
+    anchor_columns = [
+        exp.alias_(anchor_value.copy(), "v"),
         exp.alias_(exp.Cast(this=exp.Literal.string(""), to=text), "o"),
         exp.alias_(exp.Literal.number(0), "st"),
-    )
-    child = d.op("array_wrap", d.op("get_dynamic", exp.column("v", rec), exp.column("k", step)))
+    ]
+    if row_id is not None:
+        anchor_columns.append(exp.alias_(row_id, "rid"))
+    anchor = anchor_from.select(*anchor_columns) if anchor_from else exp.select(*anchor_columns)
+    repeats = _member_repeats(chains_of(s), context_key)
+    child = _children(lw, repeats, exp.column("v", rec), exp.column("k", step))
     order = exp.DPipe(
         this=exp.DPipe(this=exp.column("o", rec), expression=exp.Literal.string(".")),
         expression=exp.DPipe(
@@ -103,12 +103,15 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expr, Coll]:
             expression=d.op("ord_text", d.elem_key(elem)),
         ),
     )
+    columns = [
+        exp.alias_(d.elem_value(elem), "v"),
+        exp.alias_(order, "o"),
+        exp.alias_(exp.column("dst", step), "st"),
+    ]
+    if row_id is not None:
+        columns.append(exp.alias_(exp.column("rid", rec), "rid"))
     recursive = (
-        exp.select(
-            exp.alias_(d.elem_value(elem), "v"),
-            exp.alias_(order, "o"),
-            exp.alias_(exp.column("dst", step), "st"),
-        )
+        exp.select(*columns)
         .from_(exp.Table(this=exp.to_identifier(rec)))
         .join(
             exp.Subquery(this=table, alias=exp.TableAlias(this=exp.to_identifier(step))),
@@ -116,7 +119,68 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expr, Coll]:
         )
         .join(d.elements(child, elem), join_type="CROSS")
     )
-    cte_body = exp.union(anchor, recursive, distinct=False)
+    return exp.union(anchor, recursive, distinct=False)
+
+
+def _children(lw: Lowerer, repeats: dict[str, bool], value: exp.Expr, key: exp.Expr) -> exp.Expr:
+    """The JSON array under ``value``'s member named by the transition's ``key`` column: one
+    constant path per member name (an array as is when the model says it repeats)."""
+    d = lw.d
+    ifs = []
+    for name, many in repeats.items():  # names met nowhere the model knows: not in the dict
+        child = d.get(value, name)
+        path = name if d.name == "postgres" else f"$.{name}"
+        ifs.append(
+            exp.If(
+                this=exp.EQ(this=key.copy(), expression=exp.Literal.string(path)),
+                true=child if many else d.op("array_wrap", child),
+            )
+        )
+    return exp.Case(ifs=ifs)
+
+
+def _member_repeats(chains: list[list[str]], type_key: str | None) -> dict[str, bool]:
+    """For each member name of the paths: True when it repeats everywhere the walk from
+    ``type_key`` (the context) meets it, per the model; False (checked at run time) when a
+    type on the way is unknown."""
+    found: dict[str, bool | None] = {name: None for chain in chains for name in chain}
+    item_key = repeat_item(chains, Coll(exp.Null(), "json", None, type_key)).type_key
+    for start in {type_key, item_key}:
+        for chain in chains:
+            current = start
+            for name in chain:
+                if current is None:  # an unknown type: check at run time
+                    found[name] = False
+                    break
+                step = resolve(current, name)[0]
+                if step.many is None:  # no such element in this type: the walk ends here
+                    break
+                found[name] = (found[name] is not False) and step.many
+                current = step.type_key
+    return {name: bool(many) for name, many in found.items()}
+
+
+def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expr, Coll]:
+    """The nodes ``repeat`` reaches from ``ctx``, as one JSON array (a correlated subquery)."""
+    d = lw.d
+    chains, _ = _transitions(s)
+    item = repeat_item(chains, ctx)
+    item_type, item_key = item.type, item.type_key
+    if lw.lists:
+        query = tree_query(lw, chains, ctx.value)
+        nodes = exp.Anonymous(
+            this="list",
+            expressions=[
+                exp.Order(
+                    this=exp.column("value", "t"),
+                    expressions=[exp.Ordered(this=exp.column("id", "t"))],
+                )
+            ],
+        )
+        query = query.select(exp.Anonymous(this="to_json", expressions=[nodes]))
+        return exp.Subquery(this=query), Coll(ctx.value, "json", item_type, item_key)
+    rec = lw.alias("rec")
+    cte_body = recursion(lw, s, rec, ctx.value, context_key=ctx.type_key)
     collect = (
         exp.select(d.op("agg_json", exp.column("v", rec), exp.column("o", rec)))
         .from_(exp.Table(this=exp.to_identifier(rec)))
@@ -126,9 +190,7 @@ def repeat_source(lw: Lowerer, s: Select, ctx: Coll) -> tuple[exp.Expr, Coll]:
                 exp.NEQ(this=exp.column("o", rec), expression=exp.Literal.string("")),
             )
         )
-        .with_(
-            exp.Table(this=exp.to_identifier(rec), columns=None).name, as_=cte_body, recursive=True
-        )
+        .with_(rec, as_=cte_body, recursive=True)
     )
     return exp.Subquery(this=collect), Coll(ctx.value, "json", item_type, item_key)
 

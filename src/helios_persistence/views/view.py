@@ -109,7 +109,7 @@ def _compile(view: Any, dialect_name: str, table: str, tenant: bool) -> Compiled
     work: list[dict[int, int]] = [{}]
     while work:
         choices = work.pop(0)
-        builder = _Builder(d, parsed, params, aliases, choices)
+        builder = _Builder(d, parsed, params, aliases, choices, table)
         columns = builder.build()
         key = frozenset(builder.chosen.items())
         if key in seen:
@@ -120,11 +120,14 @@ def _compile(view: Any, dialect_name: str, table: str, tenant: bool) -> Compiled
             work += [{**choices, union: i} for i in range(1, branches)]
         if len(plans) + len(work) > MAX_PLANS:  # too many: one plan with branch tables
             params.clear()
-            builder = _Builder(d, parsed, params, itertools.count(1), None)
+            builder = _Builder(d, parsed, params, itertools.count(1), None, table)
             plans = [(builder, builder.build())]
             break
     selects = [_plan_query(b, cols, table, tenant) for b, cols in plans]
-    query: exp.Expr = selects[0] if len(selects) == 1 else exp.union(*selects, distinct=False)
+    query: exp.Query = selects[0] if len(selects) == 1 else exp.union(*selects, distinct=False)
+    for b, _ in plans:
+        for name, body in b.ctes:
+            query = query.with_(name, as_=body, recursive=True)
     metas = []
     for j, (name, _, meta) in enumerate(plans[0][1]):
         types = {cols[j][2].type for _, cols in plans}
@@ -166,6 +169,7 @@ class _Builder:
         params: dict[str, Any],
         aliases: itertools.count[int],
         choices: dict[int, int] | None,
+        table: str = "resources",
     ) -> None:
         self.d = d
         self.view = view
@@ -175,6 +179,9 @@ class _Builder:
         self.choices = choices
         self.chosen: dict[int, int] = {}
         self.opened: list[tuple[int, int]] = []
+        self.table = table
+        #: recursive CTEs (name, body) the query needs (DuckDB's repeat from the resource)
+        self.ctes: list[tuple[str, exp.Expr]] = []
         self.root = Coll(exp.column("json", "r"), "json", view.resource, view.resource)
         self.lw = Lowerer(d, self.root, view.constants, self.params, self.aliases)
         self.joins: list[exp.Expr] = []
@@ -203,7 +210,10 @@ class _Builder:
         self, s: Select, ctx: Coll, active: exp.Expr | None, row_index: exp.Expr
     ) -> list[tuple[str, exp.Expr, ViewColumn]]:
         if s.repeat and self.lw.lists and not _uses_row_index(s):
-            ctx, active = self.tree_join(s, ctx, active)
+            if ctx is self.root and active is None:
+                ctx = self.repeat_cte(s)
+            else:
+                ctx, active = self.tree_join(s, ctx, active)
         elif s.for_each is not None or s.repeat:
             self.lw.where = s.where
             source, item = self.iteration(s, ctx)
@@ -241,6 +251,51 @@ class _Builder:
         elif s.union:
             out += self.union(s, ctx, active, row_index)
         return out
+
+    def repeat_cte(self, s: Select) -> Coll:
+        """DuckDB ``repeat`` from the resource itself: one recursive CTE over every resource
+        of the view's type (no per-row recursion), joined back by ``rowid``."""
+        from helios_persistence.views.repeat import chains_of, recursion, repeat_item
+
+        self.lw.where = s.where
+        item = repeat_item(chains_of(s), self.root)
+        rec, base, alias = self.lw.alias("rep"), self.lw.alias("b"), self.lw.alias("t")
+        anchor_from = (
+            exp.select()
+            .from_(
+                exp.Table(
+                    this=exp.to_identifier(self.table),
+                    alias=exp.TableAlias(this=exp.to_identifier(base)),
+                )
+            )
+            .where(
+                exp.EQ(this=exp.column("type", base), expression=self.lw.bind(self.view.resource))
+            )
+        )
+        body = recursion(
+            self.lw,
+            s,
+            rec,
+            exp.column("json", base),
+            anchor_from,
+            row_id=exp.column("rowid", base),
+            context_key=self.root.type_key,
+        )
+        self.ctes.append((rec, body))
+        on = exp.and_(
+            exp.EQ(this=exp.column("rid", alias), expression=exp.column("rowid", "r")),
+            exp.EQ(this=exp.column("st", alias), expression=exp.Literal.number(0)),
+            exp.NEQ(this=exp.column("o", alias), expression=exp.Literal.string("")),
+        )
+        self.joins.append(
+            exp.Join(
+                this=exp.Table(
+                    this=exp.to_identifier(rec), alias=exp.TableAlias(this=exp.to_identifier(alias))
+                ),
+                on=on,
+            )
+        )
+        return Coll(exp.column("v", alias), "json", item.type, item.type_key)
 
     def tree_join(
         self, s: Select, ctx: Coll, active: exp.Expr | None
