@@ -17,14 +17,6 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def synthea_dir() -> Path:
-    path = shared_data() / "synthea"
-    if not path.is_dir():
-        pytest.skip(f"Synthea bundles not found in {path} (set HELIOS_SHARED_DATA)")
-    return path
-
-
-@pytest.fixture(scope="session")
 def examples_dir() -> Path:
     path = shared_data() / "fhir-r4" / "examples"
     if not path.is_dir():
