@@ -395,6 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.set_defaults(fn=cmd_matrix)
 
     command(
+        "view",
+        "SQL-on-FHIR views: view run VIEW.json --source DIR|FILE|URL, view sql VIEW.json",
+    )
+    command(
         "conformance",
         "run the search conformance cases against an existing store (--store URL [--cases DIR])",
     )
@@ -428,10 +432,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        if [a for a in argv if a != "--debug"][:1] == ["conformance"]:  # its own options
+        rest = [a for a in argv if a != "--debug"]
+        if rest[:1] == ["conformance"]:  # its own options: passed through untouched
             from helios_persistence.conformance.runner import main as conformance_main
 
-            return conformance_main([a for a in argv if a != "--debug"][1:])
+            return conformance_main(rest[1:])
+        if rest[:1] == ["view"]:  # SQL-on-FHIR views: their own sub-commands
+            from helios_persistence.views.cli import main as view_main
+
+            return view_main(rest[1:])
         args = build_parser().parse_args(argv)
         result: int = args.fn(args)
         return result

@@ -16,6 +16,7 @@ __all__ = [
     "InvalidResource",
     "InvalidSearch",
     "InvalidStoreURL",
+    "InvalidViewDefinition",
     "NotFound",
     "PermissionDenied",
     "PreconditionFailed",
@@ -92,6 +93,25 @@ class UnsupportedInDialect(InvalidSearch):
         super().__init__(f"{node} is not supported by the {dialect} dialect", not_supported=True)
         self.node = node
         self.dialect = dialect
+
+
+class InvalidViewDefinition(HeliosError):
+    """A SQL-on-FHIR ViewDefinition that cannot be compiled: invalid structure, bad FHIRPath,
+    an unsupported function (named), or a feature the chosen dialect cannot express.
+
+    ``expression`` names the offending element's path in the ViewDefinition
+    (``select[0].column[1].path``).
+    """
+
+    issue_code = "invalid"
+    http_status = 400
+
+    def __init__(
+        self, message: str, *, expression: str | None = None, not_supported: bool = False
+    ) -> None:
+        super().__init__(message, expression=expression)
+        if not_supported:
+            self.issue_code = "not-supported"
 
 
 class InvalidResource(HeliosError):

@@ -18,6 +18,7 @@ __all__ = [
     "PRIMITIVES",
     "Child",
     "children",
+    "element_path",
     "is_resource_type",
     "is_subtype",
     "model",
@@ -166,6 +167,13 @@ def _lookup(type_key: str, name: str) -> tuple[str, str | None] | None:
         if path in _backbones():
             return path, "BackboneElement"
     return None
+
+
+def element_path(type_key: str, name: str) -> str | None:
+    """The model path that defines ``type_key.name`` (``HumanName.given``,
+    ``DomainResource.extension``), or None when the model has no such element."""
+    found = _lookup(type_key, name)
+    return None if found is None else found[0]
 
 
 @cache

@@ -1,0 +1,97 @@
+"""DuckDB's lowering of collections: lists and lambdas instead of correlated subqueries.
+
+DuckDB decorrelates a subquery per column into joins, which costs several times a direct
+expression; its lists keep FHIR order and need no join. So in DuckDB a collection that
+went through a repeating element is a ``JSON[]`` list (``Coll.items``) with a lambda
+variable (``Coll.var``) that ``Coll.value`` is written in: ``name.where(use = 'official')
+.family.first()`` becomes ``list_extract(list_filter(list_transform(list_filter(
+CAST(json -> '$.name' AS JSON[]), LAMBDA e1 : ...), LAMBDA e1 : e1 -> '$.family'),
+LAMBDA z : z IS NOT NULL), 1)``. The semantics are those of the subquery lowering (the
+same suite runs on both); SQLite and PostgreSQL keep the subqueries.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+if TYPE_CHECKING:
+    from helios_persistence.views.lower import Coll, Lowerer
+
+__all__ = ["as_list", "lam", "to_list"]
+
+
+def _fn(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def lam(var: str, body: exp.Expr) -> exp.Expr:
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(var)])
+
+
+def to_list(json_value: exp.Expr, many: bool | None) -> exp.Expr:
+    """A JSON value as a ``JSON[]``: an array's items, a single value, or NULL."""
+    as_list = exp.Cast(this=json_value, to=exp.DataType.build("JSON[]"))
+    if many:
+        return as_list
+    is_array = exp.EQ(
+        this=_fn("json_type", json_value.copy()), expression=exp.Literal.string("ARRAY")
+    )
+    return exp.Case(
+        ifs=[
+            exp.If(this=exp.Is(this=json_value.copy(), expression=exp.Null()), true=exp.Null()),
+            exp.If(this=is_array, true=as_list),
+        ],
+        default=exp.Array(expressions=[json_value.copy()]),
+    )
+
+
+def as_list(lw: Lowerer, c: Coll) -> exp.Expr:
+    """The list of ``c``'s present items (its value mapped over ``items``, NULLs dropped)."""
+    assert c.items is not None and c.var is not None
+    if isinstance(c.value, exp.Column) and c.value.name == c.var and not c.value.table:
+        return c.items
+    mapped = _fn("list_transform", c.items, lam(c.var, c.value))
+    z = lw.alias("z")
+    present = exp.Not(this=exp.Is(this=exp.column(z), expression=exp.Null()))
+    return _fn("list_filter", mapped, lam(z, present))
+
+
+def member(lw: Lowerer, base: Coll, key: str, many: bool | None) -> tuple[exp.Expr, str]:
+    """(items, var) of ``base.key`` for a repeating (or unknown) element."""
+    var = lw.alias()
+    if not base.many:
+        return to_list(lw.d.get(base.value, key), many), var
+    inner = as_list(lw, base)
+    y = lw.alias("y")
+    children = _fn("list_transform", inner, lam(y, to_list(lw.d.get(exp.column(y), key), many)))
+    return _fn("flatten", children), var
+
+
+def filtered(c: Coll, cond: exp.Expr) -> exp.Expr:
+    assert c.items is not None and c.var is not None
+    return _fn("list_filter", c.items, lam(c.var, cond))
+
+
+def nth(lw: Lowerer, c: Coll, offset: exp.Expr | None, desc: bool) -> exp.Expr:
+    items = as_list(lw, c)
+    if desc:
+        return _fn("list_extract", items, exp.Literal.number(-1))
+    if offset is None:
+        return _fn("list_extract", items, exp.Literal.number(1))
+    return _fn("list_extract", items, exp.Add(this=offset, expression=exp.Literal.number(1)))
+
+
+def length(lw: Lowerer, c: Coll) -> exp.Expr:
+    return exp.Coalesce(this=_fn("len", as_list(lw, c)), expressions=[exp.Literal.number(0)])
+
+
+def joined(lw: Lowerer, c: Coll, sep: exp.Expr) -> exp.Expr:
+    v = lw.alias("v")
+    texts = _fn("list_transform", as_list(lw, c), lam(v, lw.d.op("text", exp.column(v))))
+    return _fn("array_to_string", texts, sep)
+
+
+def json_array(lw: Lowerer, c: Coll) -> exp.Expr:
+    return _fn("to_json", as_list(lw, c))
