@@ -36,12 +36,22 @@ __all__ = [
     "compile",
     "errors",
     "ir",
+    "open_analytics",
     "open_store",
     "parse",
     "parse_lenient",
     "render",
 ]
 __version__ = "0.1.0"
+
+
+def open_analytics(destination: Any, path: str = "", **options: Any) -> Any:
+    """DuckDB over an export directory (a path, a ``file://``/``s3://`` URI or a pyarrow
+    ``FileSystem``): ``.search(query)``, ``.sql("select ...")`` (see
+    :mod:`helios_persistence.analytics.lake`)."""
+    from helios_persistence.analytics.lake import open_analytics as _open
+
+    return _open(destination, path, **options)
 
 
 def open_store(url: str, **options: Any) -> SQLiteStore | PostgresStore:

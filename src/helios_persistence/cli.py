@@ -259,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     matrix = sub.add_parser("matrix", help="print the support matrix (the README's table)")
     matrix.set_defaults(fn=cmd_matrix)
 
+    from helios_persistence.analytics.cli import add_parsers as add_analytics_parsers
+
+    add_analytics_parsers(sub)  # export, analytics, sql
+
     sub.add_parser(
         "conformance",
         help="run the search conformance cases against a store (--store URL [--cases DIR])",
