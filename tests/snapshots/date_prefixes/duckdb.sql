@@ -19,14 +19,7 @@ WHERE
         WHERE
           (
             i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-          )
-          AND (
-            (
-              i1.high > $p2
-            ) OR (
-              i1.low >= $p3 AND i1.high <= $p2
-            )
-          )
+          ) AND i1.high > $p2
       )
     )
     AND (
@@ -37,14 +30,14 @@ WHERE
         WHERE
           (
             i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p1
-          ) AND i2.low < $p4
+          ) AND i2.low < $p3
       )
     )
   )
 ORDER BY
   r.type ASC,
   r.id ASC
-LIMIT $p5;
+LIMIT $p4;
 
 -- count
 SELECT
@@ -63,14 +56,7 @@ WHERE
         WHERE
           (
             i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-          )
-          AND (
-            (
-              i1.high > $p2
-            ) OR (
-              i1.low >= $p3 AND i1.high <= $p2
-            )
-          )
+          ) AND i1.high > $p2
       )
     )
     AND (
@@ -81,7 +67,7 @@ WHERE
         WHERE
           (
             i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p1
-          ) AND i2.low < $p4
+          ) AND i2.low < $p3
       )
     )
   );
@@ -90,7 +76,6 @@ WHERE
 -- params:
 --   p0 = "Observation"
 --   p1 = "date"
---   p2 = 1609459200000000
---   p3 = 1577836800000000
---   p4 = 1609488000000000
---   p5 = 101
+--   p2 = 1577836800000000
+--   p3 = 1609488000000000
+--   p4 = 101

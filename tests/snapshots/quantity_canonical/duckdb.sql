@@ -29,11 +29,7 @@ WHERE
           OR (
             (
               i1.value >= $p2 AND i1.value < $p3
-            )
-            AND i1.system = $p4
-            AND (
-              i1.code = $p5 OR i1.unit = $p5
-            )
+            ) AND i1.system = $p4 AND i1.code = $p5
           )
         )
     )
@@ -70,11 +66,7 @@ WHERE
           OR (
             (
               i1.value >= $p2 AND i1.value < $p3
-            )
-            AND i1.system = $p4
-            AND (
-              i1.code = $p5 OR i1.unit = $p5
-            )
+            ) AND i1.system = $p4 AND i1.code = $p5
           )
         )
     )

@@ -21,16 +21,9 @@ WHERE
         )
         AND (
           (
-            i1.canonical_unit = $p4 AND (
-              i1.canonical_value > $p5
-            )
-          )
-          OR (
-            (
-              i1.value > $p2
-            ) AND (
-              i1.code = $p3 OR i1.unit = $p3
-            )
+            i1.value > $p2
+          ) AND (
+            i1.code = $p3 OR i1.unit = $p3
           )
         )
     )
@@ -38,7 +31,7 @@ WHERE
 ORDER BY
   r.type ASC,
   r.id ASC
-LIMIT $p6;
+LIMIT $p4;
 
 -- count
 SELECT
@@ -59,16 +52,9 @@ WHERE
         )
         AND (
           (
-            i1.canonical_unit = $p4 AND (
-              i1.canonical_value > $p5
-            )
-          )
-          OR (
-            (
-              i1.value > $p2
-            ) AND (
-              i1.code = $p3 OR i1.unit = $p3
-            )
+            i1.value > $p2
+          ) AND (
+            i1.code = $p3 OR i1.unit = $p3
           )
         )
     )
@@ -80,6 +66,4 @@ WHERE
 --   p1 = "value-quantity"
 --   p2 = 5.4
 --   p3 = "mg"
---   p4 = "g"
---   p5 = 0.0054
---   p6 = 101
+--   p4 = 101
