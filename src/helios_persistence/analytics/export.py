@@ -12,6 +12,7 @@ exported compartment resource), because a resource may link to several of the pa
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ PAGE_SIZE = 500
 #: patients per compartment query (``param=Patient/a,Patient/b,...``)
 PATIENT_BATCH = 50
 LEVELS = ("system", "patient", "group")
+#: the criteria of a type the registry has no search parameters for (read from the table)
+UNSEARCHABLE = "\x00unsearchable"
 
 
 class ExportCancelled(HeliosError):
@@ -85,7 +88,8 @@ def validate(request: ExportRequest, ctx: TenantContext, registry: Any) -> dict[
             f"_outputFormat {request.output_format!r} is not supported (parquet, ndjson)",
             parameter="_outputFormat",
         )
-    known = set(resource_types()) & set(registry.resource_types)  # searchable and typed
+    known = set(resource_types())
+    searchable = set(registry.resource_types)
     for t in request.types:
         if t not in known:
             raise InvalidSearch(f"_type: unknown resource type {t!r}", parameter="_type")
@@ -119,6 +123,9 @@ def validate(request: ExportRequest, ctx: TenantContext, registry: Any) -> dict[
         if not ctx.permissions.allows(Operation.EXPORT, rtype):
             if request.types:
                 ctx.check(Operation.EXPORT, rtype)
+            continue
+        if rtype not in searchable:  # no search parameters (Binary, ...): read directly
+            out[rtype] = [UNSEARCHABLE]
             continue
         out[rtype] = [
             "&".join(p for p in (c, since) if p) for c in filters.get(rtype, [""])
@@ -175,6 +182,38 @@ def stored_index_rows(
     return out
 
 
+def _table_pages(
+    store: Any, ctx: TenantContext, rtype: str, since: str | None
+) -> Iterator[list[dict[str, Any]]]:
+    """Live resources of a type no search can name, straight from the SQL stores' shared
+    ``resources`` table (keyset pages on id; the tenant and every value bound)."""
+    from datetime import UTC, datetime
+
+    mark = placeholder(store)
+    after = -1
+    if since is not None:
+        instant = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=UTC)
+        delta = instant - datetime(1970, 1, 1, tzinfo=UTC)
+        after = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    last = ""
+    while True:
+        with store.read_session(ctx) as s:
+            rows = list(
+                s.conn.execute(
+                    f"SELECT id, json FROM resources WHERE tenant = {mark} AND type = {mark} "
+                    f"AND deleted = 0 AND last_updated > {mark} AND id > {mark} "
+                    f"ORDER BY id LIMIT {PAGE_SIZE}",
+                    [ctx.tenant_key, rtype, after, last],
+                )
+            )
+        if not rows:
+            return
+        yield [v if isinstance(v, dict) else json.loads(v) for _, v in rows]
+        last = str(rows[-1][0])
+
+
 def _searcher(ctx: TenantContext) -> TenantContext:
     """``ctx`` allowed to search (an export reads by searching), nothing else widened."""
     perms = ctx.permissions
@@ -210,7 +249,12 @@ def stream(
         for rtype, criteria in plan.items():
             seen: set[str] | None = set() if len(criteria) > 1 else None
             for c in criteria:
-                for page in _pages(store, search_ctx, f"{rtype}?{c}" if c else rtype):
+                pages = (
+                    _table_pages(store, ctx, rtype, request.since)
+                    if c == UNSEARCHABLE
+                    else _pages(store, search_ctx, f"{rtype}?{c}" if c else rtype)
+                )
+                for page in pages:
                     if cancelled():
                         raise ExportCancelled("the export was cancelled")
                     if seen is not None:
