@@ -36,6 +36,7 @@ __all__ = [
     "compile",
     "errors",
     "ir",
+    "open_analytics",
     "open_store",
     "parse",
     "parse_lenient",
@@ -43,6 +44,15 @@ __all__ = [
     "views",
 ]
 __version__ = "0.1.0"
+
+
+def open_analytics(destination: Any, path: str = "", **options: Any) -> Any:
+    """DuckDB over an export directory (a path, a ``file://``/``s3://`` URI or a pyarrow
+    ``FileSystem``): ``.search(query)``, ``.sql("select ...")`` (see
+    :mod:`helios_persistence.analytics.lake`)."""
+    from helios_persistence.analytics.lake import open_analytics as _open
+
+    return _open(destination, path, **options)
 
 
 def open_store(url: str, *, create: bool = True, **options: Any) -> SQLiteStore | PostgresStore:

@@ -394,6 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     matrix = command("matrix", "print the support matrix (the README's table)")
     matrix.set_defaults(fn=cmd_matrix)
 
+    from helios_persistence.analytics.cli import add_parsers as add_analytics_parsers
+
+    add_analytics_parsers(command, _store_option)  # export, analytics, sql
+
     command(
         "view",
         "SQL-on-FHIR views: view run VIEW.json --source DIR|FILE|URL, view sql VIEW.json",

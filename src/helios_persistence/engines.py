@@ -60,7 +60,10 @@ ENGINES: dict[str, Engine] = {
             ("postgresql", "postgres"), "helios_persistence.store_urls:open_postgres",
             in_suite=True,
         ),
-        Engine("duckdb", "DuckDB", "analytics"),
+        Engine(
+            "duckdb", "DuckDB", "analytics", "helios_persistence.compilers.duckdb",
+            in_suite=True,  # over an export of the fixtures (hp.open_analytics)
+        ),
         Engine("cypher", "Neo4j", "graph"),
         Engine("elasticsearch", "Elasticsearch", "search"),
     )

@@ -91,6 +91,7 @@ class Operation(Flag):
     PATCH = auto()
     DELETE = auto()
     TRANSACTION = auto()
+    EXPORT = auto()  # Bulk Data $export (reads every resource of the permitted types)
 
     @classmethod
     def all(cls) -> Operation:

@@ -146,7 +146,8 @@ def canonical(code: str) -> Conversion | None:
     if any(atom in arbitrary for atom in _BRACKET_RE.findall(code)):
         return None
     try:
-        with _lock:
+        with _lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow in log units
             ureg = _registry()
             unit = ureg.from_ucum(code)
             if not hasattr(unit, "to_base_units"):
@@ -159,6 +160,8 @@ def canonical(code: str) -> Conversion | None:
     (v0, u0), (v1, u1), (v2, u2), (vm, um) = points
     if not u0 == u1 == u2 == um:
         return None
+    if not all(v.is_finite() for v in (v0, v1, v2, vm)):
+        return None  # a logarithmic unit overflowing (pint with numpy returns inf, not an error)
     # multiplicative units: the value at 1; affine ones (Cel, [degF]): a wide secant, which
     # keeps the float error of the offset out of the factor
     factor = v1 if v0 == 0 else (vm - v0) / 10**6

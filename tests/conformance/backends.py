@@ -21,11 +21,15 @@ from typing import Any
 from helios_persistence import open_store
 
 try:
+    from tests.conformance.exported import ExportedStore
+except ImportError:  # plain `pytest`: tests/ itself is on sys.path
+    from conformance.exported import ExportedStore  # type: ignore[no-redef]
+try:
     from tests.services import DEFAULT_URLS, ENV_VARS, REQUIRE_ENV, _probe
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     from services import DEFAULT_URLS, ENV_VARS, REQUIRE_ENV, _probe  # type: ignore[no-redef]
 
-__all__ = ["BACKENDS", "Backend"]
+__all__ = ["BACKENDS", "STORES", "Backend"]
 
 
 def _available() -> str | None:
@@ -70,6 +74,9 @@ class Backend:
     dialect: str
     open: Callable[..., Any]
     unavailable: Callable[[], str | None] = field(default=_available)
+    #: False: the backend only answers searches (DuckDB over an export), so the storage
+    #: suite (CRUD, history, transactions, permissions) does not run on it
+    stores: bool = True
 
     @contextmanager
     def opened(self, tmp: Any, **kw: Any) -> Iterator[Any]:
@@ -99,5 +106,10 @@ BACKENDS: dict[str, Backend] = {
         Backend(
             "postgres", "postgres", _postgres, unavailable=lambda: _service_missing("postgres")
         ),
+        Backend(
+            "duckdb-export", "duckdb", lambda tmp, **kw: ExportedStore(tmp, **kw), stores=False
+        ),
     )
 }
+#: the backends the storage suite runs on
+STORES = {name: b for name, b in BACKENDS.items() if b.stores}

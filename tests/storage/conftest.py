@@ -13,9 +13,9 @@ import pytest
 from helios_persistence.tenancy import TenantContext
 
 try:
-    from tests.conformance.backends import BACKENDS
+    from tests.conformance.backends import STORES as BACKENDS
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
-    from conformance.backends import BACKENDS  # type: ignore[no-redef]
+    from conformance.backends import STORES as BACKENDS  # type: ignore[no-redef]
 
 
 @pytest.fixture(params=sorted(BACKENDS))

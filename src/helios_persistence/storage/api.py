@@ -379,6 +379,19 @@ class StoreAPI(Operations):
         ctx.check(Operation.DELETE, None)
         self._in_write(ctx, lambda s: self._records.trim_outbox(s.conn, s.tenant, up_to))
 
+    # -- bulk export ----------------------------------------------------------------------------
+    def export(self, ctx: TenantContext, **kw: Any) -> Any:
+        """Start a Bulk Data ``$export`` job (``analytics.jobs.start_export``)."""
+        from helios_persistence.analytics.jobs import start_export
+
+        return start_export(self, ctx, **kw)
+
+    def export_jobs(self, ctx: TenantContext) -> list[Any]:
+        """The tenant's export jobs (``ExportJob``), oldest first."""
+        from helios_persistence.analytics.jobs import export_jobs
+
+        return export_jobs(self, ctx)
+
     # -- search ---------------------------------------------------------------------------------
     def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:
         """FHIR search (``Type?params``, a result's ``next``, or a bound query) in one read

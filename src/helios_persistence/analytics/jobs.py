@@ -1,0 +1,397 @@
+"""Export jobs: Bulk Data states, persisted in the store (table ``export_jobs``), cancel,
+resume after a crash.
+
+States: ``accepted`` → ``in-progress`` (counts per type, updated after every page) →
+``completed`` | ``failed`` | ``cancelled``. The manifest is written to the destination only
+when every file is closed, so a manifest never lists a partial file. A job left
+``in-progress`` by a process that died (its owner pid is gone, or it has not written a
+heartbeat for :data:`STALE_AFTER` seconds) is *stale*: :meth:`ExportJob.resume` starts it
+again from nothing (the partial files are deleted first), :meth:`ExportJob.fail_stale`
+records it as failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from helios_persistence.analytics.export import (
+    ExportCancelled,
+    ExportRequest,
+    placeholder,
+    stored_index_rows,
+    stream,
+    validate,
+)
+from helios_persistence.analytics.writer import (
+    LAYOUT_NAME,
+    LAYOUT_VERSION,
+    ExportWriter,
+    resolve_destination,
+)
+from helios_persistence.errors import HeliosError, NotFound
+from helios_persistence.tenancy import Operation, TenantContext
+
+__all__ = ["STALE_AFTER", "ExportJob", "start_export"]
+
+STALE_AFTER = 60.0
+_DATASETS = (
+    "resources",
+    "stored",
+    "index",
+    "text",
+    "ndjson",
+    "errors",
+    "manifest.json",
+    "_layout.json",
+)
+_COLUMNS = (
+    "id", "status", "request", "destination", "transaction_time", "counts", "manifest",
+    "error", "owner", "heartbeat",
+)  # fmt: skip
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(owner: str | None) -> bool:
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's process: only the heartbeat tells
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+class _Table:
+    """The ``export_jobs`` rows of one store (SQLite ``?`` or PostgreSQL ``%s`` placeholders)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.mark = placeholder(store)
+
+    def insert(self, ctx: TenantContext, row: dict[str, Any]) -> None:
+        marks = ", ".join([self.mark] * (len(_COLUMNS) + 1))
+        values = [ctx.tenant_key, *(row.get(c) for c in _COLUMNS)]
+        with self.store.write_session(ctx) as s:
+            s.conn.execute(
+                f"INSERT INTO export_jobs (tenant, {', '.join(_COLUMNS)}) VALUES ({marks})", values
+            )
+
+    def update(self, ctx: TenantContext, job_id: str, **values: Any) -> None:
+        sets = ", ".join(f"{k} = {self.mark}" for k in values)
+        with self.store.write_session(ctx) as s:
+            s.conn.execute(
+                f"UPDATE export_jobs SET {sets} WHERE tenant = {self.mark} AND id = {self.mark}",
+                [*values.values(), ctx.tenant_key, job_id],
+            )
+
+    def get(self, ctx: TenantContext, job_id: str) -> dict[str, Any]:
+        with self.store.read_session(ctx) as s:
+            rows = list(
+                s.conn.execute(
+                    f"SELECT {', '.join(_COLUMNS)} FROM export_jobs "
+                    f"WHERE tenant = {self.mark} AND id = {self.mark}",
+                    [ctx.tenant_key, job_id],
+                )
+            )
+        if not rows:
+            raise NotFound(f"no export job {job_id!r}")
+        return dict(zip(_COLUMNS, rows[0], strict=True))
+
+    def ids(self, ctx: TenantContext) -> list[str]:
+        with self.store.read_session(ctx) as s:
+            rows = s.conn.execute(
+                f"SELECT id FROM export_jobs WHERE tenant = {self.mark} ORDER BY transaction_time",
+                [ctx.tenant_key],
+            )
+            return [str(r[0]) for r in rows]
+
+    def delete(self, ctx: TenantContext, job_id: str) -> None:
+        with self.store.write_session(ctx) as s:
+            s.conn.execute(
+                f"DELETE FROM export_jobs WHERE tenant = {self.mark} AND id = {self.mark}",
+                [ctx.tenant_key, job_id],
+            )
+
+
+class ExportJob:
+    """One export: its state (read from the store), :meth:`wait`, :meth:`cancel`,
+    :meth:`resume`, :meth:`delete`."""
+
+    def __init__(self, store: Any, ctx: TenantContext, job_id: str) -> None:
+        self.store, self.ctx, self.id = store, ctx, job_id
+        self._table = _Table(store)
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self._progress: Callable[[dict[str, int]], None] | None = None
+        #: a destination given as a pyarrow ``FileSystem`` (kept in memory, not in the store)
+        self._fs: tuple[pafs.FileSystem, str] | None = None
+
+    # -- state ----------------------------------------------------------------------------------
+    def _row(self) -> dict[str, Any]:
+        return self._table.get(self.ctx, self.id)
+
+    @property
+    def status(self) -> str:
+        return str(self._row()["status"])
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = json.loads(self._row()["counts"] or "{}")
+        return counts
+
+    @property
+    def manifest(self) -> dict[str, Any] | None:
+        text = self._row()["manifest"]
+        return json.loads(text) if text else None
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """The OperationOutcome of a failed job."""
+        text = self._row()["error"]
+        return json.loads(text) if text else None
+
+    @property
+    def request(self) -> ExportRequest:
+        return ExportRequest.from_json(json.loads(self._row()["request"]))
+
+    @property
+    def stale(self) -> bool:
+        """In progress, but its process is gone (or silent for :data:`STALE_AFTER` s)."""
+        row = self._row()
+        if row["status"] not in ("accepted", "in-progress"):
+            return False
+        if self._thread is not None and self._thread.is_alive():
+            return False
+        silent = time.time() - float(row["heartbeat"] or 0) > STALE_AFTER
+        return silent or not _alive(row["owner"])
+
+    # -- control --------------------------------------------------------------------------------
+    def wait(
+        self,
+        timeout: float | None = None,
+        on_progress: Callable[[dict[str, int]], None] | None = None,
+    ) -> ExportJob:
+        """Block until the job ends (``on_progress(counts)`` after every page of a job this
+        process runs; a job of another process is polled until it ends or goes stale)."""
+        if on_progress is not None:
+            self._progress = on_progress
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return self
+        # a job another process runs: poll its row until it ends, or its process is gone
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.status in ("accepted", "in-progress") and not self.stale:
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        return self
+
+    def cancel(self) -> None:
+        """Stop the job (between two pages); its files are deleted."""
+        self._cancel.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.status in ("accepted", "in-progress"):
+            self._table.update(self.ctx, self.id, status="cancelled")
+            self.delete_files()
+
+    def resume(self, on_progress: Callable[[dict[str, int]], None] | None = None) -> ExportJob:
+        """Run a stale job again from the start (its partial files are deleted first)."""
+        if not self.stale:
+            raise HeliosError(f"export job {self.id} is {self.status}, not a stale running job")
+        self.delete_files()
+        self._start(on_progress)
+        return self
+
+    def fail_stale(self) -> None:
+        """Record a stale job as failed (its partial files are deleted)."""
+        if not self.stale:
+            raise HeliosError(f"export job {self.id} is {self.status}, not a stale running job")
+        self.delete_files()
+        self._fail(HeliosError("the export process stopped before it finished"))
+
+    def delete_files(self) -> None:
+        """Delete the job's files from its destination."""
+        fs, base = self._destination(self._row())
+        for name in _DATASETS:
+            path = f"{base}/{name}"
+            info = fs.get_file_info(path)
+            if info.type == pafs.FileType.Directory:
+                fs.delete_dir(path)
+            elif info.type == pafs.FileType.File:
+                fs.delete_file(path)
+
+    def delete(self) -> None:
+        """Delete the job's files and its record."""
+        self.delete_files()
+        self._table.delete(self.ctx, self.id)
+
+    # -- running --------------------------------------------------------------------------------
+    def _start(self, on_progress: Callable[[dict[str, int]], None] | None) -> None:
+        self._progress = on_progress
+        self._cancel.clear()
+        self._table.update(
+            self.ctx, self.id, status="accepted", owner=_owner(), heartbeat=time.time(),
+            counts="{}", manifest=None, error=None,
+        )  # fmt: skip
+        self._thread = threading.Thread(target=self._run, name=f"export-{self.id}", daemon=True)
+        self._thread.start()
+
+    def _destination(self, row: dict[str, Any]) -> tuple[pafs.FileSystem, str]:
+        if self._fs is not None:
+            return self._fs
+        return resolve_destination(str(row["destination"]))
+
+    def _fail(self, exc: BaseException) -> None:
+        outcome = exc.outcome if isinstance(exc, HeliosError) else HeliosError(str(exc)).outcome
+        self._table.update(self.ctx, self.id, status="failed", error=json.dumps(outcome))
+
+    def _run(self) -> None:
+        row = self._row()
+        request = ExportRequest.from_json(json.loads(row["request"]))
+        writer: ExportWriter | None = None
+        try:
+            fs, base = self._destination(row)
+            writer = ExportWriter(
+                fs, base, self.ctx.tenant_key, output_format=request.output_format,
+                extract=self.store._extract,
+            )  # fmt: skip
+            self._table.update(self.ctx, self.id, status="in-progress", heartbeat=time.time())
+            for page in stream(self.store, self.ctx, request, cancelled=self._cancel.is_set):
+                if not page:
+                    continue
+                ids = [r["id"] for r in page]
+                stored = stored_index_rows(self.store, self.ctx, page[0]["resourceType"], ids)
+                for resource in page:
+                    writer.add(resource, None if stored is None else stored[resource["id"]])
+                self._table.update(
+                    self.ctx, self.id, counts=json.dumps(writer.counts), heartbeat=time.time()
+                )
+                if self._progress is not None:
+                    self._progress(dict(writer.counts))
+            files = writer.close()
+            manifest = self._manifest(row, request, fs, base, files, writer.counts)
+            if writer.errors:
+                url = manifest["output"][0]["url"] if manifest["output"] else ""
+                prefix = url[: url.find(base) + len(base)] if base in url else f"file://{base}"
+                manifest["error"] = [
+                    {"type": "OperationOutcome", "url": prefix + writer.error_file[len(base) :],
+                     "count": len(writer.errors)}
+                ]  # fmt: skip
+            with fs.open_output_stream(f"{base}/manifest.json") as out:
+                out.write(json.dumps(manifest, indent=2).encode())
+            self._table.update(
+                self.ctx, self.id, status="completed", manifest=json.dumps(manifest),
+                counts=json.dumps(writer.counts),
+            )  # fmt: skip
+        except ExportCancelled:
+            if writer is not None:
+                writer.abort()
+        except BaseException as exc:  # every failure is recorded on the job
+            if writer is not None:
+                with contextlib.suppress(Exception):  # the original error is the one recorded
+                    writer.abort()
+            self._fail(exc)
+
+    def _manifest(
+        self,
+        row: dict[str, Any],
+        request: ExportRequest,
+        fs: pafs.FileSystem,
+        base: str,
+        files: dict[str, list[tuple[str, int]]],
+        counts: dict[str, int],
+    ) -> dict[str, Any]:
+        destination = str(row["destination"])
+        prefix = destination.rstrip("/") if "://" in destination else f"file://{base}"
+        output = [
+            {"type": rtype, "url": prefix + path[len(base) :], "count": count}
+            for rtype, paths in sorted(files.items())
+            for path, count in paths
+        ]
+        return {
+            "transactionTime": row["transaction_time"],
+            "request": request.url(),
+            "requiresAccessToken": False,
+            "output": output,
+            "error": [],
+            "extension": {
+                "tenant": self.ctx.tenant_key,
+                "format": request.output_format,
+                "layout": LAYOUT_NAME,
+                "layoutVersion": LAYOUT_VERSION,
+            },
+        }
+
+
+def start_export(
+    store: Any,
+    ctx: TenantContext,
+    *,
+    types: list[str] | tuple[str, ...] = (),
+    since: str | None = None,
+    type_filter: list[str] | tuple[str, ...] = (),
+    format: str = "parquet",
+    destination: str | pafs.FileSystem,
+    path: str = "",
+    level: str = "system",
+    group: str | None = None,
+    on_progress: Callable[[dict[str, int]], None] | None = None,
+) -> ExportJob:
+    """Validate the request, record the job and start it in a background thread.
+
+    ``destination``: a local path, a URI pyarrow understands (``file://``, ``s3://``), or a
+    pyarrow ``FileSystem`` with ``path`` inside it (such a job cannot be resumed by another
+    process: the filesystem object is not stored)."""
+    ctx.check(Operation.EXPORT)
+    request = ExportRequest(
+        level=level, types=tuple(types), since=since, type_filter=tuple(type_filter),
+        output_format=format, group=group,
+    )  # fmt: skip
+    validate(request, ctx, store.registry)
+    fs, base = resolve_destination(destination, path)  # a bad URI fails here
+    in_memory = isinstance(destination, pafs.FileSystem)
+    if isinstance(destination, pafs.FileSystem):  # described in the store, kept in memory
+        destination = f"{destination.type_name}-filesystem:{base}"
+    job_id = uuid.uuid4().hex
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    _Table(store).insert(
+        ctx,
+        {
+            "id": job_id,
+            "status": "accepted",
+            "request": json.dumps(request.to_json()),
+            "destination": destination,
+            "transaction_time": now,
+            "counts": "{}",
+            "owner": _owner(),
+            "heartbeat": time.time(),
+        },
+    )
+    job = ExportJob(store, ctx, job_id)
+    if in_memory:
+        job._fs = (fs, base)
+    job._start(on_progress)
+    return job
+
+
+def export_jobs(store: Any, ctx: TenantContext) -> list[ExportJob]:
+    """The tenant's export jobs, oldest first."""
+    return [ExportJob(store, ctx, i) for i in _Table(store).ids(ctx)]

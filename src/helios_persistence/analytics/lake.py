@@ -1,0 +1,289 @@
+"""``open_analytics(path_or_uri)``: DuckDB, in process, over an export directory.
+
+The connection gets two sets of views:
+
+* for the SQL compiler, the SQL backends' table names — ``resources`` (``tenant, type, id,
+  version, last_updated, deleted, json``), the ``idx_*`` index tables, ``resource_text`` and
+  ``param_text`` — so a compiled search runs unchanged (through the SQL backends' own runner,
+  :func:`helios_persistence.storage.sql_search.run_search`);
+* for analysts, one view per exported resource type, named after it in lower case
+  (``observation``, ``patient``): the typed, nested columns of the Parquet layout.
+
+Files are read in place (``read_parquet``; local files, or through the export's ``pyarrow``
+filesystem registered with DuckDB). Nothing is downloaded: no extension is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from helios_persistence import pipeline
+from helios_persistence.analytics.layout import layout_for
+from helios_persistence.analytics.writer import (
+    LAYOUT_NAME,
+    LAYOUT_VERSION,
+    ExportDestinationError,
+    resolve_destination,
+)
+from helios_persistence.backends.sql.index_tables import INDEX_TABLES
+from helios_persistence.backends.sql.search import SqlDriver, run_search
+from helios_persistence.compilers.duckdb import TEXT_MATCH_FUNCTION, compiler
+from helios_persistence.conformance.fulltext import Document, matches
+from helios_persistence.errors import HeliosError
+from helios_persistence.parsing.text import parse_text
+from helios_persistence.registry import Registry, default_registry
+from helios_persistence.results import SearchResult
+
+__all__ = ["AnalyticsResult", "AnalyticsStore", "NotAnExport", "open_analytics"]
+
+_TEXT_TABLES = {
+    "resource_text": "tenant VARCHAR, type VARCHAR, id VARCHAR, narrative VARCHAR, content VARCHAR",
+    "param_text": "tenant VARCHAR, type VARCHAR, id VARCHAR, param VARCHAR, text VARCHAR",
+}
+_EMPTY_INDEX = {
+    "idx_string": "norm VARCHAR, exact VARCHAR",
+    "idx_token": "system VARCHAR, code VARCHAR, text VARCHAR, type_system VARCHAR, "
+    "type_code VARCHAR",
+    "idx_date": "low BIGINT, high BIGINT",
+    "idx_number": "value DOUBLE, low DOUBLE, high DOUBLE",
+    "idx_quantity": "value DOUBLE, low DOUBLE, high DOUBLE, system VARCHAR, code VARCHAR, "
+    "unit VARCHAR, canonical_value DOUBLE, canonical_low DOUBLE, canonical_high DOUBLE, "
+    "canonical_unit VARCHAR",
+    "idx_reference": "target_type VARCHAR, target_id VARCHAR, version VARCHAR, url VARCHAR, "
+    "identifier_system VARCHAR, identifier_value VARCHAR",
+    "idx_uri": "uri VARCHAR",
+}
+
+
+class NotAnExport(HeliosError):
+    """The directory is not an export of this library, or of a newer layout version."""
+
+
+def _text_match(text: str | None, query: str) -> bool:
+    if not text:
+        return False
+    return matches(parse_text(query).tree, _document(text))
+
+
+_DOCUMENTS: dict[str, Document] = {}
+
+
+def _document(text: str) -> Document:
+    doc = _DOCUMENTS.get(text)
+    if doc is None:
+        if len(_DOCUMENTS) > 4096:
+            _DOCUMENTS.clear()
+        doc = _DOCUMENTS[text] = Document(text)
+    return doc
+
+
+def _quote(text: str) -> str:
+    """A SQL string literal (file paths in view definitions; never a search value)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class AnalyticsStore:
+    """A read-only DuckDB connection over one export directory."""
+
+    def __init__(
+        self,
+        destination: str | pafs.FileSystem,
+        path: str = "",
+        *,
+        registry: Registry | None = None,
+    ) -> None:
+        import duckdb
+        from duckdb import func
+
+        self.fs, self.base = resolve_destination(destination, path)
+        self.registry = registry or default_registry()
+        self._check_layout()
+        self.tenant, self.types = self._read_contents()
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET enable_object_cache = true")  # Parquet metadata, once per file
+        self._lock = threading.Lock()
+        if isinstance(self.fs, pafs.LocalFileSystem):
+            self.root = self.base
+        else:  # DuckDB reads the files through the export's pyarrow filesystem
+            self.con.register_filesystem(_fsspec(self.fs))
+            self.root = f"helios://{self.base}"
+        self.con.create_function(
+            TEXT_MATCH_FUNCTION, _text_match, ["VARCHAR", "VARCHAR"], "BOOLEAN",
+            null_handling=func.FunctionNullHandling.SPECIAL,
+        )  # fmt: skip
+        self._create_views()
+        self.driver = SqlDriver(compiler=compiler, execute=self._execute, decode=self._decode)
+
+    # -- opening --------------------------------------------------------------------------------
+    def _check_layout(self) -> None:
+        try:
+            with self.fs.open_input_stream(f"{self.base}/_layout.json") as f:
+                marker = json.loads(f.read())
+        except (OSError, ValueError) as exc:
+            raise NotAnExport(f"{self.base!r} is not a helios export directory ({exc})") from exc
+        if not isinstance(marker, dict) or marker.get("layout") != LAYOUT_NAME:
+            raise NotAnExport(f"{self.base!r} is not a helios export directory")
+        version = marker.get("version")
+        if not isinstance(version, int) or version > LAYOUT_VERSION:
+            raise NotAnExport(
+                f"{self.base!r} has layout version {version!r}; this library reads up to "
+                f"{LAYOUT_VERSION}"
+            )
+
+    def _read_contents(self) -> tuple[str, list[str]]:
+        try:
+            with self.fs.open_input_stream(f"{self.base}/manifest.json") as f:
+                manifest = json.loads(f.read())
+        except (OSError, ValueError) as exc:
+            raise NotAnExport(f"{self.base!r} has no complete export (no manifest): {exc}") from exc
+        tenant = manifest.get("extension", {}).get("tenant")
+        types = sorted({o["type"] for o in manifest.get("output", [])})
+        if not isinstance(tenant, str):
+            raise NotAnExport(f"{self.base!r}: its manifest names no tenant")
+        return tenant, types
+
+    def _has_files(self, folder: str) -> bool:
+        selector = pafs.FileSelector(f"{self.base}/{folder}", allow_not_found=True, recursive=True)
+        return any(i.path.endswith(".parquet") for i in self.fs.get_file_info(selector))
+
+    def _source(self, dataset: str) -> str:
+        """All partitions of ``dataset`` (``type=<T>`` folders) as one hive-partitioned scan."""
+        files = _quote(f"{self.root}/{dataset}/*/*.parquet")
+        return f"read_parquet({files}, hive_partitioning = true, hive_types = {{'type': VARCHAR}})"
+
+    def _create_views(self) -> None:
+        sql = self.con.execute
+        for rtype in self.types:
+            if self._has_files(f"resources/type={rtype}"):
+                files = _quote(f"{self.root}/resources/type={rtype}/*.parquet")
+                sql(
+                    f'CREATE VIEW "{rtype.lower()}" AS SELECT * FROM '
+                    f"read_parquet({files}, hive_partitioning = false)"
+                )
+        columns = "tenant, type, id, version, last_updated, 0 AS deleted, json"
+        if self._has_files("stored"):
+            sql(f"CREATE VIEW resources AS SELECT {columns} FROM {self._source('stored')}")
+        else:
+            sql(
+                "CREATE VIEW resources AS SELECT NULL::VARCHAR AS tenant, NULL::VARCHAR AS type, "
+                "NULL::VARCHAR AS id, NULL::BIGINT AS version, NULL::BIGINT AS last_updated, "
+                "0 AS deleted, NULL::VARCHAR AS json WHERE false"
+            )
+        for table in INDEX_TABLES:
+            self._view(table, f"index/{table}", _EMPTY_INDEX[table], grp=True)
+        for table, columns_ in _TEXT_TABLES.items():
+            self._view(table, f"text/{table}", columns_.split(", ", 3)[-1], grp=False)
+
+    def _view(self, table: str, dataset: str, value_columns: str, *, grp: bool) -> None:
+        key = "tenant VARCHAR, type VARCHAR, id VARCHAR" + (
+            ", param VARCHAR, grp BIGINT" if grp else ""
+        )
+        typed = f"{key}, {value_columns}".split(", ")
+        names = ", ".join(c.split()[0] for c in typed)
+        if self._has_files(dataset):
+            body = f"SELECT {names} FROM {self._source(dataset)}"
+        else:
+            nulls = ", ".join(f"NULL::{c.split()[1]} AS {c.split()[0]}" for c in typed)
+            body = f"SELECT {nulls} WHERE false"
+        self.con.execute(f"CREATE VIEW {table} AS {body}")
+
+    # -- running --------------------------------------------------------------------------------
+    def _execute(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        with self._lock:
+            return self.con.execute(sql, used).fetchall()
+
+    @staticmethod
+    def _decode(value: Any) -> dict[str, Any]:
+        """A ``json`` value of the ``resources`` view (the stored resource), or a typed row's
+        JSON."""
+        row: dict[str, Any] = json.loads(value)
+        if "_tenant" not in row:  # the resource as stored
+            return row
+        return layout_for(row["resourceType"]).from_row(row)
+
+    def search(self, query: str, **kw: Any) -> SearchResult:
+        """A FHIR search over the export: the same :class:`SearchResult` as the stores."""
+        plan = pipeline.plan(query, compiler, registry=self.registry, **kw)
+        result = run_search(self.driver, self.tenant, plan)
+        return AnalyticsResult.wrap(result)
+
+    def resources(self, resource_type: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every exported resource (of ``resource_type``), reassembled from its typed columns
+        (not from the ``stored`` JSON: this is how losslessness is tested)."""
+        for rtype in [resource_type] if resource_type else self.types:
+            if rtype not in self.types:
+                continue
+            with self._lock:
+                cursor = self.con.cursor()
+            cursor.execute(f'SELECT to_json(x) FROM "{rtype.lower()}" x')
+            while rows := cursor.fetchmany(1000):
+                for (value,) in rows:
+                    yield self._decode(value)
+
+    def sql(self, query: str, params: Any = None) -> Any:
+        """A DuckDB relation for ``query`` (``.arrow()``, ``.df()``, ``.fetchall()``)."""
+        if params is not None:
+            return self.con.execute(query, params)
+        return self.con.sql(query)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> AnalyticsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(slots=True)
+class AnalyticsResult(SearchResult):
+    """A :class:`SearchResult` with ``to_arrow()``: the page's resources as a pyarrow table
+    (``type``, ``id``, ``json``)."""
+
+    @classmethod
+    def wrap(cls, result: SearchResult) -> AnalyticsResult:
+        return cls(**{f.name: getattr(result, f.name) for f in fields(SearchResult)})
+
+    def to_arrow(self) -> Any:
+        import pyarrow as pa
+
+        return pa.Table.from_pylist(
+            [
+                {"type": r["resourceType"], "id": r.get("id"), "json": json.dumps(r)}
+                for r in self.resources
+            ],
+            schema=pa.schema([("type", pa.string()), ("id", pa.string()), ("json", pa.string())]),
+        )
+
+
+def _fsspec(fs: pafs.FileSystem) -> Any:
+    """``fs`` as an fsspec filesystem with the protocol ``helios://`` (what DuckDB reads)."""
+    from fsspec.implementations.arrow import ArrowFSWrapper
+
+    class HeliosFS(ArrowFSWrapper):  # type: ignore[misc]
+        protocol = "helios"
+
+        @classmethod
+        def _strip_protocol(cls, path: Any) -> Any:
+            if isinstance(path, str) and path.startswith("helios://"):
+                path = path[len("helios://") :]
+            return super()._strip_protocol(path)
+
+    return HeliosFS(fs, skip_instance_cache=True)
+
+
+def open_analytics(destination: str | pafs.FileSystem, path: str = "", **kw: Any) -> AnalyticsStore:
+    """DuckDB over an export: a local path, a URI (``file://``, ``s3://``) or a pyarrow
+    ``FileSystem`` (with ``path`` inside it)."""
+    try:
+        return AnalyticsStore(destination, path, **kw)
+    except ExportDestinationError as exc:
+        raise NotAnExport(str(exc)) from exc

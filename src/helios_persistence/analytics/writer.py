@@ -1,0 +1,334 @@
+"""Write an export directory: Parquet (the layout of :mod:`.layout`) or NDJSON, through
+``pyarrow.fs`` (a local path, ``file://``, ``s3://`` when pyarrow is configured for it, or any
+``FileSystem`` such as a ``SubTreeFileSystem``).
+
+Directory layout (``dialects/duckdb/README.md``)::
+
+    _layout.json                              {"layout": "helios-parquet", "version": 1}
+    manifest.json                             the Bulk Data manifest (written last)
+    resources/type=<T>/part-<n>.parquet       typed resource rows
+    stored/type=<T>/part-<n>.parquet          tenant, id, version, last_updated, json
+    index/<idx_table>/type=<T>/part-<n>.parquet   the SQL compiler's index rows
+    text/resource_text/type=<T>/part-<n>.parquet  narrative and content text (_text, _content)
+    text/param_text/type=<T>/part-<n>.parquet     per-parameter text (:text-advanced)
+    ndjson/<T>.ndjson                         resources, one JSON per line (format "ndjson")
+
+Memory is bounded: at most :data:`MAX_BUFFERED` resources (and their index and text rows)
+are buffered; then the largest per-type buffers are written out as row groups.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from helios_persistence.analytics.layout import layout_for
+from helios_persistence.backends.sql.index_tables import (
+    COLUMNS,
+    PARAM_TEXT_SLOTS,
+    param_texts,
+    rows_by_table,
+)
+from helios_persistence.errors import HeliosError
+from helios_persistence.indexing import ResourceIndex, narrative_text, string_content
+
+__all__ = [
+    "LAYOUT_NAME",
+    "LAYOUT_VERSION",
+    "MAX_BUFFERED",
+    "ExportDestinationError",
+    "ExportWriter",
+    "resolve_destination",
+]
+
+LAYOUT_NAME = "helios-parquet"
+LAYOUT_VERSION = 1
+#: resources buffered (across types) before every buffer is flushed as row groups
+MAX_BUFFERED = 2048
+_INDEX_SCHEMAS = {
+    table: pa.schema(
+        [
+            ("tenant", pa.string()),
+            ("id", pa.string()),
+            ("param", pa.string()),
+            ("grp", pa.int64()),
+            *cols,
+        ]
+    )
+    for table, cols in {
+        "idx_string": [("norm", pa.string()), ("exact", pa.string())],
+        "idx_token": [(c, pa.string()) for c in COLUMNS["idx_token"]],
+        "idx_date": [("low", pa.int64()), ("high", pa.int64())],
+        "idx_number": [(c, pa.float64()) for c in COLUMNS["idx_number"]],
+        "idx_quantity": [
+            (c, pa.float64() if "value" in c or c.endswith(("low", "high")) else pa.string())
+            for c in COLUMNS["idx_quantity"]
+        ],
+        "idx_reference": [(c, pa.string()) for c in COLUMNS["idx_reference"]],
+        "idx_uri": [("uri", pa.string())],
+    }.items()
+}
+_TEXT_SCHEMAS = {
+    "resource_text": pa.schema(
+        [("tenant", pa.string()), ("id", pa.string()), ("narrative", pa.string()),
+         ("content", pa.string())]
+    ),
+    "param_text": pa.schema(
+        [("tenant", pa.string()), ("id", pa.string()), ("param", pa.string()),
+         ("text", pa.string())]
+    ),
+}  # fmt: skip
+
+
+#: the stored resources as JSON, with what a search sorts and pages on (narrow: searches read
+#: these, not the typed rows)
+_STORED_SCHEMA = pa.schema(
+    [("tenant", pa.string()), ("id", pa.string()), ("version", pa.int64()),
+     ("last_updated", pa.int64()), ("json", pa.large_string())]
+)  # fmt: skip
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(instant: datetime | None) -> int | None:
+    """Microseconds since the epoch (the stores' ``last_updated``), exactly."""
+    if instant is None:
+        return None
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class ExportDestinationError(HeliosError):
+    """The export destination cannot be written (or read) as an export directory."""
+
+
+def resolve_destination(
+    destination: str | pafs.FileSystem, path: str = ""
+) -> tuple[pafs.FileSystem, str]:
+    """``(filesystem, base path)`` for a URI, a local path, or a ``FileSystem`` (+ ``path``)."""
+    if isinstance(destination, pafs.FileSystem):
+        return destination, path.rstrip("/")
+    if "://" not in destination:
+        import os
+
+        return pafs.LocalFileSystem(), os.path.abspath(destination)
+    try:
+        fs, base = pafs.FileSystem.from_uri(destination)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ExportDestinationError(
+            f"cannot use export destination {destination!r}: {exc}"
+        ) from exc
+    return fs, base.rstrip("/")
+
+
+class _Part:
+    """The buffered rows of one dataset partition; every flush writes one more file (so no
+    writer stays open, holding its column buffers, between flushes)."""
+
+    def __init__(self, fs: pafs.FileSystem, folder: str, schema: pa.Schema) -> None:
+        self.folder = folder
+        self.schema = schema
+        self.rows: list[dict[str, Any]] = []
+        self.fs = fs
+        #: (path, rows) of every file written
+        self.files: list[tuple[str, int]] = []
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        table = pa.Table.from_pylist(self.rows, schema=self.schema)
+        path = f"{self.folder}/part-{len(self.files):05d}.parquet"
+        pq.write_table(
+            table, path, filesystem=self.fs, compression="zstd", row_group_size=len(self.rows)
+        )
+        self.files.append((path, len(self.rows)))
+        self.rows = []
+        del table
+        pa.default_memory_pool().release_unused()
+
+
+class ExportWriter:
+    """Writes the resources of one export, per type; :meth:`close` returns the files."""
+
+    def __init__(
+        self,
+        fs: pafs.FileSystem,
+        base: str,
+        tenant: str,
+        *,
+        output_format: str = "parquet",
+        extract: Callable[[dict[str, Any]], ResourceIndex] | None = None,
+    ) -> None:
+        if output_format not in ("parquet", "ndjson"):
+            raise ValueError(f"unknown output format {output_format!r}")
+        self.fs, self.base, self.tenant = fs, base, tenant
+        self.format = output_format
+        self.extract = extract
+        self.parts: dict[tuple[str, str], _Part] = {}
+        self.ndjson: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+        self.pending: dict[str, int] = {}  # buffered resources per type
+        #: OperationOutcomes of resources exported without their index rows
+        self.errors: list[dict[str, Any]] = []
+        try:
+            fs.create_dir(base, recursive=True)
+            with fs.open_output_stream(f"{base}/_layout.json") as out:
+                out.write(json.dumps({"layout": LAYOUT_NAME, "version": LAYOUT_VERSION}).encode())
+        except (OSError, pa.ArrowException) as exc:
+            raise ExportDestinationError(
+                f"cannot write to export destination {base!r}: {exc}"
+            ) from exc
+
+    def _part(self, dataset: str, rtype: str, schema: pa.Schema) -> _Part:
+        key = (dataset, rtype)
+        part = self.parts.get(key)
+        if part is None:
+            folder = f"{self.base}/{dataset}/type={rtype}"
+            self.fs.create_dir(folder, recursive=True)
+            part = self.parts[key] = _Part(self.fs, folder, schema)
+        return part
+
+    def add(
+        self, resource: dict[str, Any], stored_rows: dict[str, list[tuple[Any, ...]]] | None = None
+    ) -> None:
+        """Write one resource (its ``meta`` gives the version and lastUpdated). Its index rows
+        are ``stored_rows`` (per table, as the store holds them: ``KEY`` + ``COLUMNS``), or
+        extracted here when the store cannot hand them over."""
+        rtype = resource["resourceType"]
+        self.counts[rtype] = self.counts.get(rtype, 0) + 1
+        if self.format == "ndjson":
+            out = self.ndjson.get(rtype)
+            if out is None:
+                self.fs.create_dir(f"{self.base}/ndjson", recursive=True)
+                out = self.ndjson[rtype] = self.fs.open_output_stream(
+                    f"{self.base}/ndjson/{rtype}.ndjson"
+                )
+            out.write(json.dumps(resource, ensure_ascii=False).encode() + b"\n")
+            return
+        layout = layout_for(rtype)
+        row = layout.to_row(resource)
+        meta = resource.get("meta") or {}
+        row["_tenant"] = self.tenant
+        row["_version_id"] = int(meta["versionId"]) if "versionId" in meta else None
+        updated = meta.get("lastUpdated")
+        row["_last_updated"] = (
+            datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else None
+        )
+        self._part("stored", rtype, _STORED_SCHEMA).rows.append(
+            {
+                "tenant": self.tenant,
+                "id": resource["id"],
+                "version": row["_version_id"],
+                "last_updated": _micros(row["_last_updated"]),
+                "json": json.dumps(resource, ensure_ascii=False, separators=(",", ":")),
+            }
+        )
+        self._part("resources", rtype, layout.schema).rows.append(row)
+        if stored_rows is not None:
+            self._index_rows(rtype, resource, stored_rows)
+        elif self.extract is not None:
+            try:
+                self._index(rtype, resource)
+            except HeliosError as exc:  # exported, but not searchable: reported in error[]
+                issue = exc.outcome
+                issue["issue"][0]["diagnostics"] = (
+                    f"{rtype}/{resource.get('id')}: not indexed: {exc.message}"
+                )
+                self.errors.append(issue)
+        self.pending[rtype] = self.pending.get(rtype, 0) + 1
+        if sum(self.pending.values()) >= MAX_BUFFERED:
+            self.flush()
+
+    def _index(self, rtype: str, resource: dict[str, Any]) -> None:
+        assert self.extract is not None
+        index = self.extract(resource)
+        tables = rows_by_table(self.tenant, rtype, resource["id"], index.rows)
+        self._table_rows(rtype, tables)
+        self._texts(rtype, resource["id"], index.narrative, index.content, param_texts(index.rows))
+
+    def _index_rows(
+        self, rtype: str, resource: dict[str, Any], tables: dict[str, list[tuple[Any, ...]]]
+    ) -> None:
+        self._table_rows(rtype, tables)
+        texts: list[tuple[str, str]] = []  # as param_texts: token text, string values
+        for row in tables.get("idx_token", ()):
+            if row[4] is None and row[7]:
+                texts.append((row[3], row[7]))
+        texts.extend((row[3], row[6]) for row in tables.get("idx_string", ()) if row[4] is None)
+        self._texts(
+            rtype, resource["id"], narrative_text(resource), string_content(resource),
+            texts[:PARAM_TEXT_SLOTS],
+        )  # fmt: skip
+
+    def _table_rows(self, rtype: str, tables: dict[str, list[tuple[Any, ...]]]) -> None:
+        for table, rows in tables.items():
+            names = _INDEX_SCHEMAS[table].names
+            part = self._part(f"index/{table}", rtype, _INDEX_SCHEMAS[table])
+            for values in rows:
+                # rows are KEY (tenant, type, id, param, grp) + COLUMNS: drop the type (the
+                # partition holds it)
+                part.rows.append(dict(zip(names, (values[0], *values[2:]), strict=True)))
+
+    def _texts(
+        self, rtype: str, rid: str, narrative: str, content: str, texts: list[tuple[str, str]]
+    ) -> None:
+        if narrative or content:
+            self._part("text/resource_text", rtype, _TEXT_SCHEMAS["resource_text"]).rows.append(
+                {
+                    "tenant": self.tenant,
+                    "id": rid,
+                    "narrative": narrative or "",
+                    "content": content or "",
+                }
+            )
+        if texts:
+            part = self._part("text/param_text", rtype, _TEXT_SCHEMAS["param_text"])
+            part.rows.extend(
+                {"tenant": self.tenant, "id": rid, "param": p, "text": t} for p, t in texts
+            )
+
+    def flush(self) -> None:
+        """Write the largest buffers (a type's resources and index rows together) until at
+        most half of :data:`MAX_BUFFERED` resources stay buffered: few, large row groups."""
+        for rtype, _ in sorted(self.pending.items(), key=lambda kv: -kv[1]):
+            if sum(self.pending.values()) <= MAX_BUFFERED // 2:
+                break
+            for (_, part_type), part in self.parts.items():
+                if part_type == rtype:
+                    part.flush()
+            del self.pending[rtype]
+
+    def close(self) -> dict[str, list[tuple[str, int]]]:
+        """Write what is buffered; ``{type: [(file path, resources)]}`` of the resources."""
+        files: dict[str, list[tuple[str, int]]] = {}
+        for (dataset, rtype), part in self.parts.items():
+            part.flush()
+            if dataset == "resources":
+                files.setdefault(rtype, []).extend(part.files)
+        for rtype, out in self.ndjson.items():
+            out.close()
+            files.setdefault(rtype, []).append(
+                (f"{self.base}/ndjson/{rtype}.ndjson", self.counts[rtype])
+            )
+        if self.errors:
+            self.fs.create_dir(f"{self.base}/errors", recursive=True)
+            with self.fs.open_output_stream(self.error_file) as out:
+                out.write(b"".join(json.dumps(e).encode() + b"\n" for e in self.errors))
+        return files
+
+    @property
+    def error_file(self) -> str:
+        """Where the OperationOutcomes of resources that could not be indexed go (NDJSON)."""
+        return f"{self.base}/errors/OperationOutcome.ndjson"
+
+    def abort(self) -> None:
+        """Close what is open (after a failure or a cancel); the files are not complete."""
+        for part in self.parts.values():
+            part.rows = []
+        for out in self.ndjson.values():
+            out.close()

@@ -1,0 +1,70 @@
+"""The DuckDB dialect: the shared SQL lowering, run over the views of an export directory.
+
+The analytics store (:mod:`helios_persistence.analytics.lake`) names its views like the SQL
+backends' tables (``resources``, ``idx_token``, ...), so the shared lowering runs unchanged.
+Full text (``_text``, ``_content``, ``:text-advanced``) is matched over the exported text
+rows (``resource_text``, ``param_text``) by the function ``helios_text_match(text, query)``,
+which the analytics store registers on its connection: it applies the library's documented
+tokenisation and query semantics (``conformance/fulltext.py``: folded, split, Porter-stemmed),
+so DuckDB answers what SQLite's FTS5 and PostgreSQL's ``tsvector`` answer. DuckDB's own
+``fts`` extension is not used: it would have to be downloaded (``INSTALL``), which the
+library never does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import sqlglot.expressions as exp
+
+from helios_persistence import ir
+from helios_persistence.compilers.sql import SQLCompiler, _Scope
+from helios_persistence.ir.text import TextQuery
+
+__all__ = ["TEXT_MATCH_FUNCTION", "DuckDBCompiler", "compiler"]
+
+#: the scalar function (text, query) → boolean the analytics store registers
+TEXT_MATCH_FUNCTION = "helios_text_match"
+_TEXT_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "content"}
+
+
+def _source(query: TextQuery) -> str:
+    """The query as written (validated when it was bound); the function parses it again."""
+    return query.source
+
+
+class DuckDBCompiler(SQLCompiler):
+    dialect: ClassVar[str] = "duckdb"
+    ASC_NULLS_FIRST: ClassVar[bool] = False
+
+    def ids_in(self, column: exp.Expr) -> exp.Expr:
+        return exp.func("list_contains", self.placeholder("ids"), column)
+
+    @staticmethod
+    def bind_ids(ids: list[str]) -> Any:
+        return list(ids)
+
+    def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
+        alias = self.alias("t")
+        conditions: list[exp.Expr] = [self.col(alias, "tenant").eq(self.tenant())]
+        if node.param is None:
+            table, column = "resource_text", _TEXT_COLUMNS[node.kind]
+        else:
+            table, column = "param_text", "text"
+            conditions.append(self.col(alias, "param").eq(self.const(node.param)))
+        if scope.rtype is not None:
+            conditions.append(self.col(alias, "type").eq(scope.rtype))
+        conditions.append(
+            exp.Anonymous(
+                this=TEXT_MATCH_FUNCTION,
+                expressions=[self.col(alias, column), self.value(node, "query", _source)],
+            )
+        )
+        select = [self.col(alias, "id")]
+        if scope.rtype is None:
+            select.insert(0, self.col(alias, "type"))
+        rows = exp.select(*select).from_(self.table(table, alias)).where(exp.and_(*conditions))
+        return self.member_of(scope, rows)
+
+
+compiler = DuckDBCompiler()

@@ -1,0 +1,105 @@
+"""An export killed mid-way (``kill -9`` of the exporting process): the job is left
+``in-progress`` without a manifest, is found stale, and either resumes to a complete export or
+is recorded as failed, its partial files deleted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import helios_persistence as hp
+from helios_persistence.analytics.jobs import ExportJob
+from helios_persistence.analytics.lake import NotAnExport
+
+pytest.importorskip("duckdb")
+
+CTX = hp.TenantContext.for_tenant("crash")
+EXPORTER = """
+import sys, time
+import helios_persistence as hp
+from helios_persistence.analytics import export
+export.PAGE_SIZE = 5
+store = hp.open_store(sys.argv[1])
+ctx = hp.TenantContext.for_tenant("crash")
+job = store.export(ctx, types=["Observation"], destination=sys.argv[2],
+                   on_progress=lambda counts: time.sleep(0.2))
+print(job.id, flush=True)
+job.wait()
+"""
+
+
+def _observation(i: int) -> dict[str, object]:
+    return {
+        "resourceType": "Observation", "id": f"o{i}", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "valueQuantity": {"value": i + 0.25, "unit": "/min"},
+    }  # fmt: skip
+
+
+def _killed_export(tmp_path: Path, url: str, destination: Path) -> str:
+    """Start an export in a subprocess, kill -9 it once it has written a few pages."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EXPORTER, url, str(destination)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    job_id = proc.stdout.readline().strip()
+    with hp.open_store(url) as store:
+        job = ExportJob(store, CTX, job_id)
+        deadline = time.monotonic() + 60
+        while job.counts.get("Observation", 0) < 10:
+            assert time.monotonic() < deadline, f"export did not progress: {job.status}"
+            time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return job_id
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/store.db"
+    with hp.open_store(url) as store:
+        for i in range(60):
+            store.update(CTX, _observation(i))
+    return url
+
+
+def test_killed_export_resumes(tmp_path: Path, url: str) -> None:
+    destination = tmp_path / "export"
+    job_id = _killed_export(tmp_path, url, destination)
+    assert not (destination / "manifest.json").exists()
+    with hp.open_store(url) as store:
+        job = ExportJob(store, CTX, job_id)
+        assert job.status == "in-progress" and job.stale and job.manifest is None
+        assert 10 <= job.counts["Observation"] < 60
+        with pytest.raises(NotAnExport):
+            hp.open_analytics(str(destination))
+        job.resume().wait()
+        assert job.status == "completed", job.error
+        assert job.counts == {"Observation": 60}
+        manifest = json.loads((destination / "manifest.json").read_text())
+        assert manifest["output"][0]["count"] == 60
+        stored = {r["id"]: r for r in store.search(CTX, "Observation?_count=100").resources}
+    with hp.open_analytics(str(destination)) as lake:
+        assert {r["id"]: r for r in lake.resources("Observation")} == stored
+
+
+def test_killed_export_fails_cleanly(tmp_path: Path, url: str) -> None:
+    destination = tmp_path / "export"
+    job_id = _killed_export(tmp_path, url, destination)
+    with hp.open_store(url) as store:
+        job = ExportJob(store, CTX, job_id)
+        assert job.stale
+        job.fail_stale()
+        assert job.status == "failed" and not job.stale
+        assert "stopped" in job.error["issue"][0]["diagnostics"]
+        assert not (destination / "resources").exists()
+        with pytest.raises(hp.errors.HeliosError):
+            job.resume()  # only a stale running job resumes

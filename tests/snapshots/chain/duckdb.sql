@@ -1,0 +1,149 @@
+-- Observation?subject:Patient.organization.name=acme
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_reference AS i1
+      WHERE
+        (
+          (
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p7
+          )
+          AND i1.target_type = $p1
+        )
+        AND i1.target_id IN (
+          SELECT
+            r2.id
+          FROM resources AS r2
+          WHERE
+            (
+              r2.tenant = $tenant AND r2.type = $p1 AND r2.deleted = 0
+            )
+            AND r2.id IN (
+              SELECT
+                i3.id
+              FROM idx_reference AS i3
+              WHERE
+                (
+                  (
+                    i3.tenant = $tenant AND i3.type = $p1 AND i3.param = $p6
+                  )
+                  AND i3.target_type = $p2
+                )
+                AND i3.target_id IN (
+                  SELECT
+                    r4.id
+                  FROM resources AS r4
+                  WHERE
+                    (
+                      r4.tenant = $tenant AND r4.type = $p2 AND r4.deleted = 0
+                    )
+                    AND r4.id IN (
+                      SELECT
+                        i5.id
+                      FROM idx_string AS i5
+                      WHERE
+                        (
+                          i5.tenant = $tenant AND i5.type = $p2 AND i5.param = $p3
+                        )
+                        AND (
+                          i5.norm >= $p4 AND i5.norm < $p5
+                        )
+                    )
+                )
+            )
+        )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p8;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_reference AS i1
+      WHERE
+        (
+          (
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p7
+          )
+          AND i1.target_type = $p1
+        )
+        AND i1.target_id IN (
+          SELECT
+            r2.id
+          FROM resources AS r2
+          WHERE
+            (
+              r2.tenant = $tenant AND r2.type = $p1 AND r2.deleted = 0
+            )
+            AND r2.id IN (
+              SELECT
+                i3.id
+              FROM idx_reference AS i3
+              WHERE
+                (
+                  (
+                    i3.tenant = $tenant AND i3.type = $p1 AND i3.param = $p6
+                  )
+                  AND i3.target_type = $p2
+                )
+                AND i3.target_id IN (
+                  SELECT
+                    r4.id
+                  FROM resources AS r4
+                  WHERE
+                    (
+                      r4.tenant = $tenant AND r4.type = $p2 AND r4.deleted = 0
+                    )
+                    AND r4.id IN (
+                      SELECT
+                        i5.id
+                      FROM idx_string AS i5
+                      WHERE
+                        (
+                          i5.tenant = $tenant AND i5.type = $p2 AND i5.param = $p3
+                        )
+                        AND (
+                          i5.norm >= $p4 AND i5.norm < $p5
+                        )
+                    )
+                )
+            )
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Observation"
+--   p1 = "Patient"
+--   p2 = "Organization"
+--   p3 = "name"
+--   p4 = "acme"
+--   p5 = "acme􏿿"
+--   p6 = "organization"
+--   p7 = "subject"
+--   p8 = 101

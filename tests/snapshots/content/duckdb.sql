@@ -1,0 +1,49 @@
+-- Patient?_content=%22cardiac condition%22
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        t1.id
+      FROM resource_text AS t1
+      WHERE
+        t1.tenant = $tenant AND t1.type = $p0 AND HELIOS_TEXT_MATCH(t1.content, $p1)
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p2;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        t1.id
+      FROM resource_text AS t1
+      WHERE
+        t1.tenant = $tenant AND t1.type = $p0 AND HELIOS_TEXT_MATCH(t1.content, $p1)
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Patient"
+--   p1 = "\"cardiac condition\""
+--   p2 = 101

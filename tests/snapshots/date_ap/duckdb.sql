@@ -1,0 +1,61 @@
+-- Observation?date=ap2020
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_date AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.low < $p2 AND i1.high > $p3
+        )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p4;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_date AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.low < $p2 AND i1.high > $p3
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Observation"
+--   p1 = "date"
+--   p2 = 1612621440000000
+--   p3 = 1574674560000000
+--   p4 = 101

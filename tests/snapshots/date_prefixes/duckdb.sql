@@ -1,0 +1,81 @@
+-- Observation?date=ge2020&date=lt2021-01-01T10:00:00%2B02:00
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    (
+      r.id IN (
+        SELECT
+          i1.id
+        FROM idx_date AS i1
+        WHERE
+          (
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+          ) AND i1.high > $p2
+      )
+    )
+    AND (
+      r.id IN (
+        SELECT
+          i2.id
+        FROM idx_date AS i2
+        WHERE
+          (
+            i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p1
+          ) AND i2.low < $p3
+      )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p4;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    (
+      r.id IN (
+        SELECT
+          i1.id
+        FROM idx_date AS i1
+        WHERE
+          (
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+          ) AND i1.high > $p2
+      )
+    )
+    AND (
+      r.id IN (
+        SELECT
+          i2.id
+        FROM idx_date AS i2
+        WHERE
+          (
+            i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p1
+          ) AND i2.low < $p3
+      )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Observation"
+--   p1 = "date"
+--   p2 = 1577836800000000
+--   p3 = 1609488000000000
+--   p4 = 101

@@ -1,0 +1,61 @@
+-- RiskAssessment?probability=ap0.5
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_number AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.value >= $p2 AND i1.value <= $p3
+        )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p4;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_number AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.value >= $p2 AND i1.value <= $p3
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "RiskAssessment"
+--   p1 = "probability"
+--   p2 = 0.45
+--   p3 = 0.55
+--   p4 = 101

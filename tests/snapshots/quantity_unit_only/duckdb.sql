@@ -1,0 +1,69 @@
+-- Observation?value-quantity=gt5.4||mg
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_quantity AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          (
+            i1.value > $p2
+          ) AND (
+            i1.code = $p3 OR i1.unit = $p3
+          )
+        )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p4;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_quantity AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          (
+            i1.value > $p2
+          ) AND (
+            i1.code = $p3 OR i1.unit = $p3
+          )
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Observation"
+--   p1 = "value-quantity"
+--   p2 = 5.4
+--   p3 = "mg"
+--   p4 = 101

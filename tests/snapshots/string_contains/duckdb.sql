@@ -1,0 +1,56 @@
+-- Patient?name:contains=100%25_x
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_string AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND i1.norm LIKE $p2 ESCAPE '\'
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p3;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_string AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND i1.norm LIKE $p2 ESCAPE '\'
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Patient"
+--   p1 = "name"
+--   p2 = "%100\\%\\_x%"
+--   p3 = 101

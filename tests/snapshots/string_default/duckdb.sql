@@ -1,0 +1,61 @@
+-- Patient?name=m%C3%BCller
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_string AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.norm >= $p2 AND i1.norm < $p3
+        )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p4;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_string AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.norm >= $p2 AND i1.norm < $p3
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Patient"
+--   p1 = "name"
+--   p2 = "muller"
+--   p3 = "muller􏿿"
+--   p4 = 101

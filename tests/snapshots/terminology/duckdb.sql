@@ -1,0 +1,2 @@
+-- Observation?code:in=http://example.org/vs
+-- UnsupportedInDialect: Terminology is not supported by the duckdb dialect

@@ -1,0 +1,56 @@
+-- Observation?code:text-advanced=heart
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        t1.id
+      FROM param_text AS t1
+      WHERE
+        t1.tenant = $tenant
+        AND t1.param = $p1
+        AND t1.type = $p0
+        AND HELIOS_TEXT_MATCH(t1.text, $p2)
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p3;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        t1.id
+      FROM param_text AS t1
+      WHERE
+        t1.tenant = $tenant
+        AND t1.param = $p1
+        AND t1.type = $p0
+        AND HELIOS_TEXT_MATCH(t1.text, $p2)
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Observation"
+--   p1 = "code"
+--   p2 = "heart"
+--   p3 = 101

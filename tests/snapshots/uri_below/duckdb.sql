@@ -1,0 +1,61 @@
+-- ValueSet?url:below=http://example.org/fhir/
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_uri AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.uri >= $p2 AND i1.uri < $p3
+        )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p4;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_uri AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.uri >= $p2 AND i1.uri < $p3
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "ValueSet"
+--   p1 = "url"
+--   p2 = "http://example.org/fhir/"
+--   p3 = "http://example.org/fhir/􏿿"
+--   p4 = 101
