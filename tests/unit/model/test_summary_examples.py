@@ -36,7 +36,8 @@ PACKAGED = Path(hp.__file__).parent / "model" / "data" / "r4-elements.json"
 @cache
 def _bundles() -> tuple[dict[str, Any], dict[str, Any]]:
     return tuple(  # type: ignore[return-value]
-        json.loads((FHIR / name).read_text()) for name in ("profiles-resources.json", "profiles-types.json")
+        json.loads((FHIR / name).read_text())
+        for name in ("profiles-resources.json", "profiles-types.json")
     )
 
 
