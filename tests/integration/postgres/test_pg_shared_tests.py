@@ -10,6 +10,10 @@ counterparts in the other ``test_pg_*`` modules instead.
 
 from __future__ import annotations
 
+from test_sqlite_accent_folding import (  # noqa: F401
+    test_any_name_is_found_by_its_folded_form,
+    test_lukasiewicz_is_found_by_its_base_letters,
+)
 from test_sqlite_loader import (  # noqa: F401
     test_a_batch_reports_its_failing_entries,
     test_a_reference_that_never_resolves_is_reported_with_its_entry,
