@@ -23,10 +23,28 @@ _WORDS = st.text(alphabet=_LETTERS, min_size=2, max_size=12)
 
 
 def test_lukasiewicz_is_found_by_its_base_letters(store: Any, ctx: TenantContext) -> None:
-    store.update(ctx, {"resourceType": "Patient", "id": "l", "name": [{"family": "Łukasiewicz"}],
-                       "text": {"status": "generated", "div": "<div>Jan Łukasiewicz</div>"}})  # fmt: skip
-    store.update(ctx, {"resourceType": "Patient", "id": "o", "name": [{"family": "Øster"},
-                       {"given": ["Æsa", "Þóra"]}, {"family": "Straße"}, {"family": "Đorđe"}]})  # fmt: skip
+    store.update(
+        ctx,
+        {
+            "resourceType": "Patient",
+            "id": "l",
+            "name": [{"family": "Łukasiewicz"}],
+            "text": {"status": "generated", "div": "<div>Jan Łukasiewicz</div>"},
+        },
+    )
+    store.update(
+        ctx,
+        {
+            "resourceType": "Patient",
+            "id": "o",
+            "name": [
+                {"family": "Øster"},
+                {"given": ["Æsa", "Þóra"]},
+                {"family": "Straße"},
+                {"family": "Đorđe"},
+            ],
+        },
+    )
     store.update(ctx, {"resourceType": "Patient", "id": "x", "name": [{"family": "Lukas"}]})
 
     def ids(query: str) -> list[str]:
@@ -42,8 +60,15 @@ def test_lukasiewicz_is_found_by_its_base_letters(store: Any, ctx: TenantContext
     assert ids("Patient?_text=lukasiewicz") == ["l"]
     assert ids("Patient?_content=Łukasiewicz") == ["l"]
     assert ids("Patient?_content=strasse") == ["o"]
-    store.update(ctx, {"resourceType": "Observation", "id": "b", "status": "final",
-                       "code": {"text": "Łódź blood count"}})  # fmt: skip
+    store.update(
+        ctx,
+        {
+            "resourceType": "Observation",
+            "id": "b",
+            "status": "final",
+            "code": {"text": "Łódź blood count"},
+        },
+    )
     assert ids("Observation?code:text-advanced=lodz") == ["b"]
     assert ids("Observation?code:text=lodz") == ["b"]
 
@@ -54,10 +79,22 @@ def test_lukasiewicz_is_found_by_its_base_letters(store: Any, ctx: TenantContext
 @given(word=_WORDS)
 def test_any_name_is_found_by_its_folded_form(store: Any, ctx: TenantContext, word: str) -> None:
     rid = uuid.uuid4().hex
-    store.update(ctx, {"resourceType": "Patient", "id": rid, "name": [{"family": word}],
-                       "text": {"status": "generated", "div": f"<div>{word}</div>"}})  # fmt: skip
+    store.update(
+        ctx,
+        {
+            "resourceType": "Patient",
+            "id": rid,
+            "name": [{"family": word}],
+            "text": {"status": "generated", "div": f"<div>{word}</div>"},
+        },
+    )
     folded = fold(word)
-    for query in (f"name={folded}", f"name:contains={folded[1:]}", f"_content={folded}",
-                  f"_text={word}", f"name={word.swapcase()}"):  # fmt: skip
+    for query in (
+        f"name={folded}",
+        f"name:contains={folded[1:]}",
+        f"_content={folded}",
+        f"_text={word}",
+        f"name={word.swapcase()}",
+    ):
         found = {r["id"] for r in store.search(ctx, f"Patient?_id={rid}&{query}").resources}
         assert found == {rid}, query
