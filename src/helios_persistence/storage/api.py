@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 
 from helios_persistence import ir
 from helios_persistence.backends.sql.reindex_loop import ReindexTarget, run_reindex
-from helios_persistence.errors import InvalidResource, NotFound, PermissionDenied
+from helios_persistence.errors import InvalidResource, InvalidSearch, NotFound, PermissionDenied
 from helios_persistence.indexing.reindex_plan import Progress
 from helios_persistence.parsing import Limits
 from helios_persistence.registry import default_registry
 from helios_persistence.registry.validate import validate as validate_search_parameter
-from helios_persistence.results import SearchResult
+from helios_persistence.results import Resource, SearchResult
 from helios_persistence.storage.bundles import process_bundle
 from helios_persistence.storage.exact_json import parse_resource
 from helios_persistence.storage.operations import Operations, Session
@@ -393,14 +393,43 @@ class StoreAPI(Operations):
         with self.read_session(ctx) as s:
             return self.op_search(s, query, **kw)
 
+    def search_pages(self, ctx: TenantContext, query: str, **kw: Any) -> Iterator[SearchResult]:
+        """Every page of a search, following ``next`` (each page in its own read transaction;
+        keyset paging keeps pages consistent while writes go on)."""
+        page = self.search(ctx, query, **kw)
+        yield page
+        while page.next is not None:
+            page = self.search(ctx, page.next, **kw)
+            yield page
+
+    def iter_search(self, ctx: TenantContext, query: str, **kw: Any) -> Iterator[Resource]:
+        """Every match of a search across its pages (not the included resources)."""
+        for page in self.search_pages(ctx, query, **kw):
+            yield from page.resources
+
+    def _relative(self, query: str) -> str:
+        """``query`` relative to the store's base: an absolute URL must start with it."""
+        if "://" not in query.partition("?")[0]:
+            return query
+        base = (self.base_url or "").rstrip("/")
+        if base and query.startswith(base + "/"):
+            return query[len(base) + 1 :]
+        raise InvalidSearch(
+            f"{query.partition('?')[0]} is not under this store's base URL "
+            f"({base or 'none set: open the store with base_url'})"
+        )
+
     def op_match(self, s: Session, resource_type: str, criteria: str) -> list[str]:
         return self._match(s, resource_type, criteria)
 
     def op_search(
         self, s: Session, query: str | ir.Query, *, limits: Limits | None = None
     ) -> SearchResult:
+        if isinstance(query, str):
+            query = self._relative(query)
         plan = self._plan(s, query, restrict=True, limits=limits)
         result = self._execute_search(s, plan)
+        result.query, result.base_url = _query_text(query, plan.query), self.base_url
         perms = s.ctx.permissions
         if result.included and (perms.resource_types is not None or perms.compartment):
             result.included = [r for r in result.included if self._may_include(s, r)]
@@ -412,3 +441,15 @@ class StoreAPI(Operations):
         if not s.ctx.permissions.allows(Operation.SEARCH, rtype):
             return False
         return self._in_compartment(s.ctx, rtype, rid, self._extract(resource))
+
+
+def _query_text(query: str | ir.Query, bound: ir.Query) -> str | None:
+    """The query string of a page (its Bundle's ``self`` link)."""
+    if isinstance(query, str):
+        return query
+    from helios_persistence.parsing.render import Unrenderable, render
+
+    try:
+        return render(bound)
+    except Unrenderable:
+        return None

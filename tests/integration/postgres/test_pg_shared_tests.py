@@ -28,6 +28,12 @@ from test_sqlite_loader import (  # noqa: F401
     test_streamed_bundles_equal_their_transactions,
     test_the_first_failure_stops_the_load_naming_file_and_entry,
 )
+from test_sqlite_results import (  # noqa: F401
+    test_bundle_links_are_absolute_with_a_base_url,
+    test_bundle_links_are_relative_without_a_base_url,
+    test_pages_and_iteration_visit_every_match_once,
+    test_to_arrow_and_to_pandas,
+)
 from test_sqlite_tenancy import (  # noqa: F401
     test_same_ids_stay_separate,
     test_writes_and_deletes_stay_separate,
