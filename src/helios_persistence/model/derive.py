@@ -22,7 +22,7 @@ __all__ = ["derive", "write"]
 
 def _types(element: dict[str, Any]) -> str:
     if "contentReference" in element:
-        return element["contentReference"]
+        return str(element["contentReference"])
     codes = [t["code"] for t in element.get("type") or ()]
     if codes in (["BackboneElement"], ["Element"]):
         return "."

@@ -391,7 +391,8 @@ class StoreAPI(Operations):
         left out of ``included``.
         """
         with self.read_session(ctx) as s:
-            return self.op_search(s, query, **kw)
+            result: SearchResult = self.op_search(s, query, **kw)
+            return result
 
     def search_pages(self, ctx: TenantContext, query: str, **kw: Any) -> Iterator[SearchResult]:
         """Every page of a search, following ``next`` (each page in its own read transaction;
