@@ -51,11 +51,9 @@ class SearchResult:
     base_url: str | None = None
 
     def __iter__(self) -> Iterator[Resource]:
-        """The matches of this page (not the included resources)."""
+        """The matches of this page (not the included resources). No ``__len__``: a
+        ``_summary=count`` page has no matches but a total, and should not be falsy."""
         return iter(self.resources)
-
-    def __len__(self) -> int:
-        return len(self.resources)
 
     @property
     def ids(self) -> list[str]:
