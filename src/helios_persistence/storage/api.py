@@ -381,8 +381,8 @@ class StoreAPI(Operations):
 
     # -- search ---------------------------------------------------------------------------------
     def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:
-        """FHIR search (``Type?params``, a result's ``next``, or a bound query) in one read
-        transaction. ``limits`` bounds the query's size.
+        """FHIR search (``Type?params``, a result's ``next`` or absolute ``next_url``, or a bound
+        query) in one read transaction. ``limits`` bounds the query's size.
 
         Permissions are part of the query (:func:`helios_persistence.pipeline.restrict`): the
         search permission for the type (system searches: for every ``_type``), and a
