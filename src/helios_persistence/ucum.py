@@ -159,6 +159,8 @@ def canonical(code: str) -> Conversion | None:
     (v0, u0), (v1, u1), (v2, u2), (vm, um) = points
     if not u0 == u1 == u2 == um:
         return None
+    if not all(v.is_finite() for v in (v0, v1, v2, vm)):
+        return None  # logarithmic units overflow (pint computes them with numpy, if present)
     # multiplicative units: the value at 1; affine ones (Cel, [degF]): a wide secant, which
     # keeps the float error of the offset out of the factor
     factor = v1 if v0 == 0 else (vm - v0) / 10**6
