@@ -97,7 +97,7 @@ class SearchResult:
         ``included=True`` the included resources follow, and a ``mode`` column tells them
         apart (``match`` / ``include``)."""
         pa = _require("pyarrow")
-        from helios_persistence.values import parse_date
+        from helios_persistence.fhir_values import parse_date
 
         rows = [("match", r) for r in self.resources]
         if included:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from helios_persistence.stores import open_store
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
 _LINE = re.compile(r"^\d+\.\d{3} ms  (\(many\) )?\S")

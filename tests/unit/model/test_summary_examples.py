@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helios_persistence.summary import apply, summary_of
 
 import helios_persistence as hp
 from helios_persistence.ir import Summary
 from helios_persistence.model import derive
+from helios_persistence.subsetting import apply, summary_of
 
 
 def _shared() -> Path:
