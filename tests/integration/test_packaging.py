@@ -36,7 +36,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_build_has_no_setuptools_deprecation_warning(wheel: Path) -> None:
     log = (wheel.parent / "build.log").read_text()
     assert "Successfully built" in log or wheel.is_file()
-    for warning in ("deprecated", "Deprecat", "BuildBackendWarning"):
+    for warning in ("deprecated", "Deprecat", "SetuptoolsDeprecationWarning"):
         assert warning not in log, log[log.find(warning) - 500 : log.find(warning) + 500]
 
 
