@@ -25,7 +25,7 @@ from helios_persistence.indexing.reindex_plan import Progress
 from helios_persistence.parsing import Limits
 from helios_persistence.registry import default_registry
 from helios_persistence.registry.validate import validate as validate_search_parameter
-from helios_persistence.results import Resource, SearchResult
+from helios_persistence.results import SearchResult
 from helios_persistence.storage.bundles import process_bundle
 from helios_persistence.storage.exact_json import parse_resource
 from helios_persistence.storage.operations import Operations, Session
@@ -403,7 +403,7 @@ class StoreAPI(Operations):
             page = self.search(ctx, page.next, **kw)
             yield page
 
-    def iter_search(self, ctx: TenantContext, query: str, **kw: Any) -> Iterator[Resource]:
+    def iter_search(self, ctx: TenantContext, query: str, **kw: Any) -> Iterator[dict[str, Any]]:
         """Every match of a search across its pages (not the included resources)."""
         for page in self.search_pages(ctx, query, **kw):
             yield from page.resources
