@@ -17,6 +17,7 @@ __all__ = [
     "InvalidSearch",
     "InvalidStoreURL",
     "InvalidViewDefinition",
+    "MissingDependency",
     "NotFound",
     "PermissionDenied",
     "PreconditionFailed",
@@ -197,3 +198,10 @@ class PermissionDenied(HeliosError):
 
     issue_code = "forbidden"
     http_status = 403
+
+
+class MissingDependency(HeliosError, ImportError):
+    """An optional feature needs a package that is not installed (names the extra to install)."""
+
+    issue_code = "not-supported"
+    http_status = 501

@@ -12,8 +12,12 @@ Both sides of a comparison are normalised here, the same way:
 * **Numbers carry their precision.** ``100`` means ``[99.5, 100.5)``, ``100.0`` means
   ``[99.95, 100.05)``, ``1e2`` means ``[50, 150)`` (R4 search, "number").
 * **Strings fold.** The default string match is case- and accent-insensitive: :func:`fold`
-  lowercases (Unicode casefold), strips combining marks after NFKD decomposition and collapses
-  white space. ``:exact`` compares the text as written.
+  lowercases (Unicode casefold), strips combining marks after NFKD decomposition, maps the
+  Latin letters that do not decompose to their base letters (``ł`` → ``l``, ``ø`` → ``o``,
+  ``đ`` → ``d``, ``æ`` → ``ae``, ``þ`` → ``th``; ``ß`` casefolds to ``ss``: see
+  :data:`UNDECOMPOSED`) and collapses white space. ``:exact`` compares the text as written.
+  Folding happens in Python on both sides (index rows and query values), so every engine
+  answers alike; stores indexed before a change of :func:`fold` need a reindex.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from enum import IntEnum
 
 __all__ = [
+    "UNDECOMPOSED",
     "DatePrecision",
     "DateRange",
     "NumberRange",
@@ -199,8 +204,44 @@ def parse_number(text: str) -> NumberRange:
 _SPACE_RE = re.compile(r"\s+")
 
 
+def _undecomposed() -> dict[int, str]:
+    """Latin letters without a canonical decomposition, mapped to their base letters: every
+    ``LATIN ... LETTER X WITH <stroke, hook, bar, curl, ...>`` to ``x``, plus the ligatures
+    and letters named below. Derived from the Unicode character names, not listed by hand."""
+    named = {"AE": "ae", "OE": "oe", "ETH": "d", "THORN": "th", "DOTLESS I": "i",
+             "DOTLESS J": "j", "SHARP S": "ss"}  # fmt: skip
+    with_re = re.compile(r"LATIN (?:SMALL|CAPITAL) (?:LETTER|LIGATURE) ([A-Z]{1,2}) WITH ")
+    plain_re = re.compile(r"LATIN (?:SMALL|CAPITAL) (?:LETTER|LIGATURE) (.+)")
+    table: dict[int, str] = {}
+    blocks = (
+        range(0xC0, 0x2B0),
+        range(0x1E00, 0x1F00),
+        range(0x2C60, 0x2C80),
+        range(0xA720, 0xA800),
+    )
+    for cp in (c for block in blocks for c in block):
+        ch = chr(cp)
+        if unicodedata.decomposition(ch) or not ch.isalpha():
+            continue
+        name = unicodedata.name(ch, "")
+        match = with_re.match(name)
+        if match is not None:
+            table[cp] = match.group(1).lower()
+        elif (plain := plain_re.match(name)) is not None and plain.group(1) in named:
+            table[cp] = named[plain.group(1)]
+    for cp, base in list(table.items()):  # both cases alike, even where their names differ
+        for other in (chr(cp).lower(), chr(cp).upper()):
+            if len(other) == 1 and not unicodedata.decomposition(other):
+                table.setdefault(ord(other), base)
+    return table
+
+
+#: code point → replacement of the Latin letters NFKD leaves alone (``ł``, ``ø``, ``æ``, ...)
+UNDECOMPOSED: dict[int, str] = _undecomposed()
+
+
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of a string (default and ``:contains`` matching)."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACE_RE.sub(" ", stripped.casefold()).strip()
+    return _SPACE_RE.sub(" ", stripped.translate(UNDECOMPOSED).casefold()).strip()

@@ -18,18 +18,34 @@ ROOT = Path(__file__).resolve().parents[2]
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     source = tmp_path_factory.mktemp("source")  # a clean copy: no stale build/ folder
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
     for folder in ("src", "grammar", "dialects"):
         ignore = shutil.ignore_patterns("__pycache__")
         shutil.copytree(ROOT / folder, source / folder, ignore=ignore)
-    subprocess.run(
+    build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
-         "--quiet", "-w", str(out)],
-        check=True,
+         "-v", "-w", str(out)],
+        check=True, capture_output=True, text=True,
     )  # fmt: skip
+    (out / "build.log").write_text(build.stdout + build.stderr)
     (built,) = out.glob("helios_persistence-*.whl")
     return built
+
+
+def test_build_has_no_setuptools_deprecation_warning(wheel: Path) -> None:
+    log = (wheel.parent / "build.log").read_text()
+    assert "Successfully built" in log or wheel.is_file()
+    for warning in ("deprecated", "Deprecat", "SetuptoolsDeprecationWarning"):
+        assert warning not in log, log[log.find(warning) - 500 : log.find(warning) + 500]
+
+
+def test_wheel_carries_the_license(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    text = zipfile.ZipFile(wheel).read(meta).decode()
+    assert "License-Expression: Apache-2.0" in text
+    assert any(n.endswith("licenses/LICENSE") for n in names)
 
 
 def test_wheel_contains_assets(wheel: Path) -> None:
@@ -42,6 +58,7 @@ def test_wheel_contains_assets(wheel: Path) -> None:
         "helios_persistence/dialects/sqlite/migrations/002_history_type.sql",
         "helios_persistence/registry/data/search-parameters.json",
         "helios_persistence/registry/data/compartmentdefinition-patient.json",
+        "helios_persistence/model/data/r4-elements.json",
         "helios_persistence/py.typed",
         "helios_persistence/assets.py",
     ):

@@ -8,34 +8,19 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-try:
-    from tests.property.queries import date_tests, q, quantity_values
-    from tests.property.strategies import (
-        _YEARS,
-        NUMBERS,
-        PREFIXES,
-        SEARCH_NUMBERS,
-        WORDS,
-        _clean,
-        _maybe,
-        _period,
-        fhir_dates,
-        quantities,
-    )
-except ImportError:  # plain `pytest`: tests/ itself is on sys.path
-    from property.queries import date_tests, q, quantity_values  # type: ignore[no-redef]
-    from property.strategies import (  # type: ignore[no-redef]
-        _YEARS,
-        NUMBERS,
-        PREFIXES,
-        SEARCH_NUMBERS,
-        WORDS,
-        _clean,
-        _maybe,
-        _period,
-        fhir_dates,
-        quantities,
-    )
+from helios_persistence.testing.queries import date_tests, q, quantity_values
+from helios_persistence.testing.resources import (
+    _YEARS,
+    NUMBERS,
+    PREFIXES,
+    SEARCH_NUMBERS,
+    WORDS,
+    _clean,
+    _maybe,
+    _period,
+    fhir_dates,
+    quantities,
+)
 
 
 # -- focused worlds: many values of one kind, and arbitrary text ---------------------------------

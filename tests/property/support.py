@@ -1,4 +1,5 @@
-"""The differential check shared by the property tests: a backend against the evaluator."""
+"""The property tests' settings and stores; the differential check itself is public
+(:mod:`helios_persistence.testing.differential`)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, note, settings
 
-from helios_persistence import TenantContext, ir
+from helios_persistence import TenantContext
 from helios_persistence.conformance.evaluator import Evaluator
-from helios_persistence.errors import HeliosError
 from helios_persistence.registry import default_registry
+from helios_persistence.testing.differential import agree, load_world
 
 try:
     from tests.conformance.backends import BACKENDS, Backend
@@ -78,70 +79,14 @@ def loaded_stores(
                 directory.mkdir()
                 store = backend.open(directory, registry=REGISTRY)
                 stores.append(store)
-                current: dict[str, dict[str, Any]] = {}
-                for resource in [*world["resources"], *world.get("updates", ())]:
-                    stored = store.update(ctx, resource).resource
-                    current[f"{stored['resourceType']}/{stored['id']}"] = stored
+                evaluator = load_world(store, ctx, world, registry=REGISTRY)
                 for resource in world["resources"]:
                     store.update(noise, resource)
-                for key in world.get("deletes", ()):
-                    rtype, rid = key.split("/")
-                    store.delete(ctx, rtype, rid)
-                    current.pop(key, None)
-                evaluator = Evaluator(list(current.values()), registry=REGISTRY)
                 loaded.append((backend.name, store, ctx, evaluator))
             yield loaded
         finally:
             for store in stores:
                 store.close()
-
-
-def _keys(resources: list[dict[str, Any]]) -> list[str]:
-    return [f"{r['resourceType']}/{r['id']}" for r in resources]
-
-
-def agree(name: str, store: Any, ctx: Any, evaluator: Evaluator, query: str) -> None:
-    """Assert that ``store`` answers ``query`` exactly as the evaluator does: the same error
-    (issue code), or the same page in the same order, the same includes, next link, total, and
-    the same matches over every following page."""
-    expected: HeliosError | None = None
-    outcome = None
-    try:
-        outcome = evaluator.search(query)
-    except HeliosError as exc:
-        expected = exc
-    try:
-        result = store.search(ctx, query)
-    except HeliosError as exc:
-        assert expected is not None, f"{name}: {query}\n  backend raised {exc!r}, evaluator did not"
-        assert exc.issue_code == expected.issue_code, (
-            f"{name}: {query}\n  backend {exc.issue_code} ({exc}), evaluator "
-            f"{expected.issue_code} ({expected})"
-        )
-        return
-    assert expected is None, f"{name}: {query}\n  evaluator raised {expected!r}, backend did not"
-    assert outcome is not None
-    got = _keys(result.resources)
-    where = f"{name}: {query}"
-    assert got == outcome.ids, f"{where}\n  backend   {got}\n  evaluator {outcome.ids}"
-    included = sorted(_keys(result.included))
-    assert included == outcome.included, (
-        f"{where}\n  included: backend {included}\n  evaluator {outcome.included}"
-    )
-    assert (result.next is not None) == outcome.has_next, (
-        f"{where}\n  next link: backend {result.next!r}, evaluator {outcome.has_next}"
-    )
-    q = evaluator.parse(query)
-    if q.total is ir.TotalMode.ACCURATE or q.summary is ir.Summary.COUNT:
-        assert result.total == outcome.total, f"{where}\n  total {result.total} != {outcome.total}"
-    if result.next is not None:
-        pages = [got]
-        while result.next is not None and len(pages) < 30:
-            result = store.search(ctx, result.next)
-            pages.append(_keys(result.resources))
-        everything = [k for page in pages for k in page]
-        want = outcome.all_ids[q.offset or 0 :]
-        assert everything == want, f"{where}\n  pages {pages}\n  evaluator {want}"
 
 
 def describe(world: Any) -> None:

@@ -14,33 +14,21 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helios_persistence.testing import queries as gen_queries
+from helios_persistence.testing import resources as gen
+from helios_persistence.testing.differential import agree, world_ids
+
 try:
-    from tests.property import queries as gen_queries
-    from tests.property import strategies as gen
-    from tests.property.support import agree, describe, examples, loaded_stores
+    from tests.property.support import describe, examples, loaded_stores
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
-    from property import queries as gen_queries  # type: ignore[no-redef]
-    from property import strategies as gen  # type: ignore[no-redef]
-    from property.support import (  # type: ignore[no-redef]
-        agree,
-        describe,
-        examples,
-        loaded_stores,
-    )
-
-
-def _ids(world: dict[str, Any]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for r in world["resources"]:
-        out.setdefault(r["resourceType"], []).append(r["id"])
-    return out
+    from property.support import describe, examples, loaded_stores  # type: ignore[no-redef]
 
 
 @examples(60)
 @given(world=gen.worlds(), data=st.data())
 def test_search_agrees_with_evaluator(world: dict[str, Any], data: st.DataObject) -> None:
     describe(world)
-    ids = _ids(world)
+    ids = world_ids(world)
     query = st.one_of(
         gen_queries.queries(ids),
         gen_queries.queries(ids),

@@ -7,12 +7,14 @@ injected; the expression is a bound parameter.
 from __future__ import annotations
 
 from helios_persistence.errors import InvalidSearch
+from helios_persistence.indexing.text_tokens import fts_text
 from helios_persistence.ir.text import TextNode
 
 __all__ = ["to_fts5"]
 
 
 def _quote(word: str) -> str:
+    word = fts_text(word)  # as the FTS5 tables store their text
     return '"' + word.replace('"', '""') + '"'
 
 

@@ -35,13 +35,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from helios_persistence import ir
 from helios_persistence.conformance import fulltext
 from helios_persistence.errors import UnsupportedInDialect
-from helios_persistence.fhir_values import fold, parse_date
+from helios_persistence.fhir_values import fold, parse_date, to_micros
 from helios_persistence.indexing import (
     CompositeRow,
     DateRow,
@@ -266,9 +267,10 @@ def uri_row(node: ir.UriMatch, row: UriRow) -> bool:
 
 # -- the evaluator -------------------------------------------------------------------------------
 class Evaluator:
-    """Answers FHIR searches over a fixed set of resources (as stored: with ``id`` and
-    ``meta.lastUpdated``). ``base_url`` is the server's own base: absolute references under it
-    are local."""
+    """Answers FHIR searches over a fixed set of resources (each with an ``id``). A resource
+    without ``meta.lastUpdated`` counts as updated when it was added, as a store would stamp it
+    (the dict itself is not changed). ``base_url`` is the server's own base: absolute
+    references under it are local."""
 
     def __init__(
         self,
@@ -289,10 +291,12 @@ class Evaluator:
     def add(self, resource: dict[str, Any]) -> None:
         """Add (or replace) one stored resource."""
         rtype, rid = resource["resourceType"], resource["id"]
-        updated = resource.get("meta", {}).get("lastUpdated")
-        if not isinstance(updated, str):
-            raise ValueError(f"{rtype}/{rid} has no meta.lastUpdated (add resources as stored)")
-        doc = _Doc(resource, rtype, rid, parse_date(updated).low, extract(resource, self.registry))
+        updated = (resource.get("meta") or {}).get("lastUpdated")
+        if isinstance(updated, str):
+            stamp = parse_date(updated).low
+        else:  # a plain resource: updated now, as a store would stamp it
+            stamp = to_micros(datetime.now(UTC))
+        doc = _Doc(resource, rtype, rid, stamp, extract(resource, self.registry))
         for row in doc.index.rows:
             if isinstance(row, CompositeRow):
                 doc.composites.setdefault(row.param, []).append(row)

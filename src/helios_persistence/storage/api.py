@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from helios_persistence import ir
 from helios_persistence.backends.sql.reindex_loop import ReindexTarget, run_reindex
-from helios_persistence.errors import InvalidResource, NotFound, PermissionDenied
+from helios_persistence.errors import InvalidResource, InvalidSearch, NotFound, PermissionDenied
 from helios_persistence.indexing.reindex_plan import Progress
 from helios_persistence.parsing import Limits
 from helios_persistence.registry import default_registry
@@ -394,8 +394,8 @@ class StoreAPI(Operations):
 
     # -- search ---------------------------------------------------------------------------------
     def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:
-        """FHIR search (``Type?params``, a result's ``next``, or a bound query) in one read
-        transaction. ``limits`` bounds the query's size.
+        """FHIR search (``Type?params``, a result's ``next`` or absolute ``next_url``, or a bound
+        query) in one read transaction. ``limits`` bounds the query's size.
 
         Permissions are part of the query (:func:`helios_persistence.pipeline.restrict`): the
         search permission for the type (system searches: for every ``_type``), and a
@@ -404,7 +404,34 @@ class StoreAPI(Operations):
         left out of ``included``.
         """
         with self.read_session(ctx) as s:
-            return self.op_search(s, query, **kw)
+            result: SearchResult = self.op_search(s, query, **kw)
+            return result
+
+    def search_pages(self, ctx: TenantContext, query: str, **kw: Any) -> Iterator[SearchResult]:
+        """Every page of a search, following ``next`` (each page in its own read transaction;
+        keyset paging keeps pages consistent while writes go on)."""
+        page = self.search(ctx, query, **kw)
+        yield page
+        while page.next is not None:
+            page = self.search(ctx, page.next, **kw)
+            yield page
+
+    def iter_search(self, ctx: TenantContext, query: str, **kw: Any) -> Iterator[dict[str, Any]]:
+        """Every match of a search across its pages (not the included resources)."""
+        for page in self.search_pages(ctx, query, **kw):
+            yield from page.resources
+
+    def _relative(self, query: str) -> str:
+        """``query`` relative to the store's base: an absolute URL must start with it."""
+        if "://" not in query.partition("?")[0]:
+            return query
+        base = (self.base_url or "").rstrip("/")
+        if base and query.startswith(base + "/"):
+            return query[len(base) + 1 :]
+        raise InvalidSearch(
+            f"{query.partition('?')[0]} is not under this store's base URL "
+            f"({base or 'none set: open the store with base_url'})"
+        )
 
     def op_match(self, s: Session, resource_type: str, criteria: str) -> list[str]:
         return self._match(s, resource_type, criteria)
@@ -412,8 +439,11 @@ class StoreAPI(Operations):
     def op_search(
         self, s: Session, query: str | ir.Query, *, limits: Limits | None = None
     ) -> SearchResult:
+        if isinstance(query, str):
+            query = self._relative(query)
         plan = self._plan(s, query, restrict=True, limits=limits)
         result = self._execute_search(s, plan)
+        result.query, result.base_url = _query_text(query, plan.query), self.base_url
         perms = s.ctx.permissions
         if result.included and (perms.resource_types is not None or perms.compartment):
             result.included = [r for r in result.included if self._may_include(s, r)]
@@ -425,3 +455,15 @@ class StoreAPI(Operations):
         if not s.ctx.permissions.allows(Operation.SEARCH, rtype):
             return False
         return self._in_compartment(s.ctx, rtype, rid, self._extract(resource))
+
+
+def _query_text(query: str | ir.Query, bound: ir.Query) -> str | None:
+    """The query string of a page (its Bundle's ``self`` link)."""
+    if isinstance(query, str):
+        return query
+    from helios_persistence.parsing.render import Unrenderable, render
+
+    try:
+        return render(bound)
+    except Unrenderable:
+        return None

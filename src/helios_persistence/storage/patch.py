@@ -15,13 +15,11 @@ Limits, documented rather than guessed around:
 
 * A path must select elements of the resource; a computed value (``name.given.lower()``)
   has no location and is rejected.
-* ``add`` of a property that does not exist yet must decide between a single value and a
-  one-element array without the R4 StructureDefinitions. It uses an array for element names
-  that repeat in R4 (``extension``, ``coding``, ``given``, ``identifier`` except on
-  ``Reference`` and the few resources with a single identifier, ...; see ``_REPEATING``) and a
-  single value otherwise. ``insert`` at index 0 always creates an array, so it is the explicit
-  way to start a repeating element the table does not know. The same rule shapes complex
-  values given as nested ``part``s.
+* ``add`` of a property that does not exist yet creates an array when the element repeats
+  (``max = "*"``) in the R4 definition of its container (:mod:`helios_persistence.model`,
+  derived from the StructureDefinitions) and a single value otherwise; complex values given as
+  nested ``part``s are shaped by the same definitions, down their types. ``insert`` at index 0
+  always creates an array.
 * ``delete`` of a path that selects nothing is a no-op; a path selecting several elements is an
   error for every operation.
 
@@ -42,41 +40,12 @@ import jsonpatch
 from fhirpathpy import compile as fp_compile
 from fhirpathpy.models import models as fp_models
 
+from helios_persistence import model
 from helios_persistence.errors import InvalidResource
 
 __all__ = ["apply_fhirpath_patch", "apply_json_patch", "apply_patch", "is_patch"]
 
 JSON_PATCH_MIME = "application/json-patch+json"
-
-# Element names that are arrays wherever they occur in R4 (see module docstring).
-_REPEATING = frozenset(
-    {
-        "extension",
-        "modifierExtension",
-        "contained",
-        "coding",
-        "given",
-        "prefix",
-        "suffix",
-        "line",
-        "telecom",
-        "note",
-        "identifier",
-        "contact",
-        "security",
-        "tag",
-        "link",
-        "entry",
-        "parameter",
-        "part",
-        "issue",
-        "component",
-        "reasonCode",
-        "reasonReference",
-    }
-)
-# Containers whose ``identifier`` is 0..1 in R4.
-_SINGLE_IDENTIFIER = frozenset({"Reference", "Bundle", "Composition", "QuestionnaireResponse"})
 
 
 def is_patch(value: Any) -> bool:
@@ -163,14 +132,9 @@ def _primitive(parts: dict[str, dict[str, Any]], name: str, *, required: bool = 
     raise InvalidResource(f"FHIRPath Patch part {name!r} has no value")
 
 
-def _is_repeating(name: str, container_type: str | None) -> bool:
-    if name not in _REPEATING:
-        return False
-    return name != "identifier" or container_type not in _SINGLE_IDENTIFIER
-
-
-def _part_value(part: dict[str, Any]) -> Any:
-    """The value a ``value`` part carries: ``value[x]``, ``resource`` or nested ``part``s."""
+def _part_value(part: dict[str, Any], type_path: str | None = None) -> Any:
+    """The value a ``value`` part carries: ``value[x]``, ``resource`` or nested ``part``s
+    (shaped by the definition of ``type_path``, the value's type or backbone path)."""
     for key, value in part.items():
         if key.startswith("value") and key != "value":
             return copy.deepcopy(value)
@@ -182,12 +146,13 @@ def _part_value(part: dict[str, Any]) -> Any:
             name = sub.get("name")
             if not isinstance(name, str):
                 raise InvalidResource("every part of a complex FHIRPath Patch value needs a name")
-            value = _part_value(sub)
+            definition = model.element_for_key(type_path, name) if type_path else None
+            value = _part_value(sub, definition.type_path(name) if definition else None)
             if name in out:
                 if not isinstance(out[name], list):
                     out[name] = [out[name]]
                 out[name].append(value)
-            elif _is_repeating(name, None):
+            elif model.is_repeating(type_path, name):
                 out[name] = [value]
             else:
                 out[name] = value
@@ -303,10 +268,13 @@ def _op_add(resource: dict[str, Any], parts: dict[str, dict[str, Any]]) -> None:
     name = _primitive(parts, "name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise InvalidResource(f"invalid FHIRPath Patch element name {name!r}")
-    value = _part_value(parts["value"]) if "value" in parts else None
+    node = _single(resource, path)
+    container = _container_type(node)
+    definition = model.element_for_key(container, name) if container else None
+    value_type = definition.type_path(name) if definition else None
+    value = _part_value(parts["value"], value_type) if "value" in parts else None
     if value is None:
         raise InvalidResource("FHIRPath Patch add needs a value")
-    node = _single(resource, path)
     target = _walk(resource, _location(resource, node))
     if not isinstance(target, dict):
         raise InvalidResource(f"FHIRPath Patch add: {path!r} does not select an object")
@@ -316,13 +284,15 @@ def _op_add(resource: dict[str, Any], parts: dict[str, dict[str, Any]]) -> None:
     elif existing is not None:
         raise InvalidResource(f"FHIRPath Patch add: {path}.{name} already has a value")
     else:
-        target[name] = [value] if _is_repeating(name, _container_type(node)) else value
+        target[name] = [value] if model.is_repeating(container, name) else value
 
 
 def _op_insert(resource: dict[str, Any], parts: dict[str, dict[str, Any]]) -> None:
     path = _primitive(parts, "path")
     index = _primitive(parts, "index")
-    value = _part_value(parts["value"]) if "value" in parts else None
+    selected = _evaluate(resource, path)
+    value_type = _container_type(selected[0]) if selected else None
+    value = _part_value(parts["value"], value_type) if "value" in parts else None
     if value is None or not isinstance(index, int) or isinstance(index, bool):
         raise InvalidResource("FHIRPath Patch insert needs a value and an integer index")
     items, parent, key = _list_target(resource, path)
@@ -357,10 +327,11 @@ def _op_delete(resource: dict[str, Any], parts: dict[str, dict[str, Any]]) -> No
 
 def _op_replace(resource: dict[str, Any], parts: dict[str, dict[str, Any]]) -> None:
     path = _primitive(parts, "path")
-    value = _part_value(parts["value"]) if "value" in parts else None
+    node = _single(resource, path)
+    value = _part_value(parts["value"], _container_type(node)) if "value" in parts else None
     if value is None:
         raise InvalidResource("FHIRPath Patch replace needs a value")
-    location = _location(resource, _single(resource, path))
+    location = _location(resource, node)
     if not location:
         raise InvalidResource("FHIRPath Patch cannot replace the resource itself")
     parent = _walk(resource, location[:-1])

@@ -10,6 +10,10 @@ counterparts in the other ``test_pg_*`` modules instead.
 
 from __future__ import annotations
 
+from test_sqlite_accent_folding import (  # noqa: F401
+    test_any_name_is_found_by_its_folded_form,
+    test_lukasiewicz_is_found_by_its_base_letters,
+)
 from test_sqlite_loader import (  # noqa: F401
     test_a_batch_reports_its_failing_entries,
     test_a_reference_that_never_resolves_is_reported_with_its_entry,
@@ -23,6 +27,12 @@ from test_sqlite_loader import (  # noqa: F401
     test_stdin_bundles_wait_too,
     test_streamed_bundles_equal_their_transactions,
     test_the_first_failure_stops_the_load_naming_file_and_entry,
+)
+from test_sqlite_results import (  # noqa: F401
+    test_bundle_links_are_absolute_with_a_base_url,
+    test_bundle_links_are_relative_without_a_base_url,
+    test_pages_and_iteration_visit_every_match_once,
+    test_to_arrow_and_to_pandas,
 )
 from test_sqlite_tenancy import (  # noqa: F401
     test_same_ids_stay_separate,

@@ -1,6 +1,6 @@
 """Properties of the parser, the renderer and the IR, checked with hypothesis.
 
-* round trip: for IR the binder produces (``fhir_ir_strategies.queries``),
+* round trip: for IR the binder produces (``helios_persistence.testing.ir_strategies.queries``),
   ``parse(render(q)) == q`` and the rendering is canonical (a fixed point);
 * robustness: arbitrary text, arbitrary text after ``Patient?`` and random
   ``name:modifier=value`` soup never raise anything but ``InvalidSearch`` (and whatever does
@@ -18,7 +18,6 @@ from dataclasses import fields, replace
 from decimal import Decimal
 from typing import Any
 
-import fhir_ir_strategies as strategies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +26,7 @@ from helios_persistence import ir
 from helios_persistence.errors import InvalidSearch
 from helios_persistence.ir.shape import QUERY_VALUE_FIELDS
 from helios_persistence.parsing.render import render
+from helios_persistence.testing import ir_strategies as strategies
 
 PROFILE = settings.get_profile("parsing")
 

@@ -15,14 +15,12 @@ from helios_persistence import ir
 from helios_persistence.conformance.evaluator import Evaluator
 from helios_persistence.errors import InvalidSearch
 from helios_persistence.passes import flatten, merge_chains
+from helios_persistence.testing import queries as gen_queries
+from helios_persistence.testing import resources as gen
 
 try:
-    from tests.property import queries as gen_queries
-    from tests.property import strategies as gen
     from tests.property.support import examples
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
-    from property import queries as gen_queries  # type: ignore[no-redef]
-    from property import strategies as gen  # type: ignore[no-redef]
     from property.support import examples  # type: ignore[no-redef]
 
 A = ir.TokenMatch("status", ir.TokenOp.EQ, None, "final")

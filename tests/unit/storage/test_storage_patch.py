@@ -217,3 +217,26 @@ def test_patch_of_observation_choice_value() -> None:
         obs, fhirpatch(op("replace", "Observation.value.value", value={"valueDecimal": 2}))
     )
     assert out["valueQuantity"] == {"value": 2, "unit": "mg"}
+
+
+def test_add_shapes_nested_parts_by_the_r4_definitions() -> None:
+    # Patient.contact is a backbone element: its name is one HumanName, its telecom repeats,
+    # and inside the HumanName given repeats while family does not.
+    name = [{"name": "family", "valueString": "Kin"}, {"name": "given", "valueString": "Al"}]
+    value = [
+        {"name": "name", "part": name},
+        {"name": "telecom", "part": [{"name": "value", "valueString": "555"}]},
+    ]
+    out = patched(op("add", "Patient", name="contact", value=value))
+    assert out["contact"] == [
+        {"name": {"family": "Kin", "given": ["Al"]}, "telecom": [{"value": "555"}]}
+    ]
+    # Reference.identifier is single, Patient.identifier repeats; Patient.link repeats
+    ref = [{"name": "identifier", "part": [{"name": "value", "valueString": "x"}]}]
+    out = patched(op("add", "Patient", name="managingOrganization", value=ref))
+    assert out["managingOrganization"] == {"identifier": {"value": "x"}}
+    link = [{"name": "type", "valueCode": "seealso"}]
+    assert patched(op("add", "Patient", name="link", value=link))["link"] == [{"type": "seealso"}]
+    # replace of a complex element shapes its parts by that element's type
+    out = patched(op("replace", "Patient.name[1]", value=name))
+    assert out["name"][1] == {"family": "Kin", "given": ["Al"]}

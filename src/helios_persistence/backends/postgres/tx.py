@@ -31,6 +31,7 @@ from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, 
 from helios_persistence.storage.operations import Current
 
 from .locks import lock_key
+from .logged import LoggedCursor
 from .text import TsVector
 
 __all__ = ["COPY_THRESHOLD", "TYPES", "Tx", "adapt"]
@@ -137,6 +138,7 @@ def adapt(conn: psycopg.Connection) -> None:
     :class:`~.text.TsVector` values go as they are, to COPY and as parameters."""
     conn.adapters.register_dumper(None, _JsonText)  # by oid only: COPY with set_types
     conn.adapters.register_dumper(TsVector, _TsVectorDumper)
+    conn.cursor_factory = LoggedCursor  # statement text and timing at DEBUG
 
 
 class Tx:

@@ -34,6 +34,7 @@ from helios_persistence.backends.sql.index_tables import (
     rows_by_table,
 )
 from helios_persistence.indexing.rows import ResourceIndex
+from helios_persistence.indexing.text_tokens import fts_text
 from helios_persistence.storage.operations import Current
 
 from .tx import Tx
@@ -104,10 +105,11 @@ def resource_rows(
         return tables, [], []
     texts = []
     if index.narrative or index.content:
-        texts.append((rowid, tenant, resource_type, id, index.narrative or "", index.content or ""))
+        narrative, content = fts_text(index.narrative or ""), fts_text(index.content or "")
+        texts.append((rowid, tenant, resource_type, id, narrative, content))
     base = rowid * PARAM_TEXT_SLOTS
     params = [
-        (base + n, tenant, resource_type, id, param, value)
+        (base + n, tenant, resource_type, id, param, fts_text(value))
         for n, (param, value) in enumerate(param_texts(index.rows))
     ]
     return tables, texts, params

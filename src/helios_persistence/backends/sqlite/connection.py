@@ -36,6 +36,8 @@ from pathlib import Path
 
 import apsw
 
+from helios_persistence.logs import trace_sqlite
+
 __all__ = ["CHECKPOINT_PAGES", "CHECKPOINT_SAFETY_PAGES", "DEFAULT_BUSY_TIMEOUT_MS",
            "ConnectionPool"]  # fmt: skip
 
@@ -79,6 +81,7 @@ class ConnectionPool:
     # -- connections ------------------------------------------------------------------------
     def _open(self) -> apsw.Connection:
         conn = apsw.Connection(self.target, flags=_FLAGS)
+        trace_sqlite(conn)
         conn.set_busy_timeout(self.busy_timeout_ms)
         if not self.memory:
             conn.execute("PRAGMA journal_mode=WAL").fetchall()
@@ -216,6 +219,7 @@ class _Checkpointer:
 
     def _run(self) -> None:
         conn = apsw.Connection(self.target, flags=_FLAGS)
+        trace_sqlite(conn)
         conn.set_busy_timeout(DEFAULT_BUSY_TIMEOUT_MS)
         try:
             while True:

@@ -50,6 +50,7 @@ __all__ = ["SQLiteStore"]
 class SQLiteStore(StoreAPI, SQLiteOperations):
     """FHIR resource storage on SQLite (see the module docstring)."""
 
+    dialect = "sqlite"
     capabilities = frozenset(Capability) - {Capability.MULTI_TENANT_DATABASE}
 
     def __init__(

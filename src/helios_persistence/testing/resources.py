@@ -1,6 +1,6 @@
 """Hypothesis strategies for FHIR worlds: small sets of realistic, inter-referencing resources.
 
-Queries over them are in :mod:`.queries`, single-area worlds and queries in :mod:`.focused`.
+Queries over them are in :mod:`.queries` (search strings) and :mod:`.ir_strategies` (IR).
 
 A *world* is a handful of Patients, Practitioners, Organizations (a partOf hierarchy),
 Encounters, Conditions, Observations and RiskAssessments that reference each other (and,
@@ -12,10 +12,8 @@ timezone, quantities in interchangeable UCUM units and at precision boundaries (
 References to other servers (``http://other.example/fhir/Patient/x``) are generated
 (``FOREIGN_REFERENCES``): they must never be followed as local ones.
 
-Not generated, and why:
-
-* text-search words whose FTS5 tokenisation differs from the evaluator's documented one
-  (``ß``, ligatures; see ``conformance/fulltext.py``): the narrative vocabulary avoids them.
+Text-search words are drawn from a small vocabulary (stems, accents, case variants), so
+generated ``_text``/``_content`` queries hit the narratives.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for FHIR search strings over a generated world (see :mod:`.strategies`).
+"""Hypothesis strategies for FHIR search strings over a generated world (see :mod:`.resources`).
 
 Queries are FHIR query *strings* (so the parser is exercised too) over the whole IR: every
 parameter type with its modifiers and prefixes, OR lists, repeated (AND) parameters, chains,
@@ -14,40 +14,22 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-try:
-    from tests.property.strategies import (
-        CATEGORY,
-        CITIES,
-        FAMILIES,
-        GIVENS,
-        LOINC,
-        ORG_NAMES,
-        PREFIXES,
-        SEARCH_NUMBERS,
-        SNOMED,
-        UCUM,
-        UNITS,
-        V2_0203,
-        WORDS,
-        fhir_dates,
-    )
-except ImportError:  # plain `pytest`: tests/ itself is on sys.path
-    from property.strategies import (  # type: ignore[no-redef]
-        CATEGORY,
-        CITIES,
-        FAMILIES,
-        GIVENS,
-        LOINC,
-        ORG_NAMES,
-        PREFIXES,
-        SEARCH_NUMBERS,
-        SNOMED,
-        UCUM,
-        UNITS,
-        V2_0203,
-        WORDS,
-        fhir_dates,
-    )
+from helios_persistence.testing.resources import (
+    CATEGORY,
+    CITIES,
+    FAMILIES,
+    GIVENS,
+    LOINC,
+    ORG_NAMES,
+    PREFIXES,
+    SEARCH_NUMBERS,
+    SNOMED,
+    UCUM,
+    UNITS,
+    V2_0203,
+    WORDS,
+    fhir_dates,
+)
 
 
 # -- queries ------------------------------------------------------------------------------------

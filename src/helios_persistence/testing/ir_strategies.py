@@ -95,7 +95,7 @@ def has_sources(rtype: str) -> tuple[tuple[str, str], ...]:
 _TRICKY = list(",|$\\&=%#+?; \"'()[]:/._-~*\téü€ǅ𝔸\u00a0")
 _CHARS = st.one_of(
     st.sampled_from(_TRICKY),
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    st.characters(codec="utf-8", exclude_characters="\x00"),  # no surrogates, no NUL
 )
 
 
