@@ -1,6 +1,6 @@
 """The SQLite and PostgreSQL bindings of :class:`~.tables.TermDB` (a session's ``conn``).
 
-SQLite: an apsw connection, or the :class:`BulkWriter` of a bulk load (whose ``execute``
+SQLite: the session's ``Tx``, or the :class:`BulkWriter` of a bulk load (whose ``execute``
 writes its buffered rows first); a transaction is writable once it holds the write lock.
 PostgreSQL: the session's :class:`Tx` (buffered writes are flushed before any statement);
 many rows go by ``COPY``.
@@ -20,10 +20,10 @@ class SQLiteTermDB:
     def __init__(self, conn: Any) -> None:
         from helios_persistence.backends.sqlite.bulk import BulkWriter
 
-        self.conn = conn
-        self.bulk = isinstance(conn, BulkWriter)
-        raw = conn.conn if self.bulk else conn
-        self.writable = self.bulk or raw.txn_state("main") == _SQLITE_TXN_WRITE
+        self.conn = conn  # the session's Tx, or a bulk session's BulkWriter
+        self.raw = getattr(conn, "conn", conn)  # the apsw connection
+        bulk = isinstance(conn, BulkWriter)
+        self.writable = bulk or self.raw.txn_state("main") == _SQLITE_TXN_WRITE
 
     def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return list(self.conn.execute(sql, params).fetchall())
@@ -37,11 +37,11 @@ class SQLiteTermDB:
     def insert_many(
         self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
     ) -> None:
-        if self.bulk:
-            self.conn.flush()
-        raw = self.conn.conn if self.bulk else self.conn
+        flush = getattr(self.conn, "flush", None)
+        if flush is not None:  # (a bulk session's buffered rows first)
+            flush()
         marks = ", ".join("?" for _ in columns)
-        raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        self.raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
 class PostgresTermDB:

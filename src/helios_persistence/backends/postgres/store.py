@@ -255,7 +255,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
         timeout for this search (:class:`~helios_persistence.errors.QueryTimeout`)."""
         timeout_ms = kw.pop("timeout_ms", None)
 
-        def run() -> Any:
+        def run() -> SearchResult:
             with self.read_session(ctx, timeout_ms=timeout_ms) as s:
                 return self.op_search(s, query, **kw)
 
