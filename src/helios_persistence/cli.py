@@ -60,13 +60,17 @@ DEMO_QUERIES = [
         "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140&_count=3",
     ),
     (
-        "the polyglot example (code:below needs the terminology issue: shown as an error)",
-        "Observation?patient.name:contains=smith&_text=cardiac&code:below=http://loinc.org|8867-4"
+        "the polyglot example",
+        "Observation?patient.name:contains=smith&_text=heart&code:below=http://loinc.org|8867-4"
         "&_include=Observation:patient",
     ),
     (
         "the polyglot example without code:below",
         "Observation?patient.name:contains=smith&_text=heart&_include=Observation:patient",
+    ),
+    (
+        "terminology (:below follows the stored LOINC fragment)",
+        "Observation?code:below=http://loinc.org|85354-9&_count=3",
     ),
 ]
 

@@ -22,6 +22,7 @@ __all__ = [
     "PermissionDenied",
     "PreconditionFailed",
     "QueryTimeout",
+    "TerminologyError",
     "TransientConflict",
     "Unavailable",
     "UnsupportedInDialect",
@@ -113,6 +114,16 @@ class InvalidViewDefinition(HeliosError):
         super().__init__(message, expression=expression)
         if not_supported:
             self.issue_code = "not-supported"
+
+
+class TerminologyError(InvalidSearch):
+    """A ValueSet that cannot be expanded or a code system that is not stored (the message
+    names it). ``issue_code``: ``not-found`` (unknown ValueSet or CodeSystem),
+    ``not-supported`` (a filter the library does not evaluate) or ``processing`` (a cycle)."""
+
+    def __init__(self, message: str, *, issue_code: str = "processing") -> None:
+        super().__init__(message)
+        self.issue_code = issue_code
 
 
 class InvalidResource(HeliosError):

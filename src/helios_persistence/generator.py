@@ -39,6 +39,7 @@ __all__ = [
     "full_url",
     "generate",
     "generate_bundles",
+    "loinc_fragment",
     "patient_resources",
     "shared_resources",
 ]
@@ -233,10 +234,53 @@ def _patient_id(n: int) -> str:
 # -- shared resources: Organizations and Practitioners -----------------------------------------
 
 
+def loinc_fragment() -> Resource:
+    """A small LOINC CodeSystem fragment (a hierarchy around 8867-4 Heart rate), so that
+    ``Observation?code:below=http://loinc.org|8867-4`` has a CodeSystem to follow."""
+
+    def c(code: str, display: str, *children: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": code, "display": display}
+        if children:
+            out["concept"] = list(children)
+        return out
+
+    heart_rate = c(
+        "8867-4", "Heart rate",
+        c("40443-4", "Heart rate --resting"), c("8889-8", "Heart rate by Pulse oximetry"),
+        c("8893-0", "Heart rate Peripheral artery by Palpation"),
+    )  # fmt: skip
+    blood_pressure = c(
+        "85354-9", "Blood pressure panel with all children optional",
+        c("8480-6", "Systolic blood pressure"), c("8462-4", "Diastolic blood pressure"),
+    )  # fmt: skip
+    return {
+        "resourceType": "CodeSystem",
+        "id": "loinc-fragment",
+        "url": LOINC,
+        "name": "LOINCFragment",
+        "status": "active",
+        "content": "fragment",
+        "hierarchyMeaning": "is-a",
+        "concept": [
+            c(
+                "85353-1",
+                "Vital signs panel",
+                heart_rate,
+                blood_pressure,
+                c("9279-1", "Respiratory rate"),
+                c("8310-5", "Body temperature"),
+                c("29463-7", "Body weight"),
+                c("8302-2", "Body height"),
+            ),
+        ],
+    }
+
+
 def shared_resources(
     seed: int = 42, *, organizations: int = 10, practitioners: int = 20
 ) -> list[Resource]:
-    """The Organizations then the Practitioners every patient refers to (with ids)."""
+    """The Organizations then the Practitioners every patient refers to (with ids), and the
+    LOINC fragment (:func:`loinc_fragment`)."""
     if organizations < 1 or practitioners < 1:
         raise ValueError("need at least one Organization and one Practitioner")
     rng = random.Random(f"helios-generator/{seed}/shared")
@@ -289,6 +333,7 @@ def shared_resources(
                 "gender": "female" if female else "male",
             }
         )
+    out.append(loinc_fragment())
     return out
 
 
@@ -617,8 +662,8 @@ def generate(
     organizations: int = 10,
     practitioners: int = 20,
 ) -> Iterator[Resource]:
-    """FHIR R4 resources with ids, in dependency order: Organizations, Practitioners, then
-    per patient its Patient, Encounters, Observations and Conditions."""
+    """FHIR R4 resources with ids, in dependency order: Organizations, Practitioners, the
+    LOINC fragment, then per patient its Patient, Encounters, Observations and Conditions."""
     yield from shared_resources(seed, organizations=organizations, practitioners=practitioners)
     for number in range(1, patients + 1):
         yield from patient_resources(

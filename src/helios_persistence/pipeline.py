@@ -13,6 +13,7 @@ link renders, so the restriction is never written into a link) beside the query 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from helios_persistence import ir
@@ -83,12 +84,17 @@ def plan(
     ctx: TenantContext | None = None,
     limits: Limits | None = None,
     base_url: str | None = None,
+    prepare: Callable[[ir.Query], ir.Query] | None = None,
 ) -> Plan:
     """Every step of the pipeline for a store: bind, restrict to ``ctx`` (when given), the
-    store's ``base_url`` rewrite, the dialect's passes, compile."""
+    store's ``base_url`` rewrite, the store's ``prepare`` (terminology: ValueSets resolved to
+    their cached expansions), the dialect's passes, compile."""
     bound = bind(query, registry=registry, limits=limits)
     effective = restrict(bound, ctx) if ctx is not None else bound
-    effective = compiler.lower(relativize_references(effective, base_url))
+    effective = relativize_references(effective, base_url)
+    if prepare is not None:
+        effective = prepare(effective)
+    effective = compiler.lower(effective)
     return Plan(bound, effective, compiler.compile(effective))
 
 

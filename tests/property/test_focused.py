@@ -3,7 +3,8 @@
 Strings of tricky characters (LIKE wildcards and escape, odd case folds, combining marks),
 dates at every precision and timezone against every prefix, quantities in interconvertible
 units at precision boundaries, uris sharing prefixes (``:above``, ``:below``), and full-text
-queries over arbitrary words (Porter stemming, phrases, prefixes, NEAR, AND/OR/NOT).
+queries over arbitrary words (Porter stemming, phrases, prefixes, NEAR, AND/OR/NOT), and
+terminology (random CodeSystem hierarchies and ValueSets: :below/:above/:in/:not-in).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from hypothesis import strategies as st
 
 try:
     from tests.property import focused as gen
+    from tests.property import terminology
     from tests.property.support import agree, describe, examples, loaded_stores
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     from property import focused as gen  # type: ignore[no-redef]
+    from property import terminology  # type: ignore[no-redef]
     from property.support import (  # type: ignore[no-redef]
         agree,
         describe,
@@ -49,3 +52,6 @@ test_dates_agree = _focused(gen.dated_worlds(), gen.date_queries, 40)
 test_quantities_agree = _focused(gen.measured_worlds(), gen.measure_queries, 40)
 test_text_agree = _focused(gen.texted_worlds(), gen.text_queries, 40)
 test_uris_agree = _focused(gen.uri_worlds(), gen.uri_queries, 30)
+test_terminology_agrees = _focused(
+    terminology.terminology_worlds(), terminology.terminology_queries, 40
+)

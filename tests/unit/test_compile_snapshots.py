@@ -70,6 +70,8 @@ QUERIES = {
     "system_search": "?_type=Patient,Organization&_id=a",
     "summary_count": "Patient?gender=female&_summary=count",
     "terminology": "Observation?code:in=http://example.org/vs",
+    "terminology_below": "Observation?code:below=http://loinc.org|8867-4",
+    "terminology_above_any_system": "Observation?code:above=8867-4&code:not-in=ValueSet/vitals",
 }
 
 

@@ -92,6 +92,8 @@ def test_a_handler_for_a_declared_unsupported_node_is_an_error() -> None:
     with pytest.raises(TypeError, match="declares Terminology unsupported"):
 
         class Confused(SQLCompiler):
+            UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset({ir.Terminology})
+
             def visit_Terminology(self, node: ir.Terminology, scope: Any) -> exp.Expr:
                 return exp.true()
 

@@ -117,12 +117,13 @@ def test_counts_and_order() -> None:
     counts = count_by_type(30, seed=5)
     assert counts["Organization"] == 10
     assert counts["Practitioner"] == 20
+    assert counts["CodeSystem"] == 1
     assert counts["Patient"] == 30
     assert 3 * 30 <= counts["Encounter"] <= 6 * 30
     assert 8 * 30 <= counts["Observation"] <= 20 * 30
     assert 30 <= counts["Condition"] <= 3 * 30
     per_patient: dict[str, Counter[str]] = {}
-    order = ["Organization", "Practitioner"]
+    order = ["Organization", "Practitioner", "CodeSystem"]
     rank = {"Patient": 0, "Encounter": 1, "Observation": 2, "Condition": 3}
     last: tuple[str, int] | None = None
     for r in generate(30, seed=5):

@@ -24,6 +24,7 @@ import sqlglot.expressions as exp
 from helios_persistence import ir, prefixes
 from helios_persistence.backends.sql.index_tables import TABLE_OF_TYPE
 from helios_persistence.compilers.base import BaseCompiler
+from helios_persistence.compilers.sql_terminology import TerminologyLowering
 from helios_persistence.fhir_values import fold
 
 __all__ = ["MAX_CHAR", "TABLES", "SQLPredicates", "like_escape"]
@@ -77,13 +78,12 @@ class _Scope:
         self.rtype = rtype  # a placeholder for the type, or None in a system search
 
 
-class SQLPredicates(BaseCompiler):
+class SQLPredicates(TerminologyLowering, BaseCompiler):
     """The predicate half of the shared SQL lowering (the query half, paging and includes
     are :class:`~helios_persistence.compilers.sql.SQLCompiler`)."""
 
     dialect: ClassVar[str] = "sql"
     OUTPUT: ClassVar[str] = "sql"
-    UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset({ir.Terminology})
 
     # -- declared limits (see BaseCompiler.unsupported_reason) ----------------------------------
     @staticmethod

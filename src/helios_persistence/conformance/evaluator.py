@@ -27,7 +27,11 @@ Where R4 leaves a choice to the server, the evaluator takes the library's docume
   come last, and ties are broken by type and id, ascending (a total order, so paging is
   stable);
 * the default page size is 100;
-* full text: :mod:`.fulltext`.
+* full text: :mod:`.fulltext`;
+* terminology (#token ``:above``/``:below``/``:in``/``:not-in``): a CodeSystem's hierarchy and
+  a ValueSet's expansion come from the CodeSystem and ValueSet resources among the evaluator's
+  own (read with :mod:`helios_persistence.terminology.model` and ``.expand``, shared with the
+  stores as index extraction is); the search semantics on top are written again below.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from typing import Any
 
 from helios_persistence import ir
 from helios_persistence.conformance import fulltext
-from helios_persistence.errors import UnsupportedInDialect
+from helios_persistence.errors import TerminologyError, UnsupportedInDialect
 from helios_persistence.fhir_values import fold, parse_date, to_micros
 from helios_persistence.indexing import (
     CompositeRow,
@@ -56,6 +60,8 @@ from helios_persistence.indexing import (
     extract,
 )
 from helios_persistence.registry import Registry, default_registry
+from helios_persistence.terminology.expand import ResourceSource, expand_valueset
+from helios_persistence.terminology.model import CodeSystemModel
 from helios_persistence.ucum import UCUM_SYSTEM
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Evaluator", "Outcome"]
@@ -284,6 +290,9 @@ class Evaluator:
         self._docs: dict[tuple[str, str], _Doc] = {}
         #: (target type, target id) -> [(source doc, param)] over local references
         self._referrers: dict[tuple[str, str], list[tuple[_Doc, str]]] = {}
+        #: ValueSet expansions (search value → codes) and CodeSystem models, per url
+        self._expansions: dict[str, set[tuple[str, str]]] = {}
+        self._codesystems: dict[str, list[CodeSystemModel]] | None = None
         for resource in resources:
             self.add(resource)
 
@@ -309,6 +318,8 @@ class Evaluator:
                 self._index_references(other)
         self._docs[(rtype, rid)] = doc
         self._index_references(doc)
+        if rtype in ("CodeSystem", "ValueSet"):
+            self._expansions, self._codesystems = {}, None
 
     def _index_references(self, doc: _Doc) -> None:
         for param, rows in doc.rows.items():
@@ -376,8 +387,11 @@ class Evaluator:
 
     def _check_supported(self, node: ir.Node) -> None:
         """Unsupported nodes fail even when no resource reached them (as compilers do)."""
-        if isinstance(node, ir.Terminology):
-            raise UnsupportedInDialect("Terminology", DIALECT)
+        if isinstance(node, ir.Terminology) and node.op in (
+            ir.TerminologyOp.IN,
+            ir.TerminologyOp.NOT_IN,
+        ):
+            self._valueset_codes(node.code)  # an unknown ValueSet fails the whole search
         for child in ir.children(node):
             self._check_supported(child)
 
@@ -403,7 +417,7 @@ class Evaluator:
         if isinstance(node, ir.Text):
             return self._text(node, doc)
         if isinstance(node, ir.Terminology):
-            raise UnsupportedInDialect("Terminology", DIALECT)
+            return self._terminology(node, doc)
         if isinstance(node, ir.TokenMatch) and node.param == "_id":
             return self._id(node, doc)
         if isinstance(node, ir.DateMatch) and node.param == "_lastUpdated":
@@ -491,6 +505,65 @@ class Evaluator:
             ):
                 return True
         return False
+
+    # -- terminology (#token, modifiers :above, :below, :in, :not-in) -------------------------
+    def _terminology(self, node: ir.Terminology, doc: _Doc) -> bool:
+        """``:in``: some coding is in the ValueSet; ``:not-in``: none is (like ``:not``, a
+        resource without a value matches). ``:below``/``:above``: some coding is the code or
+        subsumed by / subsumes it, in the search system (any system when none is given: then
+        in the coding's own system; ``|code``: codings without a system, exactly)."""
+        rows = [r for r in doc.rows.get(node.param, ()) if isinstance(r, TokenRow)]
+        if node.op in (ir.TerminologyOp.IN, ir.TerminologyOp.NOT_IN):
+            codes = self._valueset_codes(node.code)
+            inside = any((r.system, r.code) in codes for r in rows)
+            return inside if node.op is ir.TerminologyOp.IN else not inside
+        below = node.op is ir.TerminologyOp.BELOW
+        for row in rows:
+            if row.code is None:
+                continue
+            if node.system == "":
+                if row.system is None and row.code == node.code:
+                    return True
+                continue
+            if node.system is not None and row.system != node.system:
+                continue
+            if row.code == node.code:
+                return True
+            if row.system is None:
+                continue
+            # the coding's code is below (or above) the search code in its CodeSystem
+            lower, upper = (row.code, node.code) if below else (node.code, row.code)
+            if any(upper in _ancestors(cs, lower) for cs in self._codesystem(row.system)):
+                return True
+        return False
+
+    def _codesystem(self, url: str) -> list[CodeSystemModel]:
+        """Every stored CodeSystem (every version) with canonical ``url``."""
+        if self._codesystems is None:
+            self._codesystems = {}
+            for d in self._docs.values():
+                if d.type == "CodeSystem" and isinstance(d.resource.get("url"), str):
+                    model = CodeSystemModel.from_resource(d.resource)
+                    self._codesystems.setdefault(model.url, []).append(model)
+        return self._codesystems.get(url, [])
+
+    def _valueset_codes(self, reference: str) -> set[tuple[str, str]]:
+        """The (system, code) pairs of the ValueSet a search value names: ``ValueSet/<id>``,
+        or a canonical url with an optional ``|version`` (the latest stored when none)."""
+        if reference not in self._expansions:
+            source = ResourceSource(
+                d.resource for d in self._docs.values() if d.type in ("CodeSystem", "ValueSet")
+            )
+            if reference.startswith("ValueSet/") and "|" not in reference:
+                vs = source.resource(reference)
+            else:
+                url, _, version = reference.partition("|")
+                vs = source.valueset(url, version or None)
+            if vs is None:
+                raise TerminologyError(f"ValueSet {reference} is not stored",
+                                       issue_code="not-found")  # fmt: skip
+            self._expansions[reference] = set(expand_valueset(vs, source).codes)
+        return self._expansions[reference]
 
     def _text(self, node: ir.Text, doc: _Doc) -> bool:
         """R4 #_text / #_content (narrative / whole resource), and ``:text-advanced`` (R5),
@@ -596,6 +669,17 @@ def _param(node: ir.Node) -> str:
     if not isinstance(param, str):
         raise TypeError(f"{type(node).__name__} is not a parameter test")
     return param
+
+
+def _ancestors(cs: CodeSystemModel, code: str) -> set[str]:
+    """``code`` and every code above it, following the CodeSystem's parent links."""
+    seen, todo = {code}, [code]
+    while todo:
+        for parent in cs.parents.get(todo.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
 
 
 def _component_index(node: ir.Node) -> int:

@@ -12,8 +12,9 @@ support matrix (:mod:`.matrix`) and the runner read the same declarations.
 
 A gap names cases (``<area>/<name>``) or whole areas (``<area>/*``). Gaps a compiler declares
 itself need no entry: :func:`gaps_for` derives one for every case whose query the dialect's
-``supports()`` refuses (raising ``UnsupportedInDialect``, kind ``notimpl``, the reason being
-the unsupported feature), so a new dialect's column is honest from its first compile.
+``supports()`` refuses (the backend answers ``not-supported``, so the case fails with an
+``AssertionError``; kind ``notimpl``, the reason being the unsupported feature), so a new
+dialect's column is honest from its first compile.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Literal
 
 from helios_persistence.conformance.cases import Case, load_cases
 from helios_persistence.engines import engines
-from helios_persistence.errors import InvalidSearch, UnsupportedInDialect
+from helios_persistence.errors import InvalidSearch
 
 __all__ = ["DIALECTS", "GAPS", "SUITE_DIALECTS", "Gap", "gaps_for"]
 
@@ -82,12 +83,10 @@ def gaps_for(dialect: str, cases: Iterable[Case] | None = None) -> dict[str, Gap
                     raise ValueError(f"case {case_id} has two gaps for {dialect}")
                 out[case_id] = gap
     for case in case_list:
-        if case.id not in out and case.error is None:
+        if case.id not in out and case.error != "not-supported":
             reason = _declared_unsupported(dialect, case.query)
-            if reason is not None:
-                out[case.id] = Gap(
-                    (dialect,), (case.id,), UnsupportedInDialect, f"{reason} (declared)"
-                )
+            if reason is not None:  # the backend answers not-supported: a wrong answer
+                out[case.id] = Gap((dialect,), (case.id,), AssertionError, f"{reason} (declared)")
     return out
 
 

@@ -1,8 +1,7 @@
 """The support matrix, produced from the code: the dialects' declared support
 (``compiler.supports_node``) and the conformance suite's known gaps (:mod:`.gaps`).
 
-One row per conformance area (plus terminology, which has no cases because no dialect lowers
-it), one column per dialect DESIGN.md plans. A cell is:
+One row per conformance area, one column per dialect DESIGN.md plans. A cell is:
 
 * ``—`` the dialect does not exist yet;
 * ``🚧 not in the suite`` the dialect compiles but no backend of it runs the suite yet;
@@ -46,7 +45,7 @@ AREAS: tuple[tuple[str, str, tuple[type[ir.Node], ...]], ...] = (
     ("text", "`_text`, `_content`, `:text-advanced`", (ir.Text,)),
     ("system", "searches across types (`_type`, `_tag`, `_profile`)", ()),
     ("errors", "errors (`invalid`, `not-supported`)", ()),
-    ("", "terminology (`:in`, `:not-in`, `:above`, `:below`)", (ir.Terminology,)),
+    ("terminology", "terminology (`:in`, `:not-in`, `:above`, `:below`)", (ir.Terminology,)),
 )
 
 #: column headings (the engine table's titles)

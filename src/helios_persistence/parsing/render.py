@@ -263,7 +263,7 @@ class _Renderer:
                 if p.system is not None:
                     raise Unrenderable(f":{p.op.value} takes a ValueSet URL, not system|code")
                 return _esc(p.code)
-            return (f"{_esc(p.system)}|" if p.system else "") + _esc(p.code)
+            return (f"{_esc(p.system)}|" if p.system is not None else "") + _esc(p.code)
         raise Unrenderable(f"{type(p).__name__} is not a parameter value")
 
     # -- _filter --------------------------------------------------------------------------------
@@ -373,7 +373,8 @@ class _Renderer:
                 if p.system is not None:
                     raise Unrenderable(f":{p.op.value} takes a ValueSet URL, not system|code")
                 return p.param, _TERMINOLOGY_OPS[p.op], _fvalue(p.code)
-            text = (_filter_system(p.system) + "|" if p.system else "") + _unpiped(p.code)
+            system = "" if p.system is None else _filter_system(p.system) + "|"
+            text = system + _unpiped(p.code)
             return p.param, _TERMINOLOGY_OPS[p.op], _fvalue(text)
         raise Unrenderable(f"{type(p).__name__} has no _filter form")
 

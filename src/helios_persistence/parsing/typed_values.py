@@ -54,7 +54,8 @@ def _token(param: str, modifier: str | None, parts: tuple[str, ...]) -> ir.Predi
             return ir.Terminology(param, op, None, _joined(parts))
         if len(parts) > 2:
             raise ValueError(f":{modifier} takes [system|]code: too many '|'")
-        system, code = (parts[0] or None, parts[1]) if len(parts) == 2 else (None, parts[0])
+        # "|code": a coding with no system (system ""), as for a plain token
+        system, code = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
         if not code:
             raise ValueError(f":{modifier} needs a code")
         return ir.Terminology(param, op, system, code)

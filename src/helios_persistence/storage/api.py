@@ -38,6 +38,7 @@ from helios_persistence.storage.types import (
     parse_period_micros,
 )
 from helios_persistence.tenancy import Operation, TenantContext
+from helios_persistence.terminology.store_api import TerminologyAPI
 
 __all__ = ["Resource", "StoreAPI"]
 
@@ -55,7 +56,7 @@ def _returned(stored: StoredResource, *, given_text: bool) -> StoredResource:
     return replace(stored, resource=json.loads(stored.json))
 
 
-class StoreAPI(Operations):
+class StoreAPI(TerminologyAPI, Operations):
     """Public methods; the backend provides ``write_session``/``read_session`` and binds
     :class:`Operations`."""
 
@@ -403,9 +404,13 @@ class StoreAPI(Operations):
         context may see. Included resources of forbidden types or outside the compartment are
         left out of ``included``.
         """
-        with self.read_session(ctx) as s:
-            result: SearchResult = self.op_search(s, query, **kw)
-            return result
+
+        def run() -> SearchResult:
+            with self.read_session(ctx) as s:
+                result: SearchResult = self.op_search(s, query, **kw)
+                return result
+
+        return self._expanding(ctx, run)
 
     def search_pages(self, ctx: TenantContext, query: str, **kw: Any) -> Iterator[SearchResult]:
         """Every page of a search, following ``next`` (each page in its own read transaction;
@@ -432,6 +437,18 @@ class StoreAPI(Operations):
             f"{query.partition('?')[0]} is not under this store's base URL "
             f"({base or 'none set: open the store with base_url'})"
         )
+
+    def _expanding(self, ctx: TenantContext, run: Callable[[], T]) -> T:
+        """Run a read-only search; when it needs ValueSet expansions not cached yet, cache
+        them in one write transaction and run it again."""
+        from helios_persistence.terminology.tables import ExpansionNeeded
+
+        for _ in range(3):  # (a concurrent write may drop the expansion again meanwhile)
+            try:
+                return run()
+            except ExpansionNeeded as need:
+                self.cache_expansions(ctx, need.references)
+        return run()
 
     def op_match(self, s: Session, resource_type: str, criteria: str) -> list[str]:
         return self._match(s, resource_type, criteria)

@@ -516,9 +516,15 @@ def process_bundle(
     else:
         for e in ordered:
             session = backend.read_session if e.method in ("GET", "HEAD") else backend.write_session
-            try:
+
+            def run(e: _Entry = e, session: Any = session) -> dict[str, Any]:
                 with session(ctx) as s:
-                    responses[e.index] = processor.run(s, e)
+                    return processor.run(s, e)
+
+            # (a search needing a ValueSet expansion not cached yet caches it, then reruns)
+            expanding = getattr(backend, "_expanding", None)
+            try:
+                responses[e.index] = expanding(ctx, run) if expanding else run()
             except HeliosError as exc:
                 responses[e.index] = _error_response(exc)
     return {

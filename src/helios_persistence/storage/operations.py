@@ -17,6 +17,7 @@ serialise.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -124,6 +125,8 @@ class Operations:
     #: :mod:`helios_persistence.storage.backend`)
     _records: ClassVar[Any]
     _writer: ClassVar[Any]
+    #: the backend's terminology-table binding (``terminology.connections``), or None
+    _terminology: ClassVar[Any] = None
 
     #: the backend's dialect compiler
     compiler: ClassVar[BaseCompiler]
@@ -139,6 +142,12 @@ class Operations:
     ) -> Plan:
         """``query`` through the pipeline for this store (restricted to the session's context
         when ``restrict``)."""
+        prepare = None
+        if self._terminology is not None:  # :in/:not-in ValueSets → their cached expansions
+            from helios_persistence.terminology.tables import prepare_query
+
+            db = self._terminology(s.conn)
+            prepare = functools.partial(prepare_query, db, s.tenant)
         return pipeline.plan(
             query,
             self.compiler,
@@ -146,6 +155,7 @@ class Operations:
             ctx=s.ctx if restrict else None,
             limits=limits,
             base_url=self.base_url,
+            prepare=prepare,
         )
 
     def _lock_criteria(self, s: Session, resource_type: str, criteria: str) -> None:
@@ -255,6 +265,7 @@ class Operations:
             )
             if resource_type == "SearchParameter" and current and current.json:
                 s.pending.append(("unregister", json.loads(current.json).get("url")))
+            self._terminology_written(s, resource_type, id, None, current)
             return to_stored(resource_type, id, version, last_updated, None)
         document = _with_meta(resource, id, version, last_updated)
         text = validation.serialize(document)
@@ -280,9 +291,20 @@ class Operations:
         writer.write_outbox(s.conn, s.tenant, resource_type, id, version, "upsert", last_updated)
         if resource_type == "SearchParameter":
             self._queue_search_parameter(s, document, current)
+        self._terminology_written(s, resource_type, id, document, current)
         return StoredResource(
             resource_type, id, str(version), micros_to_datetime(last_updated), document, json=text
         )
+
+    def _terminology_written(
+        self, s: Session, resource_type: str, id: str, document: Any, current: Current | None
+    ) -> None:
+        """Keep the CodeSystem closure and the ValueSet expansion cache true (same txn)."""
+        from helios_persistence.terminology.tables import TERMINOLOGY_TYPES, on_write
+
+        if resource_type in TERMINOLOGY_TYPES and self._terminology is not None:
+            previous = current.json if current else None
+            on_write(self._terminology(s.conn), s.tenant, resource_type, id, document, previous)
 
     @staticmethod
     def _queue_search_parameter(

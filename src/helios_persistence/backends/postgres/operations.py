@@ -24,6 +24,7 @@ from helios_persistence.errors import InvalidResource
 from helios_persistence.pipeline import Plan
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.operations import Operations, Session
+from helios_persistence.terminology.connections import PostgresTermDB
 
 from . import records, writer
 from .locks import criteria_key
@@ -39,6 +40,7 @@ class PostgresOperations(Operations):
 
     _records: ClassVar[Any] = records
     _writer: ClassVar[Any] = writer
+    _terminology: ClassVar[Any] = PostgresTermDB
 
     compiler: ClassVar[PostgresCompiler] = postgres_compiler
 

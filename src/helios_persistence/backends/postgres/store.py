@@ -57,6 +57,8 @@ _SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
 _RLS_TABLES = (
     "resources", "history", "idx_string", "idx_token", "idx_date", "idx_number",
     "idx_quantity", "idx_reference", "idx_uri", "resource_text", "param_text", "outbox",
+    "term_closure", "term_expansion", "term_expansion_state", "term_expansion_dep",
+    "export_jobs",
 )  # fmt: skip
 _STORED_PARAMETERS = (
     "SELECT json::text FROM resources WHERE tenant = %s AND type = 'SearchParameter' "
@@ -253,8 +255,12 @@ class PostgresStore(StoreAPI, PostgresOperations):
         """FHIR search in one read transaction; ``timeout_ms`` overrides the store's statement
         timeout for this search (:class:`~helios_persistence.errors.QueryTimeout`)."""
         timeout_ms = kw.pop("timeout_ms", None)
-        with self.read_session(ctx, timeout_ms=timeout_ms) as s:
-            return self.op_search(s, query, **kw)
+
+        def run() -> SearchResult:
+            with self.read_session(ctx, timeout_ms=timeout_ms) as s:
+                return self.op_search(s, query, **kw)
+
+        return self._expanding(ctx, run)
 
     def optimize(self, ctx: TenantContext) -> None:
         """Refresh planner statistics and the visibility map (``VACUUM (ANALYZE)``) of the

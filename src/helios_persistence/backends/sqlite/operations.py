@@ -15,6 +15,7 @@ from helios_persistence.compilers.sqlite import compiler as sqlite_compiler
 from helios_persistence.pipeline import Plan
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.operations import Operations, Session, normalize_etag
+from helios_persistence.terminology.connections import SQLiteTermDB
 
 from . import records, writer
 
@@ -26,6 +27,7 @@ class SQLiteOperations(Operations):
 
     _records: ClassVar[Any] = records
     _writer: ClassVar[Any] = writer
+    _terminology: ClassVar[Any] = SQLiteTermDB
 
     compiler: ClassVar[SQLiteCompiler] = sqlite_compiler
 
