@@ -18,26 +18,63 @@ WHERE
         FROM idx_date AS i1
         WHERE
           (
-            i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
-          ) AND i1.high > :p2
-      )
-    )
-    AND (
-      r.id IN (
+            i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p6
+          )
+          AND (
+            (
+              (
+                i1.high > :p1
+              ) OR (
+                i1.low >= :p2 AND i1.high <= :p1
+              )
+            )
+            AND (
+              i1.low < :p3
+            )
+            AND i1.low >= :p4
+            AND i1.low < :p5
+          )
+        UNION ALL
         SELECT
-          i2.id
-        FROM idx_date AS i2
+          i3.id
+        FROM idx_date AS i3
         WHERE
           (
-            i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p1
-          ) AND i2.low < :p3
+            (
+              i3.tenant = :tenant AND i3.type = :p0 AND i3.param = :p6
+            )
+            AND (
+              i3.grp >= 0
+              AND (
+                (
+                  i3.high > :p8
+                ) OR (
+                  i3.low >= :p9 AND i3.high <= :p8
+                )
+              )
+            )
+          )
+          AND i3.id IN (
+            SELECT
+              i2.id
+            FROM idx_date AS i2
+            WHERE
+              (
+                i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p6
+              )
+              AND (
+                i2.grp >= 0 AND (
+                  i2.low < :p7
+                )
+              )
+          )
       )
     )
   )
 ORDER BY
   r.type ASC,
   r.id ASC
-LIMIT :p4;
+LIMIT :p10;
 
 -- count
 SELECT
@@ -55,19 +92,56 @@ WHERE
         FROM idx_date AS i1
         WHERE
           (
-            i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
-          ) AND i1.high > :p2
-      )
-    )
-    AND (
-      r.id IN (
+            i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p6
+          )
+          AND (
+            (
+              (
+                i1.high > :p1
+              ) OR (
+                i1.low >= :p2 AND i1.high <= :p1
+              )
+            )
+            AND (
+              i1.low < :p3
+            )
+            AND i1.low >= :p4
+            AND i1.low < :p5
+          )
+        UNION ALL
         SELECT
-          i2.id
-        FROM idx_date AS i2
+          i3.id
+        FROM idx_date AS i3
         WHERE
           (
-            i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p1
-          ) AND i2.low < :p3
+            (
+              i3.tenant = :tenant AND i3.type = :p0 AND i3.param = :p6
+            )
+            AND (
+              i3.grp >= 0
+              AND (
+                (
+                  i3.high > :p8
+                ) OR (
+                  i3.low >= :p9 AND i3.high <= :p8
+                )
+              )
+            )
+          )
+          AND i3.id IN (
+            SELECT
+              i2.id
+            FROM idx_date AS i2
+            WHERE
+              (
+                i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p6
+              )
+              AND (
+                i2.grp >= 0 AND (
+                  i2.low < :p7
+                )
+              )
+          )
       )
     )
   );
@@ -75,7 +149,13 @@ WHERE
 -- paging: keyset
 -- params:
 --   p0 = "Observation"
---   p1 = "date"
+--   p1 = 1609459200000000
 --   p2 = 1577836800000000
 --   p3 = 1609488000000000
---   p4 = 101
+--   p4 = 1577836800000000
+--   p5 = 1609488000000000
+--   p6 = "date"
+--   p7 = 1609488000000000
+--   p8 = 1609459200000000
+--   p9 = 1577836800000000
+--   p10 = 101
