@@ -237,7 +237,7 @@ class SQLPredicates(BaseCompiler):
         param = nodes[0].param
         alias = self.alias("i")
         low = self.col(alias, "low")
-        conditions = [exp.paren(self.row_condition(n, alias)) for n in nodes]
+        conditions: list[exp.Expr] = [exp.paren(self.row_condition(n, alias)) for n in nodes]
         lower, upper = (self.narrow_bound(nodes, side) for side in (0, 1))
         if lower is not None:
             conditions.append(exp.GTE(this=low, expression=lower))
@@ -254,8 +254,8 @@ class SQLPredicates(BaseCompiler):
             if irregular is not None:
                 rows = rows.where(self.col(a, "id").isin(query=irregular))
             irregular = rows
-        assert irregular is not None
-        return self.member_of(scope, exp.union(regular, irregular, distinct=False))
+        assert irregular is not None  # (a system search never gets here: visit_And)
+        return self.col(scope.alias, "id").isin(query=exp.union(regular, irregular, distinct=False))
 
     def narrow_bound(self, nodes: list[ir.DateMatch], side: int) -> exp.Expr | None:
         """The bound (``side`` 0: the lowest ``low``; 1: above the highest, exclusive) of
