@@ -121,6 +121,8 @@ class SQLPredicates(BaseCompiler):
 
     #: whether the dialect sorts NULLs first in ascending order (SQLite does)
     ASC_NULLS_FIRST: ClassVar[bool] = False
+    #: whether date matches are read as a slice of the ``low`` index (:meth:`date_range`)
+    DATE_SLICES: ClassVar[bool] = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -218,7 +220,8 @@ class SQLPredicates(BaseCompiler):
         return result
 
     def visit_And(self, node: ir.And, scope: _Scope) -> exp.Expr:
-        ranges = date_ranges(node.children) if scope.rtype is not None else {}
+        sliced_here = self.DATE_SLICES and scope.rtype is not None
+        ranges = date_ranges(node.children) if sliced_here else {}
         parts: list[exp.Expr] = []
         for child in node.children:
             members = ranges.get(getattr(child, "param", None))  # type: ignore[arg-type]
@@ -339,7 +342,7 @@ class SQLPredicates(BaseCompiler):
             return exp.paren(
                 self.terms(prefixes.date_terms(node.prefix), columns, self.date_bounds(node))
             )
-        if scope.rtype is not None and sliced([node]):
+        if self.DATE_SLICES and scope.rtype is not None and sliced([node]):
             return self.date_range([node], scope)
         return self._match(node, scope)
 

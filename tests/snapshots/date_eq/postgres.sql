@@ -17,34 +17,17 @@ WHERE
       FROM idx_date AS i1
       WHERE
         (
-          i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p5)s
+          i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
         )
         AND (
-          (
-            i1.low >= %(p1)s AND i1.high <= %(p2)s
-          )
-          AND i1.low >= %(p3)s
-          AND i1.low < %(p4)s
-        )
-      UNION ALL
-      SELECT
-        i2.id
-      FROM idx_date AS i2
-      WHERE
-        (
-          i2.tenant = %(tenant)s AND i2.type = %(p0)s AND i2.param = %(p5)s
-        )
-        AND (
-          i2.grp >= 0 AND (
-            i2.low >= %(p6)s AND i2.high <= %(p7)s
-          )
+          i1.low >= %(p2)s AND i1.high <= %(p3)s
         )
     )
   )
 ORDER BY
   r.type ASC,
   r.id ASC
-LIMIT %(p8)s;
+LIMIT %(p4)s;
 
 -- count
 SELECT
@@ -61,27 +44,10 @@ WHERE
       FROM idx_date AS i1
       WHERE
         (
-          i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p5)s
+          i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
         )
         AND (
-          (
-            i1.low >= %(p1)s AND i1.high <= %(p2)s
-          )
-          AND i1.low >= %(p3)s
-          AND i1.low < %(p4)s
-        )
-      UNION ALL
-      SELECT
-        i2.id
-      FROM idx_date AS i2
-      WHERE
-        (
-          i2.tenant = %(tenant)s AND i2.type = %(p0)s AND i2.param = %(p5)s
-        )
-        AND (
-          i2.grp >= 0 AND (
-            i2.low >= %(p6)s AND i2.high <= %(p7)s
-          )
+          i1.low >= %(p2)s AND i1.high <= %(p3)s
         )
     )
   );
@@ -89,11 +55,7 @@ WHERE
 -- paging: keyset
 -- params:
 --   p0 = "Observation"
---   p1 = 1584230400000000
---   p2 = 1584316800000000
---   p3 = 1584230400000000
---   p4 = 1584316800000000
---   p5 = "date"
---   p6 = 1584230400000000
---   p7 = 1584316800000000
---   p8 = 101
+--   p1 = "date"
+--   p2 = 1584230400000000
+--   p3 = 1584316800000000
+--   p4 = 101

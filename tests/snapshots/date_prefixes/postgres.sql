@@ -18,63 +18,34 @@ WHERE
         FROM idx_date AS i1
         WHERE
           (
-            i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p6)s
+            i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
           )
           AND (
             (
-              (
-                i1.high > %(p1)s
-              ) OR (
-                i1.low >= %(p2)s AND i1.high <= %(p1)s
-              )
+              i1.high > %(p2)s
+            ) OR (
+              i1.low >= %(p3)s AND i1.high <= %(p2)s
             )
-            AND (
-              i1.low < %(p3)s
-            )
-            AND i1.low >= %(p4)s
-            AND i1.low < %(p5)s
           )
-        UNION ALL
+      )
+    )
+    AND (
+      r.id IN (
         SELECT
-          i3.id
-        FROM idx_date AS i3
+          i2.id
+        FROM idx_date AS i2
         WHERE
           (
-            (
-              i3.tenant = %(tenant)s AND i3.type = %(p0)s AND i3.param = %(p6)s
-            )
-            AND (
-              i3.grp >= 0
-              AND (
-                (
-                  i3.high > %(p8)s
-                ) OR (
-                  i3.low >= %(p9)s AND i3.high <= %(p8)s
-                )
-              )
-            )
+            i2.tenant = %(tenant)s AND i2.type = %(p0)s AND i2.param = %(p1)s
           )
-          AND i3.id IN (
-            SELECT
-              i2.id
-            FROM idx_date AS i2
-            WHERE
-              (
-                i2.tenant = %(tenant)s AND i2.type = %(p0)s AND i2.param = %(p6)s
-              )
-              AND (
-                i2.grp >= 0 AND (
-                  i2.low < %(p7)s
-                )
-              )
-          )
+          AND i2.low < %(p4)s
       )
     )
   )
 ORDER BY
   r.type ASC,
   r.id ASC
-LIMIT %(p10)s;
+LIMIT %(p5)s;
 
 -- count
 SELECT
@@ -92,56 +63,27 @@ WHERE
         FROM idx_date AS i1
         WHERE
           (
-            i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p6)s
+            i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
           )
           AND (
             (
-              (
-                i1.high > %(p1)s
-              ) OR (
-                i1.low >= %(p2)s AND i1.high <= %(p1)s
-              )
+              i1.high > %(p2)s
+            ) OR (
+              i1.low >= %(p3)s AND i1.high <= %(p2)s
             )
-            AND (
-              i1.low < %(p3)s
-            )
-            AND i1.low >= %(p4)s
-            AND i1.low < %(p5)s
           )
-        UNION ALL
+      )
+    )
+    AND (
+      r.id IN (
         SELECT
-          i3.id
-        FROM idx_date AS i3
+          i2.id
+        FROM idx_date AS i2
         WHERE
           (
-            (
-              i3.tenant = %(tenant)s AND i3.type = %(p0)s AND i3.param = %(p6)s
-            )
-            AND (
-              i3.grp >= 0
-              AND (
-                (
-                  i3.high > %(p8)s
-                ) OR (
-                  i3.low >= %(p9)s AND i3.high <= %(p8)s
-                )
-              )
-            )
+            i2.tenant = %(tenant)s AND i2.type = %(p0)s AND i2.param = %(p1)s
           )
-          AND i3.id IN (
-            SELECT
-              i2.id
-            FROM idx_date AS i2
-            WHERE
-              (
-                i2.tenant = %(tenant)s AND i2.type = %(p0)s AND i2.param = %(p6)s
-              )
-              AND (
-                i2.grp >= 0 AND (
-                  i2.low < %(p7)s
-                )
-              )
-          )
+          AND i2.low < %(p4)s
       )
     )
   );
@@ -149,13 +91,8 @@ WHERE
 -- paging: keyset
 -- params:
 --   p0 = "Observation"
---   p1 = 1609459200000000
---   p2 = 1577836800000000
---   p3 = 1609488000000000
---   p4 = 1577836800000000
---   p5 = 1609488000000000
---   p6 = "date"
---   p7 = 1609488000000000
---   p8 = 1609459200000000
---   p9 = 1577836800000000
---   p10 = 101
+--   p1 = "date"
+--   p2 = 1609459200000000
+--   p3 = 1577836800000000
+--   p4 = 1609488000000000
+--   p5 = 101
