@@ -20,13 +20,7 @@ WHERE
           (
             i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
           )
-          AND (
-            (
-              i1.high > %(p2)s
-            ) OR (
-              i1.low >= %(p3)s AND i1.high <= %(p2)s
-            )
-          )
+          AND i1.high > %(p2)s
       )
     )
     AND (
@@ -38,14 +32,14 @@ WHERE
           (
             i2.tenant = %(tenant)s AND i2.type = %(p0)s AND i2.param = %(p1)s
           )
-          AND i2.low < %(p4)s
+          AND i2.low < %(p3)s
       )
     )
   )
 ORDER BY
   r.type ASC,
   r.id ASC
-LIMIT %(p5)s;
+LIMIT %(p4)s;
 
 -- count
 SELECT
@@ -65,13 +59,7 @@ WHERE
           (
             i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
           )
-          AND (
-            (
-              i1.high > %(p2)s
-            ) OR (
-              i1.low >= %(p3)s AND i1.high <= %(p2)s
-            )
-          )
+          AND i1.high > %(p2)s
       )
     )
     AND (
@@ -83,7 +71,7 @@ WHERE
           (
             i2.tenant = %(tenant)s AND i2.type = %(p0)s AND i2.param = %(p1)s
           )
-          AND i2.low < %(p4)s
+          AND i2.low < %(p3)s
       )
     )
   );
@@ -92,7 +80,6 @@ WHERE
 -- params:
 --   p0 = "Observation"
 --   p1 = "date"
---   p2 = 1609459200000000
---   p3 = 1577836800000000
---   p4 = 1609488000000000
---   p5 = 101
+--   p2 = 1577836800000000
+--   p3 = 1609488000000000
+--   p4 = 101

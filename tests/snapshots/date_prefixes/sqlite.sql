@@ -18,21 +18,14 @@ WHERE
         FROM idx_date AS i1
         WHERE
           (
-            i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p6
+            i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p5
           )
           AND (
             (
-              (
-                i1.high > :p1
-              ) OR (
-                i1.low >= :p2 AND i1.high <= :p1
-              )
-            )
-            AND (
-              i1.low < :p3
-            )
-            AND i1.low >= :p4
-            AND i1.low < :p5
+              i1.high > :p1
+            ) AND (
+              i1.low < :p2
+            ) AND i1.low >= :p3 AND i1.low < :p4
           )
         UNION ALL
         SELECT
@@ -41,16 +34,11 @@ WHERE
         WHERE
           (
             (
-              i3.tenant = :tenant AND i3.type = :p0 AND i3.param = :p6
+              i3.tenant = :tenant AND i3.type = :p0 AND i3.param = :p5
             )
             AND (
-              i3.grp >= 0
-              AND (
-                (
-                  i3.high > :p8
-                ) OR (
-                  i3.low >= :p9 AND i3.high <= :p8
-                )
+              i3.grp >= 0 AND (
+                i3.high > :p7
               )
             )
           )
@@ -60,11 +48,11 @@ WHERE
             FROM idx_date AS i2
             WHERE
               (
-                i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p6
+                i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p5
               )
               AND (
                 i2.grp >= 0 AND (
-                  i2.low < :p7
+                  i2.low < :p6
                 )
               )
           )
@@ -74,7 +62,7 @@ WHERE
 ORDER BY
   r.type ASC,
   r.id ASC
-LIMIT :p10;
+LIMIT :p8;
 
 -- count
 SELECT
@@ -92,21 +80,14 @@ WHERE
         FROM idx_date AS i1
         WHERE
           (
-            i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p6
+            i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p5
           )
           AND (
             (
-              (
-                i1.high > :p1
-              ) OR (
-                i1.low >= :p2 AND i1.high <= :p1
-              )
-            )
-            AND (
-              i1.low < :p3
-            )
-            AND i1.low >= :p4
-            AND i1.low < :p5
+              i1.high > :p1
+            ) AND (
+              i1.low < :p2
+            ) AND i1.low >= :p3 AND i1.low < :p4
           )
         UNION ALL
         SELECT
@@ -115,16 +96,11 @@ WHERE
         WHERE
           (
             (
-              i3.tenant = :tenant AND i3.type = :p0 AND i3.param = :p6
+              i3.tenant = :tenant AND i3.type = :p0 AND i3.param = :p5
             )
             AND (
-              i3.grp >= 0
-              AND (
-                (
-                  i3.high > :p8
-                ) OR (
-                  i3.low >= :p9 AND i3.high <= :p8
-                )
+              i3.grp >= 0 AND (
+                i3.high > :p7
               )
             )
           )
@@ -134,11 +110,11 @@ WHERE
             FROM idx_date AS i2
             WHERE
               (
-                i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p6
+                i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p5
               )
               AND (
                 i2.grp >= 0 AND (
-                  i2.low < :p7
+                  i2.low < :p6
                 )
               )
           )
@@ -149,13 +125,11 @@ WHERE
 -- paging: keyset
 -- params:
 --   p0 = "Observation"
---   p1 = 1609459200000000
---   p2 = 1577836800000000
---   p3 = 1609488000000000
---   p4 = 1577836800000000
---   p5 = 1609488000000000
---   p6 = "date"
---   p7 = 1609488000000000
---   p8 = 1609459200000000
---   p9 = 1577836800000000
---   p10 = 101
+--   p1 = 1577836800000000
+--   p2 = 1609488000000000
+--   p3 = 1577750400000000
+--   p4 = 1609488000000000
+--   p5 = "date"
+--   p6 = 1609488000000000
+--   p7 = 1577836800000000
+--   p8 = 101
