@@ -1,4 +1,5 @@
-"""Run every benchmark: ``python -m bench`` (``make bench``)."""
+"""Run every benchmark: ``python -m bench`` (``make bench``); a module with ``BY_DEFAULT =
+False`` (the million-resource ``bench_scale``) runs only on its own."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ def main() -> int:
         m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_")
     )
     for name in names:
-        print(f"\n=== {name}")
         module = importlib.import_module(f"bench.{name}")
+        if not getattr(module, "BY_DEFAULT", True):
+            continue
+        print(f"\n=== {name}")
         module.main([])
     return 0
 

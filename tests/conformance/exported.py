@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from helios_persistence import TenantContext, open_analytics, open_store
+from helios_persistence.compilers import get_compiler
 
 
 class ExportedStore:
     """Loads through a SQLite store, searches DuckDB over its export (one per tenant)."""
+
+    #: the dialect its searches run on
+    compiler = get_compiler("duckdb")
 
     def __init__(self, tmp: Path, **kw: Any) -> None:
         self.store = open_store("sqlite://", **kw)

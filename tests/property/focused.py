@@ -100,6 +100,48 @@ def date_queries(draw: Any) -> str:
 
 
 @st.composite
+def date_range_queries(draw: Any) -> str:
+    """Two or three conditions on ``date``, ANDed, over Observations dated at every precision
+    (single values: instants, Periods open or inverted, whole years)."""
+    prefixes = st.sampled_from(["gt", "ge", "lt", "le", "eq", "sa", "eb", "ap", "ne"])
+    tests = [
+        f"date={q(draw(prefixes) + draw(fhir_dates()))}" for _ in range(draw(st.integers(2, 3)))
+    ]
+    return "Observation?" + "&".join(tests)
+
+
+@st.composite
+def multi_dated_worlds(draw: Any) -> list[dict[str, Any]]:
+    """Goals with several target dates each (a multi-valued date parameter), among Goals with
+    one or none: a date range may hold on different values of one resource."""
+    out = []
+    for i in range(draw(st.integers(1, 8))):
+        due = draw(st.lists(fhir_dates(with_time=False), max_size=3))
+        out.append(
+            {
+                "resourceType": "Goal",
+                "id": f"goal-{i}",
+                "lifecycleStatus": "active",
+                "description": {"text": "x"},
+                "subject": {"reference": "Patient/x"},
+                "target": [{"dueDate": d} for d in due],
+            }
+        )
+    return out
+
+
+@st.composite
+def range_queries(draw: Any) -> str:
+    """Two or three conditions on one date parameter, ANDed (each may hold on any value)."""
+    prefixes = st.sampled_from(["gt", "ge", "lt", "le", "eq", "sa", "eb", "ap", "ne"])
+    tests = [
+        f"target-date={q(draw(prefixes) + draw(fhir_dates()))}"
+        for _ in range(draw(st.integers(2, 3)))
+    ]
+    return "Goal?" + "&".join(tests) + draw(st.sampled_from(["", "&_sort=target-date"]))
+
+
+@st.composite
 def measured_worlds(draw: Any) -> list[dict[str, Any]]:
     """Observations with quantities in interconvertible units, and RiskAssessments."""
     out: list[dict[str, Any]] = []

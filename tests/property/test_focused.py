@@ -49,6 +49,8 @@ def _focused(worlds: Any, queries: Callable[[], Any], n: int) -> Any:
 
 test_strings_agree = _focused(gen.string_worlds(), gen.string_queries, 40)
 test_dates_agree = _focused(gen.dated_worlds(), gen.date_queries, 40)
+test_date_ranges_agree = _focused(gen.dated_worlds(), gen.date_range_queries, 40)
+test_multi_valued_date_ranges_agree = _focused(gen.multi_dated_worlds(), gen.range_queries, 40)
 test_quantities_agree = _focused(gen.measured_worlds(), gen.measure_queries, 40)
 test_text_agree = _focused(gen.texted_worlds(), gen.text_queries, 40)
 test_uris_agree = _focused(gen.uri_worlds(), gen.uri_queries, 30)

@@ -138,3 +138,40 @@ def test_a_newer_schema_is_refused(pg_url: str, pg_db: Any, scratch: str) -> Non
     pg_db.execute(sql.SQL("UPDATE {} SET version = 999").format(table))
     with pytest.raises(RuntimeError, match="newer"):
         open_store(f"{pg_url}?schema={scratch}")
+
+
+def test_migration_009_marks_irregular_date_rows_written_before_it(
+    pg_url: str, pg_db: Any, scratch: str
+) -> None:
+    """Rows written before 009 (every plain date row with ``grp`` NULL) get the marks the
+    writer now sets, row-level security forced or not: multi-valued and wider-than-a-day
+    rows 0, the others NULL."""
+    goal = {
+        "resourceType": "Goal", "id": "g1", "lifecycleStatus": "active",
+        "description": {"text": "x"}, "subject": {"reference": "Patient/p1"},
+        "target": [{"dueDate": "2020-01-15"}, {"dueDate": "2021-03-01"}],
+    }  # fmt: skip
+    with open_store(f"{pg_url}?schema={scratch}") as store:
+        store.update(CTX, patient(id="p1", birthDate="1980"))  # a year: wider than a day
+        store.update(CTX, patient(id="p2", birthDate="1980-05-17"))  # a day: regular
+        store.update(CTX, goal)  # two target dates: both irregular
+    table = sql.Identifier(scratch, "idx_date")
+    query = sql.SQL(
+        "SELECT type, id, param, grp FROM {} WHERE param NOT LIKE '%%$%%' ORDER BY 1, 2, 3"
+    ).format(table)
+    marked = pg_db.execute(query).fetchall()
+    assert sorted(r[1] for r in marked if r[3] is not None) == ["g1", "g1", "p1"]
+    pg_db.execute(sql.SQL("UPDATE {} SET grp = NULL WHERE param NOT LIKE '%%$%%'").format(table))
+    pg_db.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(table))
+    pg_db.execute(
+        sql.SQL("UPDATE {} SET version = 8").format(sql.Identifier(scratch, "schema_version"))
+    )
+    with open_store(f"{pg_url}?schema={scratch}") as store:
+        goals = store.search(CTX, "Goal?target-date=lt2020-06&target-date=gt2020-12")
+        assert goals.ids == ["Goal/g1"]
+    assert pg_db.execute(query).fetchall() == marked
+    forced = pg_db.execute(
+        "SELECT relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
+        [f'"{scratch}".idx_date'],
+    ).fetchone()
+    assert forced == (True,)

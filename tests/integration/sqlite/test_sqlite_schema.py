@@ -77,3 +77,33 @@ def test_newer_database_is_refused(tmp_path: Path) -> None:
 def test_file_database_uses_wal(tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "w.db") as store, store._pools[""].connection() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_migration_007_marks_irregular_date_rows_written_before_it(tmp_path: Path) -> None:
+    """A database written before 007 (every plain date row with ``grp`` NULL) gets the marks
+    the writer now sets: multi-valued and wider-than-a-day rows 0, the others NULL."""
+    path = tmp_path / "old.db"
+    ctx = TenantContext.for_tenant("acme")
+    goal = {
+        "resourceType": "Goal", "id": "g1", "lifecycleStatus": "active",
+        "description": {"text": "x"}, "subject": {"reference": "Patient/p1"},
+        "target": [{"dueDate": "2020-01-15"}, {"dueDate": "2021-03-01"}],
+    }  # fmt: skip
+    with open_store(f"sqlite:///{path}") as store:
+        store.update(ctx, patient(id="p1", birthDate="1980"))  # a year: wider than a day
+        store.update(ctx, patient(id="p2", birthDate="1980-05-17"))  # a day: regular
+        store.update(ctx, goal)  # two target dates: both irregular
+    query = "SELECT type, id, param, grp FROM idx_date WHERE param NOT LIKE '%$%' ORDER BY 1, 2, 3"
+    conn = apsw.Connection(str(path))
+    marked = conn.execute(query).fetchall()
+    assert sorted(r[1] for r in marked if r[3] is not None) == ["g1", "g1", "p1"]
+    with conn:  # as written before 007, which is then applied again
+        conn.execute("UPDATE idx_date SET grp = NULL WHERE param NOT LIKE '%$%'")
+        conn.execute("UPDATE schema_version SET version = 6")
+    conn.close()
+    with open_store(f"sqlite:///{path}") as store:
+        goals = store.search(ctx, "Goal?target-date=lt2020-06&target-date=gt2020-12")
+        assert [r["id"] for r in goals.resources] == ["g1"]
+    conn = apsw.Connection(str(path))
+    assert conn.execute(query).fetchall() == marked
+    conn.close()

@@ -24,43 +24,25 @@ WHERE
         )
         AND i1.target_id IN (
           SELECT
-            r2.id
-          FROM resources AS r2
+            i3.id
+          FROM idx_reference AS i3
           WHERE
             (
-              r2.tenant = %(tenant)s AND r2.type = %(p1)s AND r2.deleted = 0
+              (
+                i3.tenant = %(tenant)s AND i3.type = %(p1)s AND i3.param = %(p6)s
+              )
+              AND i3.target_type = %(p2)s
             )
-            AND r2.id IN (
+            AND i3.target_id IN (
               SELECT
-                i3.id
-              FROM idx_reference AS i3
+                i5.id
+              FROM idx_string AS i5
               WHERE
                 (
-                  (
-                    i3.tenant = %(tenant)s AND i3.type = %(p1)s AND i3.param = %(p6)s
-                  )
-                  AND i3.target_type = %(p2)s
+                  i5.tenant = %(tenant)s AND i5.type = %(p2)s AND i5.param = %(p3)s
                 )
-                AND i3.target_id IN (
-                  SELECT
-                    r4.id
-                  FROM resources AS r4
-                  WHERE
-                    (
-                      r4.tenant = %(tenant)s AND r4.type = %(p2)s AND r4.deleted = 0
-                    )
-                    AND r4.id IN (
-                      SELECT
-                        i5.id
-                      FROM idx_string AS i5
-                      WHERE
-                        (
-                          i5.tenant = %(tenant)s AND i5.type = %(p2)s AND i5.param = %(p3)s
-                        )
-                        AND (
-                          i5.norm >= %(p4)s AND i5.norm < %(p5)s
-                        )
-                    )
+                AND (
+                  i5.norm >= %(p4)s AND i5.norm < %(p5)s
                 )
             )
         )
@@ -93,43 +75,25 @@ WHERE
         )
         AND i1.target_id IN (
           SELECT
-            r2.id
-          FROM resources AS r2
+            i3.id
+          FROM idx_reference AS i3
           WHERE
             (
-              r2.tenant = %(tenant)s AND r2.type = %(p1)s AND r2.deleted = 0
+              (
+                i3.tenant = %(tenant)s AND i3.type = %(p1)s AND i3.param = %(p6)s
+              )
+              AND i3.target_type = %(p2)s
             )
-            AND r2.id IN (
+            AND i3.target_id IN (
               SELECT
-                i3.id
-              FROM idx_reference AS i3
+                i5.id
+              FROM idx_string AS i5
               WHERE
                 (
-                  (
-                    i3.tenant = %(tenant)s AND i3.type = %(p1)s AND i3.param = %(p6)s
-                  )
-                  AND i3.target_type = %(p2)s
+                  i5.tenant = %(tenant)s AND i5.type = %(p2)s AND i5.param = %(p3)s
                 )
-                AND i3.target_id IN (
-                  SELECT
-                    r4.id
-                  FROM resources AS r4
-                  WHERE
-                    (
-                      r4.tenant = %(tenant)s AND r4.type = %(p2)s AND r4.deleted = 0
-                    )
-                    AND r4.id IN (
-                      SELECT
-                        i5.id
-                      FROM idx_string AS i5
-                      WHERE
-                        (
-                          i5.tenant = %(tenant)s AND i5.type = %(p2)s AND i5.param = %(p3)s
-                        )
-                        AND (
-                          i5.norm >= %(p4)s AND i5.norm < %(p5)s
-                        )
-                    )
+                AND (
+                  i5.norm >= %(p4)s AND i5.norm < %(p5)s
                 )
             )
         )

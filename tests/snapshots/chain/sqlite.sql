@@ -24,43 +24,25 @@ WHERE
         )
         AND i1.target_id IN (
           SELECT
-            r2.id
-          FROM resources AS r2
+            i3.id
+          FROM idx_reference AS i3
           WHERE
             (
-              r2.tenant = :tenant AND r2.type = :p1 AND r2.deleted = 0
+              (
+                i3.tenant = :tenant AND i3.type = :p1 AND i3.param = :p6
+              )
+              AND i3.target_type = :p2
             )
-            AND r2.id IN (
+            AND i3.target_id IN (
               SELECT
-                i3.id
-              FROM idx_reference AS i3
+                i5.id
+              FROM idx_string AS i5
               WHERE
                 (
-                  (
-                    i3.tenant = :tenant AND i3.type = :p1 AND i3.param = :p6
-                  )
-                  AND i3.target_type = :p2
+                  i5.tenant = :tenant AND i5.type = :p2 AND i5.param = :p3
                 )
-                AND i3.target_id IN (
-                  SELECT
-                    r4.id
-                  FROM resources AS r4
-                  WHERE
-                    (
-                      r4.tenant = :tenant AND r4.type = :p2 AND r4.deleted = 0
-                    )
-                    AND r4.id IN (
-                      SELECT
-                        i5.id
-                      FROM idx_string AS i5
-                      WHERE
-                        (
-                          i5.tenant = :tenant AND i5.type = :p2 AND i5.param = :p3
-                        )
-                        AND (
-                          i5.norm >= :p4 AND i5.norm < :p5
-                        )
-                    )
+                AND (
+                  i5.norm >= :p4 AND i5.norm < :p5
                 )
             )
         )
@@ -93,43 +75,25 @@ WHERE
         )
         AND i1.target_id IN (
           SELECT
-            r2.id
-          FROM resources AS r2
+            i3.id
+          FROM idx_reference AS i3
           WHERE
             (
-              r2.tenant = :tenant AND r2.type = :p1 AND r2.deleted = 0
+              (
+                i3.tenant = :tenant AND i3.type = :p1 AND i3.param = :p6
+              )
+              AND i3.target_type = :p2
             )
-            AND r2.id IN (
+            AND i3.target_id IN (
               SELECT
-                i3.id
-              FROM idx_reference AS i3
+                i5.id
+              FROM idx_string AS i5
               WHERE
                 (
-                  (
-                    i3.tenant = :tenant AND i3.type = :p1 AND i3.param = :p6
-                  )
-                  AND i3.target_type = :p2
+                  i5.tenant = :tenant AND i5.type = :p2 AND i5.param = :p3
                 )
-                AND i3.target_id IN (
-                  SELECT
-                    r4.id
-                  FROM resources AS r4
-                  WHERE
-                    (
-                      r4.tenant = :tenant AND r4.type = :p2 AND r4.deleted = 0
-                    )
-                    AND r4.id IN (
-                      SELECT
-                        i5.id
-                      FROM idx_string AS i5
-                      WHERE
-                        (
-                          i5.tenant = :tenant AND i5.type = :p2 AND i5.param = :p3
-                        )
-                        AND (
-                          i5.norm >= :p4 AND i5.norm < :p5
-                        )
-                    )
+                AND (
+                  i5.norm >= :p4 AND i5.norm < :p5
                 )
             )
         )

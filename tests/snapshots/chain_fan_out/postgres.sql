@@ -24,23 +24,14 @@ WHERE
         )
         AND i1.target_id IN (
           SELECT
-            r2.id
-          FROM resources AS r2
+            i3.id
+          FROM idx_string AS i3
           WHERE
             (
-              r2.tenant = %(tenant)s AND r2.type = %(p1)s AND r2.deleted = 0
+              i3.tenant = %(tenant)s AND i3.type = %(p1)s AND i3.param = %(p2)s
             )
-            AND r2.id IN (
-              SELECT
-                i3.id
-              FROM idx_string AS i3
-              WHERE
-                (
-                  i3.tenant = %(tenant)s AND i3.type = %(p1)s AND i3.param = %(p2)s
-                )
-                AND (
-                  i3.norm >= %(p3)s AND i3.norm < %(p4)s
-                )
+            AND (
+              i3.norm >= %(p3)s AND i3.norm < %(p4)s
             )
         )
     )
@@ -57,23 +48,14 @@ WHERE
         )
         AND i4.target_id IN (
           SELECT
-            r5.id
-          FROM resources AS r5
+            i6.id
+          FROM idx_string AS i6
           WHERE
             (
-              r5.tenant = %(tenant)s AND r5.type = %(p6)s AND r5.deleted = 0
+              i6.tenant = %(tenant)s AND i6.type = %(p6)s AND i6.param = %(p2)s
             )
-            AND r5.id IN (
-              SELECT
-                i6.id
-              FROM idx_string AS i6
-              WHERE
-                (
-                  i6.tenant = %(tenant)s AND i6.type = %(p6)s AND i6.param = %(p2)s
-                )
-                AND (
-                  i6.norm >= %(p7)s AND i6.norm < %(p8)s
-                )
+            AND (
+              i6.norm >= %(p7)s AND i6.norm < %(p8)s
             )
         )
     )
@@ -105,23 +87,14 @@ WHERE
         )
         AND i1.target_id IN (
           SELECT
-            r2.id
-          FROM resources AS r2
+            i3.id
+          FROM idx_string AS i3
           WHERE
             (
-              r2.tenant = %(tenant)s AND r2.type = %(p1)s AND r2.deleted = 0
+              i3.tenant = %(tenant)s AND i3.type = %(p1)s AND i3.param = %(p2)s
             )
-            AND r2.id IN (
-              SELECT
-                i3.id
-              FROM idx_string AS i3
-              WHERE
-                (
-                  i3.tenant = %(tenant)s AND i3.type = %(p1)s AND i3.param = %(p2)s
-                )
-                AND (
-                  i3.norm >= %(p3)s AND i3.norm < %(p4)s
-                )
+            AND (
+              i3.norm >= %(p3)s AND i3.norm < %(p4)s
             )
         )
     )
@@ -138,23 +111,14 @@ WHERE
         )
         AND i4.target_id IN (
           SELECT
-            r5.id
-          FROM resources AS r5
+            i6.id
+          FROM idx_string AS i6
           WHERE
             (
-              r5.tenant = %(tenant)s AND r5.type = %(p6)s AND r5.deleted = 0
+              i6.tenant = %(tenant)s AND i6.type = %(p6)s AND i6.param = %(p2)s
             )
-            AND r5.id IN (
-              SELECT
-                i6.id
-              FROM idx_string AS i6
-              WHERE
-                (
-                  i6.tenant = %(tenant)s AND i6.type = %(p6)s AND i6.param = %(p2)s
-                )
-                AND (
-                  i6.norm >= %(p7)s AND i6.norm < %(p8)s
-                )
+            AND (
+              i6.norm >= %(p7)s AND i6.norm < %(p8)s
             )
         )
     )

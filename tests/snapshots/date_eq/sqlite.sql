@@ -17,17 +17,32 @@ WHERE
       FROM idx_date AS i1
       WHERE
         (
-          i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
+          i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p5
         )
         AND (
-          i1.low >= :p2 AND i1.high <= :p3
+          (
+            i1.low >= :p1 AND i1.high <= :p2
+          ) AND i1.low >= :p3 AND i1.low < :p4
+        )
+      UNION ALL
+      SELECT
+        i2.id
+      FROM idx_date AS i2
+      WHERE
+        (
+          i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p5
+        )
+        AND (
+          i2.grp >= 0 AND (
+            i2.low >= :p6 AND i2.high <= :p7
+          )
         )
     )
   )
 ORDER BY
   r.type ASC,
   r.id ASC
-LIMIT :p4;
+LIMIT :p8;
 
 -- count
 SELECT
@@ -44,10 +59,25 @@ WHERE
       FROM idx_date AS i1
       WHERE
         (
-          i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
+          i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p5
         )
         AND (
-          i1.low >= :p2 AND i1.high <= :p3
+          (
+            i1.low >= :p1 AND i1.high <= :p2
+          ) AND i1.low >= :p3 AND i1.low < :p4
+        )
+      UNION ALL
+      SELECT
+        i2.id
+      FROM idx_date AS i2
+      WHERE
+        (
+          i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p5
+        )
+        AND (
+          i2.grp >= 0 AND (
+            i2.low >= :p6 AND i2.high <= :p7
+          )
         )
     )
   );
@@ -55,7 +85,11 @@ WHERE
 -- paging: keyset
 -- params:
 --   p0 = "Observation"
---   p1 = "date"
---   p2 = 1584230400000000
---   p3 = 1584316800000000
---   p4 = 101
+--   p1 = 1584230400000000
+--   p2 = 1584316800000000
+--   p3 = 1584230400000000
+--   p4 = 1584316800000000
+--   p5 = "date"
+--   p6 = 1584230400000000
+--   p7 = 1584316800000000
+--   p8 = 101

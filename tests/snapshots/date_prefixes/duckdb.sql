@@ -18,26 +18,51 @@ WHERE
         FROM idx_date AS i1
         WHERE
           (
-            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-          ) AND i1.high > $p2
-      )
-    )
-    AND (
-      r.id IN (
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p5
+          )
+          AND (
+            (
+              i1.high > $p1
+            ) AND (
+              i1.low < $p2
+            ) AND i1.low >= $p3 AND i1.low < $p4
+          )
+        UNION ALL
         SELECT
-          i2.id
-        FROM idx_date AS i2
+          i3.id
+        FROM idx_date AS i3
         WHERE
           (
-            i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p1
-          ) AND i2.low < $p3
+            (
+              i3.tenant = $tenant AND i3.type = $p0 AND i3.param = $p5
+            )
+            AND (
+              i3.grp >= 0 AND (
+                i3.high > $p7
+              )
+            )
+          )
+          AND i3.id IN (
+            SELECT
+              i2.id
+            FROM idx_date AS i2
+            WHERE
+              (
+                i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p5
+              )
+              AND (
+                i2.grp >= 0 AND (
+                  i2.low < $p6
+                )
+              )
+          )
       )
     )
   )
 ORDER BY
   r.type ASC,
   r.id ASC
-LIMIT $p4;
+LIMIT $p8;
 
 -- count
 SELECT
@@ -55,19 +80,44 @@ WHERE
         FROM idx_date AS i1
         WHERE
           (
-            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-          ) AND i1.high > $p2
-      )
-    )
-    AND (
-      r.id IN (
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p5
+          )
+          AND (
+            (
+              i1.high > $p1
+            ) AND (
+              i1.low < $p2
+            ) AND i1.low >= $p3 AND i1.low < $p4
+          )
+        UNION ALL
         SELECT
-          i2.id
-        FROM idx_date AS i2
+          i3.id
+        FROM idx_date AS i3
         WHERE
           (
-            i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p1
-          ) AND i2.low < $p3
+            (
+              i3.tenant = $tenant AND i3.type = $p0 AND i3.param = $p5
+            )
+            AND (
+              i3.grp >= 0 AND (
+                i3.high > $p7
+              )
+            )
+          )
+          AND i3.id IN (
+            SELECT
+              i2.id
+            FROM idx_date AS i2
+            WHERE
+              (
+                i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p5
+              )
+              AND (
+                i2.grp >= 0 AND (
+                  i2.low < $p6
+                )
+              )
+          )
       )
     )
   );
@@ -75,7 +125,11 @@ WHERE
 -- paging: keyset
 -- params:
 --   p0 = "Observation"
---   p1 = "date"
---   p2 = 1577836800000000
---   p3 = 1609488000000000
---   p4 = 101
+--   p1 = 1577836800000000
+--   p2 = 1609488000000000
+--   p3 = 1577750400000000
+--   p4 = 1609488000000000
+--   p5 = "date"
+--   p6 = 1609488000000000
+--   p7 = 1577836800000000
+--   p8 = 101

@@ -43,21 +43,12 @@ WHERE
                 )
                 AND i3.id IN (
                   SELECT
-                    r4.id
-                  FROM resources AS r4
+                    i5.id
+                  FROM idx_token AS i5
                   WHERE
                     (
-                      r4.tenant = $tenant AND r4.type = $p2 AND r4.deleted = 0
-                    )
-                    AND r4.id IN (
-                      SELECT
-                        i5.id
-                      FROM idx_token AS i5
-                      WHERE
-                        (
-                          i5.tenant = $tenant AND i5.type = $p2 AND i5.param = $p3
-                        ) AND i5.code = $p4
-                    )
+                      i5.tenant = $tenant AND i5.type = $p2 AND i5.param = $p3
+                    ) AND i5.code = $p4
                 )
             )
         )
@@ -109,21 +100,12 @@ WHERE
                 )
                 AND i3.id IN (
                   SELECT
-                    r4.id
-                  FROM resources AS r4
+                    i5.id
+                  FROM idx_token AS i5
                   WHERE
                     (
-                      r4.tenant = $tenant AND r4.type = $p2 AND r4.deleted = 0
-                    )
-                    AND r4.id IN (
-                      SELECT
-                        i5.id
-                      FROM idx_token AS i5
-                      WHERE
-                        (
-                          i5.tenant = $tenant AND i5.type = $p2 AND i5.param = $p3
-                        ) AND i5.code = $p4
-                    )
+                      i5.tenant = $tenant AND i5.type = $p2 AND i5.param = $p3
+                    ) AND i5.code = $p4
                 )
             )
         )

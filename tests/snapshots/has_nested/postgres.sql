@@ -43,22 +43,13 @@ WHERE
                 )
                 AND i3.id IN (
                   SELECT
-                    r4.id
-                  FROM resources AS r4
+                    i5.id
+                  FROM idx_token AS i5
                   WHERE
                     (
-                      r4.tenant = %(tenant)s AND r4.type = %(p2)s AND r4.deleted = 0
+                      i5.tenant = %(tenant)s AND i5.type = %(p2)s AND i5.param = %(p3)s
                     )
-                    AND r4.id IN (
-                      SELECT
-                        i5.id
-                      FROM idx_token AS i5
-                      WHERE
-                        (
-                          i5.tenant = %(tenant)s AND i5.type = %(p2)s AND i5.param = %(p3)s
-                        )
-                        AND i5.code = %(p4)s
-                    )
+                    AND i5.code = %(p4)s
                 )
             )
         )
@@ -110,22 +101,13 @@ WHERE
                 )
                 AND i3.id IN (
                   SELECT
-                    r4.id
-                  FROM resources AS r4
+                    i5.id
+                  FROM idx_token AS i5
                   WHERE
                     (
-                      r4.tenant = %(tenant)s AND r4.type = %(p2)s AND r4.deleted = 0
+                      i5.tenant = %(tenant)s AND i5.type = %(p2)s AND i5.param = %(p3)s
                     )
-                    AND r4.id IN (
-                      SELECT
-                        i5.id
-                      FROM idx_token AS i5
-                      WHERE
-                        (
-                          i5.tenant = %(tenant)s AND i5.type = %(p2)s AND i5.param = %(p3)s
-                        )
-                        AND i5.code = %(p4)s
-                    )
+                    AND i5.code = %(p4)s
                 )
             )
         )

@@ -5,6 +5,13 @@ Each :mod:`helios_persistence.indexing.rows` type maps to its ``idx_*`` table. A
 table under the parameter ``<composite>$<i>`` (``i`` = component position from 0), tied by a
 ``grp`` number unique per composite row within the resource (plain rows have ``grp`` NULL).
 Decimals are stored as floats (SQLite ``REAL``, PostgreSQL ``double precision``).
+
+One exception: a plain date row that is not *regular* has ``grp`` 0 (:data:`IRREGULAR`). A
+regular date row is its resource's only value of that parameter and spans at most
+:data:`NARROW_SPAN` (a day), as nearly every dateTime and date does. The compilers rely on
+it: a date range (``date=ge2020-01&date=lt2020-02``) reads regular rows from a short slice of
+the ``low`` index and the few irregular ones from their own partial index, so every store
+that writes these tables must write ``grp`` as :func:`rows_by_table` does.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ from helios_persistence.indexing.rows import (
 __all__ = [
     "COLUMNS",
     "INDEX_TABLES",
+    "IRREGULAR",
     "KEY",
+    "NARROW_SPAN",
     "PARAM_TEXT_SLOTS",
     "TABLE_OF_TYPE",
     "param_texts",
@@ -89,6 +98,11 @@ COLUMNS = {
     "idx_uri": ("uri",),
 }
 
+#: the widest span (µs) of a regular date row: a day
+NARROW_SPAN = 86_400_000_000
+#: ``grp`` of a plain date row that is not regular (see the module docstring)
+IRREGULAR = 0
+
 #: at most this many per-parameter text rows (``:text-advanced``) per resource
 PARAM_TEXT_SLOTS = 1024
 
@@ -141,6 +155,11 @@ def rows_by_table(
     """The insert parameters (``KEY`` + ``COLUMNS[table]``) per table for ``rows``."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     group = 0
+    rows = list(rows)
+    dates: dict[str, int] = {}
+    for row in rows:
+        if isinstance(row, DateRow):
+            dates[row.param] = dates.get(row.param, 0) + 1
     for row in rows:
         if isinstance(row, CompositeRow):
             group += 1
@@ -150,7 +169,12 @@ def rows_by_table(
                 out.setdefault(table, []).append(key + values)
         else:
             table, values = _values(row)
-            out.setdefault(table, []).append((tenant, resource_type, id, row.param, None, *values))
+            grp = None
+            if isinstance(row, DateRow) and (
+                dates[row.param] > 1 or not 0 < row.high - row.low <= NARROW_SPAN
+            ):
+                grp = IRREGULAR
+            out.setdefault(table, []).append((tenant, resource_type, id, row.param, grp, *values))
     return out
 
 

@@ -1,0 +1,2 @@
+-- Observation?code:above=8867-4&code:not-in=ValueSet/vitals
+-- UnsupportedInDialect: Terminology is not supported by the duckdb dialect

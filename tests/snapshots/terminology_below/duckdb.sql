@@ -1,0 +1,2 @@
+-- Observation?code:below=http://loinc.org|8867-4
+-- UnsupportedInDialect: Terminology is not supported by the duckdb dialect
