@@ -151,8 +151,31 @@ class StoreAPI(Operations):
         ``cancel=Event``, ``on_progress`` and ``batch`` as in :func:`run_reindex`. Needs the
         update permission."""
         ctx.check(Operation.UPDATE, resource_type)
-        target = self._reindex_target(ctx, resource_type)
-        return run_reindex(target, self.registry, params, **options)
+        if ctx.permissions.compartment is not None:  # its counts would describe the tenant
+            raise PermissionDenied("reindex is not permitted to a compartment-restricted context")
+        allowed = ctx.permissions.resource_types
+        if resource_type is not None or allowed is None:
+            target = self._reindex_target(ctx, resource_type)
+            return run_reindex(target, self.registry, params, **options)
+        return self._reindex_types(ctx, sorted(allowed), params, **options)
+
+    def _reindex_types(
+        self, ctx: TenantContext, types: list[str], params: Any, **options: Any
+    ) -> Progress:
+        """Reindex each permitted type in key order (``after`` resumes across them)."""
+        after = options.pop("after", None)
+        done = failed = 0
+        progress = Progress(last_key=after, finished=True)
+        for name in types:
+            if after is not None and name < after[0]:
+                continue
+            start = after if after is not None and after[0] == name else None
+            target = self._reindex_target(ctx, name)
+            progress = run_reindex(target, self.registry, params, after=start, **options)
+            done, failed = done + progress.done, failed + progress.failed
+            if progress.cancelled:
+                break
+        return replace(progress, done=done, failed=failed)
 
     def bulk_update(self, ctx: TenantContext, resources: list[dict[str, Any]]) -> int:
         """Update (or create) many resources with ids in one transaction; all or nothing.
@@ -324,11 +347,8 @@ class StoreAPI(Operations):
         if id is not None:
             assert resource_type is not None
             current = self._current(s, resource_type, id)
-            if current is None:
+            if current is None or self._hidden(s, resource_type, id, current):
                 raise NotFound(f"{resource_type}/{id} is not known")
-            body = json.loads(current.json) if current.json else None
-            if restricted and not self._visible(s, resource_type, id, current.version, body):
-                raise PermissionDenied(f"{resource_type}/{id} is not in the compartment")
         kw: dict[str, Any] = {"since": since_micros, "at": at_range, "types": types}
         entries = records.history_entries(
             s.conn,

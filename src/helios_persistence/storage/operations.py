@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from helios_persistence import ir, pipeline
@@ -167,6 +167,10 @@ class Operations:
 
     def _match(self, s: Session, resource_type: str, criteria: str) -> list[str]:
         """Ids of the resources of ``resource_type`` matching search ``criteria``."""
+        if not isinstance(criteria, str):
+            raise InvalidResource(
+                f"search criteria must be a string, not {type(criteria).__name__}"
+            )
         criteria = criteria.lstrip("?")
         prefix, sep, rest = criteria.partition("?")
         if sep and re.fullmatch(r"[A-Z][A-Za-z]*", prefix):  # the ``Type?criteria`` form
@@ -178,8 +182,21 @@ class Operations:
         self._lock_criteria(s, resource_type, criteria)
         if "_count=" not in criteria:  # two matches are enough to tell one from many
             criteria = f"{criteria}&_count=2" if criteria else "_count=2"
-        plan = self._plan(s, f"{resource_type}?{criteria}", restrict=False)
+        # run as the context may search (the types the criteria read, its compartment); the
+        # interaction itself (create, update, delete, patch) is checked by the caller
+        perms = s.ctx.permissions
+        searcher = s.ctx.with_permissions(
+            replace(perms, operations=perms.operations | Operation.SEARCH)
+        )
+        plan = self._plan(Session(s.conn, searcher), f"{resource_type}?{criteria}", restrict=True)
         return [r["id"] for r in self._execute_search(s, plan).resources]
+
+    def _hidden(self, s: Session, resource_type: str, id: str, current: Current | None) -> bool:
+        """Whether a compartment-restricted context must see ``current`` as nonexistent."""
+        if current is None or s.ctx.permissions.compartment is None:
+            return False
+        body = json.loads(current.json) if current.json else None
+        return not self._visible(s, resource_type, id, current.version, body)
 
     def _in_compartment(
         self, ctx: TenantContext, resource_type: str, id: str, index: ResourceIndex | None
@@ -347,6 +364,8 @@ class Operations:
         exists = current is not None and not current.deleted
         if if_match is not None:
             wanted = normalize_etag(if_match)
+            if self._hidden(s, resource_type, id, current):
+                exists = False  # outside the compartment: as if it did not exist
             if current is None or not exists or str(current.version) != wanted:
                 have = f"version {current.version}" if current and exists else "no version"
                 raise VersionConflict(
@@ -385,7 +404,7 @@ class Operations:
         s.ctx.check(Operation.DELETE, resource_type)
         validation.check_id(id)
         current = self._current(s, resource_type, id)
-        if current is None or current.deleted:
+        if current is None or current.deleted or self._hidden(s, resource_type, id, current):
             return WriteOutcome(None, "204 No Content")
         self._check_compartment(s.ctx, json.loads(current.json or "null"), resource_type, id)
         stored = self._write(s, resource_type, id, None, Interaction.DELETE, current)
@@ -409,7 +428,7 @@ class Operations:
         s.ctx.check(Operation.PATCH, resource_type)
         validation.check_id(id)
         current = self._current(s, resource_type, id)
-        if current is None:
+        if current is None or self._hidden(s, resource_type, id, current):
             raise NotFound(f"{resource_type}/{id} does not exist")
         if current.deleted or current.json is None:
             raise Gone(f"{resource_type}/{id} was deleted")
@@ -443,11 +462,9 @@ class Operations:
         validation.check_resource_type(resource_type, self.registry)
         s.ctx.check(Operation.READ, resource_type)
         current = self._current(s, resource_type, id)
-        if current is None:
+        if current is None or self._hidden(s, resource_type, id, current):
             raise NotFound(f"{resource_type}/{id} is not known")
         if current.deleted or current.json is None:
-            if not self._visible(s, resource_type, id, current.version, None):
-                raise PermissionDenied(f"{resource_type}/{id} is not in the compartment")
             raise Gone(f"{resource_type}/{id} was deleted")
         stored = to_stored(resource_type, id, current.version, current.last_updated, current.json)
         self._check_compartment(s.ctx, stored.resource, resource_type, id)
@@ -467,8 +484,8 @@ class Operations:
         last_updated, method, text = found
         if not self._visible(
             s, resource_type, id, int(wanted), json.loads(text) if text is not None else None
-        ):
-            raise PermissionDenied(f"{resource_type}/{id} is not in the compartment")
+        ):  # outside the compartment: as if it did not exist
+            raise NotFound(f"{resource_type}/{id} has no version {wanted}")
         if method is Interaction.DELETE or text is None:
             raise Gone(f"version {wanted} of {resource_type}/{id} is a deletion")
         return to_stored(resource_type, id, int(wanted), last_updated, text)
@@ -477,16 +494,8 @@ class Operations:
         validation.check_resource_type(resource_type, self.registry)
         s.ctx.check(Operation.DELETE, resource_type)
         current = self._current(s, resource_type, id)
-        if current is None:
+        if current is None or self._hidden(s, resource_type, id, current):
             raise NotFound(f"{resource_type}/{id} is not known")
-        if not self._visible(
-            s,
-            resource_type,
-            id,
-            current.version,
-            json.loads(current.json) if current.json else None,
-        ):
-            raise PermissionDenied(f"{resource_type}/{id} is not in the compartment")
         count: int = self._records.delete_old_versions(
             s.conn, s.tenant, resource_type, id, current.version
         )

@@ -1,0 +1,87 @@
+"""Which resource types a bound query touches, checked against a context's permissions.
+
+:func:`authorize` is a pure rewrite of a bound :class:`~helios_persistence.ir.Query`:
+
+* **filters** — every type whose data the query reads to decide a match must be permitted,
+  or the whole query is refused with :class:`~helios_persistence.errors.PermissionDenied`:
+  the searched type, each ``_type`` of a system search, the target of every chain hop
+  (``subject:Patient.name``, and the hops ``_filter`` paths lower to), the source of every
+  ``_has`` (``_list`` binds to ``_has:List:item``), at any depth. A match on a forbidden type
+  would otherwise reveal that type's data one bit at a time.
+* **includes** — ``_include``/``_revinclude`` never fail: the forbidden types are left out.
+  A forward include naming a forbidden target is dropped; one with no target becomes one
+  include per permitted type the parameter can reference; a reverse include (and any
+  ``:iterate`` include) from a forbidden source type is dropped.
+
+Only the context's resource types are checked here; the interaction (search, conditional
+create, ...) is checked by the caller, and compartment restrictions are added elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from helios_persistence import ir
+from helios_persistence.errors import PermissionDenied
+from helios_persistence.registry import Registry, default_registry
+from helios_persistence.tenancy import TenantContext
+
+__all__ = ["authorize", "touched_types"]
+
+
+def touched_types(where: ir.Predicate | None) -> Iterator[tuple[str, str]]:
+    """``(type, how)`` for every type a predicate reads besides the searched one."""
+    if where is None:
+        return
+    if isinstance(where, ir.Chain):
+        yield where.target_type, f"the chain through {where.param!r}"
+    elif isinstance(where, ir.Has):
+        yield where.source_type, f"_has:{where.source_type}:{where.param}"
+    for child in ir.children(where):
+        yield from touched_types(child)  # type: ignore[arg-type]
+
+
+def authorize(query: ir.Query, ctx: TenantContext, registry: Registry | None = None) -> ir.Query:
+    """``query`` as ``ctx`` may run it (see the module docstring); ``registry`` knows the
+    targets of reference parameters (default: the R4 base)."""
+    allowed = ctx.permissions.resource_types
+    if allowed is None:
+        return query
+    if query.resource_type is not None:
+        _check(allowed, query.resource_type, "the searched type")
+    elif not query.types:
+        raise PermissionDenied("this context may only search named resource types")
+    for name in query.types:
+        _check(allowed, name, "_type")
+    for name, how in touched_types(query.where):
+        _check(allowed, name, how)
+    includes = tuple(_permitted_includes(query.include, allowed, registry or default_registry()))
+    return query if includes == query.include else replace(query, include=includes)
+
+
+def _check(allowed: frozenset[str], name: str, how: str) -> None:
+    if name not in allowed:
+        raise PermissionDenied(f"resource type {name} is not permitted ({how})")
+
+
+def _permitted_includes(
+    includes: tuple[ir.Include, ...], allowed: frozenset[str], registry: Registry
+) -> Iterator[ir.Include]:
+    for inc in includes:
+        if inc.source_type != "*" and inc.source_type not in allowed:
+            continue  # a forbidden source is never in the frontier anyway
+        if inc.reverse:  # the included resources are of the source type
+            if inc.source_type != "*":
+                yield inc
+            continue
+        if inc.target_type is not None:
+            if inc.target_type in allowed:
+                yield inc
+            continue
+        targets: tuple[str, ...] = ()
+        if inc.param != "*" and inc.source_type != "*":
+            param = registry.get(inc.source_type, inc.param)
+            targets = param.targets if param is not None else ()
+        for target in sorted(set(targets) & allowed if targets else allowed):
+            yield replace(inc, target_type=target)
