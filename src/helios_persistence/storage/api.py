@@ -332,10 +332,13 @@ class StoreAPI(Operations):
         offset: int = 0,
     ) -> dict[str, Any]:
         if id is not None and resource_type is None:
-            raise ValueError("an instance history needs the resource type")
+            raise InvalidResource("an instance history needs the resource type")
         s.ctx.check(Operation.HISTORY, resource_type)
-        if count is not None and (not isinstance(count, int) or count < 0):
-            raise ValueError(f"count must be a non-negative integer, not {count!r}")
+        for name, value in (("count", count), ("offset", offset)):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**62
+            ):
+                raise InvalidResource(f"{name} must be a non-negative integer, not {value!r}")
         try:
             since_micros = parse_instant_micros(since) if since is not None else None
             at_range = parse_period_micros(at) if at is not None else None

@@ -162,7 +162,7 @@ class Operations:
 
         try:
             return localize(extract(resource, self.registry), self.base_url)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidResource(f"cannot index the resource: {exc}") from None
 
     def _match(self, s: Session, resource_type: str, criteria: str) -> list[str]:
@@ -320,6 +320,8 @@ class Operations:
         return ids[0] if ids else None
 
     def _current(self, s: Session, resource_type: str, id: str) -> Current | None:
+        if not isinstance(id, str):
+            raise InvalidResource(f"a resource id is a string, not {type(id).__name__}")
         current: Current | None = self._records.get_current(s.conn, s.tenant, resource_type, id)
         return current
 
@@ -475,8 +477,10 @@ class Operations:
     ) -> StoredResource:
         validation.check_resource_type(resource_type, self.registry)
         s.ctx.check(Operation.VREAD, resource_type)
+        if not isinstance(id, str) or not isinstance(version_id, str | int):
+            raise InvalidResource("vread needs a string id and a string or integer version")
         wanted = normalize_etag(version_id)
-        if not wanted.isdigit():
+        if not (wanted.isascii() and wanted.isdigit()) or len(wanted) > 18:  # 64-bit versions
             raise NotFound(f"{resource_type}/{id} has no version {wanted!r}")
         found = self._records.get_version(s.conn, s.tenant, resource_type, id, int(wanted))
         if found is None:

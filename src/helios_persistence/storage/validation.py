@@ -25,7 +25,9 @@ from helios_persistence.tenancy import _patient_compartment
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "ID_RE",
+    "MAX_DEPTH",
     "check_id",
+    "check_json",
     "check_resource_type",
     "known_resource_types",
     "serialize",
@@ -75,13 +77,40 @@ def _decimal(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+#: how deeply JSON arrays and objects may nest in a resource, patch or Bundle (FHIR resources
+#: stay far below; orjson itself stops at 255, and deeper documents exhaust Python's stack)
+MAX_DEPTH = 200
+
+
+def check_json(value: Any, what: str = "resource") -> None:
+    """InvalidResource unless ``value`` is JSON data this library can store unchanged: nested
+    at most :data:`MAX_DEPTH` deep, with string keys only (``{1: "x"}`` would silently
+    become ``{"1": "x"}``). Iterative, so any depth is refused without a RecursionError."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+            for key in item:
+                if not isinstance(key, str):
+                    raise InvalidResource(f"{what} has a non-string key {key!r}")
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            raise InvalidResource(f"{what} is nested more than {MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+
+
 def serialize(resource: dict[str, Any]) -> str:
     """Compact JSON text of ``resource`` (InvalidResource if it is not valid JSON data);
     ``Decimal`` values are written with their digits as they are (``1.50``)."""
     try:
         out = orjson.dumps(resource, default=_decimal)
-    except TypeError:  # a non-string key or an integer over 64 bits: the standard library
-        return _serialize_stdlib(resource)  # accepts the second, rejects the first clearly
+    except TypeError:  # a non-string key, nesting over 255 or an integer over 64 bits: the
+        check_json(resource)  # first two are refused here, the last the standard library
+        return _serialize_stdlib(resource)  # writes exactly
     if b"null" in out:  # orjson writes NaN and Infinity as null, the standard library rejects
         return _serialize_stdlib(resource)  # them (FHIR JSON has no nulls outside arrays)
     return out.decode()
