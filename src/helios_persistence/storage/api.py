@@ -23,7 +23,7 @@ from helios_persistence.backends.sql.reindex_loop import ReindexTarget, run_rein
 from helios_persistence.errors import InvalidResource, InvalidSearch, NotFound, PermissionDenied
 from helios_persistence.indexing.reindex_plan import Progress
 from helios_persistence.parsing import Limits
-from helios_persistence.registry import default_registry
+from helios_persistence.registry import Registry
 from helios_persistence.registry.validate import validate as validate_search_parameter
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.bundles import process_bundle
@@ -60,7 +60,8 @@ class StoreAPI(Operations):
     :class:`Operations`."""
 
     _lock: threading.Lock
-    _custom_urls: set[str]
+    #: tenant key → that tenant's registry (see :meth:`registry_for`)
+    _overlays: dict[str, Registry]
 
     def write_session(self, ctx: TenantContext) -> AbstractContextManager[Session]:
         raise NotImplementedError  # pragma: no cover
@@ -78,34 +79,56 @@ class StoreAPI(Operations):
             return work(s)
 
     # -- the registry ---------------------------------------------------------------------------
-    def _apply_pending(self, pending: list[tuple[str, Any]]) -> None:
-        standard = default_registry()
+    def registry_for(self, ctx: TenantContext) -> Registry:
+        """The SearchParameter registry of ``ctx``'s tenant: the store's shared base
+        (``store.registry``: R4 and whatever the store was opened with) plus the custom
+        parameters that tenant stored, which no other tenant sees."""
+        return self._overlays.get(ctx.tenant_key, self.registry)
+
+    def _apply_pending(self, tenant: str, pending: list[tuple[str, Any]]) -> None:
+        """Apply a committed transaction's SearchParameter changes to ``tenant``'s overlay
+        (created on its first custom parameter). A url of the base is never registered nor
+        unregistered, and a definition whose code a base parameter of one of its types
+        already has is skipped, so no tenant shadows or removes a standard parameter."""
+        base = self.registry
         with self._lock:
+            overlay = self._overlays.get(tenant)
             for action, value in pending:
                 if action == "register":
-                    url = value.get("url")
-                    if standard.by_url(url) is not None:
-                        continue  # standard parameters are never replaced
+                    if base.by_url(value.get("url")) is not None or _shadows(base, value):
+                        continue
+                    if overlay is None:
+                        overlay = base.copy()
                     try:
-                        self.registry.from_search_parameter(value)
+                        overlay.from_search_parameter(value)
                     except InvalidResource:  # checked before writing; stored before checks
                         continue
-                    self._custom_urls.add(url)
-                elif value in self._custom_urls:
-                    self.registry.unregister(value)
-                    self._custom_urls.discard(value)
+                elif overlay is not None and base.by_url(value) is None:
+                    overlay.unregister(value)
+            if overlay is not None:
+                self._overlays[tenant] = overlay
 
-    def _register_stored(self, texts: Iterator[str] | list[str]) -> None:
-        """Register stored SearchParameter definitions (JSON texts, oldest first)."""
-        for text in texts:
+    def _register_stored(self, rows: Iterable[tuple[str, str | dict[str, Any]]]) -> None:
+        """Register stored SearchParameter definitions (``(tenant, JSON text)``, oldest
+        first) in their tenants' overlays."""
+        for tenant, text in rows:
             document = json.loads(text) if isinstance(text, str) else text
             if document.get("status") == "active":
-                self._apply_pending([("register", document)])
+                self._apply_pending(tenant, [("register", document)])
 
     def _check_search_parameter(self, document: dict[str, Any]) -> None:
-        """An active SearchParameter must be usable (InvalidResource otherwise)."""
+        """An active SearchParameter must be usable and must not shadow a standard
+        parameter (InvalidResource otherwise)."""
         if document.get("status") == "active":
             validate_search_parameter(document, self.registry)
+            if self.registry.by_url(document.get("url")) is None and _shadows(
+                self.registry, document
+            ):
+                raise InvalidResource(
+                    f"SearchParameter {document.get('code')!r} would shadow the standard "
+                    f"parameter of that code of {', '.join(document.get('base') or [])}",
+                    expression="SearchParameter.code",
+                )
 
     def _validate(self, resource: Any, *, require_id: bool = False) -> str:
         resource_type = super()._validate(resource, require_id=require_id)
@@ -156,7 +179,7 @@ class StoreAPI(Operations):
         allowed = ctx.permissions.resource_types
         if resource_type is not None or allowed is None:
             target = self._reindex_target(ctx, resource_type)
-            return run_reindex(target, self.registry, params, **options)
+            return run_reindex(target, self.registry_for(ctx), params, **options)
         return self._reindex_types(ctx, sorted(allowed), params, **options)
 
     def _reindex_types(
@@ -171,7 +194,8 @@ class StoreAPI(Operations):
                 continue
             start = after if after is not None and after[0] == name else None
             target = self._reindex_target(ctx, name)
-            progress = run_reindex(target, self.registry, params, after=start, **options)
+            registry = self.registry_for(ctx)
+            progress = run_reindex(target, registry, params, after=start, **options)
             done, failed = done + progress.done, failed + progress.failed
             if progress.cancelled:
                 break
@@ -477,7 +501,7 @@ class StoreAPI(Operations):
         rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
         if not s.ctx.permissions.allows(Operation.SEARCH, rtype):
             return False
-        return self._in_compartment(s.ctx, rtype, rid, self._extract(resource))
+        return self._in_compartment(s.ctx, rtype, rid, self._extract(resource, s.ctx))
 
 
 def _query_text(query: str | ir.Query, bound: ir.Query) -> str | None:
@@ -490,3 +514,11 @@ def _query_text(query: str | ir.Query, bound: ir.Query) -> str | None:
         return render(bound)
     except Unrenderable:
         return None
+
+
+def _shadows(base: Registry, definition: dict[str, Any]) -> bool:
+    """Whether ``definition`` names a code ``base`` already has for one of its types."""
+    code = definition.get("code")
+    return isinstance(code, str) and any(
+        isinstance(t, str) and base.get(t, code) is not None for t in definition.get("base") or []
+    )

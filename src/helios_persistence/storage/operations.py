@@ -142,7 +142,7 @@ class Operations:
         return pipeline.plan(
             query,
             self.compiler,
-            registry=self.registry,
+            registry=self.registry_for(s.ctx),
             ctx=s.ctx if restrict else None,
             limits=limits,
             base_url=self.base_url,
@@ -155,13 +155,17 @@ class Operations:
         """Backend-specific checks of a serialised document (InvalidResource)."""
 
     # -- helpers ------------------------------------------------------------------------------
-    def _extract(self, resource: dict[str, Any]) -> ResourceIndex:
+    def registry_for(self, ctx: TenantContext) -> Registry:  # pragma: no cover
+        """The registry of ``ctx``'s tenant (the store's, with that tenant's parameters)."""
+        raise NotImplementedError
+
+    def _extract(self, resource: dict[str, Any], ctx: TenantContext) -> ResourceIndex:
         """The resource's index rows; absolute references to this store's base are local."""
         from helios_persistence.indexing import extract
         from helios_persistence.indexing.references import localize
 
         try:
-            return localize(extract(resource, self.registry), self.base_url)
+            return localize(extract(resource, self.registry_for(ctx)), self.base_url)
         except (ValueError, RecursionError) as exc:
             raise InvalidResource(f"cannot index the resource: {exc}") from None
 
@@ -224,7 +228,7 @@ class Operations:
         """PermissionDenied unless ``resource`` (a stored version) is in the compartment."""
         if ctx.permissions.compartment is None:
             return
-        index = self._extract(resource) if resource is not None else None
+        index = self._extract(resource, ctx) if resource is not None else None
         if not self._in_compartment(ctx, resource_type, id, index):
             kind, owner = ctx.permissions.compartment
             raise PermissionDenied(f"{resource_type}/{id} is not in the {kind}/{owner} compartment")
@@ -241,7 +245,7 @@ class Operations:
             if text is None:
                 return False
             resource = json.loads(text)
-        return self._in_compartment(s.ctx, resource_type, id, self._extract(resource))
+        return self._in_compartment(s.ctx, resource_type, id, self._extract(resource, s.ctx))
 
     def _validate(self, resource: Any, *, require_id: bool = False) -> str:
         # the size limit is checked on the serialised document in _write (one json.dumps)
@@ -281,7 +285,7 @@ class Operations:
                 f"resource is {size} bytes, over the limit of {self.max_resource_bytes}"
             )
         self._check_document(text)
-        index = self._extract(document)
+        index = self._extract(document, s.ctx)
         if not self._in_compartment(s.ctx, resource_type, id, index):
             kind, owner = s.ctx.permissions.compartment or ("", "")
             raise PermissionDenied(
@@ -402,7 +406,7 @@ class Operations:
         return self.op_update(s, {**resource, "id": found})
 
     def op_delete(self, s: Session, resource_type: str, id: str) -> WriteOutcome:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.DELETE, resource_type)
         validation.check_id(id)
         current = self._current(s, resource_type, id)
@@ -413,7 +417,7 @@ class Operations:
         return WriteOutcome(stored, "204 No Content")
 
     def op_delete_conditional(self, s: Session, resource_type: str, criteria: str) -> WriteOutcome:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.DELETE, resource_type)
         found = self._single(
             self._match(s, resource_type, criteria),
@@ -426,7 +430,7 @@ class Operations:
     def op_patch(
         self, s: Session, resource_type: str, id: str, patch: Any, *, if_match: str | None = None
     ) -> WriteOutcome:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.PATCH, resource_type)
         validation.check_id(id)
         current = self._current(s, resource_type, id)
@@ -449,7 +453,7 @@ class Operations:
     def op_patch_conditional(
         self, s: Session, resource_type: str, criteria: str, patch: Any
     ) -> WriteOutcome:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.PATCH, resource_type)
         found = self._single(
             self._match(s, resource_type, criteria),
@@ -461,7 +465,7 @@ class Operations:
 
     # -- reads ----------------------------------------------------------------------------------
     def op_read(self, s: Session, resource_type: str, id: str) -> StoredResource:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.READ, resource_type)
         current = self._current(s, resource_type, id)
         if current is None or self._hidden(s, resource_type, id, current):
@@ -475,7 +479,7 @@ class Operations:
     def op_vread(
         self, s: Session, resource_type: str, id: str, version_id: str | int
     ) -> StoredResource:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.VREAD, resource_type)
         if not isinstance(id, str) or not isinstance(version_id, str | int):
             raise InvalidResource("vread needs a string id and a string or integer version")
@@ -495,7 +499,7 @@ class Operations:
         return to_stored(resource_type, id, int(wanted), last_updated, text)
 
     def op_delete_history(self, s: Session, resource_type: str, id: str) -> int:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.DELETE, resource_type)
         current = self._current(s, resource_type, id)
         if current is None or self._hidden(s, resource_type, id, current):

@@ -11,9 +11,10 @@ buffered and flushed in pipelines (:mod:`.tx`). Every writer of a resource holds
 lock on it, conditional operations one on their criteria; deadlocks and serialization
 failures (possible only between multi-resource transactions) are retried up to ``retries``
 times with a randomised backoff before :class:`~helios_persistence.errors.TransientConflict`
-reaches the caller. ``store.registry`` is the store's SearchParameter registry: active
-SearchParameter resources register when their transaction commits, and a tenant's stored
-definitions register the first time this store touches that tenant.
+reaches the caller. ``store.registry`` is the store's shared SearchParameter registry and
+``store.registry_for(ctx)`` a tenant's: a tenant's active SearchParameter resources register
+in its own overlay when their transaction commits, and its stored definitions register the
+first time this store touches that tenant.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
         self.max_resource_bytes = max_resource_bytes
         self._clock = MonotonicClock()
         self._lock = threading.Lock()
-        self._custom_urls: set[str] = set()
+        self._overlays: dict[str, Registry] = {}
         self._registered: set[str] = set()
         self._prepared: set[str] = set()
         self._closed = False
@@ -172,7 +173,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
         if key not in self._prepared:  # this store's first use of the tenant
             with self._transaction(key, write=False) as tx:
                 texts = [row[0] for row in tx.execute(_STORED_PARAMETERS, [key])]
-            self._register_stored(texts)
+            self._register_stored((key, text) for text in texts)
             self._prepared.add(key)
 
     @contextmanager
@@ -204,7 +205,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
             session = Session(tx, ctx)
             yield session
         self._registered.add(key)
-        self._apply_pending(session.pending)
+        self._apply_pending(key, session.pending)
         self._statistics.written(key, tx.written, tx.written_types)
 
     @contextmanager

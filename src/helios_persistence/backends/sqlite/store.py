@@ -9,12 +9,13 @@ Tenancy strategies:
   a second guard). With no directory, each tenant gets its own in-memory database.
 
 Every public method runs in one transaction (writes: ``BEGIN IMMEDIATE``, one writer at a
-time). ``store.registry`` is this store's copy of the SearchParameter registry: an ``active``
-SearchParameter resource written to the store (any tenant) registers there once its
-transaction commits, and unregisters when deleted or retired; standard R4 parameters are
-never replaced or removed. Definitions already stored are registered when a database is opened
-(for database-per-tenant: when that tenant's file is first opened). Resources written before a
-parameter existed are not re-indexed.
+time). ``store.registry`` is the store's shared SearchParameter registry (R4);
+``store.registry_for(ctx)`` is a tenant's: an ``active`` SearchParameter resource a tenant
+writes registers in that tenant's overlay once its transaction commits, and unregisters when
+deleted or retired; standard R4 parameters are never replaced, shadowed or removed.
+Definitions already stored are registered (each in its tenant's overlay) when a database is
+opened (for database-per-tenant: when that tenant's file is first opened). Resources written
+before a parameter existed are not re-indexed.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         self.max_resource_bytes = max_resource_bytes
         self._clock = MonotonicClock()
         self._lock = threading.Lock()
-        self._custom_urls: set[str] = set()
+        self._overlays: dict[str, Registry] = {}
         self._pools: dict[str, ConnectionPool] = {}
         self._loads: dict[int, int] = {}  # bulk loads running, per pool
         self._closed = False
@@ -96,9 +97,9 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
                     with pool.write() as tx:  # a bulk load that did not finish (a crash)
                         restore_indexes(tx)
                 stored = [
-                    row[0]
+                    (str(row[0]), str(row[1]))
                     for row in conn.execute(
-                        "SELECT json FROM resources WHERE type = 'SearchParameter' "
+                        "SELECT tenant, json FROM resources WHERE type = 'SearchParameter' "
                         "AND deleted = 0 ORDER BY last_updated"
                     )
                 ]
@@ -155,7 +156,7 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
             session = Session(Tx(conn, ctx.tenant_key), ctx)
             yield session
             session.conn.flush()
-        self._apply_pending(session.pending)
+        self._apply_pending(ctx.tenant_key, session.pending)
 
     @contextmanager
     def read_session(self, ctx: TenantContext) -> Iterator[Session]:
