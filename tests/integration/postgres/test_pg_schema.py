@@ -64,7 +64,8 @@ def test_migrate_fresh_and_idempotent(pg_db: Any, scratch: str) -> None:
     policies = pg_db.execute(
         "SELECT count(*) FROM pg_policies WHERE schemaname = %s", [scratch]
     ).fetchone()
-    assert policies == (13,)  # the 12 tables of 003, and export_jobs (007)
+    # the 12 tables of 003, export_jobs (007) and helios_tenants (008)
+    assert policies == (14,)
 
 
 def test_upgrade_from_version_1_on_open(pg_url: str, pg_db: Any, scratch: str) -> None:

@@ -141,7 +141,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
 
     def _force_rls(self, conn: Any) -> None:
         """Make the policies bind the tables' owner too (FORCE ROW LEVEL SECURITY)."""
-        for table in _RLS_TABLES:
+        for table in (*_RLS_TABLES, "helios_tenants"):
             name = sql.Identifier(self.schema, table)
             conn.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(name))
 
@@ -178,7 +178,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
 
     @contextmanager
     def _transaction(self, tenant: str, *, write: bool, timeout_ms: int | None = None) -> Any:
-        with self._tenancy.placement(tenant) as place:
+        with self._tenancy.placement(tenant, create=write) as place:
             timeout = self.statement_timeout_ms if timeout_ms is None else timeout_ms
             with place.db.transaction(
                 tenant, place.search_path, write=write, timeout_ms=timeout

@@ -76,6 +76,7 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         self._lock = threading.Lock()
         self._overlays: dict[str, Registry] = {}
         self._pools: dict[str, ConnectionPool] = {}
+        self._empty: ConnectionPool | None = None  # what never-seen tenants read
         self._loads: dict[int, int] = {}  # bulk loads running, per pool
         self._closed = False
         if tenancy == "database":
@@ -109,7 +110,9 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         self._register_stored(stored)
         return pool
 
-    def _pool(self, ctx: TenantContext) -> ConnectionPool:
+    def _pool(self, ctx: TenantContext, *, create: bool = True) -> ConnectionPool:
+        """The tenant's database; with ``create`` False, a tenant that has none yet (database
+        per tenant) reads an empty database instead, so reads never create tenants."""
         key = "" if self.tenancy == "shared" else ctx.tenant_key
         with self._lock:
             if self._closed:
@@ -117,6 +120,10 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
             pool = self._pools.get(key)
             if pool is None:
                 path = None if self.path is None else self.path / tenant_file_name(ctx.tenant)
+                if not create and (path is None or not path.exists()):
+                    if self._empty is None:
+                        self._empty = self._open_pool(None)
+                    return self._empty
                 pool = self._pools[key] = self._open_pool(path)
             return pool
 
@@ -137,6 +144,9 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         with self._lock:
             self._closed = True
             pools, self._pools = list(self._pools.values()), {}
+            if self._empty is not None:
+                pools.append(self._empty)
+                self._empty = None
         for pool in pools:
             pool.close()
 
@@ -162,7 +172,7 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
     def read_session(self, ctx: TenantContext) -> Iterator[Session]:
         if not isinstance(ctx, TenantContext):
             raise TypeError("a TenantContext is required")
-        with self._pool(ctx).read() as conn:
+        with self._pool(ctx, create=False).read() as conn:
             yield Session(Tx(conn, ctx.tenant_key), ctx)
 
     # -- maintenance ----------------------------------------------------------------------------
