@@ -13,8 +13,13 @@
   include per permitted type the parameter can reference; a reverse include (and any
   ``:iterate`` include) from a forbidden source type is dropped.
 
-Only the context's resource types are checked here; the interaction (search, conditional
-create, ...) is checked by the caller, and compartment restrictions are added elsewhere.
+* **compartments** — under a compartment restriction every type a filter reads must be in
+  the compartment (``PermissionDenied`` otherwise), and each chain hop and ``_has`` only
+  reaches resources in it: their predicate gains :func:`compartment_predicate`, so a
+  resource in the compartment never matches through data outside it.
+
+The interaction (search, conditional create, ...) is checked by the caller; the restriction
+of the searched type itself to the compartment is added where the query is run.
 """
 
 from __future__ import annotations
@@ -25,9 +30,9 @@ from dataclasses import replace
 from helios_persistence import ir
 from helios_persistence.errors import PermissionDenied
 from helios_persistence.registry import Registry, default_registry
-from helios_persistence.tenancy import TenantContext
+from helios_persistence.tenancy import TenantContext, compartment_params
 
-__all__ = ["authorize", "touched_types"]
+__all__ = ["authorize", "compartment_predicate", "touched_types"]
 
 
 def touched_types(where: ir.Predicate | None) -> Iterator[tuple[str, str]]:
@@ -45,6 +50,13 @@ def touched_types(where: ir.Predicate | None) -> Iterator[tuple[str, str]]:
 def authorize(query: ir.Query, ctx: TenantContext, registry: Registry | None = None) -> ir.Query:
     """``query`` as ``ctx`` may run it (see the module docstring); ``registry`` knows the
     targets of reference parameters (default: the R4 base)."""
+    compartment = ctx.permissions.compartment
+    if compartment is not None:
+        for name, how in touched_types(query.where):
+            if name != compartment[0] and not compartment_params(compartment[0], name):
+                raise PermissionDenied(f"{name} is not in the {compartment[0]} compartment ({how})")
+        if query.where is not None:
+            query = replace(query, where=_confine(query.where, compartment))
     allowed = ctx.permissions.resource_types
     if allowed is None:
         return query
@@ -58,6 +70,36 @@ def authorize(query: ir.Query, ctx: TenantContext, registry: Registry | None = N
         _check(allowed, name, how)
     includes = tuple(_permitted_includes(query.include, allowed, registry or default_registry()))
     return query if includes == query.include else replace(query, include=includes)
+
+
+def compartment_predicate(resource_type: str, compartment: tuple[str, str]) -> ir.Predicate:
+    """Holds for the ``resource_type`` resources in ``compartment`` (``("Patient", id)``):
+    the compartment's own resource by id, any other by one of its compartment parameters."""
+    kind, owner = compartment
+    if resource_type == kind:
+        return ir.TokenMatch("_id", ir.TokenOp.EQ, None, owner)
+    links = compartment_params(kind, resource_type)
+    if not links:
+        raise PermissionDenied(f"{resource_type} is not in the {kind} compartment")
+    matches = tuple(ir.ReferenceMatch(p, ir.ReferenceOp.EQ, kind, owner) for p in links)
+    return matches[0] if len(matches) == 1 else ir.Or(matches)
+
+
+def _confine(where: ir.Predicate, compartment: tuple[str, str]) -> ir.Predicate:
+    """``where`` with every chain hop and ``_has`` source restricted to the compartment."""
+    if isinstance(where, ir.Chain):
+        inner = _confine(where.where, compartment)
+        only = compartment_predicate(where.target_type, compartment)
+        return replace(where, where=ir.And((inner, only)))
+    if isinstance(where, ir.Has):
+        inner = _confine(where.where, compartment)
+        only = compartment_predicate(where.source_type, compartment)
+        return replace(where, where=ir.And((inner, only)))
+    if isinstance(where, ir.And | ir.Or):
+        return replace(where, children=tuple(_confine(c, compartment) for c in where.children))
+    if isinstance(where, ir.Not):
+        return replace(where, child=_confine(where.child, compartment))
+    return where
 
 
 def _check(allowed: frozenset[str], name: str, how: str) -> None:

@@ -110,3 +110,26 @@ def test_authorized_query_touches_only_permitted_types(query: str, allowed: froz
         assert inc.source_type == "*" or inc.source_type in allowed
         if not inc.reverse:
             assert inc.target_type in allowed
+
+
+PATIENT_1 = TenantContext("acme", Permissions(compartment=("Patient", "1")))
+
+
+def test_compartment_confines_every_chain_and_has() -> None:
+    q = authorize(
+        parse("Observation?subject:Patient.name=x&_has:Observation:has-member:status=final"),
+        PATIENT_1,
+    )
+    chain, has = q.where.children  # type: ignore[union-attr]
+    assert chain.where == ir.And(
+        (
+            ir.StringMatch("name", ir.StringOp.STARTS, "x"),
+            ir.TokenMatch("_id", ir.TokenOp.EQ, None, "1"),
+        )
+    )
+    assert isinstance(has.where, ir.And) and "ReferenceMatch" in str(has.where.children[1])
+    plain = parse("Observation?code=x")
+    assert authorize(plain, PATIENT_1).where == plain.where  # the searched type: elsewhere
+    for query in ("Observation?performer:Practitioner.name=x", "Patient?organization.name=x"):
+        with pytest.raises(PermissionDenied, match="compartment"):
+            authorize(parse(query), PATIENT_1)
