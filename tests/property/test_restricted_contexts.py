@@ -133,7 +133,7 @@ def check(store: Any, ctx: TenantContext, everything: list[dict[str, Any]], quer
     )
 
 
-@examples(40)
+@examples(25)
 @given(world=gen.worlds(), data=st.data())
 def test_restricted_contexts_see_only_what_they_may(world: dict[str, Any], data: Any) -> None:
     describe(world)

@@ -37,6 +37,7 @@ from helios_persistence.storage.types import (
     parse_instant_micros,
     parse_period_micros,
 )
+from helios_persistence.storage.validation import brief
 from helios_persistence.tenancy import Operation, TenantContext
 
 __all__ = ["Resource", "StoreAPI"]
@@ -362,7 +363,7 @@ class StoreAPI(Operations):
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**62
             ):
-                raise InvalidResource(f"{name} must be a non-negative integer, not {value!r}")
+                raise InvalidResource(f"{name} must be a non-negative integer, not {brief(value)}")
         try:
             since_micros = parse_instant_micros(since) if since is not None else None
             at_range = parse_period_micros(at) if at is not None else None

@@ -42,7 +42,7 @@ from helios_persistence.errors import (
     PreconditionFailed,
 )
 from helios_persistence.storage.types import StoredResource, WriteOutcome
-from helios_persistence.storage.validation import check_json
+from helios_persistence.storage.validation import brief, check_json
 from helios_persistence.tenancy import Operation, TenantContext
 
 __all__ = [
@@ -170,9 +170,10 @@ def _parse_entries(bundle: dict[str, Any]) -> list[_Entry]:
         request = raw.get("request") if isinstance(raw, dict) else None
         if not isinstance(request, dict):
             raise InvalidResource(f"{where}.request is missing", expression=where)
-        method = str(request.get("method") or "").upper()
-        if method not in _ORDER:
-            raise InvalidResource(f"{where}.request.method {method!r} is not supported")
+        method = request.get("method") or ""
+        method = method.upper() if isinstance(method, str) else method
+        if not isinstance(method, str) or method not in _ORDER:
+            raise InvalidResource(f"{where}.request.method {brief(method)} is not supported")
         url = parse_request_url(request.get("url"))
         resource = raw.get("resource")
         for name, value in (
@@ -504,7 +505,7 @@ def process_bundle(
     check_json(bundle, "the Bundle")
     kind = bundle.get("type")
     if kind not in ("transaction", "batch"):
-        raise InvalidResource(f"Bundle.type must be transaction or batch, not {kind!r}")
+        raise InvalidResource(f"Bundle.type must be transaction or batch, not {brief(kind)}")
     ctx.check(Operation.TRANSACTION)
     entries = _parse_entries(bundle)
     if kind == "transaction":

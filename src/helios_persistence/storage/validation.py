@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "ID_RE",
     "MAX_DEPTH",
+    "brief",
     "check_id",
     "check_json",
     "check_resource_type",
@@ -57,14 +58,25 @@ def check_resource_type(resource_type: Any, registry: Registry | None = None) ->
     if resource_type not in _r4_types() and (
         registry is None or resource_type not in registry.resource_types
     ):
-        raise InvalidResource(f"unknown resource type {resource_type!r}", expression="resourceType")
+        raise InvalidResource(
+            f"unknown resource type {brief(resource_type)}", expression="resourceType"
+        )
     return resource_type
+
+
+def brief(value: Any) -> str:
+    """A short, safe rendering of any input for an error message (no recursion into it)."""
+    if isinstance(value, str):
+        return repr(value[:64] + ("..." if len(value) > 64 else ""))
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value) if len(repr(value)) <= 64 else f"a {len(str(value))}-digit number"
+    return f"a {type(value).__name__}"
 
 
 def check_id(value: Any, *, expression: str = "id") -> str:
     if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise InvalidResource(
-            f"invalid id {value!r}: 1-64 characters of A-Z, a-z, 0-9, '-' and '.'",
+            f"invalid id {brief(value)}: 1-64 characters of A-Z, a-z, 0-9, '-' and '.'",
             expression=expression,
         )
     return value

@@ -205,3 +205,14 @@ def test_compartment_total_and_pages(clinic: Any) -> None:
     result = clinic.search(PATIENT_123, "Observation?_total=accurate&_count=1")
     assert result.total == 1  # not 5: the other patient's observations do not exist here
     assert result.ids == ["Observation/mine"]  # the first page is not empty
+
+
+def test_a_reference_to_another_server_is_not_in_the_compartment(clinic: Any) -> None:
+    foreign = observation("http://elsewhere.example/fhir/Patient/123", id="foreign")
+    clinic.update(ADMIN, foreign)
+    with pytest.raises(NotFound):  # another server's Patient/123 is not this patient
+        clinic.read(PATIENT_123, "Observation", "foreign")
+    with pytest.raises(PermissionDenied):
+        clinic.create(PATIENT_123, observation("http://elsewhere.example/fhir/Patient/123"))
+    result = clinic.search(PATIENT_123, "Observation?_revinclude=Observation:has-member")
+    assert "Observation/foreign" not in result.ids
