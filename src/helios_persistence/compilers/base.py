@@ -67,7 +67,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     padded = cursor + "=" * (-len(cursor) % 4)
     try:
         decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError):  # (RecursionError: nested thousands deep)
         decoded = None
     if not isinstance(decoded, list):
         raise InvalidSearch("_cursor is not a cursor this server issued")

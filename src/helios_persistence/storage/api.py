@@ -359,6 +359,7 @@ class StoreAPI(Operations):
         if id is not None and resource_type is None:
             raise InvalidResource("an instance history needs the resource type")
         s.ctx.check(Operation.HISTORY, resource_type)
+        offset = 0 if offset is None else offset
         for name, value in (("count", count), ("offset", offset)):
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**62

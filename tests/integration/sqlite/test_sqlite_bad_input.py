@@ -65,7 +65,8 @@ def test_transaction_get_without_a_type(store: Any) -> None:
 
 
 def _cursor(values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    text = "[" * 5000 + "]" * 5000 if values == "deep" else json.dumps(values)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 @pytest.mark.parametrize(
@@ -83,6 +84,7 @@ def _cursor(values: Any) -> str:
         [True, "Patient", "p"],
         {"not": "a list"},
         "string",
+        "deep",
     ],
 )
 @pytest.mark.parametrize("sort", ["", "&_sort=_lastUpdated", "&_sort=-_id"])
@@ -141,7 +143,7 @@ def test_bad_queries(store: Any) -> None:
         _rejects(store, lambda: store.search(CTX, query), InvalidSearch)  # noqa: B023
     for query in (None, 5, b"Patient?name=x"):
         _rejects(store, lambda: store.search(CTX, query), InvalidSearch)  # noqa: B023
-    for kw in ({"offset": -1}, {"offset": "1"}, {"count": -1}, {"offset": 10**30}):
+    for kw in ({"offset": -1}, {"offset": "1"}, {"count": -1}, {"offset": 10**30}, {"count": 1.5}):
         _rejects(store, lambda: store.history(CTX, "Patient", **kw))  # noqa: B023
 
 
