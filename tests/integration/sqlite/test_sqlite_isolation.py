@@ -192,14 +192,9 @@ def test_compartment_chains_and_has_stay_in_the_compartment(clinic: Any) -> None
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap (issue 11, the query pipeline): for a type with several compartment "
-    "parameters (Observation: subject and performer) the compartment is applied by dropping "
-    "rows after the LIMIT, so _total counts the whole tenant and pages come back short; the "
-    "fix moves the compartment predicate into the query",
-)
 def test_compartment_total_and_pages(clinic: Any) -> None:
+    """Observation has two compartment parameters (subject, performer): the compartment is a
+    predicate of the query, so the total and the pages count only what the context sees."""
     for i in range(3):  # other patients' observations, sorting before "mine"
         clinic.update(ADMIN, observation("Patient/999", id=f"a{i}"))
     result = clinic.search(PATIENT_123, "Observation?_total=accurate&_count=1")
