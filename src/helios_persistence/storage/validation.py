@@ -31,6 +31,7 @@ __all__ = [
     "check_json",
     "check_resource_type",
     "known_resource_types",
+    "resource_keys",
     "serialize",
     "validate_resource",
 ]
@@ -113,6 +114,23 @@ def check_json(value: Any, what: str = "resource") -> None:
         if depth >= MAX_DEPTH:
             raise InvalidResource(f"{what} is nested more than {MAX_DEPTH} levels deep")
         stack.extend((child, depth + 1) for child in children)
+
+
+_TYPE_RE = re.compile(r"[A-Z][A-Za-z]{0,63}")
+
+
+def resource_keys(resources: Any) -> list[tuple[str, str]]:
+    """``(type, id)`` of the well-formed resources of a list (a bulk write's prefetch: the
+    others are refused when their turn comes, with a clear error)."""
+    return [
+        (r["resourceType"], r["id"])
+        for r in resources
+        if isinstance(r, dict)
+        and isinstance(r.get("resourceType"), str)
+        and _TYPE_RE.fullmatch(r["resourceType"])
+        and isinstance(r.get("id"), str)
+        and ID_RE.fullmatch(r["id"])
+    ]
 
 
 def serialize(resource: dict[str, Any]) -> str:

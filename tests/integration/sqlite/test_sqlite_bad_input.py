@@ -190,3 +190,9 @@ def test_duplicate_full_urls_are_rejected(store: Any) -> None:
     )
     error = _rejects(store, lambda: store.transaction(CTX, bundle), InvalidResource)
     assert "fullUrl" in str(error)
+
+
+def test_bulk_update_with_malformed_keys(store: Any) -> None:
+    for bad in ({"resourceType": "Patient", "id": "\ud800"}, {"resourceType": "\ud800", "id": "x"},
+                {"resourceType": "Patient", "id": "a" * 65}):  # fmt: skip
+        _rejects(store, lambda: store.bulk_update(CTX, [patient(id="ok"), bad]), InvalidResource)  # noqa: B023

@@ -41,7 +41,7 @@ from helios_persistence.storage.exact_json import parse_resource
 from helios_persistence.storage.operations import Session
 from helios_persistence.storage.protocols import Capability
 from helios_persistence.storage.types import MonotonicClock
-from helios_persistence.storage.validation import DEFAULT_MAX_BYTES
+from helios_persistence.storage.validation import DEFAULT_MAX_BYTES, resource_keys
 from helios_persistence.tenancy import TenantContext, TenantId
 
 from .connection import Database
@@ -233,13 +233,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
 
     def _start_bulk(self, s: Session, resources: list[dict[str, Any]]) -> None:
         """Lock and read every target of a bulk load in two statements."""
-        s.conn.prefetch(
-            (r["resourceType"], r["id"])
-            for r in resources
-            if isinstance(r, dict)
-            and isinstance(r.get("resourceType"), str)
-            and isinstance(r.get("id"), str)
-        )
+        s.conn.prefetch(resource_keys(resources))
 
     # -- public API additions -------------------------------------------------------------------
     def transaction(self, ctx: TenantContext, bundle: Resource) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from helios_persistence.registry import Registry, default_registry
 from helios_persistence.storage.api import StoreAPI
 from helios_persistence.storage.protocols import Capability
 from helios_persistence.storage.types import MonotonicClock
-from helios_persistence.storage.validation import DEFAULT_MAX_BYTES
+from helios_persistence.storage.validation import DEFAULT_MAX_BYTES, resource_keys
 from helios_persistence.tenancy import (
     TenantContext,
     TenantId,
@@ -177,14 +177,7 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
 
     # -- maintenance ----------------------------------------------------------------------------
     def _start_bulk(self, s: Session, resources: list[dict[str, Any]]) -> None:
-        keys = [
-            (r["resourceType"], r["id"])
-            for r in resources
-            if isinstance(r, dict)
-            and isinstance(r.get("resourceType"), str)
-            and isinstance(r.get("id"), str)
-        ]
-        s.conn = BulkWriter(s.conn.conn, s.tenant, keys)
+        s.conn = BulkWriter(s.conn.conn, s.tenant, resource_keys(resources))
 
     @contextmanager
     def _bulk_loading(self, ctx: TenantContext) -> Iterator[None]:
