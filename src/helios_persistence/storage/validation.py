@@ -164,6 +164,11 @@ def _serialize_stdlib(resource: dict[str, Any]) -> str:
             resource, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
             default=placeholder,
         )  # fmt: skip
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidResource(
+            f"resource text is not valid Unicode (a lone surrogate at {exc.start})"
+        ) from None
     except (TypeError, ValueError) as exc:
         raise InvalidResource(f"resource is not valid JSON: {exc}") from None
     for key, digits in decimals.items():

@@ -148,7 +148,8 @@ def test_bad_queries(store: Any) -> None:
 
 
 def test_non_string_keys_are_rejected(store: Any) -> None:
-    for bad in ({1: "x"}, {"name": [{"family": "a", 2: "b"}]}, {(1, 2): "x"}, {None: 1}):
+    for bad in ({1: "x"}, {"name": [{"family": "a", 2: "b"}]}, {(1, 2): "x"}, {None: 1},
+                {"gender": "\ud800"}, {"\udfff": "x"}):  # fmt: skip
         _rejects(store, lambda: store.update(CTX, {**patient(id="p1"), **bad}), InvalidResource)  # noqa: B023
 
 
