@@ -185,7 +185,7 @@ class SQLCompiler(SQLPredicates):
         """Rows strictly after the cursor in the page order (a lexicographic comparison)."""
         columns: list[tuple[exp.Expr, bool, type]] = []
         for key in keys:
-            kind = int if key.param == "_lastUpdated" else str
+            kind: type = int if key.param == "_lastUpdated" else str
             columns.append((self.sort_value(key, _Scope("r", None)), key.descending, kind))
         if query.resource_type is None or not any(k.param == "_id" for k in keys):
             columns.append((self.col("r", "type"), False, str))

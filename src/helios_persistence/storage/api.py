@@ -122,9 +122,8 @@ class StoreAPI(Operations):
         parameter (InvalidResource otherwise)."""
         if document.get("status") == "active":
             validate_search_parameter(document, self.registry)
-            if self.registry.by_url(document.get("url")) is None and _shadows(
-                self.registry, document
-            ):
+            standard = self.registry.by_url(str(document.get("url")))
+            if standard is None and _shadows(self.registry, document):
                 raise InvalidResource(
                     f"SearchParameter {document.get('code')!r} would shadow the standard "
                     f"parameter of that code of {', '.join(document.get('base') or [])}",

@@ -392,7 +392,8 @@ class _Processor:
                         f"resource has id {e.resource['id']}"
                     )
                 e.target_id = ids[0] if ids else e.resource.get("id") or str(uuid.uuid4())
-        self.map_full_url(e, rtype, e.target_id)
+        if e.target_id is not None:
+            self.map_full_url(e, rtype, e.target_id)
 
     def run(self, s: Any, e: _Entry) -> dict[str, Any]:
         b = self.backend
