@@ -4,7 +4,7 @@ A type-restricted context never reads another type's data, through a chain, ``_h
 ``_list``, ``_filter``, conditional criteria or a transaction's conditional reference; its
 includes leave the forbidden types out; ``reindex`` with no type touches only its types.
 A compartment-restricted context cannot tell a resource outside its compartment from one
-that does not exist. (The PostgreSQL tests import these functions.)
+that does not exist. (Runs on every backend: tests/storage.)
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlite_helpers import count_rows, observation, patient
 
 from helios_persistence.errors import NotFound, PermissionDenied, VersionConflict
 from helios_persistence.tenancy import Operation, Permissions, TenantContext
+
+from .helpers import count_rows, observation, patient
 
 ADMIN = TenantContext.for_tenant("acme")
 OBS_ONLY = TenantContext("acme", Permissions(resource_types=frozenset({"Observation"})))

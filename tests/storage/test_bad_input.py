@@ -1,5 +1,5 @@
 """Bad input (issue 12): a HeliosError with an OperationOutcome, never a raw exception, and
-nothing changed; and no input is silently changed. (The PostgreSQL tests import these.)"""
+nothing changed; and no input is silently changed. (Runs on every backend: tests/storage.)"""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlite_helpers import count_rows, observation, patient
 
 from helios_persistence.errors import HeliosError, InvalidResource, InvalidSearch
 from helios_persistence.tenancy import TenantContext
+
+from .helpers import count_rows, observation, patient
 
 CTX = TenantContext.for_tenant("acme")
 
