@@ -107,7 +107,7 @@ def test_vread_of_a_huge_version(store: Any) -> None:
     assert error.http_status == 404
 
 
-@pytest.mark.parametrize("bad_id", [5, 5.0, None, ["p1"]])
+@pytest.mark.parametrize("bad_id", [5, 5.0, None, ["p1"], "\ud800", "a\x00b", "a" * 65])
 def test_non_string_ids(store: Any, bad_id: Any) -> None:
     store.update(CTX, patient(id="p1"))
     for call in (

@@ -326,6 +326,8 @@ class Operations:
     def _current(self, s: Session, resource_type: str, id: str) -> Current | None:
         if not isinstance(id, str):
             raise InvalidResource(f"a resource id is a string, not {type(id).__name__}")
+        if not validation.ID_RE.fullmatch(id):
+            return None  # no resource has such an id (nor can the database be asked for it)
         current: Current | None = self._records.get_current(s.conn, s.tenant, resource_type, id)
         return current
 
@@ -485,7 +487,9 @@ class Operations:
             raise InvalidResource("vread needs a string id and a string or integer version")
         wanted = normalize_etag(version_id)
         if not (wanted.isascii() and wanted.isdigit()) or len(wanted) > 18:  # 64-bit versions
-            raise NotFound(f"{resource_type}/{id} has no version {wanted!r}")
+            raise NotFound(f"{resource_type}/{id} has no version {validation.brief(wanted)}")
+        if not validation.ID_RE.fullmatch(id):
+            raise NotFound(f"{resource_type}/{validation.brief(id)} has no version {wanted}")
         found = self._records.get_version(s.conn, s.tenant, resource_type, id, int(wanted))
         if found is None:
             raise NotFound(f"{resource_type}/{id} has no version {wanted}")

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helios_persistence.store_urls import open_store
 from sqlite_helpers import patient
 from test_sqlite_search_parameters import nickname
 
 from helios_persistence.errors import InvalidSearch
+from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
 A = TenantContext.for_tenant("tenant-a")
