@@ -40,7 +40,8 @@ def touched_types(where: ir.Predicate | None) -> Iterator[tuple[str, str]]:
     if where is None:
         return
     if isinstance(where, ir.Chain):
-        yield where.target_type, f"the chain through {where.param!r}"
+        for target in where.target_types:  # (a chain naming no type may reach several)
+            yield target, f"the chain through {where.param!r}"
     elif isinstance(where, ir.Has):
         yield where.source_type, f"_has:{where.source_type}:{where.param}"
     for child in ir.children(where):
@@ -87,10 +88,17 @@ def compartment_predicate(resource_type: str, compartment: tuple[str, str]) -> i
 
 def _confine(where: ir.Predicate, compartment: tuple[str, str]) -> ir.Predicate:
     """``where`` with every chain hop and ``_has`` source restricted to the compartment."""
-    if isinstance(where, ir.Chain):
+    if isinstance(where, ir.Chain):  # one chain per target type: each its own membership
         inner = _confine(where.where, compartment)
-        only = compartment_predicate(where.target_type, compartment)
-        return replace(where, where=ir.And((inner, only)))
+        hops = tuple(
+            replace(
+                where,
+                target_types=(t,),
+                where=ir.And((inner, compartment_predicate(t, compartment))),
+            )
+            for t in where.target_types
+        )
+        return hops[0] if len(hops) == 1 else ir.Or(hops)
     if isinstance(where, ir.Has):
         inner = _confine(where.where, compartment)
         only = compartment_predicate(where.source_type, compartment)

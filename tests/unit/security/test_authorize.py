@@ -10,7 +10,7 @@ from helios_persistence import ir
 from helios_persistence.authorization import authorize, touched_types
 from helios_persistence.errors import PermissionDenied
 from helios_persistence.parsing import parse
-from helios_persistence.tenancy import Permissions, TenantContext
+from helios_persistence.tenancy import Permissions, TenantContext, compartment_params
 
 OBS_ONLY = TenantContext("acme", Permissions(resource_types=frozenset({"Observation"})))
 EVERYTHING = TenantContext.for_tenant("acme")
@@ -133,3 +133,24 @@ def test_compartment_confines_every_chain_and_has() -> None:
     for query in ("Observation?performer:Practitioner.name=x", "Patient?organization.name=x"):
         with pytest.raises(PermissionDenied, match="compartment"):
             authorize(parse(query), PATIENT_1)
+
+
+def test_a_chain_naming_no_type_checks_each_of_its_types() -> None:
+    q = parse("Observation?subject.name=x")
+    chain = q.where
+    assert isinstance(chain, ir.Chain) and len(chain.target_types) > 1
+    only_patients = TenantContext(
+        "t", Permissions(resource_types=frozenset({"Observation", "Patient"}))
+    )
+    with pytest.raises(PermissionDenied):  # Patient is allowed, the chain's other types are not
+        authorize(q, only_patients)
+    everything = TenantContext(
+        "t", Permissions(resource_types=frozenset(chain.target_types) | {"Observation"})
+    )
+    assert authorize(q, everything).where == q.where
+    in_compartment = [
+        t for t in chain.target_types if t == "Patient" or compartment_params("Patient", t)
+    ]
+    q2 = parse(f"Observation?subject:{in_compartment[0]}.name=x")
+    confined = authorize(q2, PATIENT_1).where
+    assert isinstance(confined, ir.Chain) and isinstance(confined.where, ir.And)
