@@ -10,7 +10,7 @@
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 
 -- Tenants with data in this database (tenant → its schema or database, for the other
--- strategies); no row-level security: it only names tenants.
+-- strategies); row-level security from migration 008.
 CREATE TABLE IF NOT EXISTS helios_tenants (
     tenant      TEXT COLLATE "C" PRIMARY KEY,
     location    TEXT COLLATE "C",

@@ -209,8 +209,11 @@ def _row(resource: dict[str, Any], prefix: str) -> tuple[str, str, str]:
 def cmd_compile(args: argparse.Namespace) -> int:
     registry = None
     if args.store:
-        with _open(args, create=False) as store:
-            registry = store.registry
+        with _open(args, create=False) as store:  # the tenant's custom parameters too
+            ctx = hp.TenantContext.for_tenant(args.tenant or "default")
+            with store.read_session(ctx):  # (a store registers a tenant's on first use)
+                pass
+            registry = store.registry_for(ctx)
     parsed = hp.parse(args.query, registry=registry)
     compiled = hp.compile(parsed, dialect=args.dialect, tenant=args.tenant)
     console.print(str(parsed))

@@ -3,9 +3,11 @@
 ``text → parse → bind`` (:mod:`.parsing`: grammar, then the SearchParameter registry) ``→
 restrict`` (the tenant context's permissions: forbidden types are refused, a compartment
 becomes predicates of the query itself, so paging and ``_total`` count only what the context
-may see) ``→ passes`` (the store's own rewrites, then the dialect's ordered ``PASSES``) ``→
-compile`` (the dialect's compiler). A store runs the compiled statement; nothing downstream
-parses text or edits query strings.
+may see; then :func:`~helios_persistence.authorization.authorize`: every type a chain,
+``_has``, ``_list`` or ``_filter`` reads is checked, chains stay in the compartment, includes
+lose forbidden types) ``→ passes`` (the store's own rewrites, then the dialect's ordered
+``PASSES``) ``→ compile`` (the dialect's compiler). A store runs the compiled statement;
+nothing downstream parses text or edits query strings.
 
 A :class:`Plan` keeps the query as the caller wrote it (bound, unrestricted: what a ``next``
 link renders, so the restriction is never written into a link) beside the query that runs.
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from helios_persistence import ir
+from helios_persistence.authorization import authorize
 from helios_persistence.compilers import get_compiler
 from helios_persistence.compilers.base import BaseCompiler, Compiled
 from helios_persistence.errors import InvalidSearch, PermissionDenied
@@ -90,7 +93,9 @@ def plan(
     store's ``base_url`` rewrite, the store's ``prepare`` (terminology: ValueSets resolved to
     their cached expansions), the dialect's passes, compile."""
     bound = bind(query, registry=registry, limits=limits)
-    effective = restrict(bound, ctx) if ctx is not None else bound
+    effective = bound
+    if ctx is not None:  # every type the query reads checked; chains kept in the compartment
+        effective = authorize(restrict(bound, ctx), ctx, registry)
     effective = relativize_references(effective, base_url)
     if prepare is not None:
         effective = prepare(effective)

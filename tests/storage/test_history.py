@@ -88,5 +88,5 @@ def test_since_at_and_count(store: Any, ctx: TenantContext) -> None:
     assert store.history(ctx, "Patient", "p1", count=0)["entry"] == []
     with pytest.raises(InvalidResource):
         store.history(ctx, since="yesterday")
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidResource):
         store.history(ctx, count=-1)

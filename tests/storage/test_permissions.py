@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from helios_persistence.errors import Gone, PermissionDenied
+from helios_persistence.errors import Gone, NotFound, PermissionDenied
 from helios_persistence.tenancy import Operation, Permissions, TenantContext
 
 from .helpers import count_rows, observation, patient
@@ -117,10 +117,11 @@ def test_compartment_reads(clinic: Any) -> None:
     assert clinic.read(PATIENT_123, "Patient", "123").id == "123"
     assert clinic.read(PATIENT_123, "Observation", "mine").id == "mine"
     assert clinic.vread(PATIENT_123, "Observation", "mine", "1").id == "mine"
+    # outside the compartment is indistinguishable from nonexistent
     for rtype, rid in (("Patient", "999"), ("Observation", "theirs"), ("Organization", "org")):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound):
             clinic.read(PATIENT_123, rtype, rid)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound):
             clinic.vread(PATIENT_123, rtype, rid, "1")
 
 
@@ -133,9 +134,8 @@ def test_compartment_writes(clinic: Any) -> None:
         clinic.update(PATIENT_123, observation("Patient/123", id="theirs"))
     with pytest.raises(PermissionDenied):  # moving one's own resource out is denied
         clinic.update(PATIENT_123, observation("Patient/999", id="mine"))
-    with pytest.raises(PermissionDenied):
-        clinic.delete(PATIENT_123, "Observation", "theirs")
-    with pytest.raises(PermissionDenied):
+    assert clinic.delete(PATIENT_123, "Observation", "theirs") is None  # as if it did not exist
+    with pytest.raises(NotFound):
         clinic.patch(PATIENT_123, "Observation", "theirs", [])
     with pytest.raises(PermissionDenied):
         clinic.create(PATIENT_123, {"resourceType": "Organization", "name": "x"})
@@ -145,7 +145,7 @@ def test_compartment_writes(clinic: Any) -> None:
     with pytest.raises(Gone):
         clinic.read(PATIENT_123, "Observation", "mine")
     clinic.delete(ADMIN, "Observation", "theirs")
-    with pytest.raises(PermissionDenied):  # not even whether it was deleted
+    with pytest.raises(NotFound):  # not even whether it was deleted
         clinic.read(PATIENT_123, "Observation", "theirs")
 
 
@@ -156,5 +156,5 @@ def test_compartment_history(clinic: Any) -> None:
     assert refs == ["Observation/mine", "Patient/123"]
     assert system["total"] == 3  # Patient v1, Observation v1 and its deletion
     assert clinic.history(PATIENT_123, "Observation", count=1)["total"] == 2
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         clinic.history(PATIENT_123, "Observation", "theirs")

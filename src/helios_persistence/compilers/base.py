@@ -67,11 +67,19 @@ def decode_cursor(cursor: str) -> list[Any]:
     padded = cursor + "=" * (-len(cursor) % 4)
     try:
         decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError):  # (RecursionError: nested thousands deep)
         decoded = None
     if not isinstance(decoded, list):
         raise InvalidSearch("_cursor is not a cursor this server issued")
     return decoded
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,9 +253,23 @@ class BaseCompiler:
         positions = [self._index.index(node, f) for f in fields]
         return self.bind(lambda vals: fn(*(vals[p] for p in positions)))
 
-    def cursor_value(self, query: ir.Query, position: int) -> Any:
-        """The ``position``-th sort key value of the query's keyset cursor."""
-        return self.value(query, "cursor", lambda c: decode_cursor(str(c))[position])
+    def cursor_value(self, query: ir.Query, position: int, kind: type, size: int) -> Any:
+        """The ``position``-th of the ``size`` sort key values of the query's keyset cursor,
+        which must be a ``kind`` (``int``: 64-bit; ``str``: text a database can hold), so a
+        forged cursor is an :class:`InvalidSearch`, never a database error."""
+
+        def part(cursor: Any) -> Any:
+            values = decode_cursor(str(cursor))
+            value = values[position] if len(values) == size else None
+            if kind is int:
+                ok = type(value) is int and -(2**63) <= value < 2**63
+            else:
+                ok = isinstance(value, str) and "\x00" not in value and _encodable(value)
+            if not ok:
+                raise InvalidSearch("_cursor is not a cursor this server issued")
+            return value
+
+        return self.value(query, "cursor", part)
 
     @staticmethod
     def page_size(query: ir.Query) -> int:

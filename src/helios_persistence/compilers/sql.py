@@ -183,18 +183,20 @@ class SQLCompiler(SQLPredicates):
 
     def keyset_condition(self, query: ir.Query, keys: list[ir.SortKey]) -> exp.Expr:
         """Rows strictly after the cursor in the page order (a lexicographic comparison)."""
-        columns: list[tuple[exp.Expr, bool]] = []
+        columns: list[tuple[exp.Expr, bool, type]] = []
         for key in keys:
-            columns.append((self.sort_value(key, _Scope("r", None)), key.descending))
+            kind: type = int if key.param == "_lastUpdated" else str
+            columns.append((self.sort_value(key, _Scope("r", None)), key.descending, kind))
         if query.resource_type is None or not any(k.param == "_id" for k in keys):
-            columns.append((self.col("r", "type"), False))
-            columns.append((self.col("r", "id"), False))
+            columns.append((self.col("r", "type"), False, str))
+            columns.append((self.col("r", "id"), False, str))
         disjuncts = []
-        for i, (column, descending) in enumerate(columns):
+        for i, (column, descending, kind) in enumerate(columns):
             equal = [
-                prev.eq(self.cursor_value(query, j)) for j, (prev, _) in enumerate(columns[:i])
+                prev.eq(self.cursor_value(query, j, prev_kind, len(columns)))
+                for j, (prev, _, prev_kind) in enumerate(columns[:i])
             ]
-            bound = self.cursor_value(query, i)
+            bound = self.cursor_value(query, i, kind, len(columns))
             after = (
                 exp.LT(this=column, expression=bound)
                 if descending

@@ -59,6 +59,7 @@ def _parse(
     strict: bool,
 ) -> ParseResult:
     limits = limits or _DEFAULT_LIMITS
+    _check_text(query)
     _check_param_count(query, limits)
     raw = parse_syntax(query)
     if resource_type is not None:
@@ -78,6 +79,19 @@ def _parse(
 
 
 _DEFAULT_LIMITS = Limits()
+
+
+def _check_text(query: object) -> None:
+    """A query is text that UTF-8 can encode (a lone surrogate cannot reach a database)."""
+    if not isinstance(query, str):
+        raise InvalidSearch(f"a search is a query string, not {type(query).__name__}")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidSearch(
+            "the query has a character that is not valid text (a lone surrogate)",
+            position=exc.start,
+        ) from None
 
 
 def _check_param_count(query: str, limits: Limits) -> None:

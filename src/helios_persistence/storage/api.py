@@ -23,7 +23,7 @@ from helios_persistence.backends.sql.reindex_loop import ReindexTarget, run_rein
 from helios_persistence.errors import InvalidResource, InvalidSearch, NotFound, PermissionDenied
 from helios_persistence.indexing.reindex_plan import Progress
 from helios_persistence.parsing import Limits
-from helios_persistence.registry import default_registry
+from helios_persistence.registry import Registry
 from helios_persistence.registry.validate import validate as validate_search_parameter
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.bundles import process_bundle
@@ -37,6 +37,7 @@ from helios_persistence.storage.types import (
     parse_instant_micros,
     parse_period_micros,
 )
+from helios_persistence.storage.validation import brief
 from helios_persistence.tenancy import Operation, TenantContext
 from helios_persistence.terminology.store_api import TerminologyAPI
 
@@ -61,7 +62,8 @@ class StoreAPI(TerminologyAPI, Operations):
     :class:`Operations`."""
 
     _lock: threading.Lock
-    _custom_urls: set[str]
+    #: tenant key → that tenant's registry (see :meth:`registry_for`)
+    _overlays: dict[str, Registry]
 
     def write_session(self, ctx: TenantContext) -> AbstractContextManager[Session]:
         raise NotImplementedError  # pragma: no cover
@@ -79,34 +81,55 @@ class StoreAPI(TerminologyAPI, Operations):
             return work(s)
 
     # -- the registry ---------------------------------------------------------------------------
-    def _apply_pending(self, pending: list[tuple[str, Any]]) -> None:
-        standard = default_registry()
+    def registry_for(self, ctx: TenantContext) -> Registry:
+        """The SearchParameter registry of ``ctx``'s tenant: the store's shared base
+        (``store.registry``: R4 and whatever the store was opened with) plus the custom
+        parameters that tenant stored, which no other tenant sees."""
+        return self._overlays.get(ctx.tenant_key, self.registry)
+
+    def _apply_pending(self, tenant: str, pending: list[tuple[str, Any]]) -> None:
+        """Apply a committed transaction's SearchParameter changes to ``tenant``'s overlay
+        (created on its first custom parameter). A url of the base is never registered nor
+        unregistered, and a definition whose code a base parameter of one of its types
+        already has is skipped, so no tenant shadows or removes a standard parameter."""
+        base = self.registry
         with self._lock:
+            overlay = self._overlays.get(tenant)
             for action, value in pending:
                 if action == "register":
-                    url = value.get("url")
-                    if standard.by_url(url) is not None:
-                        continue  # standard parameters are never replaced
+                    if base.by_url(value.get("url")) is not None or _shadows(base, value):
+                        continue
+                    if overlay is None:
+                        overlay = base.copy()
                     try:
-                        self.registry.from_search_parameter(value)
+                        overlay.from_search_parameter(value)
                     except InvalidResource:  # checked before writing; stored before checks
                         continue
-                    self._custom_urls.add(url)
-                elif value in self._custom_urls:
-                    self.registry.unregister(value)
-                    self._custom_urls.discard(value)
+                elif overlay is not None and base.by_url(value) is None:
+                    overlay.unregister(value)
+            if overlay is not None:
+                self._overlays[tenant] = overlay
 
-    def _register_stored(self, texts: Iterator[str] | list[str]) -> None:
-        """Register stored SearchParameter definitions (JSON texts, oldest first)."""
-        for text in texts:
+    def _register_stored(self, rows: Iterable[tuple[str, str | dict[str, Any]]]) -> None:
+        """Register stored SearchParameter definitions (``(tenant, JSON text)``, oldest
+        first) in their tenants' overlays."""
+        for tenant, text in rows:
             document = json.loads(text) if isinstance(text, str) else text
             if document.get("status") == "active":
-                self._apply_pending([("register", document)])
+                self._apply_pending(tenant, [("register", document)])
 
     def _check_search_parameter(self, document: dict[str, Any]) -> None:
-        """An active SearchParameter must be usable (InvalidResource otherwise)."""
+        """An active SearchParameter must be usable and must not shadow a standard
+        parameter (InvalidResource otherwise)."""
         if document.get("status") == "active":
             validate_search_parameter(document, self.registry)
+            standard = self.registry.by_url(str(document.get("url")))
+            if standard is None and _shadows(self.registry, document):
+                raise InvalidResource(
+                    f"SearchParameter {document.get('code')!r} would shadow the standard "
+                    f"parameter of that code of {', '.join(document.get('base') or [])}",
+                    expression="SearchParameter.code",
+                )
 
     def _validate(self, resource: Any, *, require_id: bool = False) -> str:
         resource_type = super()._validate(resource, require_id=require_id)
@@ -152,8 +175,32 @@ class StoreAPI(TerminologyAPI, Operations):
         ``cancel=Event``, ``on_progress`` and ``batch`` as in :func:`run_reindex`. Needs the
         update permission."""
         ctx.check(Operation.UPDATE, resource_type)
-        target = self._reindex_target(ctx, resource_type)
-        return run_reindex(target, self.registry, params, **options)
+        if ctx.permissions.compartment is not None:  # its counts would describe the tenant
+            raise PermissionDenied("reindex is not permitted to a compartment-restricted context")
+        allowed = ctx.permissions.resource_types
+        if resource_type is not None or allowed is None:
+            target = self._reindex_target(ctx, resource_type)
+            return run_reindex(target, self.registry_for(ctx), params, **options)
+        return self._reindex_types(ctx, sorted(allowed), params, **options)
+
+    def _reindex_types(
+        self, ctx: TenantContext, types: list[str], params: Any, **options: Any
+    ) -> Progress:
+        """Reindex each permitted type in key order (``after`` resumes across them)."""
+        after = options.pop("after", None)
+        done = failed = 0
+        progress = Progress(last_key=after, finished=True)
+        for name in types:
+            if after is not None and name < after[0]:
+                continue
+            start = after if after is not None and after[0] == name else None
+            target = self._reindex_target(ctx, name)
+            registry = self.registry_for(ctx)
+            progress = run_reindex(target, registry, params, after=start, **options)
+            done, failed = done + progress.done, failed + progress.failed
+            if progress.cancelled:
+                break
+        return replace(progress, done=done, failed=failed)
 
     def bulk_update(self, ctx: TenantContext, resources: list[dict[str, Any]]) -> int:
         """Update (or create) many resources with ids in one transaction; all or nothing.
@@ -310,10 +357,14 @@ class StoreAPI(TerminologyAPI, Operations):
         offset: int = 0,
     ) -> dict[str, Any]:
         if id is not None and resource_type is None:
-            raise ValueError("an instance history needs the resource type")
+            raise InvalidResource("an instance history needs the resource type")
         s.ctx.check(Operation.HISTORY, resource_type)
-        if count is not None and (not isinstance(count, int) or count < 0):
-            raise ValueError(f"count must be a non-negative integer, not {count!r}")
+        offset = 0 if offset is None else offset
+        for name, value in (("count", count), ("offset", offset)):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**62
+            ):
+                raise InvalidResource(f"{name} must be a non-negative integer, not {brief(value)}")
         try:
             since_micros = parse_instant_micros(since) if since is not None else None
             at_range = parse_period_micros(at) if at is not None else None
@@ -325,11 +376,8 @@ class StoreAPI(TerminologyAPI, Operations):
         if id is not None:
             assert resource_type is not None
             current = self._current(s, resource_type, id)
-            if current is None:
+            if current is None or self._hidden(s, resource_type, id, current):
                 raise NotFound(f"{resource_type}/{id} is not known")
-            body = json.loads(current.json) if current.json else None
-            if restricted and not self._visible(s, resource_type, id, current.version, body):
-                raise PermissionDenied(f"{resource_type}/{id} is not in the compartment")
         kw: dict[str, Any] = {"since": since_micros, "at": at_range, "types": types}
         entries = records.history_entries(
             s.conn,
@@ -471,7 +519,7 @@ class StoreAPI(TerminologyAPI, Operations):
         rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
         if not s.ctx.permissions.allows(Operation.SEARCH, rtype):
             return False
-        return self._in_compartment(s.ctx, rtype, rid, self._extract(resource))
+        return self._in_compartment(s.ctx, rtype, rid, self._extract(resource, s.ctx))
 
 
 def _query_text(query: str | ir.Query, bound: ir.Query) -> str | None:
@@ -484,3 +532,11 @@ def _query_text(query: str | ir.Query, bound: ir.Query) -> str | None:
         return render(bound)
     except Unrenderable:
         return None
+
+
+def _shadows(base: Registry, definition: dict[str, Any]) -> bool:
+    """Whether ``definition`` names a code ``base`` already has for one of its types."""
+    code = definition.get("code")
+    return isinstance(code, str) and any(
+        isinstance(t, str) and base.get(t, code) is not None for t in definition.get("base") or []
+    )

@@ -42,6 +42,7 @@ from helios_persistence.errors import (
     PreconditionFailed,
 )
 from helios_persistence.storage.types import StoredResource, WriteOutcome
+from helios_persistence.storage.validation import brief, check_json
 from helios_persistence.tenancy import Operation, TenantContext
 
 __all__ = [
@@ -169,11 +170,19 @@ def _parse_entries(bundle: dict[str, Any]) -> list[_Entry]:
         request = raw.get("request") if isinstance(raw, dict) else None
         if not isinstance(request, dict):
             raise InvalidResource(f"{where}.request is missing", expression=where)
-        method = str(request.get("method") or "").upper()
-        if method not in _ORDER:
-            raise InvalidResource(f"{where}.request.method {method!r} is not supported")
+        method = request.get("method") or ""
+        method = method.upper() if isinstance(method, str) else method
+        if not isinstance(method, str) or method not in _ORDER:
+            raise InvalidResource(f"{where}.request.method {brief(method)} is not supported")
         url = parse_request_url(request.get("url"))
         resource = raw.get("resource")
+        for name, value in (
+            ("fullUrl", raw.get("fullUrl")),
+            ("request.ifNoneExist", request.get("ifNoneExist")),
+            ("request.ifMatch", request.get("ifMatch")),
+        ):
+            if value is not None and not isinstance(value, str):
+                raise InvalidResource(f"{where}.{name} must be a string", expression=where)
         if method in ("POST", "PUT", "PATCH") and not isinstance(resource, dict):
             raise InvalidResource(f"{where} ({method}) has no resource", expression=where)
         if method in ("POST", "PUT", "DELETE", "PATCH") and url.resource_type is None:
@@ -351,7 +360,8 @@ class _Processor:
     def decide_target(self, s: Any, e: _Entry) -> None:
         """Fix the id a POST or PUT entry will write (before any reference is rewritten)."""
         rtype = e.url.resource_type
-        assert rtype is not None
+        if rtype is None or e.method not in ("POST", "PUT"):
+            return  # (only POST and PUT decide a target; they always name a type)
         if e.method == "POST":
             if e.if_none_exist:
                 ids = self.backend.op_match(s, rtype, e.if_none_exist)
@@ -382,9 +392,8 @@ class _Processor:
                         f"resource has id {e.resource['id']}"
                     )
                 e.target_id = ids[0] if ids else e.resource.get("id") or str(uuid.uuid4())
-        else:
-            return
-        self.map_full_url(e, rtype, e.target_id)
+        if e.target_id is not None:
+            self.map_full_url(e, rtype, e.target_id)
 
     def run(self, s: Any, e: _Entry) -> dict[str, Any]:
         b = self.backend
@@ -475,17 +484,33 @@ def _tag(exc: HeliosError, index: int) -> HeliosError:
     return exc
 
 
+def _check_full_urls(entries: list[_Entry]) -> None:
+    """A ``fullUrl`` names one entry: a second one would silently rebind references."""
+    seen: dict[str, int] = {}
+    for e in entries:
+        if e.full_url:
+            if e.full_url in seen:
+                raise InvalidResource(
+                    f"Bundle.entry[{seen[e.full_url]}] and Bundle.entry[{e.index}] have the "
+                    f"same fullUrl {e.full_url}"
+                )
+            seen[e.full_url] = e.index
+
+
 def process_bundle(
     backend: BundleBackend, ctx: TenantContext, bundle: dict[str, Any]
 ) -> dict[str, Any]:
     """Process a transaction or batch Bundle; returns the response Bundle."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise InvalidResource("a transaction needs a Bundle resource")
+    check_json(bundle, "the Bundle")
     kind = bundle.get("type")
     if kind not in ("transaction", "batch"):
-        raise InvalidResource(f"Bundle.type must be transaction or batch, not {kind!r}")
+        raise InvalidResource(f"Bundle.type must be transaction or batch, not {brief(kind)}")
     ctx.check(Operation.TRANSACTION)
     entries = _parse_entries(bundle)
+    if kind == "transaction":
+        _check_full_urls(entries)
     ordered = sorted(entries, key=lambda e: (_ORDER[e.method], e.index))
     responses: list[dict[str, Any] | None] = [None] * len(entries)
     processor = _Processor(backend, ctx, batch=kind == "batch")

@@ -21,7 +21,7 @@ import functools
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from helios_persistence import ir, pipeline
@@ -151,7 +151,7 @@ class Operations:
         return pipeline.plan(
             query,
             self.compiler,
-            registry=self.registry,
+            registry=self.registry_for(s.ctx),
             ctx=s.ctx if restrict else None,
             limits=limits,
             base_url=self.base_url,
@@ -165,18 +165,26 @@ class Operations:
         """Backend-specific checks of a serialised document (InvalidResource)."""
 
     # -- helpers ------------------------------------------------------------------------------
-    def _extract(self, resource: dict[str, Any]) -> ResourceIndex:
+    def registry_for(self, ctx: TenantContext) -> Registry:  # pragma: no cover
+        """The registry of ``ctx``'s tenant (the store's, with that tenant's parameters)."""
+        raise NotImplementedError
+
+    def _extract(self, resource: dict[str, Any], ctx: TenantContext) -> ResourceIndex:
         """The resource's index rows; absolute references to this store's base are local."""
         from helios_persistence.indexing import extract
         from helios_persistence.indexing.references import localize
 
         try:
-            return localize(extract(resource, self.registry), self.base_url)
-        except ValueError as exc:
+            return localize(extract(resource, self.registry_for(ctx)), self.base_url)
+        except (ValueError, RecursionError) as exc:
             raise InvalidResource(f"cannot index the resource: {exc}") from None
 
     def _match(self, s: Session, resource_type: str, criteria: str) -> list[str]:
         """Ids of the resources of ``resource_type`` matching search ``criteria``."""
+        if not isinstance(criteria, str):
+            raise InvalidResource(
+                f"search criteria must be a string, not {type(criteria).__name__}"
+            )
         criteria = criteria.lstrip("?")
         prefix, sep, rest = criteria.partition("?")
         if sep and re.fullmatch(r"[A-Z][A-Za-z]*", prefix):  # the ``Type?criteria`` form
@@ -188,8 +196,21 @@ class Operations:
         self._lock_criteria(s, resource_type, criteria)
         if "_count=" not in criteria:  # two matches are enough to tell one from many
             criteria = f"{criteria}&_count=2" if criteria else "_count=2"
-        plan = self._plan(s, f"{resource_type}?{criteria}", restrict=False)
+        # run as the context may search (the types the criteria read, its compartment); the
+        # interaction itself (create, update, delete, patch) is checked by the caller
+        perms = s.ctx.permissions
+        searcher = s.ctx.with_permissions(
+            replace(perms, operations=perms.operations | Operation.SEARCH)
+        )
+        plan = self._plan(Session(s.conn, searcher), f"{resource_type}?{criteria}", restrict=True)
         return [r["id"] for r in self._execute_search(s, plan).resources]
+
+    def _hidden(self, s: Session, resource_type: str, id: str, current: Current | None) -> bool:
+        """Whether a compartment-restricted context must see ``current`` as nonexistent."""
+        if current is None or s.ctx.permissions.compartment is None:
+            return False
+        body = json.loads(current.json) if current.json else None
+        return not self._visible(s, resource_type, id, current.version, body)
 
     def _in_compartment(
         self, ctx: TenantContext, resource_type: str, id: str, index: ResourceIndex | None
@@ -217,7 +238,7 @@ class Operations:
         """PermissionDenied unless ``resource`` (a stored version) is in the compartment."""
         if ctx.permissions.compartment is None:
             return
-        index = self._extract(resource) if resource is not None else None
+        index = self._extract(resource, ctx) if resource is not None else None
         if not self._in_compartment(ctx, resource_type, id, index):
             kind, owner = ctx.permissions.compartment
             raise PermissionDenied(f"{resource_type}/{id} is not in the {kind}/{owner} compartment")
@@ -234,7 +255,7 @@ class Operations:
             if text is None:
                 return False
             resource = json.loads(text)
-        return self._in_compartment(s.ctx, resource_type, id, self._extract(resource))
+        return self._in_compartment(s.ctx, resource_type, id, self._extract(resource, s.ctx))
 
     def _validate(self, resource: Any, *, require_id: bool = False) -> str:
         # the size limit is checked on the serialised document in _write (one json.dumps)
@@ -275,7 +296,7 @@ class Operations:
                 f"resource is {size} bytes, over the limit of {self.max_resource_bytes}"
             )
         self._check_document(text)
-        index = self._extract(document)
+        index = self._extract(document, s.ctx)
         if not self._in_compartment(s.ctx, resource_type, id, index):
             kind, owner = s.ctx.permissions.compartment or ("", "")
             raise PermissionDenied(
@@ -325,6 +346,10 @@ class Operations:
         return ids[0] if ids else None
 
     def _current(self, s: Session, resource_type: str, id: str) -> Current | None:
+        if not isinstance(id, str):
+            raise InvalidResource(f"a resource id is a string, not {type(id).__name__}")
+        if not validation.ID_RE.fullmatch(id):
+            return None  # no resource has such an id (nor can the database be asked for it)
         current: Current | None = self._records.get_current(s.conn, s.tenant, resource_type, id)
         return current
 
@@ -369,6 +394,8 @@ class Operations:
         exists = current is not None and not current.deleted
         if if_match is not None:
             wanted = normalize_etag(if_match)
+            if self._hidden(s, resource_type, id, current):
+                exists = False  # outside the compartment: as if it did not exist
             if current is None or not exists or str(current.version) != wanted:
                 have = f"version {current.version}" if current and exists else "no version"
                 raise VersionConflict(
@@ -403,18 +430,18 @@ class Operations:
         return self.op_update(s, {**resource, "id": found})
 
     def op_delete(self, s: Session, resource_type: str, id: str) -> WriteOutcome:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.DELETE, resource_type)
         validation.check_id(id)
         current = self._current(s, resource_type, id)
-        if current is None or current.deleted:
+        if current is None or current.deleted or self._hidden(s, resource_type, id, current):
             return WriteOutcome(None, "204 No Content")
         self._check_compartment(s.ctx, json.loads(current.json or "null"), resource_type, id)
         stored = self._write(s, resource_type, id, None, Interaction.DELETE, current)
         return WriteOutcome(stored, "204 No Content")
 
     def op_delete_conditional(self, s: Session, resource_type: str, criteria: str) -> WriteOutcome:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.DELETE, resource_type)
         found = self._single(
             self._match(s, resource_type, criteria),
@@ -427,11 +454,11 @@ class Operations:
     def op_patch(
         self, s: Session, resource_type: str, id: str, patch: Any, *, if_match: str | None = None
     ) -> WriteOutcome:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.PATCH, resource_type)
         validation.check_id(id)
         current = self._current(s, resource_type, id)
-        if current is None:
+        if current is None or self._hidden(s, resource_type, id, current):
             raise NotFound(f"{resource_type}/{id} does not exist")
         if current.deleted or current.json is None:
             raise Gone(f"{resource_type}/{id} was deleted")
@@ -450,7 +477,7 @@ class Operations:
     def op_patch_conditional(
         self, s: Session, resource_type: str, criteria: str, patch: Any
     ) -> WriteOutcome:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.PATCH, resource_type)
         found = self._single(
             self._match(s, resource_type, criteria),
@@ -462,14 +489,12 @@ class Operations:
 
     # -- reads ----------------------------------------------------------------------------------
     def op_read(self, s: Session, resource_type: str, id: str) -> StoredResource:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.READ, resource_type)
         current = self._current(s, resource_type, id)
-        if current is None:
+        if current is None or self._hidden(s, resource_type, id, current):
             raise NotFound(f"{resource_type}/{id} is not known")
         if current.deleted or current.json is None:
-            if not self._visible(s, resource_type, id, current.version, None):
-                raise PermissionDenied(f"{resource_type}/{id} is not in the compartment")
             raise Gone(f"{resource_type}/{id} was deleted")
         stored = to_stored(resource_type, id, current.version, current.last_updated, current.json)
         self._check_compartment(s.ctx, stored.resource, resource_type, id)
@@ -478,37 +503,33 @@ class Operations:
     def op_vread(
         self, s: Session, resource_type: str, id: str, version_id: str | int
     ) -> StoredResource:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.VREAD, resource_type)
+        if not isinstance(id, str) or not isinstance(version_id, str | int):
+            raise InvalidResource("vread needs a string id and a string or integer version")
         wanted = normalize_etag(version_id)
-        if not wanted.isdigit():
-            raise NotFound(f"{resource_type}/{id} has no version {wanted!r}")
+        if not (wanted.isascii() and wanted.isdigit()) or len(wanted) > 18:  # 64-bit versions
+            raise NotFound(f"{resource_type}/{id} has no version {validation.brief(wanted)}")
+        if not validation.ID_RE.fullmatch(id):
+            raise NotFound(f"{resource_type}/{validation.brief(id)} has no version {wanted}")
         found = self._records.get_version(s.conn, s.tenant, resource_type, id, int(wanted))
         if found is None:
             raise NotFound(f"{resource_type}/{id} has no version {wanted}")
         last_updated, method, text = found
         if not self._visible(
             s, resource_type, id, int(wanted), json.loads(text) if text is not None else None
-        ):
-            raise PermissionDenied(f"{resource_type}/{id} is not in the compartment")
+        ):  # outside the compartment: as if it did not exist
+            raise NotFound(f"{resource_type}/{id} has no version {wanted}")
         if method is Interaction.DELETE or text is None:
             raise Gone(f"version {wanted} of {resource_type}/{id} is a deletion")
         return to_stored(resource_type, id, int(wanted), last_updated, text)
 
     def op_delete_history(self, s: Session, resource_type: str, id: str) -> int:
-        validation.check_resource_type(resource_type, self.registry)
+        validation.check_resource_type(resource_type, self.registry_for(s.ctx))
         s.ctx.check(Operation.DELETE, resource_type)
         current = self._current(s, resource_type, id)
-        if current is None:
+        if current is None or self._hidden(s, resource_type, id, current):
             raise NotFound(f"{resource_type}/{id} is not known")
-        if not self._visible(
-            s,
-            resource_type,
-            id,
-            current.version,
-            json.loads(current.json) if current.json else None,
-        ):
-            raise PermissionDenied(f"{resource_type}/{id} is not in the compartment")
         count: int = self._records.delete_old_versions(
             s.conn, s.tenant, resource_type, id, current.version
         )

@@ -42,6 +42,7 @@ from fhirpathpy.models import models as fp_models
 
 from helios_persistence import model
 from helios_persistence.errors import InvalidResource
+from helios_persistence.storage.validation import check_json
 
 __all__ = ["apply_fhirpath_patch", "apply_json_patch", "apply_patch", "is_patch"]
 
@@ -57,6 +58,7 @@ def is_patch(value: Any) -> bool:
 
 def apply_patch(resource: dict[str, Any], patch: Any) -> dict[str, Any]:
     """A patched copy of ``resource`` (the input is left unchanged)."""
+    check_json(patch, "the patch")
     if isinstance(patch, list | tuple):
         result = apply_json_patch(resource, list(patch))
     elif isinstance(patch, dict) and patch.get("resourceType") == "Parameters":
@@ -66,8 +68,9 @@ def apply_patch(resource: dict[str, Any], patch: Any) -> dict[str, Any]:
             raise InvalidResource(f"a Binary patch must have contentType {JSON_PATCH_MIME}")
         try:
             operations = json.loads(base64.b64decode(patch.get("data") or "", validate=True))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             raise InvalidResource(f"the Binary patch is not base64 JSON: {exc}") from None
+        check_json(operations, "the patch")
         if not isinstance(operations, list):
             raise InvalidResource("a JSON Patch document must be an array")
         result = apply_json_patch(resource, operations)

@@ -25,9 +25,13 @@ from helios_persistence.tenancy import _patient_compartment
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "ID_RE",
+    "MAX_DEPTH",
+    "brief",
     "check_id",
+    "check_json",
     "check_resource_type",
     "known_resource_types",
+    "resource_keys",
     "serialize",
     "validate_resource",
 ]
@@ -55,14 +59,25 @@ def check_resource_type(resource_type: Any, registry: Registry | None = None) ->
     if resource_type not in _r4_types() and (
         registry is None or resource_type not in registry.resource_types
     ):
-        raise InvalidResource(f"unknown resource type {resource_type!r}", expression="resourceType")
+        raise InvalidResource(
+            f"unknown resource type {brief(resource_type)}", expression="resourceType"
+        )
     return resource_type
+
+
+def brief(value: Any) -> str:
+    """A short, safe rendering of any input for an error message (no recursion into it)."""
+    if isinstance(value, str):
+        return repr(value[:64] + ("..." if len(value) > 64 else ""))
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value) if len(repr(value)) <= 64 else f"a {len(str(value))}-digit number"
+    return f"a {type(value).__name__}"
 
 
 def check_id(value: Any, *, expression: str = "id") -> str:
     if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise InvalidResource(
-            f"invalid id {value!r}: 1-64 characters of A-Z, a-z, 0-9, '-' and '.'",
+            f"invalid id {brief(value)}: 1-64 characters of A-Z, a-z, 0-9, '-' and '.'",
             expression=expression,
         )
     return value
@@ -75,13 +90,57 @@ def _decimal(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+#: how deeply JSON arrays and objects may nest in a resource, patch or Bundle (FHIR resources
+#: stay far below; orjson itself stops at 255, and deeper documents exhaust Python's stack)
+MAX_DEPTH = 200
+
+
+def check_json(value: Any, what: str = "resource") -> None:
+    """InvalidResource unless ``value`` is JSON data this library can store unchanged: nested
+    at most :data:`MAX_DEPTH` deep, with string keys only (``{1: "x"}`` would silently
+    become ``{"1": "x"}``). Iterative, so any depth is refused without a RecursionError."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+            for key in item:
+                if not isinstance(key, str):
+                    raise InvalidResource(f"{what} has a non-string key {key!r}")
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            raise InvalidResource(f"{what} is nested more than {MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+
+
+_TYPE_RE = re.compile(r"[A-Z][A-Za-z]{0,63}")
+
+
+def resource_keys(resources: Any) -> list[tuple[str, str]]:
+    """``(type, id)`` of the well-formed resources of a list (a bulk write's prefetch: the
+    others are refused when their turn comes, with a clear error)."""
+    return [
+        (r["resourceType"], r["id"])
+        for r in resources
+        if isinstance(r, dict)
+        and isinstance(r.get("resourceType"), str)
+        and _TYPE_RE.fullmatch(r["resourceType"])
+        and isinstance(r.get("id"), str)
+        and ID_RE.fullmatch(r["id"])
+    ]
+
+
 def serialize(resource: dict[str, Any]) -> str:
     """Compact JSON text of ``resource`` (InvalidResource if it is not valid JSON data);
     ``Decimal`` values are written with their digits as they are (``1.50``)."""
     try:
         out = orjson.dumps(resource, default=_decimal)
-    except TypeError:  # a non-string key or an integer over 64 bits: the standard library
-        return _serialize_stdlib(resource)  # accepts the second, rejects the first clearly
+    except TypeError:  # a non-string key, nesting over 255 or an integer over 64 bits: the
+        check_json(resource)  # first two are refused here, the last the standard library
+        return _serialize_stdlib(resource)  # writes exactly
     if b"null" in out:  # orjson writes NaN and Infinity as null, the standard library rejects
         return _serialize_stdlib(resource)  # them (FHIR JSON has no nulls outside arrays)
     return out.decode()
@@ -105,6 +164,11 @@ def _serialize_stdlib(resource: dict[str, Any]) -> str:
             resource, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
             default=placeholder,
         )  # fmt: skip
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidResource(
+            f"resource text is not valid Unicode (a lone surrogate at {exc.start})"
+        ) from None
     except (TypeError, ValueError) as exc:
         raise InvalidResource(f"resource is not valid JSON: {exc}") from None
     for key, digits in decimals.items():

@@ -206,3 +206,67 @@ def test_includes_and_chains_never_cross_tenants(tstore: Any, query: str) -> Non
         assert result.ids == []
     with pytest.raises(NotFound):
         tstore.read(A, "Patient", "p1")
+
+
+def test_rls_hides_other_tenants_names(
+    make_store: Any, pg_url: str, pg_db: Any, app_role: tuple[str, str]
+) -> None:
+    """``helios_tenants`` is under row-level security too: raw SQL as the application role
+    sees the transaction's tenant only; ``store.tenants()`` still lists every tenant."""
+    role, password = app_role
+    owner = make_store()
+    _grant(pg_db, owner.schema, role)
+    app_url = _with_user(pg_url, role, password)
+    with open_store(f"{app_url}?schema={owner.schema}") as app:
+        _load(app)
+        assert app.tenants() == [TenantId("acme"), TenantId("globex")]
+    names = "SELECT tenant FROM helios_tenants ORDER BY tenant"
+    assert _raw(app_url, owner.schema, None, names) == []
+    assert _raw(app_url, owner.schema, "acme", names) == [("acme",)]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        _raw(
+            app_url,
+            owner.schema,
+            "acme",
+            "INSERT INTO helios_tenants VALUES ('initech', NULL, 0) RETURNING tenant",
+        )
+
+
+def test_rls_on_tenant_names_with_schema_per_tenant(
+    pg_url: str, pg_db: Any, app_role: tuple[str, str]
+) -> None:
+    role, password = app_role
+    app_url = _with_user(pg_url, role, password)
+    schema = f"f{uuid.uuid4().hex[:10]}"
+    store = open_store(f"{app_url}?schema={schema}&tenancy=schema&force_rls=true")
+    try:
+        _load(store)
+        assert store.tenants() == [TenantId("acme"), TenantId("globex")]
+        names = "SELECT tenant FROM helios_tenants ORDER BY tenant"
+        assert _raw(app_url, schema, None, names) == []
+    finally:
+        store.close()
+        for name in [schema, *(tenant_name(schema, c.tenant_key) for c in (A, B))]:
+            drop_schemas(pg_db, name)
+
+
+@pytest.mark.parametrize("tenancy", ["shared", "schema", "database"])
+def test_reads_never_create_a_tenant(make_store: Any, pg_db: Any, tenancy: str) -> None:
+    store = make_store(f"tenancy={tenancy}")
+    _load(store)
+    stranger = TenantContext.for_tenant("never-seen")
+    before = {r[0] for r in pg_db.execute("SELECT datname FROM pg_database").fetchall()}
+    schemas = "SELECT nspname FROM pg_namespace ORDER BY 1"
+    before_schemas = pg_db.execute(schemas).fetchall()
+    with pytest.raises(NotFound):
+        store.read(stranger, "Patient", "p1")
+    assert store.search(stranger, "Patient?name=x").ids == []
+    assert store.history(stranger)["total"] == 0
+    assert store.history(stranger, "Patient")["total"] == 0
+    after = {r[0] for r in pg_db.execute("SELECT datname FROM pg_database").fetchall()}
+    assert after == before
+    assert pg_db.execute(schemas).fetchall() == before_schemas
+    assert TenantId("never-seen") not in store.tenants()
+    store.update(stranger, patient(id="p1"))  # a write does create it
+    assert TenantId("never-seen") in store.tenants()
+    assert store.read(stranger, "Patient", "p1").id == "p1"

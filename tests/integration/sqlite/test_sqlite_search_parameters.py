@@ -1,4 +1,5 @@
-"""Custom SearchParameters written to the store register in store.registry."""
+"""Custom SearchParameters written to the store register in their tenant's registry
+(``store.registry_for(ctx)``)."""
 
 from __future__ import annotations
 
@@ -36,9 +37,9 @@ def test_register_and_unregister(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/sp.db"
     with open_store(url) as store:
         assert store.registry is not default_registry()
-        assert store.registry.get("Patient", "nickname") is None
+        assert store.registry_for(CTX).get("Patient", "nickname") is None
         store.update(CTX, nickname())
-        assert store.registry.get("Patient", "nickname") is not None
+        assert store.registry_for(CTX).get("Patient", "nickname") is not None
         assert default_registry().get("Patient", "nickname") is None  # only this store's copy
         # a Patient written now is indexed by the new parameter
         store.update(CTX, patient(id="p", name=[{"use": "nickname", "given": ["Bobby"]}]))
@@ -46,13 +47,13 @@ def test_register_and_unregister(tmp_path: Path) -> None:
             rows = conn.execute("SELECT norm FROM idx_string WHERE param = 'nickname'").fetchall()
         assert rows == [("bobby",)]
     with open_store(url) as store:  # stored definitions register on open
-        assert store.registry.get("Patient", "nickname") is not None
+        assert store.registry_for(CTX).get("Patient", "nickname") is not None
         store.update(CTX, nickname(status="retired"))
-        assert store.registry.get("Patient", "nickname") is None
+        assert store.registry_for(CTX).get("Patient", "nickname") is None
         store.update(CTX, nickname())
-        assert store.registry.get("Patient", "nickname") is not None
+        assert store.registry_for(CTX).get("Patient", "nickname") is not None
         store.delete(CTX, "SearchParameter", "nickname")
-        assert store.registry.get("Patient", "nickname") is None
+        assert store.registry_for(CTX).get("Patient", "nickname") is None
 
 
 def test_failed_transaction_does_not_register() -> None:
@@ -75,7 +76,7 @@ def test_failed_transaction_does_not_register() -> None:
                     ],
                 },
             )
-        assert store.registry.get("Patient", "nickname") is None
+        assert store.registry_for(CTX).get("Patient", "nickname") is None
 
 
 def test_standard_parameters_are_never_replaced_or_removed() -> None:
@@ -86,7 +87,7 @@ def test_standard_parameters_are_never_replaced_or_removed() -> None:
             CTX, {**nickname(), "url": standard.url, "code": "family", "expression": "Patient.id"}
         )
         store.delete(CTX, "SearchParameter", "nickname")
-        assert store.registry.get("Patient", "family") == standard
+        assert store.registry_for(CTX).get("Patient", "family") == standard
 
 
 def test_invalid_active_definition_is_rejected() -> None:

@@ -111,3 +111,22 @@ def test_tenant_column_is_filled(tmp_path: Path) -> None:
             for table in ("resources", "history", "idx_string", "outbox", "resource_text"):
                 tenants = {r[0] for r in conn.execute(f"SELECT tenant FROM {table}")}
                 assert tenants == {"acme", "globex"}, table
+
+
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_reads_never_create_a_tenant(tmp_path: Path, where: str) -> None:
+    url = f"sqlite:///{tmp_path}/dbs" if where == "file" else "sqlite://"
+    with open_store(f"{url}?tenancy=database") as store:
+        known = TenantContext.for_tenant("acme")
+        store.update(known, {"resourceType": "Patient", "id": "p1"})
+        stranger = TenantContext.for_tenant("never-seen")
+        with pytest.raises(NotFound):
+            store.read(stranger, "Patient", "p1")
+        assert store.search(stranger, "Patient").resources == []
+        assert store.history(stranger)["total"] == 0
+        assert store.tenants() == [TenantId("acme")]
+        if where == "file":
+            assert {p.name.split(".")[0] for p in (tmp_path / "dbs").iterdir()} == {"acme"}
+        store.update(stranger, {"resourceType": "Patient", "id": "p1"})  # a write creates it
+        assert store.tenants() == [TenantId("acme"), TenantId("never-seen")]
+        assert store.read(stranger, "Patient", "p1").id == "p1"

@@ -11,9 +11,10 @@ buffered and flushed in pipelines (:mod:`.tx`). Every writer of a resource holds
 lock on it, conditional operations one on their criteria; deadlocks and serialization
 failures (possible only between multi-resource transactions) are retried up to ``retries``
 times with a randomised backoff before :class:`~helios_persistence.errors.TransientConflict`
-reaches the caller. ``store.registry`` is the store's SearchParameter registry: active
-SearchParameter resources register when their transaction commits, and a tenant's stored
-definitions register the first time this store touches that tenant.
+reaches the caller. ``store.registry`` is the store's shared SearchParameter registry and
+``store.registry_for(ctx)`` a tenant's: a tenant's active SearchParameter resources register
+in its own overlay when their transaction commits, and its stored definitions register the
+first time this store touches that tenant.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from helios_persistence.storage.exact_json import parse_resource
 from helios_persistence.storage.operations import Session
 from helios_persistence.storage.protocols import Capability
 from helios_persistence.storage.types import MonotonicClock
-from helios_persistence.storage.validation import DEFAULT_MAX_BYTES
+from helios_persistence.storage.validation import DEFAULT_MAX_BYTES, resource_keys
 from helios_persistence.tenancy import TenantContext, TenantId
 
 from .connection import Database
@@ -113,7 +114,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
         self.max_resource_bytes = max_resource_bytes
         self._clock = MonotonicClock()
         self._lock = threading.Lock()
-        self._custom_urls: set[str] = set()
+        self._overlays: dict[str, Registry] = {}
         self._registered: set[str] = set()
         self._prepared: set[str] = set()
         self._closed = False
@@ -142,7 +143,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
 
     def _force_rls(self, conn: Any) -> None:
         """Make the policies bind the tables' owner too (FORCE ROW LEVEL SECURITY)."""
-        for table in _RLS_TABLES:
+        for table in (*_RLS_TABLES, "helios_tenants"):
             name = sql.Identifier(self.schema, table)
             conn.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(name))
 
@@ -174,12 +175,12 @@ class PostgresStore(StoreAPI, PostgresOperations):
         if key not in self._prepared:  # this store's first use of the tenant
             with self._transaction(key, write=False) as tx:
                 texts = [row[0] for row in tx.execute(_STORED_PARAMETERS, [key])]
-            self._register_stored(texts)
+            self._register_stored((key, text) for text in texts)
             self._prepared.add(key)
 
     @contextmanager
     def _transaction(self, tenant: str, *, write: bool, timeout_ms: int | None = None) -> Any:
-        with self._tenancy.placement(tenant) as place:
+        with self._tenancy.placement(tenant, create=write) as place:
             timeout = self.statement_timeout_ms if timeout_ms is None else timeout_ms
             with place.db.transaction(
                 tenant, place.search_path, write=write, timeout_ms=timeout
@@ -206,7 +207,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
             session = Session(tx, ctx)
             yield session
         self._registered.add(key)
-        self._apply_pending(session.pending)
+        self._apply_pending(key, session.pending)
         self._statistics.written(key, tx.written, tx.written_types)
 
     @contextmanager
@@ -234,13 +235,7 @@ class PostgresStore(StoreAPI, PostgresOperations):
 
     def _start_bulk(self, s: Session, resources: list[dict[str, Any]]) -> None:
         """Lock and read every target of a bulk load in two statements."""
-        s.conn.prefetch(
-            (r["resourceType"], r["id"])
-            for r in resources
-            if isinstance(r, dict)
-            and isinstance(r.get("resourceType"), str)
-            and isinstance(r.get("id"), str)
-        )
+        s.conn.prefetch(resource_keys(resources))
 
     # -- public API additions -------------------------------------------------------------------
     def transaction(self, ctx: TenantContext, bundle: Resource) -> dict[str, Any]:

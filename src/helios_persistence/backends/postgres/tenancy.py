@@ -71,11 +71,20 @@ class Tenancy:
         self._ready: set[str] = set()
 
     @contextmanager
-    def placement(self, tenant: str) -> Iterator[Placement]:
-        """Where ``tenant``'s transactions run (provisioned on first use)."""
-        yield self._place(tenant)
+    def placement(self, tenant: str, *, create: bool = True) -> Iterator[Placement]:
+        """Where ``tenant``'s transactions run (provisioned on first use). With ``create``
+        False (reads), a tenant with no schema or database yet reads the store's own,
+        empty, schema instead: reads never create tenants."""
+        yield self._place(tenant) if create or self._exists(tenant) else self._nowhere()
 
     def _place(self, tenant: str) -> Placement:
+        return Placement(self.main, sql_path(self.schema))
+
+    def _exists(self, tenant: str) -> bool:
+        return True
+
+    def _nowhere(self) -> Placement:
+        """The store's own schema: no tenant's resources live there (other strategies)."""
         return Placement(self.main, sql_path(self.schema))
 
     def register_sql(self) -> str:
@@ -88,12 +97,16 @@ class Tenancy:
         )
 
     def _register(self, tenant: str, location: str | None) -> None:
-        with self.main.connection() as conn:
+        with self.main.connection() as conn, conn.transaction():
+            # row-level security (008_tenants_rls.sql): a tenant records only itself
+            conn.execute("SELECT set_config('helios.tenant', %s, true)", [tenant])
             conn.execute(self.register_sql(), (tenant, location, time.time_ns() // 1000))
 
     def tenants(self) -> list[TenantId]:
         table = sql.Identifier(self.schema, "helios_tenants")
-        with self.main.connection() as conn:
+        with self.main.connection() as conn, conn.transaction():
+            # row-level security shows one tenant's row unless a transaction asks for all
+            conn.execute("SELECT set_config('helios.list_tenants', 'on', true)")
             query = sql.SQL("SELECT tenant FROM {} ORDER BY tenant").format(table)
             return [TenantId(row[0]) for row in conn.execute(query)]
 
@@ -114,6 +127,14 @@ class SchemaTenancy(Tenancy):
             self._register(tenant, name)
             self._ready.add(tenant)
         return Placement(self.main, sql_path(name))
+
+    def _exists(self, tenant: str) -> bool:
+        if tenant in self._ready:
+            return True
+        name = tenant_name(self.schema if self.schema != "public" else "helios", tenant)
+        with self.main.connection() as conn:
+            found = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [name])
+            return found.fetchone() is not None
 
 
 class DatabaseTenancy(Tenancy):
@@ -137,7 +158,10 @@ class DatabaseTenancy(Tenancy):
         return tenant_name(self.prefix, tenant)
 
     @contextmanager
-    def placement(self, tenant: str) -> Iterator[Placement]:
+    def placement(self, tenant: str, *, create: bool = True) -> Iterator[Placement]:
+        if not create and not self._exists(tenant):
+            yield self._nowhere()
+            return
         db = self._lease(tenant)
         try:
             yield Placement(db, sql_path(self.schema))
@@ -180,6 +204,16 @@ class DatabaseTenancy(Tenancy):
             self._ready.add(tenant)
         db.open()
         return db
+
+    def _exists(self, tenant: str) -> bool:
+        with self.lock:
+            if tenant in self._pools or tenant in self._ready:
+                return True
+        with self.main.connection() as conn:
+            found = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [self.database_name(tenant)]
+            )
+            return found.fetchone() is not None
 
     def _create_database(self, name: str) -> None:
         with self.main.connection() as conn:

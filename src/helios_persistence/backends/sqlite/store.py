@@ -9,12 +9,13 @@ Tenancy strategies:
   a second guard). With no directory, each tenant gets its own in-memory database.
 
 Every public method runs in one transaction (writes: ``BEGIN IMMEDIATE``, one writer at a
-time). ``store.registry`` is this store's copy of the SearchParameter registry: an ``active``
-SearchParameter resource written to the store (any tenant) registers there once its
-transaction commits, and unregisters when deleted or retired; standard R4 parameters are
-never replaced or removed. Definitions already stored are registered when a database is opened
-(for database-per-tenant: when that tenant's file is first opened). Resources written before a
-parameter existed are not re-indexed.
+time). ``store.registry`` is the store's shared SearchParameter registry (R4);
+``store.registry_for(ctx)`` is a tenant's: an ``active`` SearchParameter resource a tenant
+writes registers in that tenant's overlay once its transaction commits, and unregisters when
+deleted or retired; standard R4 parameters are never replaced, shadowed or removed.
+Definitions already stored are registered (each in its tenant's overlay) when a database is
+opened (for database-per-tenant: when that tenant's file is first opened). Resources written
+before a parameter existed are not re-indexed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from helios_persistence.registry import Registry, default_registry
 from helios_persistence.storage.api import StoreAPI
 from helios_persistence.storage.protocols import Capability
 from helios_persistence.storage.types import MonotonicClock
-from helios_persistence.storage.validation import DEFAULT_MAX_BYTES
+from helios_persistence.storage.validation import DEFAULT_MAX_BYTES, resource_keys
 from helios_persistence.tenancy import (
     TenantContext,
     TenantId,
@@ -73,8 +74,9 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         self.max_resource_bytes = max_resource_bytes
         self._clock = MonotonicClock()
         self._lock = threading.Lock()
-        self._custom_urls: set[str] = set()
+        self._overlays: dict[str, Registry] = {}
         self._pools: dict[str, ConnectionPool] = {}
+        self._empty: ConnectionPool | None = None  # what never-seen tenants read
         self._loads: dict[int, int] = {}  # bulk loads running, per pool
         self._closed = False
         if tenancy == "database":
@@ -96,9 +98,9 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
                     with pool.write() as tx:  # a bulk load that did not finish (a crash)
                         restore_indexes(tx)
                 stored = [
-                    row[0]
+                    (str(row[0]), str(row[1]))
                     for row in conn.execute(
-                        "SELECT json FROM resources WHERE type = 'SearchParameter' "
+                        "SELECT tenant, json FROM resources WHERE type = 'SearchParameter' "
                         "AND deleted = 0 ORDER BY last_updated"
                     )
                 ]
@@ -108,7 +110,9 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         self._register_stored(stored)
         return pool
 
-    def _pool(self, ctx: TenantContext) -> ConnectionPool:
+    def _pool(self, ctx: TenantContext, *, create: bool = True) -> ConnectionPool:
+        """The tenant's database; with ``create`` False, a tenant that has none yet (database
+        per tenant) reads an empty database instead, so reads never create tenants."""
         key = "" if self.tenancy == "shared" else ctx.tenant_key
         with self._lock:
             if self._closed:
@@ -116,6 +120,10 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
             pool = self._pools.get(key)
             if pool is None:
                 path = None if self.path is None else self.path / tenant_file_name(ctx.tenant)
+                if not create and (path is None or not path.exists()):
+                    if self._empty is None:
+                        self._empty = self._open_pool(None)
+                    return self._empty
                 pool = self._pools[key] = self._open_pool(path)
             return pool
 
@@ -136,6 +144,9 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
         with self._lock:
             self._closed = True
             pools, self._pools = list(self._pools.values()), {}
+            if self._empty is not None:
+                pools.append(self._empty)
+                self._empty = None
         for pool in pools:
             pool.close()
 
@@ -155,25 +166,18 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
             session = Session(Tx(conn, ctx.tenant_key), ctx)
             yield session
             session.conn.flush()
-        self._apply_pending(session.pending)
+        self._apply_pending(ctx.tenant_key, session.pending)
 
     @contextmanager
     def read_session(self, ctx: TenantContext) -> Iterator[Session]:
         if not isinstance(ctx, TenantContext):
             raise TypeError("a TenantContext is required")
-        with self._pool(ctx).read() as conn:
+        with self._pool(ctx, create=False).read() as conn:
             yield Session(Tx(conn, ctx.tenant_key), ctx)
 
     # -- maintenance ----------------------------------------------------------------------------
     def _start_bulk(self, s: Session, resources: list[dict[str, Any]]) -> None:
-        keys = [
-            (r["resourceType"], r["id"])
-            for r in resources
-            if isinstance(r, dict)
-            and isinstance(r.get("resourceType"), str)
-            and isinstance(r.get("id"), str)
-        ]
-        s.conn = BulkWriter(s.conn.conn, s.tenant, keys)
+        s.conn = BulkWriter(s.conn.conn, s.tenant, resource_keys(resources))
 
     @contextmanager
     def _bulk_loading(self, ctx: TenantContext) -> Iterator[None]:
