@@ -112,4 +112,17 @@ def test_every_package_is_listed() -> None:
     }
     mapped = config["tool"]["setuptools"]["package-dir"]
     found |= {name for name in mapped if name}
+    found |= {  # the engines' data folders under dialects/
+        "helios_persistence.dialects." + ".".join(d.relative_to(ROOT / "dialects").parts)
+        for d in (ROOT / "dialects").rglob("*")
+        if d.is_dir() and d.name != "__pycache__"
+    }
+    found |= {  # folders of data files inside packages (no __init__.py of their own)
+        ".".join(d.relative_to(ROOT / "src").parts)
+        for d in (ROOT / "src" / "helios_persistence").rglob("*")
+        if d.is_dir()
+        and d.name != "__pycache__"
+        and not (d / "__init__.py").exists()
+        and any(f.is_file() for f in d.iterdir())
+    }
     assert listed == found
