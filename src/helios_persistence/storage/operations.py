@@ -169,13 +169,15 @@ class Operations:
         """The registry of ``ctx``'s tenant (the store's, with that tenant's parameters)."""
         raise NotImplementedError
 
-    def _extract(self, resource: dict[str, Any], ctx: TenantContext) -> ResourceIndex:
-        """The resource's index rows; absolute references to this store's base are local."""
+    def _extract(self, resource: dict[str, Any], ctx: TenantContext | None = None) -> ResourceIndex:
+        """The resource's index rows (with ``ctx``'s tenant's parameters; the shared ones when
+        None); absolute references to this store's base are local."""
         from helios_persistence.indexing import extract
         from helios_persistence.indexing.references import localize
 
         try:
-            return localize(extract(resource, self.registry_for(ctx)), self.base_url)
+            registry = self.registry if ctx is None else self.registry_for(ctx)
+            return localize(extract(resource, registry), self.base_url)
         except (ValueError, RecursionError) as exc:
             raise InvalidResource(f"cannot index the resource: {exc}") from None
 
