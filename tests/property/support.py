@@ -31,7 +31,7 @@ PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
 if PROFILE not in ("dev", "ci"):
     PROFILE = "dev"
 #: multiplier of each test's example count: dev keeps the suite fast, ci goes deeper
-EXAMPLES = 4 if PROFILE == "ci" else 1
+EXAMPLES = 2 if PROFILE == "ci" else 1
 
 _COMMON: dict[str, Any] = {
     "deadline": None,
