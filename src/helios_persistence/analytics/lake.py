@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
 from typing import Any
 
 import pyarrow.fs as pafs
@@ -40,7 +39,7 @@ from helios_persistence.parsing.text import parse_text
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.results import SearchResult
 
-__all__ = ["AnalyticsResult", "AnalyticsStore", "NotAnExport", "open_analytics"]
+__all__ = ["AnalyticsStore", "NotAnExport", "open_analytics"]
 
 _TEXT_TABLES = {
     "resource_text": "tenant VARCHAR, type VARCHAR, id VARCHAR, narrative VARCHAR, content VARCHAR",
@@ -209,10 +208,11 @@ class AnalyticsStore:
         return layout_for(row["resourceType"]).from_row(row)
 
     def search(self, query: str, **kw: Any) -> SearchResult:
-        """A FHIR search over the export: the same :class:`SearchResult` as the stores."""
+        """A FHIR search over the export: the same :class:`SearchResult` as the stores
+        (``.to_arrow()``, ``.to_pandas()``)."""
         plan = pipeline.plan(query, compiler, registry=self.registry, **kw)
         result = run_search(self.driver, self.tenant, plan)
-        return AnalyticsResult.wrap(result)
+        return result
 
     def resources(self, resource_type: str | None = None) -> Iterator[dict[str, Any]]:
         """Every exported resource (of ``resource_type``), reassembled from its typed columns
@@ -241,27 +241,6 @@ class AnalyticsStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@dataclass(slots=True)
-class AnalyticsResult(SearchResult):
-    """A :class:`SearchResult` with ``to_arrow()``: the page's resources as a pyarrow table
-    (``type``, ``id``, ``json``)."""
-
-    @classmethod
-    def wrap(cls, result: SearchResult) -> AnalyticsResult:
-        return cls(**{f.name: getattr(result, f.name) for f in fields(SearchResult)})
-
-    def to_arrow(self) -> Any:
-        import pyarrow as pa
-
-        return pa.Table.from_pylist(
-            [
-                {"type": r["resourceType"], "id": r.get("id"), "json": json.dumps(r)}
-                for r in self.resources
-            ],
-            schema=pa.schema([("type", pa.string()), ("id", pa.string()), ("json", pa.string())]),
-        )
 
 
 def _fsspec(fs: pafs.FileSystem) -> Any:

@@ -25,7 +25,6 @@ __all__ = ["TEXT_MATCH_FUNCTION", "DuckDBCompiler", "compiler"]
 
 #: the scalar function (text, query) → boolean the analytics store registers
 TEXT_MATCH_FUNCTION = "helios_text_match"
-_TEXT_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "content"}
 
 
 def _source(query: TextQuery) -> str:
@@ -47,26 +46,11 @@ class DuckDBCompiler(SQLCompiler):
         return list(ids)
 
     def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
-        alias = self.alias("t")
-        conditions: list[exp.Expr] = [self.col(alias, "tenant").eq(self.tenant())]
-        if node.param is None:
-            table, column = "resource_text", _TEXT_COLUMNS[node.kind]
-        else:
-            table, column = "param_text", "text"
-            conditions.append(self.col(alias, "param").eq(self.const(node.param)))
-        if scope.rtype is not None:
-            conditions.append(self.col(alias, "type").eq(scope.rtype))
-        conditions.append(
-            exp.Anonymous(
-                this=TEXT_MATCH_FUNCTION,
-                expressions=[self.col(alias, column), self.value(node, "query", _source)],
-            )
-        )
-        select = [self.col(alias, "id")]
-        if scope.rtype is None:
-            select.insert(0, self.col(alias, "type"))
-        rows = exp.select(*select).from_(self.table(table, alias)).where(exp.and_(*conditions))
-        return self.member_of(scope, rows)
+        def match(column: exp.Expr) -> exp.Expr:
+            query = self.value(node, "query", _source)
+            return exp.Anonymous(this=TEXT_MATCH_FUNCTION, expressions=[column, query])
+
+        return self.text_rows(node, scope, match)
 
 
 compiler = DuckDBCompiler()

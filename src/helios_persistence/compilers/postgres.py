@@ -28,7 +28,6 @@ from helios_persistence.compilers.sql import SQLCompiler, _Scope
 
 __all__ = ["PostgresCompiler", "compiler"]
 
-_TEXT_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "content"}
 _TSQUERY = exp.DataType(this=exp.DataType.Type.USERDEFINED, kind="tsquery")
 
 
@@ -54,23 +53,11 @@ class PostgresCompiler(SQLCompiler):
         return exp.Cast(this=placeholder, to=_TSQUERY.copy())
 
     def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
-        alias = self.alias("t")
-        conditions: list[exp.Expr] = [self.col(alias, "tenant").eq(self.tenant())]
-        if node.param is None:
-            table, column = "resource_text", _TEXT_COLUMNS[node.kind]
-        else:
-            table, column = "param_text", "text"
-            conditions.append(self.col(alias, "param").eq(self.const(node.param)))
-        if scope.rtype is not None:
-            conditions.append(self.col(alias, "type").eq(scope.rtype))
-        conditions.append(
-            exp.MatchAgainst(this=self.tsquery(node), expressions=[self.col(alias, column)])
+        return self.text_rows(  # (the query is bound after the parameter, as it is matched)
+            node,
+            scope,
+            lambda column: exp.MatchAgainst(this=self.tsquery(node), expressions=[column]),
         )
-        select = [self.col(alias, "id")]
-        if scope.rtype is None:
-            select.insert(0, self.col(alias, "type"))
-        rows = exp.select(*select).from_(self.table(table, alias)).where(exp.and_(*conditions))
-        return self.member_of(scope, rows)
 
 
 compiler = PostgresCompiler()

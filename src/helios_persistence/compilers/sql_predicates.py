@@ -52,6 +52,8 @@ _CMP: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
     ">": lambda a, b: exp.GT(this=a, expression=b),
     ">=": lambda a, b: exp.GTE(this=a, expression=b),
 }
+#: the ``resource_text`` column of each whole-resource text search
+TEXT_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "content"}
 #: the largest code point: ``v <= s < v + MAX_CHAR`` is "s starts with v"
 MAX_CHAR = "\U0010ffff"
 #: ``:sort`` kinds with an index table column to order by
@@ -435,6 +437,28 @@ class SQLPredicates(TerminologyLowering, BaseCompiler):
             )
             query = query.join(self.table(table, alias), on=on)
         return self.member_of(scope, query)
+
+    def text_rows(
+        self, node: ir.Text, scope: _Scope, match: Callable[[exp.Expr], exp.Expr]
+    ) -> exp.Expr:
+        """Membership in the full-text rows of ``node`` (``resource_text``'s narrative or
+        content column, or ``param_text`` for ``:text-advanced``) where ``match(column)`` holds:
+        dialects whose text is a column (tsvector, exported words) share this shape."""
+        alias = self.alias("t")
+        conditions: list[exp.Expr] = [self.col(alias, "tenant").eq(self.tenant())]
+        if node.param is None:
+            table, column = "resource_text", TEXT_COLUMNS[node.kind]
+        else:
+            table, column = "param_text", "text"
+            conditions.append(self.col(alias, "param").eq(self.const(node.param)))
+        if scope.rtype is not None:
+            conditions.append(self.col(alias, "type").eq(scope.rtype))
+        conditions.append(match(self.col(alias, column)))
+        select = [self.col(alias, "id")]
+        if scope.rtype is None:
+            select.insert(0, self.col(alias, "type"))
+        rows = exp.select(*select).from_(self.table(table, alias)).where(exp.and_(*conditions))
+        return self.member_of(scope, rows)
 
     # -- conditions on one index row ------------------------------------------------------------
     def row_condition(self, node: ir.Node, alias: str) -> exp.Expr:

@@ -115,7 +115,8 @@ def test_export_states_manifest_and_search(store: Any, tmp_path: Path) -> None:
             )
             assert mine.next == theirs.next
         table = lake.search("Patient?_count=2").to_arrow()
-        assert table.num_rows == 2 and table.column_names == ["type", "id", "json"]
+        assert table.num_rows == 2
+        assert table.column_names == ["id", "type", "lastUpdated", "resource"]
         rows = lake.sql(
             "select c.code, count(*) from observation, unnest(code.coding) as t(c) "
             "group by 1 order by 1"
