@@ -11,13 +11,23 @@ nothing is lost or reordered. The composite layer's sync loop is built on these 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from helios_persistence.tenancy import TenantContext
 
-__all__ = ["ApplyReport", "Change", "OutboxReader", "SecondaryStore"]
+__all__ = [
+    "ApplyReport",
+    "Change",
+    "Drift",
+    "OutboxReader",
+    "SecondaryStore",
+    "compare",
+    "current_changes",
+    "rebuild",
+    "replicate",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +54,13 @@ class ApplyReport:
     stale: int = 0
     #: changes that could not be applied, with the reason (to retry; never dropped)
     failed: list[tuple[Change, str]] = field(default_factory=list)
+
+    def add(self, other: ApplyReport) -> ApplyReport:
+        """Add ``other``'s counts and failures to this report; returns ``other``."""
+        self.applied += other.applied
+        self.stale += other.stale
+        self.failed.extend(other.failed)
+        return other
 
 
 @runtime_checkable
@@ -72,3 +89,108 @@ class SecondaryStore(Protocol):
         """``{(type, id): version}`` of every resource the secondary holds for the tenant
         (for consistency checks and resync)."""
         ...
+
+
+@dataclass(slots=True)
+class Drift:
+    """How a secondary differs from its primary (each a sorted list of ``(type, id)``)."""
+
+    #: current in the primary, absent from the secondary
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    #: held by the secondary, not current in the primary
+    extra: list[tuple[str, str]] = field(default_factory=list)
+    #: held by both, the secondary at another version than the primary's current one
+    stale: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+
+def replicate(
+    primary: OutboxReader,
+    secondary: SecondaryStore,
+    ctx: TenantContext,
+    *,
+    after: int = 0,
+    batch: int = 1000,
+) -> tuple[ApplyReport, int]:
+    """Apply the primary's outbox after sequence number ``after`` to ``secondary``, batch by
+    batch, until it is drained or a batch has failures. Returns the summed report and the
+    position to resume from: the last sequence number before the first failed change (later
+    changes of that batch were applied, and applying them again is harmless)."""
+    total = ApplyReport()
+    position = after
+    while True:
+        changes = primary.read_outbox(ctx, after=position, limit=batch)
+        if not changes:
+            return total, position
+        report = total.add(secondary.apply(ctx, changes))
+        if report.failed:
+            return total, min(c.seq for c, _ in report.failed) - 1
+        position = changes[-1].seq
+
+
+def current_changes(
+    primary: Any, ctx: TenantContext, types: Iterable[str] = ()
+) -> Iterator[list[Change]]:
+    """The primary's current resources (of ``types``, default all) as pages of ``upsert``
+    changes (``seq`` 0): what a rebuild applies. Read through the store's own searches, so
+    tenancy and permissions apply."""
+    from helios_persistence.analytics.export import ExportRequest, stream
+    from helios_persistence.fhir_values import parse_date
+
+    for page in stream(primary, ctx, ExportRequest(types=tuple(types))):
+        changes = []
+        for resource in page:
+            meta = resource.get("meta") or {}
+            updated = meta.get("lastUpdated")
+            changes.append(
+                Change(
+                    0, ctx.tenant_key, resource["resourceType"], resource["id"],
+                    int(meta.get("versionId", 1)), "upsert",
+                    parse_date(updated).low if updated else 0, resource,
+                )
+            )  # fmt: skip
+        if changes:
+            yield changes
+
+
+def _primary_versions(primary: Any, ctx: TenantContext) -> dict[tuple[str, str], int]:
+    return {
+        (c.resource_type, c.id): c.version for page in current_changes(primary, ctx) for c in page
+    }
+
+
+def compare(primary: Any, secondary: SecondaryStore, ctx: TenantContext) -> Drift:
+    """What ``secondary`` lacks, holds in excess, or holds at another version than the
+    primary's current resources of the tenant."""
+    want = _primary_versions(primary, ctx)
+    have = secondary.versions(ctx)
+    return Drift(
+        missing=sorted(k for k in want if k not in have),
+        extra=sorted(k for k in have if k not in want),
+        stale=sorted(k for k, v in want.items() if k in have and have[k] != v),
+    )
+
+
+def rebuild(
+    primary: Any, secondary: SecondaryStore, ctx: TenantContext, *, batch: int = 1000
+) -> ApplyReport:
+    """Bring ``secondary`` to the primary's current resources of the tenant: apply every
+    current version, then delete what the primary no longer holds (as a deletion one version
+    above the secondary's, so it wins over what it replaces)."""
+    total = ApplyReport()
+    want: set[tuple[str, str]] = set()
+    for page in current_changes(primary, ctx):
+        for start in range(0, len(page), batch):
+            total.add(secondary.apply(ctx, page[start : start + batch]))
+        want.update((c.resource_type, c.id) for c in page)
+    gone = [
+        Change(0, ctx.tenant_key, rtype, rid, version + 1, "delete", 0)
+        for (rtype, rid), version in secondary.versions(ctx).items()
+        if (rtype, rid) not in want
+    ]
+    for start in range(0, len(gone), batch):
+        total.add(secondary.apply(ctx, gone[start : start + batch]))
+    return total
