@@ -65,7 +65,11 @@ ENGINES: dict[str, Engine] = {
             in_suite=True,  # over an export of the fixtures (hp.open_analytics)
         ),
         Engine("cypher", "Neo4j", "graph"),
-        Engine("elasticsearch", "Elasticsearch", "search"),
+        Engine(
+            "elasticsearch", "Elasticsearch", "search",
+            "helios_persistence.compilers.elasticsearch", ("elasticsearch", "elasticsearchs"),
+            "helios_persistence.backends.elasticsearch.store:open_elasticsearch", in_suite=True,
+        ),
     )
 }  # fmt: skip
 

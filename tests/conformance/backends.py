@@ -25,6 +25,10 @@ try:
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     from conformance.exported import ExportedStore  # type: ignore[no-redef]
 try:
+    from tests.conformance.synced import SyncedStore
+except ImportError:  # plain `pytest`: tests/ itself is on sys.path
+    from conformance.synced import SyncedStore  # type: ignore[no-redef]
+try:
     from tests.services import DEFAULT_URLS, ENV_VARS, REQUIRE_ENV, _probe
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     from services import DEFAULT_URLS, ENV_VARS, REQUIRE_ENV, _probe  # type: ignore[no-redef]
@@ -63,6 +67,22 @@ def _postgres(tmp: Any, **kw: Any) -> Any:
         close()
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+    store.close = close_and_drop
+    return store
+
+
+def _elasticsearch(**kw: Any) -> Any:
+    """An Elasticsearch store with an index of its own (random prefix), dropped on close;
+    refreshed on every apply (read-your-writes)."""
+    prefix = f"conformance-{uuid.uuid4().hex[:10]}"
+    store = open_store(_service("elasticsearch").replace("http", "elasticsearch", 1)
+                       + f"?prefix={prefix}&refresh=true", **kw)  # fmt: skip
+    close = store.close
+
+    def close_and_drop() -> None:
+        store.drop()
+        close()
 
     store.close = close_and_drop
     return store
@@ -108,6 +128,13 @@ BACKENDS: dict[str, Backend] = {
         ),
         Backend(
             "duckdb-export", "duckdb", lambda tmp, **kw: ExportedStore(tmp, **kw), stores=False
+        ),
+        Backend(
+            "elasticsearch",
+            "elasticsearch",
+            lambda tmp, **kw: SyncedStore(_elasticsearch, **kw),
+            unavailable=lambda: _service_missing("elasticsearch"),
+            stores=False,
         ),
     )
 }

@@ -1,0 +1,1 @@
+"""The Elasticsearch backend: a search secondary (``store.ElasticsearchStore``)."""

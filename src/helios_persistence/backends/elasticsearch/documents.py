@@ -1,0 +1,200 @@
+"""One Elasticsearch document per resource version: the resource's index rows as fields.
+
+The fields and keys are :mod:`helios_persistence.compilers.elasticsearch_fields`'s; the
+layout and its mapping are ``dialects/elasticsearch/`` (README there). Full text is tokenised
+here, on the client, by the library's one tokenizer (:func:`~helios_persistence.indexing.
+text_tokens.words_of`: SQLite FTS5's ``porter unicode61 remove_diacritics 2``) and stored as
+space-separated stems in ``text`` fields with Elasticsearch's built-in ``whitespace``
+analyzer, so stemming and folding are SQLite's (the server has no ``analysis-common``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from helios_persistence.compilers.elasticsearch_fields import (
+    date_field,
+    date_sort_field,
+    identifier_key,
+    key,
+    number_field,
+    reference_keys,
+    sort_field,
+    target_key,
+)
+from helios_persistence.indexing import (
+    CompositeRow,
+    DateRow,
+    NumberRow,
+    QuantityRow,
+    ReferenceRow,
+    ResourceIndex,
+    StringRow,
+    TokenRow,
+    UriRow,
+)
+from helios_persistence.indexing.text_tokens import words_of
+
+__all__ = ["NO_SYSTEM", "doc_id", "document", "stems", "tombstone"]
+
+#: how an absent token system (or Identifier type part) is written in a key
+NO_SYSTEM = "\x00"
+
+
+def doc_id(tenant: str, resource_type: str, id: str) -> str:
+    """The document ``_id`` (a tenant may contain ``/``; types and ids never do)."""
+    return f"{tenant}/{resource_type}/{id}"
+
+
+def stems(text: str) -> str:
+    """``text`` as the space-separated stems the ``whitespace`` analyzer indexes."""
+    return " ".join(words_of(text)) if text else ""
+
+
+def _sys(value: str | None) -> str:
+    return NO_SYSTEM if value is None else value
+
+
+def _double(value: Decimal | None) -> float | None:
+    """A finite double (Elasticsearch refuses infinities; such a value is not indexed)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+class _Fields:
+    """The fields of one document (or of one composite repetition), filled row by row."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+
+    def add(self, name: str, value: Any) -> None:
+        self.fields.setdefault(name, []).append(value)
+
+    def row(self, row: Any, *, sort: bool = True) -> None:
+        p = row.param
+        if isinstance(row, StringRow):
+            self.add("str", key(p, row.norm))
+            self.add("strx", key(p, row.exact))
+            if sort:
+                self.add(sort_field(p), row.norm)
+        elif isinstance(row, TokenRow):
+            self._token(row, sort)
+        elif isinstance(row, DateRow):
+            self.add(date_field(p), {"gte": row.low, "lte": max(row.low, row.high - 1)})
+            if sort:
+                self.add(date_sort_field(p), row.low)
+                self.add(date_sort_field(p), row.high)
+        elif isinstance(row, NumberRow):
+            value = _double(row.value)
+            if value is not None:
+                self.add(number_field(p), value)
+        elif isinstance(row, QuantityRow):
+            self._quantity(row)
+        elif isinstance(row, ReferenceRow):
+            self._reference(row, sort)
+        elif isinstance(row, UriRow):
+            self.add("uri", key(p, row.uri))
+            if sort:
+                self.add(sort_field(p), row.uri)
+
+    def _token(self, row: TokenRow, sort: bool) -> None:
+        p = row.param
+        if row.code is not None:
+            self.add("tok_c", key(p, row.code))
+            self.add("tok_sc", key(p, _sys(row.system), row.code))
+            if sort:
+                self.add(sort_field(p), row.code)
+        if row.system is not None:
+            self.add("tok_s", key(p, row.system))
+        if row.text:
+            self.add("tok_t", key(p, row.text))
+        if row.type_code is not None or row.type_system is not None:
+            self.add("tok_ot", key(p, _sys(row.type_system), _sys(row.type_code),
+                                   _sys(row.code)))  # fmt: skip
+
+    def _quantity(self, row: QuantityRow) -> None:
+        value = _double(row.value)
+        nested: dict[str, Any] = {"p": row.param, "v": value, "s": row.system, "c": row.code,
+                                  "u": row.unit}  # fmt: skip
+        canonical = _double(row.canonical_value)
+        if canonical is not None and row.canonical_unit is not None:
+            nested["cv"], nested["cu"] = canonical, row.canonical_unit
+        self.add("qty", {k: v for k, v in nested.items() if v is not None})
+        if value is not None:
+            self.add(number_field(row.param), value)
+
+    def _reference(self, row: ReferenceRow, sort: bool) -> None:
+        p = row.param
+        present = {
+            c: v
+            for c, v in zip(
+                "tiuv", (row.target_type, row.target_id, row.url, row.version), strict=True
+            )
+            if v is not None
+        }
+        for k in reference_keys(p, present):
+            self.add("ref", k)
+        if row.identifier_value is not None:
+            self.add("ref", identifier_key(p, None, row.identifier_value))
+            if row.identifier_system is not None:
+                self.add("ref", identifier_key(p, row.identifier_system, row.identifier_value))
+        if row.target_type is not None and row.target_id is not None:
+            self.add("ref", target_key(row.target_type, row.target_id))
+            self.add("refs", [p, row.target_type, row.target_id])
+        if sort and row.target_id is not None:
+            self.add(sort_field(p), row.target_id)
+
+
+def document(
+    tenant: str, resource: dict[str, Any], index: ResourceIndex, version: int, updated: int
+) -> dict[str, Any]:
+    """The document of one resource version (``updated``: ``meta.lastUpdated`` in µs)."""
+    fields = _Fields()
+    params: set[str] = set()
+    texts: list[dict[str, str]] = []
+    composites: list[dict[str, Any]] = []
+    for row in index.rows:
+        params.add(row.param)
+        if isinstance(row, CompositeRow):
+            part = _Fields()
+            for i, component in enumerate(row.components):
+                part.row(replace(component, param=f"{row.param}${i}"), sort=False)
+            composites.append({"p": row.param, **part.fields})
+            continue
+        fields.row(row)
+        text = row.text if isinstance(row, TokenRow) else getattr(row, "exact", None)
+        if text and isinstance(row, TokenRow | StringRow):
+            words = stems(text)
+            if words:
+                texts.append({"p": row.param, "w": words})
+    doc: dict[str, Any] = {
+        "tenant": tenant,
+        "type": resource["resourceType"],
+        "id": resource["id"],
+        "version": version,
+        "deleted": False,
+        "lu": {"gte": updated, "lte": updated},
+        "lus": updated,
+        "params": sorted(params),
+        "resource": resource,
+        "narrative": stems(index.narrative),
+        "content": stems(index.content),
+        **fields.fields,
+    }
+    if composites:
+        doc["comp"] = composites
+    if texts:
+        doc["ptext"] = texts
+    return doc
+
+
+def tombstone(tenant: str, resource_type: str, id: str, version: int) -> dict[str, Any]:
+    """A deleted resource: kept (with its version) so an older version never returns."""
+    return {
+        "tenant": tenant, "type": resource_type, "id": id, "version": version, "deleted": True,
+    }  # fmt: skip

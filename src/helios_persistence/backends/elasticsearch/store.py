@@ -1,0 +1,260 @@
+"""The Elasticsearch store: FHIR search over an index a primary keeps in sync.
+
+``hp.open_store("elasticsearch://127.0.0.1:9200?prefix=helios&refresh=wait_for")`` opens
+(creating on first use) the index of ``dialects/elasticsearch/mapping.json``. The store is a
+*search secondary*: it answers :meth:`search` and takes resource versions through
+:meth:`apply` (the :class:`~helios_persistence.storage.sync.SecondaryStore` protocol:
+idempotent by version through Elasticsearch's external versioning; a deletion is a version
+too, kept as a tombstone). Standalone writes (``create``, ``update``, ``delete``, ...) raise
+:class:`SearchOnly`: write to a primary and replicate (``storage.sync.replicate``,
+``rebuild``, or the composite layer).
+
+URL options: ``prefix`` (index name prefix, default ``helios``), ``refresh`` (``wait_for``,
+``true`` or ``false``: when an applied version becomes searchable) or ``sync`` (``sync`` =
+``wait_for``, ``async`` = ``false``), ``timeout`` (seconds per request), ``batch`` (bulk
+operations per request), ``batch_bytes``, ``retries`` (of a rejected bulk item), ``base_url``.
+``elasticsearchs://`` connects with TLS.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from helios_persistence import ir, pipeline
+from helios_persistence.backends.elasticsearch.bulk import BulkLimits, Operation, write
+from helios_persistence.backends.elasticsearch.documents import doc_id, document, tombstone
+from helios_persistence.backends.elasticsearch.mapping import ensure_index
+from helios_persistence.compilers.elasticsearch import compiler as es_compiler
+from helios_persistence.errors import (
+    HeliosError,
+    InvalidResource,
+    InvalidStoreURL,
+    MissingDependency,
+    QueryTimeout,
+    Unavailable,
+)
+from helios_persistence.registry import Registry, default_registry
+from helios_persistence.results import SearchResult
+from helios_persistence.storage.sync import ApplyReport, Change
+from helios_persistence.tenancy import TenantContext
+
+__all__ = ["ElasticsearchStore", "SearchOnly", "open_elasticsearch"]
+
+_REFRESH = {"wait_for": "wait_for", "true": "true", "false": "false"}
+_SYNC = {"sync": "wait_for", "async": "false"}
+
+
+class SearchOnly(HeliosError):
+    """The Elasticsearch store only searches: its data comes from a primary."""
+
+    issue_code = "not-supported"
+    http_status = 405
+
+
+def _client(url: str, timeout: float) -> Any:
+    try:
+        from elasticsearch import Elasticsearch
+    except ImportError:  # pragma: no cover - the extra is missing
+        raise MissingDependency(
+            "the Elasticsearch store needs the elasticsearch extra: "
+            "pip install 'helios-persistence[elasticsearch]'"
+        ) from None
+    return Elasticsearch(url, request_timeout=timeout, max_retries=0, retry_on_timeout=False)
+
+
+def open_elasticsearch(url: str, **kw: Any) -> ElasticsearchStore:
+    """An Elasticsearch store (see the module docstring for the URL)."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise InvalidStoreURL(f"an elasticsearch URL names a host: {url!r}")
+    scheme = "https" if parts.scheme.lower().split("+")[0] == "elasticsearchs" else "http"
+    options: dict[str, Any] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        try:
+            if name == "prefix":
+                options["prefix"] = value
+            elif name == "refresh":
+                options["refresh"] = _REFRESH[value.lower()]
+            elif name == "sync":
+                options["refresh"] = _SYNC[value.lower()]
+            elif name == "timeout":
+                options["timeout"] = float(value)
+            elif name in ("batch", "batch_bytes", "retries"):
+                options[name] = int(value)
+            elif name == "base_url":
+                options["base_url"] = value
+            else:
+                raise InvalidStoreURL(f"unknown store option {name!r} in {url!r}")
+        except (KeyError, ValueError):
+            raise InvalidStoreURL(f"bad value for store option {name}: {value!r}") from None
+    options.update(kw)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    auth = None
+    if parts.username is not None:
+        auth = (parts.username, parts.password or "")
+    return ElasticsearchStore(f"{scheme}://{netloc}", auth=auth, **options)
+
+
+class ElasticsearchStore:
+    """Search over an Elasticsearch index kept in sync from a primary (module docstring)."""
+
+    compiler = es_compiler
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "helios",
+        refresh: str = "wait_for",
+        timeout: float = 30.0,
+        batch: int = 1000,
+        batch_bytes: int = 8 * 1024 * 1024,
+        retries: int = 5,
+        registry: Registry | None = None,
+        base_url: str | None = None,
+        auth: tuple[str, str] | None = None,
+        client: Any = None,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.refresh = refresh
+        self.registry = registry or default_registry()
+        self.base_url = base_url
+        self.limits = BulkLimits(operations=batch, bytes=batch_bytes, retries=retries)
+        self.client = client if client is not None else _client(url, timeout)
+        if auth is not None and client is None:
+            self.client = self.client.options(basic_auth=auth)
+        self._lock = threading.Lock()
+        self.alias = self._call(ensure_index, self.client, prefix)
+
+    # -- faults ---------------------------------------------------------------------------------
+    def _call(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        """Run a client call, with the library's errors for an unreachable or slow server."""
+        from elasticsearch import ConnectionError, ConnectionTimeout
+
+        try:
+            return fn(*args, **kw)
+        except ConnectionTimeout as exc:
+            raise QueryTimeout(
+                f"Elasticsearch at {self.url} did not answer in time: {exc}"
+            ) from None
+        except ConnectionError as exc:
+            raise Unavailable(f"Elasticsearch at {self.url} is unreachable: {exc}") from None
+
+    # -- the secondary's write side -------------------------------------------------------------
+    def registry_for(self, ctx: TenantContext) -> Registry:
+        """The SearchParameter registry searches and indexing use (the store's)."""
+        return self.registry
+
+    def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
+        """Apply resource versions (any order, any repetition): each document ends at the
+        newest version named; older ones are stale. A change that cannot be indexed or that
+        the cluster refuses is reported in ``failed``, never dropped."""
+        from helios_persistence.fhir_values import parse_date
+        from helios_persistence.indexing import extract
+        from helios_persistence.indexing.references import localize
+
+        report = ApplyReport()
+        registry = self.registry_for(ctx)
+        tenant = ctx.tenant_key
+        ops: list[Operation] = []
+        for change in changes:
+            if change.tenant != tenant:
+                report.failed.append((change, f"a change of tenant {change.tenant!r}"))
+                continue
+            key = doc_id(tenant, change.resource_type, change.id)
+            if change.operation == "delete":
+                doc = tombstone(tenant, change.resource_type, change.id, change.version)
+                ops.append(Operation(change, key, change.version, doc))
+                continue
+            resource = change.resource
+            if resource is None:
+                report.failed.append((change, "an upsert without its resource"))
+                continue
+            try:
+                index = localize(extract(resource, registry), self.base_url)
+                updated = (resource.get("meta") or {}).get("lastUpdated")
+                stamp = parse_date(updated).low if isinstance(updated, str) else change.created_at
+                doc = document(tenant, resource, index, change.version, stamp)
+            except (InvalidResource, ValueError, RecursionError) as exc:
+                report.failed.append((change, f"cannot index: {exc}"))
+                continue
+            ops.append(Operation(change, key, change.version, doc))
+        if ops:
+            outcome = write(self.client, self.alias, ops, refresh=self.refresh,
+                            limits=self.limits)  # fmt: skip
+            report.applied += outcome.applied
+            report.stale += outcome.stale
+            report.failed.extend(outcome.failed)
+        return report
+
+    def versions(self, ctx: TenantContext) -> dict[tuple[str, str], int]:
+        """``{(type, id): version}`` of the tenant's live documents."""
+        found: dict[tuple[str, str], int] = {}
+        for hit in self._scan(ctx, ["type", "id", "version"]):
+            fields = hit["fields"]
+            found[(fields["type"][0], fields["id"][0])] = int(fields["version"][0])
+        return found
+
+    def _scan(self, ctx: TenantContext, fields: list[str]) -> Iterator[dict[str, Any]]:
+        query = {"bool": {"filter": [{"term": {"tenant": ctx.tenant_key}},
+                                     {"term": {"deleted": False}}]}}  # fmt: skip
+        after: list[Any] | None = None
+        while True:
+            extra = {"search_after": after} if after is not None else {}
+            response = self._call(
+                self.client.search, index=self.alias, query=query, fields=fields,
+                source=False, size=5000, sort=[{"type": "asc"}, {"id": "asc"}], **extra,
+            )  # fmt: skip
+            hits = response["hits"]["hits"]
+            yield from hits
+            if len(hits) < 5000:
+                return
+            after = hits[-1]["sort"]
+
+    def refresh_now(self) -> None:
+        """Make everything applied so far searchable."""
+        self._call(self.client.indices.refresh, index=self.alias)
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:
+        """FHIR search over the tenant's documents (the pipeline's restrictions apply)."""
+        from helios_persistence.backends.elasticsearch.search import run_search
+
+        plan = pipeline.plan(
+            query, self.compiler, registry=self.registry_for(ctx), ctx=ctx,
+            limits=kw.get("limits"), base_url=self.base_url,
+        )  # fmt: skip
+        result = run_search(self, ctx, plan)
+        if isinstance(query, str):
+            result.query = query
+        result.base_url = self.base_url
+        return result
+
+    # -- not here: writes go to the primary -----------------------------------------------------
+    def _search_only(self, *args: Any, **kw: Any) -> Any:
+        raise SearchOnly(
+            "the Elasticsearch store is a search secondary: write to a primary store and "
+            "replicate (storage.sync.replicate / rebuild, or hp.composite)"
+        )
+
+    create = update = delete = patch = transaction = read = vread = history = _search_only
+    bulk_update = bulk_load = update_conditional = delete_conditional = _search_only
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def drop(self) -> None:
+        """Delete the store's index (every tenant's documents)."""
+        self._call(self.client.options(ignore_status=404).indices.delete,
+                   index=f"{self.alias}-v*")  # fmt: skip
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> ElasticsearchStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
