@@ -1,7 +1,8 @@
 """Declarative assets per engine (schema and migrations), found with ``importlib.resources``.
 
 Each SQL dialect has ``<dialect>/schema.sql`` (schema version 1) and
-``<dialect>/migrations/NNN_<name>.sql`` (NNN ≥ 2), applied in order, each once.
+``<dialect>/migrations/NNN_<name>.sql`` (NNN ≥ 2), applied in order, each once; the graph
+dialect's are ``cypher/schema.cypher`` and ``cypher/migrations/NNN_<name>.cypher``.
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ from helios_persistence.assets import asset
 
 __all__ = ["migrations"]
 
-_NAME = re.compile(r"(\d{3})_[A-Za-z0-9_]+\.sql")
-
 
 @cache
-def migrations(dialect: str) -> tuple[tuple[int, str, str], ...]:
-    """``(version, name, sql)`` for version 1 (schema.sql) and every migration of ``dialect``,
-    in order; a duplicate number is an error."""
+def migrations(dialect: str, suffix: str = "sql") -> tuple[tuple[int, str, str], ...]:
+    """``(version, name, text)`` for version 1 (``schema.<suffix>``) and every migration of
+    ``dialect``, in order; a duplicate number is an error."""
     base = asset("dialects", dialect)
-    found = [(1, "schema.sql", base.joinpath("schema.sql").read_text(encoding="utf-8"))]
+    schema = f"schema.{suffix}"
+    found = [(1, schema, base.joinpath(schema).read_text(encoding="utf-8"))]
+    name = re.compile(rf"(\d{{3}})_[A-Za-z0-9_]+\.{suffix}")
     folder = base.joinpath("migrations")
     if folder.is_dir():
         for item in folder.iterdir():
-            match = _NAME.fullmatch(item.name)
+            match = name.fullmatch(item.name)
             if match and int(match.group(1)) >= 2:
                 found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
     found.sort()

@@ -64,7 +64,10 @@ ENGINES: dict[str, Engine] = {
             "duckdb", "DuckDB", "analytics", "helios_persistence.compilers.duckdb",
             in_suite=True,  # over an export of the fixtures (hp.open_analytics)
         ),
-        Engine("cypher", "Neo4j", "graph"),
+        Engine(
+            "cypher", "Neo4j", "graph", "helios_persistence.compilers.cypher",
+            ("neo4j", "bolt"), "helios_persistence.backends.neo4j:open_neo4j", in_suite=True,
+        ),
         Engine(
             "elasticsearch", "Elasticsearch", "search",
             "helios_persistence.compilers.elasticsearch", ("elasticsearch", "elasticsearchs"),

@@ -19,6 +19,7 @@ __all__ = [
     "InvalidViewDefinition",
     "MissingDependency",
     "NotFound",
+    "OperationNotSupported",
     "PermissionDenied",
     "PreconditionFailed",
     "QueryTimeout",
@@ -213,6 +214,13 @@ class PermissionDenied(HeliosError):
 
 class MissingDependency(HeliosError, ImportError):
     """An optional feature needs a package that is not installed (names the extra to install)."""
+
+    issue_code = "not-supported"
+    http_status = 501
+
+
+class OperationNotSupported(HeliosError):
+    """The store does not offer this operation (a search secondary has no CRUD or history)."""
 
     issue_code = "not-supported"
     http_status = 501

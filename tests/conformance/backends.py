@@ -88,6 +88,14 @@ def _elasticsearch(**kw: Any) -> Any:
     return store
 
 
+def _neo4j(tmp: Any, **kw: Any) -> Any:
+    """A Neo4j graph store in a namespace of its own (deleted on close), synced from SQLite."""
+    url = _service("neo4j")
+    namespace = f"conformance-{uuid.uuid4().hex[:10]}"
+    joined = f"{url}{'&' if '?' in url else '?'}namespace={namespace}"
+    return SyncedStore(lambda **k: open_store(joined, **k), **kw)
+
+
 @dataclass(frozen=True)
 class Backend:
     name: str
@@ -125,6 +133,9 @@ BACKENDS: dict[str, Backend] = {
         ),
         Backend(
             "postgres", "postgres", _postgres, unavailable=lambda: _service_missing("postgres")
+        ),
+        Backend(
+            "neo4j", "cypher", _neo4j, unavailable=lambda: _service_missing("neo4j"), stores=False
         ),
         Backend(
             "duckdb-export", "duckdb", lambda tmp, **kw: ExportedStore(tmp, **kw), stores=False

@@ -132,6 +132,8 @@ class BaseCompiler:
     )
     #: predicate kinds this dialect declares it cannot lower
     UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset()
+    #: why, for the kinds it names (the reason reported instead of the bare kind name)
+    UNSUPPORTED_REASONS: ClassVar[dict[type[ir.Node], str]] = {}
     #: the predicate kinds without a handler (derived when the class is defined)
     _unsupported: ClassVar[frozenset[type[ir.Node]]] = frozenset(PREDICATES)
     #: compiled templates, per compiler class (bounded)
@@ -184,7 +186,7 @@ class BaseCompiler:
             return None
         name = type(node).__name__
         if isinstance(node, PREDICATES) and not cls.supports_node(type(node)):
-            return name
+            return cls.UNSUPPORTED_REASONS.get(type(node), name)
         hook = getattr(cls, f"supports_{name}", None)
         if hook is not None:
             reason = hook(node, system)

@@ -1,0 +1,278 @@
+"""The Neo4j graph store: FHIR search over the graph model, kept in sync from a primary.
+
+It implements :class:`~helios_persistence.storage.sync.SecondaryStore` (``apply`` resource
+versions idempotently, in ``UNWIND`` batches; ``versions``) and search (the shared query
+pipeline, the Cypher compiler, the shared search runner for paging, ``_total`` and includes).
+CRUD and history stay with the primary: those methods raise :class:`OperationNotSupported`.
+
+One driver (a connection pool) per store. ``namespace`` isolates a store on a shared server:
+its tenants are stored as ``<namespace>/<tenant>`` and ``close`` deletes them (tests use a
+random namespace per store).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+from helios_persistence import ir, pipeline
+from helios_persistence.backends.neo4j.graph_rows import apply_statement, graph_row
+from helios_persistence.backends.neo4j.schema import migrate
+from helios_persistence.backends.sql.search import SqlDriver, run_search
+from helios_persistence.compilers.cypher import COMPOSITE_LABEL, LABELS, compiler
+from helios_persistence.errors import (
+    HeliosError,
+    MissingDependency,
+    OperationNotSupported,
+    QueryTimeout,
+    Unavailable,
+)
+from helios_persistence.registry import Registry, default_registry
+from helios_persistence.results import SearchResult
+from helios_persistence.storage.protocols import Capability
+from helios_persistence.storage.sync import ApplyReport, Change
+from helios_persistence.tenancy import TenantContext
+
+__all__ = ["Neo4jStore"]
+
+#: the statement reading the versions of some nodes (``$keys``: type and id)
+_VERSIONS_OF = (
+    "UNWIND $keys AS k MATCH (r:Resource {tenant: $tenant, type: k.type, id: k.id}) "
+    "RETURN r.type AS type, r.id AS id, r.versionId AS version"
+)
+_LIVE_VERSIONS = (
+    "MATCH (r:Resource {tenant: $tenant, live: true}) "
+    "RETURN r.type AS type, r.id AS id, r.versionId AS version"
+)
+
+
+def _neo4j() -> Any:
+    try:
+        import neo4j
+    except ImportError:  # pragma: no cover - the extra is not installed
+        raise MissingDependency(
+            "the Neo4j store needs the neo4j driver: pip install 'helios-persistence[neo4j]'"
+        ) from None
+    return neo4j
+
+
+class Neo4jStore:
+    """A graph secondary on a Neo4j server (see the module docstring)."""
+
+    compiler = compiler
+    capabilities = frozenset(
+        {Capability.SEARCH, Capability.INCLUDE, Capability.CHAINING, Capability.MULTI_TENANT_SHARED}
+    )
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        auth: tuple[str, str] | None = None,
+        database: str | None = None,
+        namespace: str | None = None,
+        registry: Registry | None = None,
+        timeout: float | None = 30.0,
+        batch_size: int = 1000,
+        base_url: str | None = None,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        neo4j = _neo4j()
+        self.uri = uri
+        self.database = database
+        self.namespace = namespace
+        self.registry = registry if registry is not None else default_registry()
+        #: seconds a search statement may run (None: no limit) before ``QueryTimeout``
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self.base_url = base_url
+        self._driver = neo4j.GraphDatabase.driver(
+            uri,
+            auth=auth,
+            connection_timeout=connect_timeout,
+            max_transaction_retry_time=5.0,
+            notifications_min_severity="OFF",  # (unknown-label warnings on a fresh database)
+        )
+        self._tenants: set[str] = set()
+        with self._errors():
+            self._driver.verify_connectivity()
+            with self._session() as session:
+                migrate(session)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _session(self) -> Any:
+        return self._driver.session(database=self.database)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Driver errors as the library's: unreachable → ``Unavailable``, over the timeout →
+        ``QueryTimeout``."""
+        exceptions = _neo4j().exceptions
+        try:
+            yield
+        except HeliosError:
+            raise
+        except (exceptions.ServiceUnavailable, exceptions.SessionExpired, OSError) as exc:
+            raise Unavailable(f"Neo4j at {self.uri} is not reachable: {exc}") from exc
+        except exceptions.Neo4jError as exc:
+            code = exc.code or ""
+            if "TransactionTimedOut" in code or "Transaction.Terminated" in code:
+                raise QueryTimeout(
+                    f"the Neo4j statement ran over its timeout ({self.timeout} s)"
+                ) from exc
+            raise
+
+    def tenant_key(self, ctx: TenantContext) -> str:
+        """The ``tenant`` property of the context's nodes (namespaced)."""
+        key = ctx.tenant_key if self.namespace is None else f"{self.namespace}/{ctx.tenant_key}"
+        self._tenants.add(key)
+        return key
+
+    def run(
+        self, statement: str, params: dict[str, Any], *, timeout: float | None = None
+    ) -> list[Any]:
+        """Run one read statement (``timeout`` seconds at most; None: no limit); its records."""
+        query = _neo4j().Query(statement, timeout=timeout)
+        with self._errors(), self._session() as session:
+            return list(session.run(query, params))
+
+    def registry_for(self, ctx: TenantContext) -> Registry:
+        return self.registry
+
+    # -- search ---------------------------------------------------------------------------------
+    def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:
+        """A FHIR search (as the other stores' ``search``), answered from the graph."""
+        plan = pipeline.plan(
+            query, compiler, registry=self.registry, ctx=ctx, base_url=self.base_url, **kw
+        )
+        driver = SqlDriver(
+            compiler=compiler,  # type: ignore[arg-type] - duck-typed: the include statements
+            execute=lambda text, params: [
+                tuple(r.values()) for r in self.run(text, params, timeout=self.timeout)
+            ],
+            decode=lambda value: json.loads(str(value)),
+        )
+        return run_search(driver, self.tenant_key(ctx), plan)
+
+    # -- the secondary's write side -------------------------------------------------------------
+    def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
+        """Apply resource versions (any order, any repetition): each resource ends at the
+        newest version named; older versions are counted ``stale`` and change nothing."""
+        report = ApplyReport()
+        tenant = self.tenant_key(ctx)
+        for start in range(0, len(changes), self.batch_size):
+            self._apply_batch(tenant, changes[start : start + self.batch_size], report)
+        return report
+
+    def _apply_batch(self, tenant: str, changes: Sequence[Change], report: ApplyReport) -> None:
+        keys = list(dict.fromkeys((c.resource_type, c.id) for c in changes))
+        try:
+            held = self._held(tenant, keys)
+        except HeliosError as exc:
+            report.failed.extend((c, str(exc)) for c in changes)
+            return
+        newest: dict[tuple[str, str], Change] = {}
+        passed: dict[tuple[str, str], int] = {}
+        for change in changes:  # counted one by one, in order, as a version table would
+            key = (change.resource_type, change.id)
+            if held.get(key, 0) >= change.version:
+                report.stale += 1
+                continue
+            held[key] = change.version
+            newest[key] = change
+            passed[key] = passed.get(key, 0) + 1
+        group: list[tuple[Change, dict[str, Any]]] = []
+        for change in newest.values():
+            try:
+                group.append((change, graph_row(change, tenant, self.registry)))
+            except HeliosError as exc:
+                report.failed.append((change, str(exc)))
+        if not group:
+            return
+        try:
+            self._write(tenant, [row for _, row in group])
+        except HeliosError as exc:
+            report.failed.extend((change, str(exc)) for change, _ in group)
+            return
+        report.applied += sum(passed[(c.resource_type, c.id)] for c, _ in group)
+
+    def _write(self, tenant: str, rows: list[dict[str, Any]]) -> None:
+        statement = apply_statement()
+        with self._errors(), self._session() as session:
+            session.execute_write(lambda tx: tx.run(statement, rows=rows, tenant=tenant).consume())
+
+    def _held(self, tenant: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        records = self.run(
+            _VERSIONS_OF, {"tenant": tenant, "keys": [{"type": t, "id": i} for t, i in keys]},
+        )  # fmt: skip
+        return {(r["type"], r["id"]): r["version"] for r in records if r["version"] is not None}
+
+    def versions(self, ctx: TenantContext) -> dict[tuple[str, str], int]:
+        """``{(type, id): version}`` of the tenant's live resources."""
+        records = self.run(_LIVE_VERSIONS, {"tenant": self.tenant_key(ctx)})
+        return {(r["type"], r["id"]): r["version"] for r in records}
+
+    # -- what a standalone graph store does not do ----------------------------------------------
+    def _primary_only(self, operation: str) -> NoReturn:
+        raise OperationNotSupported(
+            f"{operation} is not supported by the Neo4j graph store: it is a search secondary "
+            "kept in sync from a primary (CRUD and history stay with the primary; use "
+            "hp.composite(primary=..., graph=...) or the primary store)"
+        )
+
+    def create(self, *args: Any, **kw: Any) -> NoReturn:
+        self._primary_only("create")
+
+    def read(self, *args: Any, **kw: Any) -> NoReturn:
+        self._primary_only("read")
+
+    def vread(self, *args: Any, **kw: Any) -> NoReturn:
+        self._primary_only("vread")
+
+    def update(self, *args: Any, **kw: Any) -> NoReturn:
+        self._primary_only("update")
+
+    def delete(self, *args: Any, **kw: Any) -> NoReturn:
+        self._primary_only("delete")
+
+    def history(self, *args: Any, **kw: Any) -> NoReturn:
+        self._primary_only("history")
+
+    def transaction(self, *args: Any, **kw: Any) -> NoReturn:
+        self._primary_only("transaction")
+
+    # -- lifetime -------------------------------------------------------------------------------
+    def drop_namespace(self) -> None:
+        """Delete every node of this store's namespace (tenants ``<namespace>/...``)."""
+        if self.namespace is None:
+            raise ValueError("this store has no namespace to drop")
+        prefix = f"{self.namespace}/"
+        labels = ["Resource", COMPOSITE_LABEL, *LABELS.values()]
+        with self._errors(), self._session() as session:
+            for label in labels:
+                session.run(
+                    f"MATCH (n:{label}) WHERE n.tenant STARTS WITH $prefix "
+                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
+                    prefix=prefix,
+                ).consume()
+
+    def close(self) -> None:
+        try:
+            if self.namespace is not None:
+                self.drop_namespace()
+        finally:
+            self._driver.close()
+
+    def __enter__(self) -> Neo4jStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def random_namespace() -> str:
+    """A fresh namespace (for a store of its own on a shared server)."""
+    return f"ns-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,487 @@
+"""IR → Cypher for the Neo4j graph store (the graph model: ``dialects/cypher/README.md``).
+
+A search is one ``MATCH`` of the resource nodes of its type with every predicate as a
+``WHERE`` condition on that node: a parameter match is an ``EXISTS`` subquery over the node's
+value nodes (``(r)-[:IDX]->(v:Tok {tenant: $tenant, param: $p})``), a chain or ``_has`` a
+path over ``REFERS`` relationships to (or from) live resource nodes, so chains of any depth
+and nested ``_has`` are nested path patterns.
+
+Every value — search values, parameter codes, resource types in properties — is a
+``$parameter``; the text holds only the fixed vocabulary of the graph model (labels
+``Resource``/``Str``/``Tok``/..., relationship types ``IDX``/``REFERS``, property names) and
+the resource-type labels the registry bound (checked to be plain names). Every node pattern
+carries ``tenant: $tenant``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import ClassVar
+
+from helios_persistence import ir, prefixes
+from helios_persistence.compilers.base import BaseCompiler, Template
+from helios_persistence.compilers.sql_predicates import SQLPredicates
+from helios_persistence.errors import InvalidSearch
+from helios_persistence.fhir_values import fold
+
+__all__ = ["LABELS", "CypherCompiler", "compiler", "type_label"]
+
+#: the value-node label of each parameter type (the graph model's index "tables")
+LABELS = {
+    "string": "Str", "token": "Tok", "date": "Date", "number": "Num", "quantity": "Qty",
+    "reference": "Ref", "uri": "Uri",
+}  # fmt: skip
+#: the label of a composite parameter's group node (its components hang below it)
+COMPOSITE_LABEL = "Comp"
+_NODE_KIND: dict[type[ir.Node], str] = {
+    ir.StringMatch: "string", ir.TokenMatch: "token", ir.DateMatch: "date",
+    ir.NumberMatch: "number", ir.QuantityMatch: "quantity", ir.ReferenceMatch: "reference",
+    ir.UriMatch: "uri",
+}  # fmt: skip
+#: the value-node property ``_sort`` orders by, per parameter type (dates: low/high)
+_SORT_PROPERTY = {
+    "string": "norm", "token": "code", "number": "value", "quantity": "value",
+    "reference": "target_id", "uri": "uri",
+}  # fmt: skip
+#: the columns of a page row, in order (as the SQL compilers' ``PAGE_COLUMNS``)
+PAGE_COLUMNS = ("type", "id", "version", "last_updated", "json")
+_RETURN_PAGE = (
+    "RETURN r.type AS type, r.id AS id, r.versionId AS version, "
+    "r.lastUpdated AS last_updated, r.json AS json"
+)
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
+
+
+def type_label(resource_type: str) -> str:
+    """The label of a resource type, quoted; only plain type names (as the registry has)."""
+    if not _TYPE_NAME.fullmatch(resource_type):
+        raise InvalidSearch(f"not a resource type name: {resource_type!r}")
+    return f"`{resource_type}`"
+
+
+class _Scope:
+    """The resource node predicates are compiled against: its variable and type (None in a
+    search across types)."""
+
+    __slots__ = ("rtype", "var")
+
+    def __init__(self, var: str, rtype: str | None) -> None:
+        self.var = var
+        self.rtype = rtype
+
+
+class CypherCompiler(BaseCompiler):
+    """One search → one Cypher page statement (plus a count statement) with ``$parameters``."""
+
+    dialect: ClassVar[str] = "cypher"
+    OUTPUT: ClassVar[str] = "cypher"
+    #: full text lives in the search secondary; ValueSet expansions and CodeSystem closures
+    #: in the primary's terminology tables (see the graph model's README)
+    UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset({ir.Text, ir.Terminology})
+    UNSUPPORTED_REASONS: ClassVar[dict[type[ir.Node], str]] = {
+        ir.Text: "full text (_text, _content, :text-advanced): the search secondary's; the "
+        "graph keeps no word index",
+        ir.Terminology: "terminology (:in, :not-in, :above, :below): the ValueSet expansions "
+        "and CodeSystem closures live in the primary",
+    }
+
+    # the same declared limits as the relational lowering (same index rows, same operators)
+    supports_Has = staticmethod(SQLPredicates.supports_Has)
+    supports_ReferenceMatch = staticmethod(SQLPredicates.supports_ReferenceMatch)
+    supports_Missing = staticmethod(SQLPredicates.supports_Missing)
+    supports_Composite = staticmethod(SQLPredicates.supports_Composite)
+    supports_SortKey = staticmethod(SQLPredicates.supports_SortKey)
+
+    #: numbers are doubles in Neo4j: bounds move as on the SQL engines' double columns
+    number = staticmethod(float)
+    number_bound = SQLPredicates.number_bound
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names = 0
+
+    # -- building blocks ------------------------------------------------------------------------
+    def placeholder(self, name: str) -> str:
+        return f"${name}"
+
+    def var(self, prefix: str) -> str:
+        self._names += 1
+        return f"{prefix}{self._names}"
+
+    def resource_node(self, var: str, rtype: str | None) -> str:
+        """A pattern for the live resource nodes (of ``rtype``) of the tenant."""
+        label = "" if rtype is None else f":{type_label(rtype)}"
+        return f"({var}:Resource{label} {{tenant: $tenant, live: true}})"
+
+    @staticmethod
+    def bound(var: str) -> str:
+        """A pattern for a node already matched (with the tenant predicate all nodes carry)."""
+        return f"({var} {{tenant: $tenant}})"
+
+    def refers(self, param: str) -> str:
+        """The relationship of one reference parameter."""
+        return f"[:REFERS {{param: {self.const(param)}}}]"
+
+    def value_node(self, var: str, label: str, param: str) -> str:
+        return f"({var}:{label} {{tenant: $tenant, param: {self.const(param)}}})"
+
+    def values_exist(
+        self, owner: str, label: str, param: str, condition: Callable[[str], str] | None = None
+    ) -> str:
+        """Some value node of ``owner`` for ``param`` (satisfying ``condition``)."""
+        v = self.var("v")
+        where = ""
+        if condition is not None:
+            text = condition(v)
+            where = f" WHERE {text}" if text else ""
+        pattern = f"{self.bound(owner)}-[:IDX]->{self.value_node(v, label, param)}"
+        return f"EXISTS {{ MATCH {pattern}{where} }}"
+
+    def terms(
+        self,
+        terms: list[list[prefixes.Term]],
+        columns: dict[str, str],
+        bounds: dict[str, Callable[[], str]],
+    ) -> str:
+        """A :mod:`~helios_persistence.prefixes` condition (OR of ANDs) on ``columns``."""
+        made: dict[str, str] = {}
+
+        def bound(name: str) -> str:
+            if name not in made:
+                made[name] = bounds[name]()
+            return made[name]
+
+        disjuncts = [
+            " AND ".join(f"{columns[c]} {op} {bound(b)}" for c, op, b in conjunct)
+            for conjunct in terms
+        ]
+        return disjuncts[0] if len(disjuncts) == 1 else " OR ".join(f"({d})" for d in disjuncts)
+
+    # -- predicates -----------------------------------------------------------------------------
+    def where(self, node: ir.Predicate, scope: _Scope) -> str:
+        result: str = self.visit(node, scope)
+        return result
+
+    def visit_And(self, node: ir.And, scope: _Scope) -> str:
+        return " AND ".join(f"({self.where(c, scope)})" for c in node.children)
+
+    def visit_Or(self, node: ir.Or, scope: _Scope) -> str:
+        return " OR ".join(f"({self.where(c, scope)})" for c in node.children)
+
+    def visit_Not(self, node: ir.Not, scope: _Scope) -> str:
+        return f"NOT ({self.where(node.child, scope)})"
+
+    def match(self, node: ir.Node, scope: _Scope) -> str:
+        kind = _NODE_KIND[type(node)]
+        param: str = getattr(node, "param")  # noqa: B009 - every match node names one
+        return self.values_exist(
+            scope.var, LABELS[kind], param, lambda v: self.row_condition(node, v)
+        )
+
+    def visit_StringMatch(self, node: ir.StringMatch, scope: _Scope) -> str:
+        return self.match(node, scope)
+
+    def visit_TokenMatch(self, node: ir.TokenMatch, scope: _Scope) -> str:
+        if node.param == "_id":
+            return f"{scope.var}.id = {self.value(node, 'code')}"
+        return self.match(node, scope)
+
+    def visit_DateMatch(self, node: ir.DateMatch, scope: _Scope) -> str:
+        if node.param == "_lastUpdated":
+            updated = f"{scope.var}.lastUpdated"
+            columns = {"low": updated, "high": f"({updated} + 1)"}
+            return self.terms(prefixes.date_terms(node.prefix), columns, self.date_bounds(node))
+        return self.match(node, scope)
+
+    def visit_NumberMatch(self, node: ir.NumberMatch, scope: _Scope) -> str:
+        return self.match(node, scope)
+
+    def visit_QuantityMatch(self, node: ir.QuantityMatch, scope: _Scope) -> str:
+        return self.match(node, scope)
+
+    def visit_ReferenceMatch(self, node: ir.ReferenceMatch, scope: _Scope) -> str:
+        return self.match(node, scope)
+
+    def visit_UriMatch(self, node: ir.UriMatch, scope: _Scope) -> str:
+        return self.match(node, scope)
+
+    def visit_Missing(self, node: ir.Missing, scope: _Scope) -> str:
+        if node.param in ("_id", "_lastUpdated"):  # properties of every resource
+            return "false" if node.missing else "true"
+        if node.kind == "composite":
+            present = self.values_exist(scope.var, COMPOSITE_LABEL, node.param)
+        else:
+            present = self.values_exist(scope.var, LABELS[node.kind], node.param)
+        return f"NOT {present}" if node.missing else present
+
+    def visit_Chain(self, node: ir.Chain, scope: _Scope) -> str:
+        parts = []
+        for target_type in node.target_types:
+            t = self.var("t")
+            inner = _Scope(t, target_type)
+            where = self.where(node.where, inner)
+            parts.append(
+                f"EXISTS {{ MATCH {self.bound(scope.var)}-{self.refers(node.param)}->"
+                f"{self.resource_node(t, target_type)} WHERE {where} }}"
+            )
+        return parts[0] if len(parts) == 1 else " OR ".join(f"({p})" for p in parts)
+
+    def visit_Has(self, node: ir.Has, scope: _Scope) -> str:
+        s = self.var("s")
+        inner = _Scope(s, node.source_type)
+        where = self.where(node.where, inner)
+        return (
+            f"EXISTS {{ MATCH {self.resource_node(s, node.source_type)}"
+            f"-{self.refers(node.param)}->{self.bound(scope.var)} WHERE {where} }}"
+        )
+
+    def visit_Composite(self, node: ir.Composite, scope: _Scope) -> str:
+        def components(group: str) -> str:
+            parts = []
+            for i, component in enumerate(node.components):
+                label = LABELS[_NODE_KIND[type(component)]]
+                parts.append(
+                    self.values_exist(
+                        group, label, f"{node.param}${i}",
+                        lambda v, c=component: self.row_condition(c, v),  # type: ignore[misc]
+                    )
+                )  # fmt: skip
+            return " AND ".join(parts)
+
+        return self.values_exist(scope.var, COMPOSITE_LABEL, node.param, components)
+
+    # -- conditions on one value node -----------------------------------------------------------
+    def row_condition(self, node: ir.Node, v: str) -> str:
+        handler: Callable[[ir.Node, str], str] = getattr(self, f"row_{type(node).__name__}")
+        return handler(node, v)
+
+    def row_StringMatch(self, node: ir.StringMatch, v: str) -> str:
+        if node.op is ir.StringOp.EXACT:
+            return f"{v}.exact = {self.value(node, 'value')}"
+        folded = self.value(node, "value", fold)
+        operator = {
+            ir.StringOp.STARTS: "STARTS WITH",
+            ir.StringOp.EQUALS: "=",
+            ir.StringOp.CONTAINS: "CONTAINS",
+            ir.StringOp.ENDS: "ENDS WITH",
+        }[node.op]
+        return f"{v}.norm {operator} {folded}"
+
+    def row_TokenMatch(self, node: ir.TokenMatch, v: str) -> str:
+        if node.op is ir.TokenOp.TEXT:
+            start = self.value(node, "value", fold)
+            word = self.value(node, "value", lambda x: " " + fold(x))
+            return f"({v}.text STARTS WITH {start} OR {v}.text CONTAINS {word})"
+        if node.op is ir.TokenOp.OF_TYPE:
+            return (
+                f"{v}.type_system = {self.value(node, 'system')} AND "
+                f"{v}.type_code = {self.value(node, 'code')} AND "
+                f"{v}.code = {self.value(node, 'value')}"
+            )
+        conditions = []
+        if node.code is not None:
+            conditions.append(f"{v}.code = {self.value(node, 'code')}")
+        if node.system == "":
+            conditions.append(f"{v}.system IS NULL")
+        elif node.system is not None:
+            conditions.append(f"{v}.system = {self.value(node, 'system')}")
+        return " AND ".join(conditions)
+
+    def date_bounds(self, node: ir.DateMatch) -> dict[str, Callable[[], str]]:
+        span = ("low", "high")
+        return {
+            "L": lambda: self.value(node, "low"),
+            "H": lambda: self.value(node, "high"),
+            "AL": lambda: self.computed(
+                node, span, lambda lo, hi: prefixes.approx_range(lo, hi)[0]
+            ),
+            "AH": lambda: self.computed(
+                node, span, lambda lo, hi: prefixes.approx_range(lo, hi)[1]
+            ),
+        }
+
+    def row_DateMatch(self, node: ir.DateMatch, v: str) -> str:
+        columns = {"low": f"{v}.low", "high": f"{v}.high"}
+        return self.terms(prefixes.date_terms(node.prefix), columns, self.date_bounds(node))
+
+    number_bounds = SQLPredicates.number_bounds
+
+    def row_NumberMatch(self, node: ir.NumberMatch, v: str) -> str:
+        bounds = self.number_bounds(node, ("value", "low", "high"))
+        return self.terms(prefixes.number_terms(node.prefix), {"value": f"{v}.value"}, bounds)
+
+    def row_QuantityMatch(self, node: ir.QuantityMatch, v: str) -> str:
+        terms = prefixes.number_terms(node.prefix)
+        bounds = self.number_bounds(node, ("value", "low", "high"))
+        written = [f"({self.terms(terms, {'value': f'{v}.value'}, bounds)})"]
+        if node.system is not None:
+            written.append(f"{v}.system = {self.value(node, 'system')}")
+        if node.code is not None and node.system is not None:  # system|code: the code only
+            written.append(f"{v}.code = {self.value(node, 'code')}")
+        elif node.code is not None:  # ||unit: the code or the stated unit, as written
+            code = self.value(node, "code")
+            written.append(f"({v}.code = {code} OR {v}.unit = {code})")
+        as_written = " AND ".join(written)
+        if node.canonical_unit is None:
+            return as_written
+        canonical_bounds = self.number_bounds(
+            node, ("canonical_value", "canonical_low", "canonical_high")
+        )
+        canonical = (
+            f"{v}.canonical_unit = {self.value(node, 'canonical_unit')} AND "
+            f"({self.terms(terms, {'value': f'{v}.canonical_value'}, canonical_bounds)})"
+        )
+        return f"({canonical}) OR ({as_written})"
+
+    def row_ReferenceMatch(self, node: ir.ReferenceMatch, v: str) -> str:
+        if node.op is ir.ReferenceOp.IDENTIFIER:
+            conditions = [f"{v}.identifier_value = {self.value(node, 'id')}"]
+            if node.url is not None:
+                conditions.append(f"{v}.identifier_system = {self.value(node, 'url')}")
+            return " AND ".join(conditions)
+        conditions = []
+        for field, prop in (
+            ("url", "url"), ("id", "target_id"), ("target_type", "target_type"),
+            ("version", "version"),
+        ):  # fmt: skip
+            if getattr(node, field) is not None:
+                conditions.append(f"{v}.{prop} = {self.value(node, field)}")
+        return " AND ".join(conditions)
+
+    def row_UriMatch(self, node: ir.UriMatch, v: str) -> str:
+        value = self.value(node, "value")
+        if node.op is ir.UriOp.EQ:
+            return f"{v}.uri = {value}"
+        if node.op is ir.UriOp.BELOW:
+            return f"{v}.uri STARTS WITH {value}"
+        return f"{value} STARTS WITH {v}.uri"  # ABOVE: the stored uri is a prefix of the value
+
+    # -- the query ------------------------------------------------------------------------------
+    def build(self, query: ir.Query, index: ir.ValueIndex) -> Template:
+        self._index = index
+        scope = _Scope("r", query.resource_type)
+        conditions = []
+        if query.resource_type is None and query.types:
+            types = list(query.types)
+            conditions.append(f"r.type IN {self.bind(lambda _values: types)}")
+        if query.where is not None:
+            conditions.append(f"({self.where(query.where, scope)})")
+        head = f"MATCH {self.resource_node('r', query.resource_type)}"
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        count_text = f"{head}{where} RETURN count(r) AS total"
+        keys, order, keyset = self.order_by(query, scope)
+        paging = "offset"
+        if keyset is not None:
+            paging = "keyset"
+            if query.cursor is not None:
+                after = self.keyset_condition(query, keyset)
+                conditions.append(f"({after})")
+                where = f" WHERE {' AND '.join(conditions)}"
+        lines = [f"{head}{where}"]
+        lines.extend(keys)
+        carried = ", ".join(["r", *(f"k{i}" for i in range(len(keys)))])
+        lines.append(f"WITH {carried} ORDER BY {', '.join(order)}")
+        if query.offset is not None:
+            lines.append(f"SKIP {self.value(query, 'offset')}")
+        limit = (
+            self.value(query, "count", lambda n: n + 1)
+            if query.count is not None
+            else self.const(self.page_size(query) + 1)
+        )
+        lines.append(f"LIMIT {limit}")
+        lines.append(_RETURN_PAGE)
+        return self.template("\n".join(lines), count_text, paging)
+
+    def order_by(
+        self, query: ir.Query, scope: _Scope
+    ) -> tuple[list[str], list[str], list[ir.SortKey] | None]:
+        """The ``CALL`` blocks computing sort keys, the ORDER BY terms, and the keys when the
+        order allows keyset paging. Resources without a value come last either way."""
+        calls: list[str] = []
+        order: list[str] = []
+        for key in query.sort:
+            if key.param == "_id":
+                value = "r.id"
+            elif key.param == "_lastUpdated":
+                value = "r.lastUpdated"
+            else:
+                value = f"k{len(calls)}"
+                calls.append(self.sort_call(key, value))
+            direction = " DESC" if key.descending else ""
+            order.append(f"{value} IS NULL, {value}{direction}")
+        if query.resource_type is None or not any(k.param == "_id" for k in query.sort):
+            order.extend(["r.type", "r.id"])
+        keyset_ok = all(k.param in ("_id", "_lastUpdated") for k in query.sort)
+        return calls, order, (list(query.sort) if keyset_ok else None)
+
+    def sort_call(self, key: ir.SortKey, name: str) -> str:
+        """``CALL (r) { ... RETURN min(...) AS <name> }`` for a sort key on a parameter."""
+        if key.kind == "date":
+            prop = "high" if key.descending else "low"
+        else:
+            prop = _SORT_PROPERTY[key.kind]
+        aggregate = "max" if key.descending else "min"
+        v = self.var("v")
+        node = self.value_node(v, LABELS[key.kind], key.param)
+        return (
+            f"CALL (r) {{ OPTIONAL MATCH {self.bound('r')}-[:IDX]->{node} "
+            f"RETURN {aggregate}({v}.{prop}) AS {name} }}"
+        )
+
+    def keyset_condition(self, query: ir.Query, keys: list[ir.SortKey]) -> str:
+        """Rows strictly after the cursor in the page order (a lexicographic comparison)."""
+        columns: list[tuple[str, bool, type]] = []
+        for key in keys:
+            if key.param == "_id":
+                columns.append(("r.id", key.descending, str))
+            else:
+                columns.append(("r.lastUpdated", key.descending, int))
+        if query.resource_type is None or not any(k.param == "_id" for k in keys):
+            columns.extend([("r.type", False, str), ("r.id", False, str)])
+        disjuncts = []
+        for i, (column, descending, kind) in enumerate(columns):
+            equal = [
+                f"{prev} = {self.cursor_value(query, j, prev_kind, len(columns))}"
+                for j, (prev, _, prev_kind) in enumerate(columns[:i])
+            ]
+            bound = self.cursor_value(query, i, kind, len(columns))
+            equal.append(f"{column} {'<' if descending else '>'} {bound}")
+            disjuncts.append(f"({' AND '.join(equal)})")
+        return " OR ".join(disjuncts)
+
+    # -- includes (run by the shared search runner, backends/sql/search.py) ------------------
+    @classmethod
+    @functools.cache
+    def include_statement(cls, reverse: bool, any_param: bool, target: bool) -> str:
+        """``(type, id)`` of what one ``_include`` (``reverse``: ``_revinclude``) reaches from
+        resources ``ids``; parameters ``tenant``, ``source``, ``param``, ``target``, ``ids``
+        as the SQL compilers' statement of the same name."""
+        rel = "[x:REFERS]" if any_param else "[x:REFERS {param: $param}]"
+        s = "(s:Resource {tenant: $tenant, type: $source, live: true})"
+        if reverse:
+            t = "(t:Resource {tenant: $tenant, type: $target})"
+            return f"MATCH {s}-{rel}->{t} WHERE t.id IN $ids RETURN DISTINCT s.type, s.id"
+        t = (
+            "(t:Resource {tenant: $tenant, type: $target})"
+            if target
+            else ("(t:Resource {tenant: $tenant})")
+        )
+        return f"MATCH {s}-{rel}->{t} WHERE s.id IN $ids RETURN DISTINCT t.type, t.id"
+
+    @classmethod
+    @functools.cache
+    def fetch_statement(cls) -> str:
+        """Live resources of one type by id (parameters ``tenant``, ``type``, ``ids``)."""
+        return (
+            "MATCH (r:Resource {tenant: $tenant, type: $type, live: true}) "
+            f"WHERE r.id IN $ids {_RETURN_PAGE}"
+        )
+
+    @staticmethod
+    def bind_ids(ids: list[str]) -> list[str]:
+        return list(ids)
+
+
+compiler = CypherCompiler()

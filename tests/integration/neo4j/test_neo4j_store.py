@@ -1,0 +1,155 @@
+"""The Neo4j store as a secondary: versions applied idempotently (any order, any repetition,
+deletions are versions too), rebuilt from a primary, searched; standalone it refuses CRUD."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import helios_persistence as hp
+from helios_persistence.errors import InvalidStoreURL, OperationNotSupported, Unavailable
+from helios_persistence.storage.sync import ApplyReport, Change, compare, rebuild, replicate
+
+try:
+    from tests.storage.test_sync_helpers import VersionTable
+except ImportError:  # plain `pytest`: tests/ itself is on sys.path
+    from storage.test_sync_helpers import VersionTable  # type: ignore[no-redef]
+
+pytestmark = pytest.mark.services
+
+CTX = hp.TenantContext.for_tenant("acme")
+
+
+def patient(pid: str, family: str, version: int = 1, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient", "id": pid, "name": [{"family": family}],
+        "meta": {"versionId": str(version), "lastUpdated": "2024-01-02T03:04:05Z"}, **extra,
+    }  # fmt: skip
+
+
+def upsert(pid: str, version: int, family: str | None = None) -> Change:
+    resource = patient(pid, family or f"v{version}", version)
+    return Change(0, "acme", "Patient", pid, version, "upsert", 0, resource)
+
+
+def delete(pid: str, version: int) -> Change:
+    return Change(0, "acme", "Patient", pid, version, "delete", 0)
+
+
+def families(graph: Any, query: str = "Patient?_sort=_id") -> list[str]:
+    return [r["name"][0]["family"] for r in graph.search(CTX, query).resources]
+
+
+def test_apply_is_idempotent_by_version(graph: Any) -> None:
+    report = graph.apply(CTX, [upsert("a", 2), upsert("a", 1), upsert("b", 1)])
+    assert (report.applied, report.stale, report.failed) == (2, 1, [])
+    assert graph.versions(CTX) == {("Patient", "a"): 2, ("Patient", "b"): 1}
+    again = graph.apply(CTX, [upsert("a", 2), upsert("b", 1)])
+    assert (again.applied, again.stale) == (0, 2)
+    assert families(graph) == ["v2", "v1"]
+    assert families(graph, "Patient?family=v2") == ["v2"]
+    assert families(graph, "Patient?family=v1") == ["v1"]  # b's, not a's old values
+
+
+def test_a_deletion_is_a_version(graph: Any) -> None:
+    graph.apply(CTX, [upsert("a", 1), delete("a", 2)])
+    assert graph.versions(CTX) == {}
+    late = graph.apply(CTX, [upsert("a", 1)])  # an older version arriving late
+    assert (late.applied, late.stale) == (0, 1)
+    assert graph.search(CTX, "Patient?family=v1").resources == []
+    graph.apply(CTX, [upsert("a", 3, "back")])
+    assert families(graph) == ["back"]
+
+
+def test_tenants_do_not_see_each_other(graph: Any) -> None:
+    other = hp.TenantContext.for_tenant("other")
+    graph.apply(CTX, [upsert("a", 1, "mine")])
+    graph.apply(other, [upsert("a", 5, "theirs")])
+    assert families(graph) == ["mine"]
+    assert graph.versions(other) == {("Patient", "a"): 5}
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("xyz"), st.integers(1, 5), st.booleans()), min_size=1, max_size=12
+    ),
+    st.integers(1, 4),
+)
+def test_any_order_ends_at_the_newest_version(graph: Any, steps: list, split: int) -> None:
+    """Batches in any order and any repetition leave each resource at its newest version
+    (deleted when that version is a deletion), as a version table would."""
+    ctx = hp.TenantContext.for_tenant(f"t{uuid.uuid4().hex[:8]}")  # a fresh tenant each
+    changes = [delete(pid, v) if gone else upsert(pid, v) for pid, v, gone in steps]
+    total = ApplyReport()
+    for start in range(0, len(changes), split):
+        total.add(graph.apply(ctx, changes[start : start + split]))
+    newest: dict[str, Change] = {}
+    for c in changes:
+        if c.id not in newest or c.version > newest[c.id].version:
+            newest[c.id] = c
+    want = {("Patient", c.id): c.version for c in newest.values() if c.operation == "upsert"}
+    assert graph.versions(ctx) == want
+    table = VersionTable()
+    expected = ApplyReport()
+    for start in range(0, len(changes), split):
+        expected.add(table.apply(ctx, changes[start : start + split]))
+    assert (total.applied, total.stale, total.failed) == (expected.applied, expected.stale, [])
+
+
+def test_replicate_then_rebuild_from_a_primary(primary: Any, graph: Any) -> None:
+    primary.update(CTX, {"resourceType": "Organization", "id": "o", "name": "Acme"})
+    primary.update(CTX, patient("p", "Smith", managingOrganization={"reference": "Organization/o"}))
+    report, position = replicate(primary, graph, CTX)
+    assert report.applied == 2 and not report.failed and position > 0
+    assert compare(primary, graph, CTX).clean
+    assert [r["id"] for r in graph.search(CTX, "Patient?organization.name=acme")] == ["p"]
+    # the graph drifts (a resource it never got, one it should not have), rebuild mends it
+    primary.update(CTX, patient("q", "Jones"))
+    graph.apply(CTX, [Change(0, "acme", "Patient", "ghost", 1, "upsert", 0, patient("ghost", "X"))])
+    drift = compare(primary, graph, CTX)
+    assert drift.missing == [("Patient", "q")] and drift.extra == [("Patient", "ghost")]
+    rebuild(primary, graph, CTX)
+    assert compare(primary, graph, CTX).clean
+    assert families(graph) == ["Smith", "Jones"]
+
+
+def test_a_standalone_graph_store_is_search_only(graph: Any) -> None:
+    for call in (
+        lambda: graph.create(CTX, patient("a", "x")),
+        lambda: graph.read(CTX, "Patient", "a"),
+        lambda: graph.update(CTX, patient("a", "x")),
+        lambda: graph.delete(CTX, "Patient", "a"),
+        lambda: graph.history(CTX, "Patient", "a"),
+    ):
+        with pytest.raises(OperationNotSupported) as caught:
+            call()
+        assert caught.value.outcome["issue"][0]["code"] == "not-supported"
+        assert "primary" in str(caught.value)
+
+
+def test_unreachable_server_is_unavailable() -> None:
+    with pytest.raises(Unavailable):
+        hp.open_store("bolt://127.0.0.1:1?connect_timeout=1")
+
+
+def test_bad_url_options_are_refused() -> None:
+    with pytest.raises(InvalidStoreURL):
+        hp.open_store("neo4j://127.0.0.1:7687?colour=blue")
+    with pytest.raises(InvalidStoreURL):
+        hp.open_store("neo4j://127.0.0.1:7687?timeout=soon")
+
+
+def test_schema_is_applied_once_and_idempotently(graph: Any) -> None:
+    from helios_persistence.backends.neo4j.schema import SCHEMA_VERSION, migrate
+
+    with graph._session() as session:
+        assert migrate(session) == SCHEMA_VERSION  # already there: nothing to do
+        names = {r["name"] for r in session.run("SHOW CONSTRAINTS YIELD name")}
+    assert "helios_resource_key" in names

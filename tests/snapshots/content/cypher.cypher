@@ -1,0 +1,2 @@
+-- Patient?_content=%22cardiac condition%22
+-- UnsupportedInDialect: full text (_text, _content, :text-advanced): the search secondary's; the graph keeps no word index is not supported by the cypher dialect

@@ -1,0 +1,2 @@
+-- Observation?code:above=8867-4&code:not-in=ValueSet/vitals
+-- UnsupportedInDialect: terminology (:in, :not-in, :above, :below): the ValueSet expansions and CodeSystem closures live in the primary is not supported by the cypher dialect

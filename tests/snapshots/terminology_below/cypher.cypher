@@ -1,0 +1,2 @@
+-- Observation?code:below=http://loinc.org|8867-4
+-- UnsupportedInDialect: terminology (:in, :not-in, :above, :below): the ValueSet expansions and CodeSystem closures live in the primary is not supported by the cypher dialect

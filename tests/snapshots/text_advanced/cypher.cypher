@@ -1,0 +1,2 @@
+-- Observation?code:text-advanced=heart
+-- UnsupportedInDialect: full text (_text, _content, :text-advanced): the search secondary's; the graph keeps no word index is not supported by the cypher dialect
