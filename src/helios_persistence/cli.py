@@ -405,6 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_analytics_parsers(command, _store_option)  # export, analytics, sql
 
+    from helios_persistence.backends.neo4j.cli import add_parsers as add_graph_parsers
+
+    add_graph_parsers(command)  # graph check, graph rebuild
+
     command(
         "view",
         "SQL-on-FHIR views: view run VIEW.json --source DIR|FILE|URL, view sql VIEW.json",

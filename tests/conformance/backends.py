@@ -92,7 +92,7 @@ def _neo4j(tmp: Any, **kw: Any) -> Any:
     """A Neo4j graph store in a namespace of its own (deleted on close), synced from SQLite."""
     url = _service("neo4j")
     namespace = f"conformance-{uuid.uuid4().hex[:10]}"
-    joined = f"{url}{'&' if '?' in url else '?'}namespace={namespace}"
+    joined = f"{url}{'&' if '?' in url else '?'}namespace={namespace}&temporary=true"
     return SyncedStore(lambda **k: open_store(joined, **k), **kw)
 
 

@@ -358,6 +358,52 @@ class CypherCompiler(BaseCompiler):
             return f"{v}.uri STARTS WITH {value}"
         return f"{value} STARTS WITH {v}.uri"  # ABOVE: the stored uri is a prefix of the value
 
+    # -- anchored paths -------------------------------------------------------------------------
+    def anchor(self, node: ir.Predicate, scope: _Scope) -> tuple[str, list[str]] | None:
+        """A path pattern leaving ``scope``'s node (and conditions on its nodes) that exists
+        exactly when ``node`` holds, for a chain, ``_has`` or parameter match (or an AND with
+        one): written as the search's ``MATCH``, it lets the planner start from the most
+        selective end (an index seek on a value node) and walk the references backwards,
+        instead of testing every resource of the type. None for other predicates."""
+        if isinstance(node, ir.Chain) and len(node.target_types) == 1:
+            t = self.var("t")
+            inner = _Scope(t, node.target_types[0])
+            step = f"-{self.refers(node.param)}->{self.resource_node(t, inner.rtype)}"
+            return self.continued(step, node.where, inner)
+        if isinstance(node, ir.Has):
+            s = self.var("s")
+            inner = _Scope(s, node.source_type)
+            step = f"<-{self.refers(node.param)}-{self.resource_node(s, inner.rtype)}"
+            return self.continued(step, node.where, inner)
+        kind = _NODE_KIND.get(type(node))
+        if kind is not None and getattr(node, "param", None) not in ("_id", "_lastUpdated"):
+            v = self.var("v")
+            step = f"-[:IDX]->{self.value_node(v, LABELS[kind], getattr(node, 'param'))}"  # noqa: B009
+            condition = self.row_condition(node, v)
+            return step, [condition] if condition else []
+        if isinstance(node, ir.And):
+            # the first chain or _has (they select through other resources), else a match
+            ranked = sorted(
+                range(len(node.children)),
+                key=lambda i: not isinstance(node.children[i], ir.Chain | ir.Has),
+            )
+            for i in ranked:
+                found = self.anchor(node.children[i], scope)
+                if found is not None:
+                    others = [
+                        f"({self.where(c, scope)})" for j, c in enumerate(node.children) if j != i
+                    ]
+                    return found[0], found[1] + others
+        return None
+
+    def continued(self, step: str, where: ir.Predicate, inner: _Scope) -> tuple[str, list[str]]:
+        """``step`` then the anchored path of ``where`` from its node (or ``where`` as a
+        condition on that node)."""
+        rest = self.anchor(where, inner)
+        if rest is None:
+            return step, [f"({self.where(where, inner)})"]
+        return step + rest[0], rest[1]
+
     # -- the query ------------------------------------------------------------------------------
     def build(self, query: ir.Query, index: ir.ValueIndex) -> Template:
         self._index = index
@@ -366,11 +412,17 @@ class CypherCompiler(BaseCompiler):
         if query.resource_type is None and query.types:
             types = list(query.types)
             conditions.append(f"r.type IN {self.bind(lambda _values: types)}")
-        if query.where is not None:
-            conditions.append(f"({self.where(query.where, scope)})")
         head = f"MATCH {self.resource_node('r', query.resource_type)}"
+        distinct = ""
+        anchored = None if query.where is None else self.anchor(query.where, scope)
+        if anchored is not None:
+            head += anchored[0]
+            conditions.extend(anchored[1])
+            distinct = " WITH DISTINCT r"  # (one row per path: several may reach a resource)
+        elif query.where is not None:
+            conditions.append(f"({self.where(query.where, scope)})")
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        count_text = f"{head}{where} RETURN count(r) AS total"
+        count_text = f"{head}{where}{distinct} RETURN count(r) AS total"
         keys, order, keyset = self.order_by(query, scope)
         paging = "offset"
         if keyset is not None:
@@ -379,7 +431,7 @@ class CypherCompiler(BaseCompiler):
                 after = self.keyset_condition(query, keyset)
                 conditions.append(f"({after})")
                 where = f" WHERE {' AND '.join(conditions)}"
-        lines = [f"{head}{where}"]
+        lines = [f"{head}{where}{distinct}"]
         lines.extend(keys)
         carried = ", ".join(["r", *(f"k{i}" for i in range(len(keys)))])
         lines.append(f"WITH {carried} ORDER BY {', '.join(order)}")

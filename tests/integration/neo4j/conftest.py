@@ -21,6 +21,7 @@ def neo4j_url(**options: Any) -> str:
     """The test server's URL with a fresh ``namespace`` (and ``options``)."""
     url = service_url("neo4j")
     options.setdefault("namespace", f"test-{uuid.uuid4().hex[:10]}")
+    options.setdefault("temporary", "true")
     query = "&".join(f"{k}={v}" for k, v in options.items())
     return f"{url}{'&' if '?' in url else '?'}{query}"
 

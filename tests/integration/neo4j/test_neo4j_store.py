@@ -153,3 +153,36 @@ def test_schema_is_applied_once_and_idempotently(graph: Any) -> None:
         assert migrate(session) == SCHEMA_VERSION  # already there: nothing to do
         names = {r["name"] for r in session.run("SHOW CONSTRAINTS YIELD name")}
     assert "helios_resource_key" in names
+
+
+def test_a_statement_over_its_timeout_is_a_query_timeout(graph: Any) -> None:
+    from helios_persistence.errors import QueryTimeout
+
+    with pytest.raises(QueryTimeout):
+        graph.run(
+            "UNWIND range(1, 200000000) AS x WITH x WHERE x < 0 RETURN count(x)", {}, timeout=0.3
+        )
+
+
+def test_a_search_over_the_store_timeout_is_a_query_timeout(primary: Any) -> None:
+    """The store's ``timeout`` bounds each search statement."""
+    from helios_persistence.errors import QueryTimeout
+
+    try:
+        from tests.integration.neo4j.conftest import neo4j_url
+    except ImportError:  # plain `pytest`: tests/ itself is on sys.path
+        from integration.neo4j.conftest import neo4j_url  # type: ignore[no-redef]
+    with hp.open_store(neo4j_url(timeout="0.001")) as graph:
+        graph.apply(CTX, [upsert(f"p{i}", 1) for i in range(400)])
+        with pytest.raises(QueryTimeout):
+            for _ in range(20):  # (the server checks the deadline as it goes)
+                graph.search(CTX, "Patient?family:contains=v&_sort=family&_total=accurate")
+
+
+def test_unsupported_features_are_not_supported_errors(graph: Any) -> None:
+    from helios_persistence.errors import InvalidSearch
+
+    graph.apply(CTX, [upsert("a", 1)])
+    with pytest.raises(InvalidSearch) as caught:
+        graph.search(CTX, "Patient?_text=heart")
+    assert caught.value.issue_code == "not-supported"

@@ -1,10 +1,13 @@
 """The Neo4j graph store (``hp.open_store("neo4j://host:7687")`` or ``bolt://``).
 
 URL: ``neo4j://[user:password@]host:port?option=value...`` (``bolt://`` for a direct
-connection). Options: ``namespace`` (store tenants as ``<namespace>/<tenant>``; ``close``
-deletes them), ``database`` (default: the server's), ``timeout`` (seconds per search
-statement, default 30; 0: none), ``connect_timeout`` (seconds), ``batch_size`` (changes per
-``UNWIND`` write), ``base_url``.
+connection). Options:
+
+* ``namespace`` — store tenants as ``<namespace>/<tenant>``, to share a server;
+* ``temporary`` — ``true``: ``close`` deletes the namespace's nodes;
+* ``database`` — default: the server's;
+* ``timeout`` — seconds per search statement (default 30; 0: none);
+* ``connect_timeout`` (seconds), ``batch_size`` (changes per ``UNWIND`` write), ``base_url``.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from helios_persistence.errors import InvalidStoreURL
+from helios_persistence.store_urls import _boolean
 
 __all__ = ["Neo4jStore", "open_neo4j"]
 
 _OPTIONS: dict[str, tuple[str, Any]] = {
     "namespace": ("namespace", str),
+    "temporary": ("temporary", lambda v: _boolean(v)),
     "database": ("database", str),
     "timeout": ("timeout", lambda v: float(v) or None),
     "connect_timeout": ("connect_timeout", float),

@@ -6,8 +6,9 @@ pipeline, the Cypher compiler, the shared search runner for paging, ``_total`` a
 CRUD and history stay with the primary: those methods raise :class:`OperationNotSupported`.
 
 One driver (a connection pool) per store. ``namespace`` isolates a store on a shared server:
-its tenants are stored as ``<namespace>/<tenant>`` and ``close`` deletes them (tests use a
-random namespace per store).
+its tenants are stored as ``<namespace>/<tenant>``; :meth:`Neo4jStore.drop_namespace` deletes
+them, and so does ``close`` when the store is ``temporary`` (tests use a random namespace per
+store).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class Neo4jStore:
         auth: tuple[str, str] | None = None,
         database: str | None = None,
         namespace: str | None = None,
+        temporary: bool = False,
         registry: Registry | None = None,
         timeout: float | None = 30.0,
         batch_size: int = 1000,
@@ -84,6 +86,9 @@ class Neo4jStore:
         self.uri = uri
         self.database = database
         self.namespace = namespace
+        if temporary and namespace is None:
+            raise ValueError("a temporary Neo4j store needs a namespace (what close deletes)")
+        self.temporary = temporary
         self.registry = registry if registry is not None else default_registry()
         #: seconds a search statement may run (None: no limit) before ``QueryTimeout``
         self.timeout = timeout
@@ -155,7 +160,11 @@ class Neo4jStore:
             ],
             decode=lambda value: json.loads(str(value)),
         )
-        return run_search(driver, self.tenant_key(ctx), plan)
+        result = run_search(driver, self.tenant_key(ctx), plan)
+        if isinstance(query, str):
+            result.query = query
+        result.base_url = self.base_url
+        return result
 
     # -- the secondary's write side -------------------------------------------------------------
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
@@ -261,7 +270,7 @@ class Neo4jStore:
 
     def close(self) -> None:
         try:
-            if self.namespace is not None:
+            if self.temporary:
                 self.drop_namespace()
         finally:
             self._driver.close()
