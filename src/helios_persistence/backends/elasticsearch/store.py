@@ -162,11 +162,25 @@ class ElasticsearchStore:
         """Apply resource versions (any order, any repetition): each document ends at the
         newest version named; older ones are stale. A change that cannot be indexed or that
         the cluster refuses is reported in ``failed``, never dropped."""
+        report = ApplyReport()
+        ops = self.operations(ctx, changes, report)
+        if ops:
+            outcome = write(self.client, self.alias, ops, refresh=self.refresh,
+                            limits=self.limits)  # fmt: skip
+            report.applied += outcome.applied
+            report.stale += outcome.stale
+            report.failed.extend(outcome.failed)
+        return report
+
+    def operations(
+        self, ctx: TenantContext, changes: Sequence[Change], report: ApplyReport
+    ) -> list[Operation]:
+        """The bulk operations of ``changes`` (documents built, refusals added to
+        ``report``): the client-side half of :meth:`apply`."""
         from helios_persistence.fhir_values import parse_date
         from helios_persistence.indexing import extract
         from helios_persistence.indexing.references import localize
 
-        report = ApplyReport()
         registry = self.registry_for(ctx)
         tenant = self.tenant_of(ctx)
         ops: list[Operation] = []
@@ -192,13 +206,7 @@ class ElasticsearchStore:
                 report.failed.append((change, f"cannot index: {exc}"))
                 continue
             ops.append(Operation(change, key, change.version, doc))
-        if ops:
-            outcome = write(self.client, self.alias, ops, refresh=self.refresh,
-                            limits=self.limits)  # fmt: skip
-            report.applied += outcome.applied
-            report.stale += outcome.stale
-            report.failed.extend(outcome.failed)
-        return report
+        return ops
 
     def versions(self, ctx: TenantContext) -> dict[tuple[str, str], int]:
         """``{(type, id): version}`` of the tenant's live documents."""
