@@ -404,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     from helios_persistence.analytics.cli import add_parsers as add_analytics_parsers
 
     add_analytics_parsers(command, _store_option)  # export, analytics, sql
+    from helios_persistence.backends.elasticsearch.cli import add_parsers as add_es_parsers
+
+    add_es_parsers(command)  # search-index check|rebuild
 
     from helios_persistence.backends.neo4j.cli import add_parsers as add_graph_parsers
 

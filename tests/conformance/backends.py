@@ -11,6 +11,8 @@ option) and drops it when the store is closed.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -72,12 +74,19 @@ def _postgres(tmp: Any, **kw: Any) -> Any:
     return store
 
 
+#: one index per test process (creating an index costs more than a whole small test); each
+#: store keeps its documents under a namespace of its own, deleted on close
+_ES_PREFIX = f"test-{uuid.uuid4().hex[:10]}"
+
+
 def _elasticsearch(**kw: Any) -> Any:
-    """An Elasticsearch store with an index of its own (random prefix), dropped on close;
-    refreshed on every apply (read-your-writes)."""
-    prefix = f"conformance-{uuid.uuid4().hex[:10]}"
-    store = open_store(_service("elasticsearch").replace("http", "elasticsearch", 1)
-                       + f"?prefix={prefix}&refresh=true", **kw)  # fmt: skip
+    """An Elasticsearch store in a fresh namespace of this process's index (the index is
+    deleted when the process exits); refreshed on every apply (read-your-writes)."""
+    url = _service("elasticsearch").replace("http", "elasticsearch", 1)
+    namespace = uuid.uuid4().hex[:12]
+    store = open_store(f"{url}?prefix={_ES_PREFIX}&namespace={namespace}&refresh=true", **kw)
+    if not _ES_CLEANUP:
+        _ES_CLEANUP.append(atexit.register(_drop_index, url))
     close = store.close
 
     def close_and_drop() -> None:
@@ -86,6 +95,16 @@ def _elasticsearch(**kw: Any) -> Any:
 
     store.close = close_and_drop
     return store
+
+
+_ES_CLEANUP: list[Any] = []
+
+
+def _drop_index(url: str) -> None:
+    with contextlib.suppress(Exception):
+        store = open_store(f"{url}?prefix={_ES_PREFIX}")
+        store.drop()
+        store.close()
 
 
 def _neo4j(tmp: Any, **kw: Any) -> Any:

@@ -19,14 +19,26 @@ except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     from services import service_url  # type: ignore[no-redef]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
+def es_index(es_url: str) -> Iterator[str]:
+    """One index for the session (creating one costs more than a test): its prefix."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    store = open_store(f"{es_url}?prefix={prefix}")
+    store.drop()
+    store.close()
+
+
+@pytest.fixture(scope="session")
 def es_url() -> str:
     return service_url("elasticsearch").replace("http", "elasticsearch", 1)
 
 
 @pytest.fixture
-def es_store(es_url: str) -> Iterator[Any]:
-    store = open_store(f"{es_url}?prefix=test-{uuid.uuid4().hex[:10]}&refresh=true")
+def es_store(es_url: str, es_index: str) -> Iterator[Any]:
+    """A store in a namespace of its own in the session's index, refreshed on every apply."""
+    namespace = uuid.uuid4().hex[:12]
+    store = open_store(f"{es_url}?prefix={es_index}&namespace={namespace}&refresh=true")
     try:
         yield store
     finally:

@@ -47,7 +47,7 @@ def _request(store: ElasticsearchStore, body: dict[str, Any]) -> dict[str, Any]:
 def run_search(store: ElasticsearchStore, ctx: TenantContext, plan: Plan) -> SearchResult:
     q, compiled = plan.effective, plan.compiled
     assert compiled.body is not None
-    body = with_tenant(compiled.body, ctx.tenant_key)
+    body = with_tenant(compiled.body, store.tenant_of(ctx))
     response = _request(store, body)
     result = SearchResult(compiled=str(body))
     if body.get("track_total_hits"):
@@ -76,7 +76,7 @@ class _EsIncludes(_Includes):
     def __init__(self, store: ElasticsearchStore, ctx: TenantContext) -> None:
         self.store = store
         self.ctx = ctx
-        self.tenant = ctx.tenant_key
+        self.tenant = store.tenant_of(ctx)
 
     def _hits(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         body = {**body, "size": 10_000, "sort": [{"type": "asc"}, {"id": "asc"}]}

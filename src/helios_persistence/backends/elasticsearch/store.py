@@ -9,7 +9,8 @@ too, kept as a tombstone). Standalone writes (``create``, ``update``, ``delete``
 :class:`SearchOnly`: write to a primary and replicate (``storage.sync.replicate``,
 ``rebuild``, or the composite layer).
 
-URL options: ``prefix`` (index name prefix, default ``helios``), ``refresh`` (``wait_for``,
+URL options: ``prefix`` (index name prefix, default ``helios``), ``namespace`` (several
+stores in one index: each keeps its tenants under its namespace), ``refresh`` (``wait_for``,
 ``true`` or ``false``: when an applied version becomes searchable) or ``sync`` (``sync`` =
 ``wait_for``, ``async`` = ``false``), ``timeout`` (seconds per request), ``batch`` (bulk
 operations per request), ``batch_bytes``, ``retries`` (of a rejected bulk item), ``base_url``.
@@ -22,6 +23,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 from helios_persistence import ir, pipeline
 from helios_persistence.backends.elasticsearch.bulk import BulkLimits, Operation, write
@@ -74,8 +77,8 @@ def open_elasticsearch(url: str, **kw: Any) -> ElasticsearchStore:
     options: dict[str, Any] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         try:
-            if name == "prefix":
-                options["prefix"] = value
+            if name in ("prefix", "namespace"):
+                options[name] = value
             elif name == "refresh":
                 options["refresh"] = _REFRESH[value.lower()]
             elif name == "sync":
@@ -108,6 +111,7 @@ class ElasticsearchStore:
         url: str,
         *,
         prefix: str = "helios",
+        namespace: str = "",
         refresh: str = "wait_for",
         timeout: float = 30.0,
         batch: int = 1000,
@@ -120,6 +124,7 @@ class ElasticsearchStore:
     ) -> None:
         self.url = url
         self.prefix = prefix
+        self.namespace = namespace
         self.refresh = refresh
         self.registry = registry or default_registry()
         self.base_url = base_url
@@ -129,6 +134,10 @@ class ElasticsearchStore:
             self.client = self.client.options(basic_auth=auth)
         self._lock = threading.Lock()
         self.alias = self._call(ensure_index, self.client, prefix)
+
+    def tenant_of(self, ctx: TenantContext) -> str:
+        """The ``tenant`` value of ``ctx``'s documents (under the store's ``namespace``)."""
+        return f"{self.namespace}:{ctx.tenant_key}" if self.namespace else ctx.tenant_key
 
     # -- faults ---------------------------------------------------------------------------------
     def _call(self, fn: Any, *args: Any, **kw: Any) -> Any:
@@ -153,16 +162,30 @@ class ElasticsearchStore:
         """Apply resource versions (any order, any repetition): each document ends at the
         newest version named; older ones are stale. A change that cannot be indexed or that
         the cluster refuses is reported in ``failed``, never dropped."""
+        report = ApplyReport()
+        ops = self.operations(ctx, changes, report)
+        if ops:
+            outcome = write(self.client, self.alias, ops, refresh=self.refresh,
+                            limits=self.limits)  # fmt: skip
+            report.applied += outcome.applied
+            report.stale += outcome.stale
+            report.failed.extend(outcome.failed)
+        return report
+
+    def operations(
+        self, ctx: TenantContext, changes: Sequence[Change], report: ApplyReport
+    ) -> list[Operation]:
+        """The bulk operations of ``changes`` (documents built, refusals added to
+        ``report``): the client-side half of :meth:`apply`."""
         from helios_persistence.fhir_values import parse_date
         from helios_persistence.indexing import extract
         from helios_persistence.indexing.references import localize
 
-        report = ApplyReport()
         registry = self.registry_for(ctx)
-        tenant = ctx.tenant_key
+        tenant = self.tenant_of(ctx)
         ops: list[Operation] = []
         for change in changes:
-            if change.tenant != tenant:
+            if change.tenant != ctx.tenant_key:
                 report.failed.append((change, f"a change of tenant {change.tenant!r}"))
                 continue
             key = doc_id(tenant, change.resource_type, change.id)
@@ -183,13 +206,7 @@ class ElasticsearchStore:
                 report.failed.append((change, f"cannot index: {exc}"))
                 continue
             ops.append(Operation(change, key, change.version, doc))
-        if ops:
-            outcome = write(self.client, self.alias, ops, refresh=self.refresh,
-                            limits=self.limits)  # fmt: skip
-            report.applied += outcome.applied
-            report.stale += outcome.stale
-            report.failed.extend(outcome.failed)
-        return report
+        return ops
 
     def versions(self, ctx: TenantContext) -> dict[tuple[str, str], int]:
         """``{(type, id): version}`` of the tenant's live documents."""
@@ -200,7 +217,7 @@ class ElasticsearchStore:
         return found
 
     def _scan(self, ctx: TenantContext, fields: list[str]) -> Iterator[dict[str, Any]]:
-        query = {"bool": {"filter": [{"term": {"tenant": ctx.tenant_key}},
+        query = {"bool": {"filter": [{"term": {"tenant": self.tenant_of(ctx)}},
                                      {"term": {"deleted": False}}]}}  # fmt: skip
         after: list[Any] | None = None
         while True:
@@ -246,9 +263,20 @@ class ElasticsearchStore:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def drop(self) -> None:
-        """Delete the store's index (every tenant's documents)."""
-        self._call(self.client.options(ignore_status=404).indices.delete,
-                   index=f"{self.alias}-v*")  # fmt: skip
+        """Delete the store's documents: its index, or, in a ``namespace``, the namespace's
+        documents (the server has no delete-by-query: found by id, deleted in bulk)."""
+        if not self.namespace:
+            self._call(self.client.options(ignore_status=404).indices.delete,
+                       index=f"{self.alias}-v*")  # fmt: skip
+            return
+        query = {"prefix": {"tenant": f"{self.namespace}:"}}
+        while True:
+            hits = self._call(self.client.search, index=self.alias, query=query, source=False,
+                              size=5000)["hits"]["hits"]  # fmt: skip
+            if not hits:
+                return
+            lines = b"".join(orjson.dumps({"delete": {"_id": h["_id"]}}) + b"\n" for h in hits)
+            self._call(self.client.bulk, index=self.alias, body=lines, refresh="true")
 
     def close(self) -> None:
         self.client.close()

@@ -1,0 +1,159 @@
+"""Elasticsearch benchmark: bulk indexing throughput, full-text latency against SQLite FTS5 and
+PostgreSQL tsvector, and a token + date query class against PostgreSQL, in one run.
+
+    python -m bench.bench_elasticsearch [--patients 4700] [--repeat 9]
+
+The data is ``generate(patients, seed=7)`` (4,700 patients: about 100,000 resources), loaded
+into a SQLite primary (a file), a PostgreSQL store (a scratch schema, dropped at the end) and
+an Elasticsearch store (a scratch index, deleted at the end) kept in sync from the SQLite
+primary's outbox, as the composite layer will run it:
+
+* **Bulk indexing**: resources/s of replicating the whole outbox into Elasticsearch (reading
+  the outbox, FHIRPath extraction, client-side stems, bulk requests of 2,000 documents with
+  no refresh until the end), and of its two halves: building the documents (Python) and the
+  bulk requests alone (the cluster). Goal: 5,000 resources/s.
+* **Full text**: the median time of ``store.search`` for ``_text``, ``_content`` and
+  ``:text-advanced`` on Elasticsearch, as a ratio to the same search on SQLite (FTS5) and on
+  PostgreSQL (``tsvector``); the three must return the same page.
+* **Token + date**: ``Observation?code=...&date=ge...`` on Elasticsearch as a ratio to
+  PostgreSQL (same page).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+from typing import Any
+
+import helios_persistence as hp
+from bench.harness import Measurement, median_seconds, report
+from helios_persistence.backends.elasticsearch.bulk import write
+from helios_persistence.generator import generate
+from helios_persistence.storage.sync import ApplyReport
+
+TENANT = "bench"
+PG_URL = (
+    os.environ.get("HELIOS_TEST_POSTGRES")
+    or "postgresql://helios:helios@127.0.0.1:5432/helios_test"
+)
+ES_URL = (os.environ.get("HELIOS_TEST_ELASTICSEARCH") or "http://127.0.0.1:9200").replace(
+    "http", "elasticsearch", 1
+)
+GOAL_PER_SECOND = 5_000
+
+#: (class, query): every engine must return the same page
+TEXT_QUERIES = [
+    ("_text", "Patient?_text=cardiac&_count=50"),
+    ("_content", "Observation?_content=%22heart rate%22&_count=50"),
+    (":text-advanced", "Condition?code:text-advanced=bronchitis&_count=50"),
+]
+TOKEN_DATE = (
+    "token + date",
+    "Observation?code=http://loinc.org|8867-4&date=ge2021-01-01&_count=50",
+)
+
+
+def _load(store: Any, ctx: hp.TenantContext, resources: list[dict[str, Any]]) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(resources), 1000):
+        store.bulk_update(ctx, resources[i : i + 1000])
+    return time.perf_counter() - start
+
+
+def _index(primary: Any, es: Any, ctx: hp.TenantContext, batch: int) -> dict[str, float]:
+    """Replicate the whole outbox: total, document building and bulk seconds."""
+    building = bulk = 0.0
+    report = ApplyReport()
+    position = 0
+    start = time.perf_counter()
+    while changes := primary.read_outbox(ctx, after=position, limit=batch):
+        t0 = time.perf_counter()
+        ops = es.operations(ctx, changes, report)
+        t1 = time.perf_counter()
+        outcome = write(es.client, es.alias, ops, refresh="false", limits=es.limits)
+        bulk += time.perf_counter() - t1
+        building += t1 - t0
+        report.applied += outcome.applied
+        report.failed.extend(outcome.failed)
+        position = changes[-1].seq
+    es.refresh_now()
+    total = time.perf_counter() - start
+    if report.failed:
+        raise RuntimeError(f"{len(report.failed)} changes failed: {report.failed[:3]}")
+    return {"total": total, "building": building, "bulk": bulk, "applied": report.applied}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--patients", type=int, default=4700)
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--batch", type=int, default=2000, help="changes per bulk apply")
+    args = parser.parse_args(argv)
+
+    resources = list(generate(args.patients, seed=7))
+    ctx = hp.TenantContext.for_tenant(TENANT)
+    schema = f"bench_es_{uuid.uuid4().hex[:8]}"
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = hp.open_store(f"sqlite:///{tmp}/primary.db")
+        postgres = hp.open_store(f"{PG_URL}?schema={schema}")
+        es = hp.open_store(f"{ES_URL}?prefix={prefix}&refresh=false&batch={args.batch}")
+        try:
+            load_sqlite = _load(sqlite, ctx, resources)
+            load_pg = _load(postgres, ctx, resources)
+            timing = _index(sqlite, es, ctx, args.batch)
+            n = int(timing["applied"])
+            rows = [
+                Measurement("bulk indexing, end to end", n / timing["total"], GOAL_PER_SECOND,
+                            "res/s", f"{n:,} resources; ratio = share of the goal"),
+                Measurement("  building documents (Python)", n / timing["building"],
+                            GOAL_PER_SECOND, "res/s", "outbox read excluded"),
+                Measurement("  bulk requests (Elasticsearch)", n / timing["bulk"],
+                            GOAL_PER_SECOND, "res/s", "2 cores shared with the client"),
+                Measurement("  (SQLite primary load, for scale)", n / load_sqlite,
+                            GOAL_PER_SECOND, "res/s", "store.bulk_update"),
+                Measurement("  (PostgreSQL load, for scale)", n / load_pg,
+                            GOAL_PER_SECOND, "res/s", "store.bulk_update"),
+            ]  # fmt: skip
+            for name, query in [*TEXT_QUERIES, TOKEN_DATE]:
+                pages = {
+                    engine: store.search(ctx, query).ids
+                    for engine, store in (("es", es), ("sqlite", sqlite), ("pg", postgres))
+                }
+                if not pages["es"] or len({tuple(p) for p in pages.values()}) != 1:
+                    raise AssertionError(f"{name}: the engines disagree: {pages}")
+                times = {
+                    engine: median_seconds(lambda s=store, q=query: s.search(ctx, q),
+                                           repeat=args.repeat) * 1000
+                    for engine, store in (("es", es), ("sqlite", sqlite), ("pg", postgres))
+                }  # fmt: skip
+                if name != TOKEN_DATE[0]:
+                    hits = f"{len(pages['es'])} hits"
+                    rows.append(Measurement(f"{name} vs SQLite FTS5", times["es"],
+                                            times["sqlite"], note=hits))  # fmt: skip
+                rows.append(Measurement(
+                    f"{name} vs PostgreSQL" + (" tsvector" if name != TOKEN_DATE[0] else ""),
+                    times["es"], times["pg"], note=f"{len(pages['es'])} hits",
+                ))  # fmt: skip
+            report("elasticsearch", rows, extra={"resources": n, "patients": args.patients})
+        finally:
+            es.drop()
+            es.close()
+            postgres.close()
+            sqlite.close()
+            _drop_schema(schema)
+
+
+def _drop_schema(schema: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""Faults: an unreachable server is ``Unavailable``, a slow answer ``QueryTimeout``, a search
+the server refuses an ``InvalidSearch``; none changes what the index holds."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from helios_persistence import open_store
+from helios_persistence.errors import InvalidSearch, InvalidStoreURL, QueryTimeout, Unavailable
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_server_is_unavailable() -> None:
+    with pytest.raises(Unavailable, match="unreachable"):
+        open_store(f"elasticsearch://127.0.0.1:{_closed_port()}?timeout=2")
+
+
+def test_a_slow_answer_is_a_query_timeout(es_store: Any, ctx: Any) -> None:
+    es_store.client = es_store.client.options(request_timeout=0.000001)
+    with pytest.raises(QueryTimeout):
+        es_store.search(ctx, "Patient?name=x")
+
+
+def test_a_refused_search_is_an_invalid_search(es_store: Any, ctx: Any) -> None:
+    # a _content prefix matching nothing expands fine; an offset past the window is refused
+    with pytest.raises(InvalidSearch, match="refused"):
+        es_store.search(ctx, "Patient?_offset=200000&_count=10")
+
+
+def test_bad_urls_are_refused(es_url: str) -> None:
+    for bad in ("elasticsearch://", f"{es_url}?refresh=sometimes", f"{es_url}?prefix=UPPER",
+                f"{es_url}?unknown=1", f"{es_url}?timeout=soon"):  # fmt: skip
+        with pytest.raises(InvalidStoreURL):
+            open_store(bad)
