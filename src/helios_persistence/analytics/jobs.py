@@ -33,6 +33,7 @@ from helios_persistence.analytics.export import (
     stream,
     validate,
 )
+from helios_persistence.analytics.terminology import export_terminology
 from helios_persistence.analytics.writer import (
     LAYOUT_NAME,
     LAYOUT_VERSION,
@@ -50,6 +51,7 @@ _DATASETS = (
     "stored",
     "index",
     "text",
+    "terminology",
     "ndjson",
     "errors",
     "manifest.json",
@@ -287,6 +289,8 @@ class ExportJob:
                 if self._progress is not None:
                     self._progress(dict(writer.counts))
             files = writer.close()
+            if request.output_format == "parquet":
+                export_terminology(self.store, self.ctx, fs, base)
             manifest = self._manifest(row, request, fs, base, files, writer.counts)
             if writer.errors:
                 url = manifest["output"][0]["url"] if manifest["output"] else ""

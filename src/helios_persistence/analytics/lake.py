@@ -24,6 +24,7 @@ import pyarrow.fs as pafs
 
 from helios_persistence import pipeline
 from helios_persistence.analytics.layout import layout_for
+from helios_persistence.analytics.terminology import FOLDER, SCHEMAS, LakeTerminology, duckdb_type
 from helios_persistence.analytics.writer import (
     LAYOUT_NAME,
     LAYOUT_VERSION,
@@ -118,6 +119,7 @@ class AnalyticsStore:
         )  # fmt: skip
         self._create_views()
         self.driver = SqlDriver(compiler=compiler, execute=self._execute, decode=self._decode)
+        self.terminology = LakeTerminology(self._rows, self.tenant)
 
     # -- opening --------------------------------------------------------------------------------
     def _check_layout(self) -> None:
@@ -178,6 +180,26 @@ class AnalyticsStore:
             self._view(table, f"index/{table}", _EMPTY_INDEX[table], grp=True)
         for table, columns_ in _TEXT_TABLES.items():
             self._view(table, f"text/{table}", columns_.split(", ", 3)[-1], grp=False)
+        self._terminology_views()
+
+    def _terminology_views(self) -> None:
+        """``term_closure``, ``term_expansion``, ``term_valueset`` (empty in an export without
+        them: layout version 1, or a store without terminology tables) and
+        ``term_expansion_state`` (the ValueSets expanded), as a SQL store names them."""
+        for table, schema in SCHEMAS.items():
+            path = f"{self.base}/{FOLDER}/{table}.parquet"
+            if self.fs.get_file_info(path).type == pafs.FileType.File:
+                body = (
+                    f"SELECT * FROM read_parquet({_quote(f'{self.root}/{FOLDER}/{table}.parquet')})"
+                )
+            else:
+                nulls = ", ".join(f"NULL::{duckdb_type(f)} AS {f.name}" for f in schema)
+                body = f"SELECT {nulls} WHERE false"
+            self.con.execute(f"CREATE VIEW {table} AS {body}")
+        self.con.execute(
+            "CREATE VIEW term_expansion_state AS SELECT tenant, 'ValueSet/' || id AS valueset, "
+            "total FROM term_valueset WHERE error_code IS NULL AND total IS NOT NULL"
+        )
 
     def _view(self, table: str, dataset: str, value_columns: str, *, grp: bool) -> None:
         key = "tenant VARCHAR, type VARCHAR, id VARCHAR" + (
@@ -198,6 +220,10 @@ class AnalyticsStore:
         with self._lock:
             return self.con.execute(sql, used).fetchall()
 
+    def _rows(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self.con.execute(sql, params).fetchall()
+
     @staticmethod
     def _decode(value: Any) -> dict[str, Any]:
         """A ``json`` value of the ``resources`` view (the stored resource), or a typed row's
@@ -210,7 +236,9 @@ class AnalyticsStore:
     def search(self, query: str, **kw: Any) -> SearchResult:
         """A FHIR search over the export: the same :class:`SearchResult` as the stores
         (``.to_arrow()``, ``.to_pandas()``)."""
-        plan = pipeline.plan(query, compiler, registry=self.registry, **kw)
+        plan = pipeline.plan(
+            query, compiler, registry=self.registry, prepare=self.terminology.prepare, **kw
+        )
         result = run_search(self.driver, self.tenant, plan)
         return result
 

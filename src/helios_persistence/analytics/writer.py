@@ -4,13 +4,14 @@
 
 Directory layout (``dialects/duckdb/README.md``)::
 
-    _layout.json                              {"layout": "helios-parquet", "version": 1}
+    _layout.json                              {"layout": "helios-parquet", "version": 2}
     manifest.json                             the Bulk Data manifest (written last)
     resources/type=<T>/part-<n>.parquet       typed resource rows
     stored/type=<T>/part-<n>.parquet          tenant, id, version, last_updated, json
     index/<idx_table>/type=<T>/part-<n>.parquet   the SQL compiler's index rows
     text/resource_text/type=<T>/part-<n>.parquet  narrative and content text (_text, _content)
     text/param_text/type=<T>/part-<n>.parquet     per-parameter text (:text-advanced)
+    terminology/<term_table>.parquet          closure, expansions (:mod:`.terminology`)
     ndjson/<T>.ndjson                         resources, one JSON per line (format "ndjson")
 
 Memory is bounded: at most :data:`MAX_BUFFERED` resources (and their index and text rows)
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 LAYOUT_NAME = "helios-parquet"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 #: resources buffered (across types) before every buffer is flushed as row groups
 MAX_BUFFERED = 2048
 _INDEX_SCHEMAS = {

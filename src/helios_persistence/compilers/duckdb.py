@@ -35,8 +35,6 @@ def _source(query: TextQuery) -> str:
 class DuckDBCompiler(SQLCompiler):
     dialect: ClassVar[str] = "duckdb"
     ASC_NULLS_FIRST: ClassVar[bool] = False
-    #: an export carries no terminology tables (closure, expansions) yet
-    UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset({ir.Terminology})
 
     def ids_in(self, column: exp.Expr) -> exp.Expr:
         return exp.func("list_contains", self.placeholder("ids"), column)

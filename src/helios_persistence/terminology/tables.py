@@ -255,12 +255,15 @@ def is_cached(db: TermDB, tenant: str, key: str) -> bool:
     )
 
 
-def prepare_query(db: TermDB, tenant: str, query: ir.Query) -> ir.Query:
+def prepare_query(
+    db: TermDB, tenant: str, query: ir.Query, *, source: StoreSource | None = None
+) -> ir.Query:
     """``query`` with every ``:in``/``:not-in`` ValueSet resolved to ``ValueSet/<id>``,
-    whose expansion is cached (see the module docstring)."""
+    whose expansion is cached (see the module docstring); ``source`` finds the ValueSets
+    (the store's own by default; an export's in ``analytics.terminology``)."""
     if query.where is None or not _has_valueset(query.where):
         return query
-    source = StoreSource(db, tenant)
+    source = source or StoreSource(db, tenant)
     resolved: dict[str, str] = {}
     missing: list[str] = []
 

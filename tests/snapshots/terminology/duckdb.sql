@@ -1,2 +1,70 @@
 -- Observation?code:in=http://example.org/vs
--- UnsupportedInDialect: Terminology is not supported by the duckdb dialect
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_token AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (i1.system, i1.code) IN (
+          SELECT
+            e2.system,
+            e2.code
+          FROM term_expansion AS e2
+          WHERE
+            e2.tenant = $tenant AND e2.valueset = $p2
+        )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p3;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_token AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (i1.system, i1.code) IN (
+          SELECT
+            e2.system,
+            e2.code
+          FROM term_expansion AS e2
+          WHERE
+            e2.tenant = $tenant AND e2.valueset = $p2
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Observation"
+--   p1 = "code"
+--   p2 = "http://example.org/vs"
+--   p3 = 101

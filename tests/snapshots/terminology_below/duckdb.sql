@@ -1,2 +1,81 @@
 -- Observation?code:below=http://loinc.org|8867-4
--- UnsupportedInDialect: Terminology is not supported by the duckdb dialect
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_token AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.system = $p3
+          AND i1.code IN (
+            SELECT
+              CAST($p2 AS TEXT)
+            UNION
+            SELECT
+              c2.descendant
+            FROM term_closure AS c2
+            WHERE
+              c2.tenant = $tenant AND c2.ancestor = $p2 AND c2.system = $p3
+          )
+        )
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT $p4;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_token AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.system = $p3
+          AND i1.code IN (
+            SELECT
+              CAST($p2 AS TEXT)
+            UNION
+            SELECT
+              c2.descendant
+            FROM term_closure AS c2
+            WHERE
+              c2.tenant = $tenant AND c2.ancestor = $p2 AND c2.system = $p3
+          )
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Observation"
+--   p1 = "code"
+--   p2 = "8867-4"
+--   p3 = "http://loinc.org"
+--   p4 = 101
