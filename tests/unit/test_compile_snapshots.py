@@ -67,6 +67,10 @@ QUERIES = {
     "filter": "Patient?_filter=name sw %22sm%22 and (gender eq female or birthdate lt 1980)",
     "sort_keys": "Patient?_sort=family,-birthdate&_count=10&_offset=20",
     "sort_keyset": "Patient?_sort=-_lastUpdated&_count=5",
+    "page_cursor": "Observation?code=http://loinc.org|8867-4&_count=5"
+    "&_cursor=WyJPYnNlcnZhdGlvbiIsICJvYnMtMSJd",
+    "include": "Encounter?status=finished&_include=Encounter:subject"
+    "&_revinclude=Observation:encounter&_count=10",
     "system_search": "?_type=Patient,Organization&_id=a",
     "summary_count": "Patient?gender=female&_summary=count",
     "terminology": "Observation?code:in=http://example.org/vs",
@@ -87,6 +91,8 @@ def render(query: str, dialect: str) -> str:
         main = _pretty(compiled.text, dialect)
     count = _pretty(compiled.count_text, dialect)
     lines = [f"-- {query}", main, "", "-- count", count, "", f"-- paging: {compiled.paging}"]
+    if compiled.includes_inline:
+        lines.append("-- includes: inline (last column ord)")
     lines.append("-- params:")
     assert compiled.params.pop("tenant", "absent") is None  # bound at execution
     for name, value in sorted(compiled.params.items(), key=lambda kv: int(kv[0][1:])):

@@ -96,6 +96,9 @@ class Compiled:
     count_text: str = ""
     #: how the page is ordered: "keyset" (``_cursor`` continues it) or "offset"
     paging: str = "offset"
+    #: whether ``text`` returns the page's ``_include``/``_revinclude`` resources too (a
+    #: last column ``ord``: the match's position in the page, NULL for an included resource)
+    includes_inline: bool = False
 
 
 @dataclass(slots=True)
@@ -107,6 +110,7 @@ class Template:
     recipes: list[tuple[str, Recipe]]
     paging: str
     body: Any = None
+    includes_inline: bool = False
 
 
 def _raising_visitor(node_type: type[ir.Node]) -> Callable[..., Any]:
@@ -312,6 +316,7 @@ class BaseCompiler:
             template.body(vals) if callable(template.body) else template.body,
             template.count_text,
             template.paging,
+            template.includes_inline,
         )
 
     def template(self, text: str, count_text: str = "", paging: str = "offset") -> Template:

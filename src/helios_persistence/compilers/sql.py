@@ -15,6 +15,8 @@ import sqlglot.expressions as exp
 
 from helios_persistence import ir
 from helios_persistence.compilers.base import Template
+from helios_persistence.compilers.sql_driven import driven_ids
+from helios_persistence.compilers.sql_includes import with_includes
 from helios_persistence.compilers.sql_predicates import (
     _SORT_COLUMNS,
     MAX_CHAR,
@@ -33,6 +35,10 @@ class SQLCompiler(SQLPredicates):
     # -- includes -------------------------------------------------------------------------------
     #: the columns of a page row, in order (a backend reads page rows by these names)
     PAGE_COLUMNS: ClassVar[tuple[str, ...]] = ("type", "id", "version", "last_updated", "json")
+    #: whether a first page of one type is read through one index subquery (``sql_driven``)
+    DRIVEN_PAGE: ClassVar[bool] = False
+    #: whether a page's (non-iterating) includes come in the page statement (``sql_includes``)
+    INLINE_INCLUDES: ClassVar[bool] = False
 
     def ids_in(self, column: exp.Expr) -> exp.Expr:
         """``column`` is one of the ids bound to the parameter ``ids`` (see :meth:`bind_ids`)."""
@@ -101,37 +107,46 @@ class SQLCompiler(SQLPredicates):
             conditions.insert(1, self.col("r", "type").eq(scope.rtype))
         elif query.types:
             conditions.insert(1, self.col("r", "type").isin(*(self.const(t) for t in query.types)))
-        if query.where is not None:
-            conditions.append(exp.paren(self.where(query.where, scope)))
+        where = self.where(query.where, scope) if query.where is not None else None
+        if where is not None:
+            conditions.append(exp.paren(where))
         base = exp.and_(*conditions)
         count = (
             exp.select(exp.Count(this=exp.Star())).from_(self.table("resources", "r")).where(base)
         )
         order, keyset = self.order_by(query, scope)
         paging = "offset"
-        page_conditions = [base]
+        cursor = None
         if keyset is not None:
             paging = "keyset"
             if query.cursor is not None:
-                page_conditions.append(exp.paren(self.keyset_condition(query, keyset)))
-        columns = [self.col("r", c) for c in self.PAGE_COLUMNS]
-        select = (
-            exp.select(*columns)
-            .from_(self.table("resources", "r"))
-            .where(exp.and_(*page_conditions))
-        )
-        select = select.order_by(*order)
+                cursor = self.keyset_condition(query, keyset)
         limit = (
             self.value(query, "count", lambda n: n + 1)
             if query.count is not None
             else self.const(self.page_size(query) + 1)
         )
-        select = select.limit(limit)
-        if query.offset is not None:  # also under keyset paging: the first page may skip rows
-            select = select.offset(self.value(query, "offset"))
-        text = select.sql(dialect=self.dialect)
+        # (also under keyset paging: the first page may skip rows)
+        offset = self.value(query, "offset") if query.offset is not None else None
+        columns = [self.col("r", c) for c in self.PAGE_COLUMNS]
+        select = exp.select(*columns).from_(self.table("resources", "r"))
+        ids = None
+        if self.DRIVEN_PAGE and where is not None and scope.rtype is not None and not query.sort:
+            ids = driven_ids(where, cursor, "r", scope.rtype, self.tenant(), limit, offset)
+        if ids is not None:
+            live = exp.and_(*conditions[:3], self.col("r", "id").isin(query=ids))
+            select = select.where(live).order_by(*order)
+        else:
+            page_conditions = [base] if cursor is None else [base, exp.paren(cursor)]
+            select = select.where(exp.and_(*page_conditions)).order_by(*order).limit(limit)
+            if offset is not None:
+                select = select.offset(offset)
+        inline = with_includes(self, select, order, query) if self.INLINE_INCLUDES else None
+        text = (select if inline is None else inline).sql(dialect=self.dialect)
         count_text = count.sql(dialect=self.dialect)
-        return self.template(text, count_text, paging)
+        template = self.template(text, count_text, paging)
+        template.includes_inline = inline is not None
+        return template
 
     def order_by(
         self, query: ir.Query, scope: _Scope

@@ -19,6 +19,7 @@ _FTS_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "conten
 class SQLiteCompiler(SQLCompiler):
     dialect: ClassVar[str] = "sqlite"
     ASC_NULLS_FIRST: ClassVar[bool] = True
+    DRIVEN_PAGE: ClassVar[bool] = True
 
     def ids_in(self, column: exp.Expr) -> exp.Expr:
         each = exp.select(exp.column("value")).from_(exp.func("json_each", self.placeholder("ids")))

@@ -63,14 +63,21 @@ def run_search(driver: SqlDriver, tenant: str, plan: Plan) -> SearchResult:
         result.total = int(str(rows[0][0])) if rows else 0
     if q.summary is ir.Summary.COUNT or q.count == 0:
         return result
-    page = [PageRow(*row) for row in driver.execute(compiled.text, params)]
+    rows = list(driver.execute(compiled.text, params))
+    included: list[Row] = []
+    if compiled.includes_inline:  # the page's includes came too (compilers.sql_includes)
+        included = [row[:-1] for row in rows if row[-1] is None]
+        rows = [row[:-1] for row in rows if row[-1] is not None]
+    page = [PageRow(*row) for row in rows]
     page_size = driver.compiler.page_size(q)
     more = len(page) > page_size
     page = page[:page_size]
     matches = [driver.decode(row.json) for row in page]
     if more:
         result.next = next_page(plan.query, page, compiled.paging, page_size)
-    if q.include:
+    if compiled.includes_inline:
+        result.included = [driver.decode(PageRow(*row).json) for row in included]
+    elif q.include:
         result.included = _Includes(driver, tenant).run(q, matches)
     result.resources = [apply_summary(r, q.summary, q.elements) for r in matches]
     return result

@@ -1,0 +1,73 @@
+-- Observation?code=http://loinc.org|8867-4&_count=5&_cursor=WyJPYnNlcnZhdGlvbiIsICJvYnMtMSJd
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  (
+    r.tenant = %(tenant)s
+    AND r.type = %(p0)s
+    AND r.deleted = 0
+    AND (
+      r.id IN (
+        SELECT
+          i1.id
+        FROM idx_token AS i1
+        WHERE
+          (
+            i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
+          )
+          AND (
+            i1.code = %(p2)s AND i1.system = %(p3)s
+          )
+      )
+    )
+  )
+  AND (
+    (
+      r.type > %(p4)s
+    ) OR (
+      r.type = %(p5)s AND r.id > %(p6)s
+    )
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC
+LIMIT %(p7)s;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = %(tenant)s
+  AND r.type = %(p0)s
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_token AS i1
+      WHERE
+        (
+          i1.tenant = %(tenant)s AND i1.type = %(p0)s AND i1.param = %(p1)s
+        )
+        AND (
+          i1.code = %(p2)s AND i1.system = %(p3)s
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Observation"
+--   p1 = "code"
+--   p2 = "8867-4"
+--   p3 = "http://loinc.org"
+--   p4 = "Observation"
+--   p5 = "Observation"
+--   p6 = "obs-1"
+--   p7 = 6

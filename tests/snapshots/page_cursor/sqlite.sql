@@ -1,0 +1,73 @@
+-- Observation?code=http://loinc.org|8867-4&_count=5&_cursor=WyJPYnNlcnZhdGlvbiIsICJvYnMtMSJd
+SELECT
+  r.type,
+  r.id,
+  r.version,
+  r.last_updated,
+  r.json
+FROM resources AS r
+WHERE
+  r.tenant = :tenant
+  AND r.type = :p0
+  AND r.deleted = 0
+  AND r.id IN (
+    SELECT DISTINCT
+      i1.id
+    FROM idx_token AS i1
+    WHERE
+      (
+        (
+          i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
+        )
+        AND (
+          i1.code = :p2 AND i1.system = :p3
+        )
+      )
+      AND (
+        (
+          :p0 > :p4
+        ) OR (
+          :p0 = :p5 AND i1.id > :p6
+        )
+      )
+    ORDER BY
+      i1.id
+    LIMIT :p7
+  )
+ORDER BY
+  r.type ASC,
+  r.id ASC;
+
+-- count
+SELECT
+  COUNT(*)
+FROM resources AS r
+WHERE
+  r.tenant = :tenant
+  AND r.type = :p0
+  AND r.deleted = 0
+  AND (
+    r.id IN (
+      SELECT
+        i1.id
+      FROM idx_token AS i1
+      WHERE
+        (
+          i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
+        )
+        AND (
+          i1.code = :p2 AND i1.system = :p3
+        )
+    )
+  );
+
+-- paging: keyset
+-- params:
+--   p0 = "Observation"
+--   p1 = "code"
+--   p2 = "8867-4"
+--   p3 = "http://loinc.org"
+--   p4 = "Observation"
+--   p5 = "Observation"
+--   p6 = "obs-1"
+--   p7 = 6
