@@ -23,6 +23,7 @@ __all__ = [
     "PermissionDenied",
     "PreconditionFailed",
     "QueryTimeout",
+    "SchemaMismatch",
     "TerminologyError",
     "TransientConflict",
     "Unavailable",
@@ -189,6 +190,15 @@ class Unavailable(HeliosError):
 
     issue_code = "transient"
     http_status = 503
+
+
+class SchemaMismatch(HeliosError, RuntimeError):
+    """The database schema and this library's migrations do not fit: the database is newer
+    than the library, a migration number is missing from the library's set, or a migration
+    older than the database's version was never applied to it."""
+
+    issue_code = "exception"
+    http_status = 500
 
 
 class QueryTimeout(HeliosError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from typing import Any
@@ -19,6 +20,7 @@ from helios_persistence.backends.postgres.schema import (
     migrations,
 )
 from helios_persistence.backends.postgres.store import _RLS_TABLES
+from helios_persistence.errors import SchemaMismatch
 from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
@@ -176,3 +178,53 @@ def test_migration_009_marks_irregular_date_rows_written_before_it(
         [f'"{scratch}".idx_date'],
     ).fetchone()
     assert forced == (True,)
+
+
+def _two_more(monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """The loader now knows two more migrations, ``late`` and ``last``; their numbers."""
+    late, last = SCHEMA_VERSION + 1, SCHEMA_VERSION + 2
+    extra = (
+        (late, f"{late:03d}_late.sql", "CREATE TABLE IF NOT EXISTS late (x integer);"),
+        (last, f"{last:03d}_last.sql", "CREATE TABLE IF NOT EXISTS last (x integer);"),
+    )
+    monkeypatch.setattr(schema, "migrations", lambda: (*migrations(), *extra))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", last)
+    return late, last
+
+
+def _recorded(conn: Any, name: str) -> list[int]:
+    table = sql.Identifier(name, "schema_migrations")
+    query = sql.SQL("SELECT version FROM {} ORDER BY 1").format(table)
+    return [v for (v,) in conn.execute(query)]
+
+
+def test_a_migration_added_below_the_schema_version_is_refused(
+    pg_db: Any, scratch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schema that went past a number before a migration was added there never ran it:
+    migrating it is refused, clearly, and changes nothing."""
+    migrate(pg_db, scratch)
+    assert _recorded(pg_db, scratch) == [v for v, _, _ in migrations()]
+    late, last = _two_more(monkeypatch)
+    version = sql.Identifier(scratch, "schema_version")
+    pg_db.execute(sql.SQL("UPDATE {} SET version = %s").format(version), [last])
+    pg_db.execute(
+        sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier(scratch, "schema_migrations")),
+        [last],
+    )
+    with pytest.raises(SchemaMismatch, match=re.escape(f"never ran {late:03d}_late.sql")):
+        migrate(pg_db, scratch)
+    assert "late" not in _tables(pg_db, scratch)
+    assert late not in _recorded(pg_db, scratch)
+
+
+def test_a_schema_that_recorded_only_its_version_counts_as_having_run_every_migration(
+    pg_db: Any, scratch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate(pg_db, scratch)
+    pg_db.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(scratch, "schema_migrations")))
+    assert migrate(pg_db, scratch) == SCHEMA_VERSION  # accepted, and the record is made
+    assert _recorded(pg_db, scratch) == [v for v, _, _ in migrations()]
+    late, last = _two_more(monkeypatch)
+    assert migrate(pg_db, scratch) == SCHEMA_VERSION
+    assert _recorded(pg_db, scratch)[-2:] == [late, last]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import apsw
@@ -9,6 +10,7 @@ from sqlite_helpers import patient
 from helios_persistence.backends.sqlite import schema
 from helios_persistence.backends.sqlite.schema import SCHEMA_VERSION, migrate, migrations
 from helios_persistence.backends.sqlite.store import SQLiteStore
+from helios_persistence.errors import SchemaMismatch
 from helios_persistence.store_urls import open_store
 from helios_persistence.tenancy import TenantContext
 
@@ -106,4 +108,62 @@ def test_migration_007_marks_irregular_date_rows_written_before_it(tmp_path: Pat
         assert [r["id"] for r in goals.resources] == ["g1"]
     conn = apsw.Connection(str(path))
     assert conn.execute(query).fetchall() == marked
+    conn.close()
+
+
+def _two_more(monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """The loader now knows two more migrations, ``late`` and ``last``; their numbers."""
+    late, last = SCHEMA_VERSION + 1, SCHEMA_VERSION + 2
+    extra = (
+        (late, f"{late:03d}_late.sql", "CREATE TABLE IF NOT EXISTS late (x INTEGER);"),
+        (last, f"{last:03d}_last.sql", "CREATE TABLE IF NOT EXISTS last (x INTEGER);"),
+    )
+    monkeypatch.setattr(schema, "migrations", lambda: (*migrations(), *extra))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", last)
+    return late, last
+
+
+def _recorded(conn: apsw.Connection) -> list[int]:
+    return [v for (v,) in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+
+
+def test_every_applied_migration_is_recorded(tmp_path: Path) -> None:
+    SQLiteStore(tmp_path / "db.sqlite").close()
+    conn = apsw.Connection(str(tmp_path / "db.sqlite"))
+    assert _recorded(conn) == [v for v, _, _ in migrations()]
+
+
+def test_a_migration_added_below_the_database_version_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database that went past a number before a migration was added there never ran it:
+    opening it is refused, clearly, and changes nothing."""
+    path = tmp_path / "db.sqlite"
+    SQLiteStore(path).close()
+    late, last = _two_more(monkeypatch)
+    conn = apsw.Connection(str(path))
+    with conn:  # as a library that had ``last`` but not yet ``late`` left it
+        conn.execute("INSERT INTO schema_migrations VALUES (?)", (last,))
+        conn.execute("UPDATE schema_version SET version = ?", (last,))
+    with pytest.raises(SchemaMismatch, match=re.escape(f"never ran {late:03d}_late.sql")):
+        SQLiteStore(path)
+    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'late'").fetchall()
+    assert late not in _recorded(conn)
+    conn.close()
+
+
+def test_a_database_that_recorded_only_its_version_counts_as_having_run_every_migration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Databases made before the record existed are taken at their word (every migration up
+    to their version ran) and recorded so; then only new numbers apply."""
+    path = tmp_path / "old.db"
+    SQLiteStore(path).close()
+    conn = apsw.Connection(str(path))
+    conn.execute("DROP TABLE schema_migrations")
+    SQLiteStore(path).close()  # accepted, and the record is made
+    assert _recorded(conn) == [v for v, _, _ in migrations()]
+    late, last = _two_more(monkeypatch)
+    SQLiteStore(path).close()
+    assert _recorded(conn)[-2:] == [late, last]
     conn.close()

@@ -3,15 +3,23 @@
 ``dialects/sqlite/schema.sql`` is version 1. Later changes live in
 ``dialects/sqlite/migrations/NNN_<name>.sql`` (NNN ≥ 2) and are applied in order, each once,
 inside one ``BEGIN IMMEDIATE`` transaction; ``schema_version`` holds the single row with the
-version reached. Every script is written to be idempotent (``IF NOT EXISTS``), so re-running
-one after a crash is harmless. A database newer than this library is refused.
+version reached, ``schema_migrations`` one row per migration the database ran. Every script is
+written to be idempotent (``IF NOT EXISTS``), so re-running one after a crash is harmless. A
+database newer than this library is refused, and so is one that never ran a migration below
+its version (see :func:`helios_persistence.dialects.check_applied`).
 """
 
 from __future__ import annotations
 
 import apsw
 
+from helios_persistence.dialects import (
+    MIGRATIONS_TABLE,
+    check_applied,
+    legacy_applied,
+)
 from helios_persistence.dialects import migrations as dialect_migrations
+from helios_persistence.errors import SchemaMismatch
 
 __all__ = ["SCHEMA_VERSION", "defer_indexes", "migrate", "migrations", "restore_indexes"]
 
@@ -35,19 +43,39 @@ def _current_version(conn: apsw.Connection) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def _applied(conn: apsw.Connection, before: int) -> set[int]:
+    """The migrations the database ran (recorded; for a database that recorded only its
+    version, every one up to it — recorded now)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MIGRATIONS_TABLE,)
+    ).fetchall()
+    if not exists:
+        conn.execute(f"CREATE TABLE {MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY)")
+        _record(conn, legacy_applied(migrations(), before))
+    return {int(v) for (v,) in conn.execute(f"SELECT version FROM {MIGRATIONS_TABLE}")}
+
+
+def _record(conn: apsw.Connection, versions: list[int]) -> None:
+    conn.executemany(
+        f"INSERT OR IGNORE INTO {MIGRATIONS_TABLE} (version) VALUES (?)", [(v,) for v in versions]
+    )
+
+
 def migrate(conn: apsw.Connection) -> int:
     """Bring the database to :data:`SCHEMA_VERSION`; returns the version it was at."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         before = _current_version(conn)
         if before > SCHEMA_VERSION:
-            raise RuntimeError(
+            raise SchemaMismatch(
                 f"the database schema is version {before}, newer than this library "
                 f"({SCHEMA_VERSION})"
             )
+        check_applied("sqlite", migrations(), before, _applied(conn, before))
         for version, _name, sql in migrations():
             if version > before:
                 conn.execute(sql)
+                _record(conn, [version])
         if before < SCHEMA_VERSION:
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
