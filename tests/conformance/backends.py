@@ -66,9 +66,17 @@ def _postgres(tmp: Any, **kw: Any) -> Any:
     close = store.close
 
     def close_and_drop() -> None:
+        databases = []
+        if getattr(store, "tenancy", "") == "database":  # (and the tenants' databases)
+            tenancy = store._tenancy
+            databases = [tenancy.database_name(t) for t in list(tenancy._ready)]
+            databases = [name for name in databases if name.startswith(tenancy.prefix)]
         close()
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            for name in databases:
+                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                conn.execute(drop.format(sql.Identifier(name)))
 
     store.close = close_and_drop
     return store
@@ -124,6 +132,8 @@ class Backend:
     #: False: the backend only answers searches (DuckDB over an export), so the storage
     #: suite (CRUD, history, transactions, permissions) does not run on it
     stores: bool = True
+    #: the tenancy strategies it offers (the store's ``tenancy`` option), default first
+    tenancies: tuple[str, ...] = ()
 
     @contextmanager
     def opened(self, tmp: Any, **kw: Any) -> Iterator[Any]:
@@ -144,14 +154,24 @@ class Backend:
 BACKENDS: dict[str, Backend] = {
     b.name: b
     for b in (
-        Backend("sqlite-memory", "sqlite", lambda tmp, **kw: open_store("sqlite://", **kw)),
+        Backend(
+            "sqlite-memory",
+            "sqlite",
+            lambda tmp, **kw: open_store("sqlite://", **kw),
+            tenancies=("shared", "database"),
+        ),
         Backend(
             "sqlite-file",
             "sqlite",
             lambda tmp, **kw: open_store(f"sqlite:///{tmp}/store.db", **kw),
+            tenancies=("shared", "database"),  # (database: a folder of one file per tenant)
         ),
         Backend(
-            "postgres", "postgres", _postgres, unavailable=lambda: _service_missing("postgres")
+            "postgres",
+            "postgres",
+            _postgres,
+            unavailable=lambda: _service_missing("postgres"),
+            tenancies=("shared", "schema", "database"),
         ),
         Backend(
             "neo4j", "cypher", _neo4j, unavailable=lambda: _service_missing("neo4j"), stores=False

@@ -24,6 +24,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
         yield opened
 
 
+@pytest.fixture(params=[f"{name}:{t}" for name, b in sorted(BACKENDS.items()) for t in b.tenancies])
+def tstore(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """A fresh store of every tenancy strategy of every backend that has several."""
+    name, tenancy = request.param.split(":")
+    with BACKENDS[name].opened(tmp_path, tenancy=tenancy) as opened:
+        yield opened
+
+
 @pytest.fixture
 def any_store(store: Any) -> Any:
     """(Every backend variant: the name the tests ported from the SQLite suite use.)"""

@@ -3,7 +3,8 @@ run as they are against PostgreSQL.
 
 Each name below is a test function of ``tests/integration/sqlite``; importing it here makes
 pytest run it with this directory's fixtures (a PostgreSQL ``store``, ``any_store`` in the
-shared schema and in a schema per tenant, ``tstore`` in all three tenancy strategies).
+shared schema and in a schema per tenant). The tenancy strategies' tests run from
+``tests/storage`` (its ``tstore``).
 Tests that look inside SQLite itself (its files, WAL, rowids, FTS5 tables) have PostgreSQL
 counterparts in the other ``test_pg_*`` modules instead.
 """
@@ -33,8 +34,4 @@ from test_sqlite_results import (  # noqa: F401
     test_bundle_links_are_relative_without_a_base_url,
     test_pages_and_iteration_visit_every_match_once,
     test_to_arrow_and_to_pandas,
-)
-from test_sqlite_tenancy import (  # noqa: F401
-    test_same_ids_stay_separate,
-    test_writes_and_deletes_stay_separate,
 )
