@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas
     import pyarrow
 
+    from helios_persistence.storage.types import StoredResource
+
 __all__ = ["Resource", "SearchResult"]
 
 #: a FHIR resource as parsed JSON (``resourceType``, ``id``, ``meta``, ...)
@@ -49,6 +51,10 @@ class SearchResult:
     compiled: str = ""
     query: str | None = None
     base_url: str | None = None
+    #: the matches and the included resources as stored (SQLite and PostgreSQL stores):
+    #: whole documents whose ``json`` is the stored text, FHIR decimals as written (``1.50``)
+    stored: list[StoredResource] = field(default_factory=list)
+    included_stored: list[StoredResource] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Resource]:
         """The matches of this page (not the included resources). No ``__len__``: a

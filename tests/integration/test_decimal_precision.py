@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helios_persistence.errors import InvalidResource
@@ -169,3 +169,51 @@ def test_a_transaction_given_as_text_keeps_the_digits(store: Any) -> None:
     response = store.transaction(CTX, bundle)
     new_id = response["entry"][0]["response"]["location"].split("/")[1]
     assert _decimals_in(store.read(CTX, "Observation", new_id).json or "") == ["0.10"]
+
+
+#: decimals as a FHIR client may write them: up to 20 digits before the point, 12 after
+WIDE_DECIMAL_TEXT = st.from_regex(r"-?(0|[1-9][0-9]{0,19})\.[0-9]{1,12}", fullmatch=True).filter(
+    lambda t: Decimal(t) != 0 or not t.startswith("-")
+)
+
+
+def _observation_text(id: str, values: list[str], member: str | None = None) -> str:
+    components = ",".join(
+        f'{{"code":{{"text":"c{i}"}},"valueQuantity":{{"value":{v},"unit":"mg"}}}}'
+        for i, v in enumerate(values)
+    )
+    has_member = f',"hasMember":[{{"reference":"Observation/{member}"}}]' if member else ""
+    return (
+        f'{{"resourceType":"Observation","id":"{id}","status":"final",'
+        f'"code":{{"text":"x"}}{has_member},"component":[{components}]}}'
+    )
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    matched=st.lists(WIDE_DECIMAL_TEXT, min_size=1, max_size=3),
+    included=st.lists(WIDE_DECIMAL_TEXT, min_size=1, max_size=3),
+)
+@example(matched=["1.10", "0.000001234"], included=["12345678901234567890.1"])
+def test_search_results_and_history_entries_keep_the_digits(
+    store: Any, matched: list[str], included: list[str]
+) -> None:
+    """Searches (their matches and what ``_include`` adds) and histories return the stored
+    text of each resource, as ``read`` does: the decimals have their digits as written."""
+    store.update(CTX, _observation_text("member", included))
+    store.update(CTX, _observation_text("found", matched, member="member"))
+    found = store.search(CTX, "Observation?_id=found&_include=Observation:has-member")
+    assert [s.id for s in found.stored] == [r["id"] for r in found.resources] == ["found"]
+    assert [s.id for s in found.included_stored] == ["member"]
+    assert _decimals_in(found.stored[0].json or "") == matched
+    assert _decimals_in(found.included_stored[0].json or "") == included
+    assert found.resources == [s.resource for s in found.stored]  # (json.loads of the text)
+    entries, total = store.history_entries(CTX, "Observation", "found", count=1)
+    assert total >= 1 and len(entries) == 1
+    assert _decimals_in(entries[0].stored.json or "") == matched
+    assert (
+        entries[0].stored.resource
+        == store.history(CTX, "Observation", "found", count=1)["entry"][0]["resource"]
+    )

@@ -31,6 +31,7 @@ from helios_persistence.storage.exact_json import parse_resource
 from helios_persistence.storage.operations import Operations, Session
 from helios_persistence.storage.sync import Change
 from helios_persistence.storage.types import (
+    HistoryEntry,
     StoredResource,
     WriteOutcome,
     history_bundle,
@@ -345,6 +346,24 @@ class StoreAPI(TerminologyAPI, Operations):
                 s, resource_type, id, since=since, at=at, count=count, offset=offset
             )
 
+    def history_entries(
+        self,
+        ctx: TenantContext,
+        resource_type: str | None = None,
+        id: str | None = None,
+        *,
+        since: str | datetime | None = None,
+        at: str | datetime | None = None,
+        count: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[HistoryEntry], int]:
+        """:meth:`history` as its entries and total: each entry's ``stored.json`` is the
+        version's stored text, FHIR decimals as written (``1.50``)."""
+        with self.read_session(ctx) as s:
+            return self.op_history_entries(
+                s, resource_type, id, since=since, at=at, count=count, offset=offset
+            )
+
     def op_history(
         self,
         s: Session,
@@ -356,6 +375,22 @@ class StoreAPI(TerminologyAPI, Operations):
         count: int | None = None,
         offset: int = 0,
     ) -> dict[str, Any]:
+        entries, total = self.op_history_entries(
+            s, resource_type, id, since=since, at=at, count=count, offset=offset
+        )
+        return history_bundle(entries, total=total, base_url=self.base_url)
+
+    def op_history_entries(
+        self,
+        s: Session,
+        resource_type: str | None = None,
+        id: str | None = None,
+        *,
+        since: str | datetime | None = None,
+        at: str | datetime | None = None,
+        count: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[HistoryEntry], int]:
         if id is not None and resource_type is None:
             raise InvalidResource("an instance history needs the resource type")
         s.ctx.check(Operation.HISTORY, resource_type)
@@ -404,7 +439,7 @@ class StoreAPI(TerminologyAPI, Operations):
             entries = entries[offset : None if count is None else offset + count]
         else:
             total = records.count_history(s.conn, s.tenant, resource_type, id, **kw)
-        return history_bundle(entries, total=total, base_url=self.base_url)
+        return entries, total
 
     # -- the outbox (storage.sync.OutboxReader) ------------------------------------------------
     def read_outbox(self, ctx: TenantContext, after: int = 0, limit: int = 1000) -> list[Change]:

@@ -10,8 +10,11 @@ flushed first, so a transaction's searches see its own writes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
+
+from psycopg.types.string import TextLoader
 
 from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS, Row, SqlDriver, run_search
 from helios_persistence.compilers.postgres import compiler
@@ -27,9 +30,11 @@ def _driver(tx: Tx) -> SqlDriver:
     conn = tx.conn
 
     def execute(sql: str, params: dict[str, Any]) -> Iterable[Row]:
-        return conn.execute(sql, params).fetchall()
+        with conn.cursor() as cur:  # documents as their text: decimals keep their digits
+            cur.adapters.register_loader("jsonb", TextLoader)
+            return cur.execute(sql, params).fetchall()
 
-    return SqlDriver(compiler=compiler, execute=execute, decode=lambda value: value)
+    return SqlDriver(compiler=compiler, execute=execute, decode=json.loads, text=str)
 
 
 def execute_search(tx: Tx, tenant: str, plan: Plan) -> SearchResult:

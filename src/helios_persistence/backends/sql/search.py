@@ -18,9 +18,11 @@ from helios_persistence.compilers.base import encode_cursor
 from helios_persistence.compilers.sql import SQLCompiler
 from helios_persistence.pipeline import Plan
 from helios_persistence.results import SearchResult
+from helios_persistence.storage.operations import to_stored
+from helios_persistence.storage.types import StoredResource
 from helios_persistence.subsetting import apply as apply_summary
 
-__all__ = ["MAX_INCLUDE_ROUNDS", "PageRow", "SqlDriver", "run_search"]
+__all__ = ["MAX_INCLUDE_ROUNDS", "PageRow", "SqlDriver", "documents", "run_search"]
 
 #: how many ``:iterate`` rounds an include may take before it stops (cycles end earlier)
 MAX_INCLUDE_ROUNDS = 8
@@ -50,6 +52,10 @@ class SqlDriver:
     execute: Callable[[str, dict[str, Any]], Iterable[Row]]
     #: a ``json`` column value as a resource
     decode: Callable[[Any], dict[str, Any]]
+    #: a ``json`` column value as the stored text (FHIR decimals as written); given, the
+    #: result's resources are read as :func:`~helios_persistence.storage.operations.to_stored`
+    #: reads them for ``read`` and ``history`` (``SearchResult.stored``)
+    text: Callable[[Any], str] | None = None
 
 
 def run_search(driver: SqlDriver, tenant: str, plan: Plan) -> SearchResult:
@@ -72,15 +78,33 @@ def run_search(driver: SqlDriver, tenant: str, plan: Plan) -> SearchResult:
     page_size = driver.compiler.page_size(q)
     more = len(page) > page_size
     page = page[:page_size]
-    matches = [driver.decode(row.json) for row in page]
+    matches, result.stored = documents(driver, page)
     if more:
         result.next = next_page(plan.query, page, compiled.paging, page_size)
     if compiled.includes_inline:
-        result.included = [driver.decode(PageRow(*row).json) for row in included]
+        rows_in = [PageRow(*row) for row in included]
+        result.included, result.included_stored = documents(driver, rows_in)
     elif q.include:
-        result.included = _Includes(driver, tenant).run(q, matches)
+        result.included, result.included_stored = _Includes(driver, tenant).run(q, matches)
     result.resources = [apply_summary(r, q.summary, q.elements) for r in matches]
     return result
+
+
+def documents(
+    driver: SqlDriver, rows: Sequence[PageRow]
+) -> tuple[list[dict[str, Any]], list[StoredResource]]:
+    """The resources of page rows, and the rows as stored (when the driver gives the text)."""
+    if driver.text is None:
+        return [driver.decode(row.json) for row in rows], []
+    stored = [
+        to_stored(row.type, row.id, int(row.version), int(row.last_updated), driver.text(row.json))
+        for row in rows
+    ]
+    resources = []
+    for one in stored:
+        assert one.resource is not None  # (a page row is a live resource)
+        resources.append(one.resource)
+    return resources, stored
 
 
 def next_page(q: ir.Query, rows: list[PageRow], paging: str, page_size: int) -> str:
@@ -104,10 +128,13 @@ class _Includes:
         self.driver = driver
         self.tenant = tenant
 
-    def run(self, q: ir.Query, matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def run(
+        self, q: ir.Query, matches: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[StoredResource]]:
         seen = {(r["resourceType"], r["id"]) for r in matches}
         frontier = list(seen)
         included: list[dict[str, Any]] = []
+        included_stored: list[StoredResource] = []
         for round_number in range(MAX_INCLUDE_ROUNDS):
             wanted: set[tuple[str, str]] = set()
             for inc in q.include:
@@ -117,11 +144,12 @@ class _Includes:
             new = sorted(wanted - seen)
             if not new:
                 break
-            fetched = self.fetch(new)
+            fetched, fetched_stored = self.fetch(new)
             seen |= set(new)
             included.extend(fetched)
+            included_stored.extend(fetched_stored)
             frontier = [(r["resourceType"], r["id"]) for r in fetched]
-        return included
+        return included, included_stored
 
     def _references(
         self, inc: ir.Include, source: str, target: str | None, ids: list[str]
@@ -155,14 +183,16 @@ class _Includes:
                 found |= self._references(inc, source, inc.target_type, ids)
         return found
 
-    def fetch(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    def fetch(
+        self, keys: list[tuple[str, str]]
+    ) -> tuple[list[dict[str, Any]], list[StoredResource]]:
         by_type: dict[str, list[str]] = {}
         for rtype, rid in keys:
             by_type.setdefault(rtype, []).append(rid)
         compiler = self.driver.compiler
-        out: list[dict[str, Any]] = []
+        rows: list[PageRow] = []
         for rtype, ids in sorted(by_type.items()):
             params = {"tenant": self.tenant, "type": rtype, "ids": compiler.bind_ids(ids)}
-            rows = self.driver.execute(compiler.fetch_statement(), params)
-            out.extend(self.driver.decode(PageRow(*row).json) for row in rows)
-        return out
+            found = self.driver.execute(compiler.fetch_statement(), params)
+            rows.extend(PageRow(*row) for row in found)
+        return documents(self.driver, rows)

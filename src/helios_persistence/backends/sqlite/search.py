@@ -21,7 +21,9 @@ def _driver(conn: apsw.Connection) -> SqlDriver:
     def execute(sql: str, params: dict[str, Any]) -> Iterable[Row]:
         return conn.execute(sql, params).fetchall()
 
-    return SqlDriver(compiler=compiler, execute=execute, decode=lambda v: json.loads(str(v)))
+    return SqlDriver(
+        compiler=compiler, execute=execute, decode=lambda v: json.loads(str(v)), text=str
+    )
 
 
 def execute_search(conn: apsw.Connection, tenant: str, plan: Plan) -> SearchResult:
