@@ -103,3 +103,26 @@ def test_type_restriction_is_checked_before_anything_runs(store: Any) -> None:
     found = store.search(ctx, "Observation?_count=2&_include=Observation:subject&_total=accurate")
     assert found.total == 32 and len(found.resources) == 2
     assert found.included == []  # Patients are not this context's to see
+
+
+def test_included_resources_outside_the_compartment_are_dropped_as_stored_too(
+    store: Any,
+) -> None:
+    """``included`` and ``included_stored`` (the same resources as stored text) agree: what
+    the context may not see leaves both."""
+    _world(store)
+    store.update(
+        FULL,
+        {
+            "resourceType": "Observation", "id": "p1-seen-by-p2", "status": "final",
+            "code": {"text": "x"}, "subject": {"reference": "Patient/p1"},
+            "performer": [{"reference": "Patient/p2"}],
+        },
+    )  # fmt: skip
+    query = "Observation?_id=p1-seen-by-p2&_include=Observation:performer"
+    ctx = TenantContext(TENANT, Permissions(compartment=("Patient", "p1")))
+    for context, shown in ((FULL, ["Patient/p2"]), (ctx, [])):
+        found = store.search(context, query)
+        assert [s.reference for s in found.stored] == found.ids == ["Observation/p1-seen-by-p2"]
+        assert [f"{r['resourceType']}/{r['id']}" for r in found.included] == shown
+        assert [s.reference for s in found.included_stored] == shown

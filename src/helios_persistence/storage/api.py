@@ -547,6 +547,10 @@ class StoreAPI(TerminologyAPI, Operations):
         perms = s.ctx.permissions
         if result.included and (perms.resource_types is not None or perms.compartment):
             result.included = [r for r in result.included if self._may_include(s, r)]
+            shown = {(r["resourceType"], r["id"]) for r in result.included}
+            result.included_stored = [
+                x for x in result.included_stored if (x.resource_type, x.id) in shown
+            ]
         return result
 
     def _may_include(self, s: Session, resource: dict[str, Any]) -> bool:

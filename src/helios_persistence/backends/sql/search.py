@@ -85,7 +85,8 @@ def run_search(driver: SqlDriver, tenant: str, plan: Plan) -> SearchResult:
         rows_in = [PageRow(*row) for row in included]
         result.included, result.included_stored = documents(driver, rows_in)
     elif q.include:
-        result.included, result.included_stored = _Includes(driver, tenant).run(q, matches)
+        includes = _Includes(driver, tenant)
+        result.included, result.included_stored = includes.run(q, matches), includes.stored
     result.resources = [apply_summary(r, q.summary, q.elements) for r in matches]
     return result
 
@@ -127,14 +128,13 @@ class _Includes:
     def __init__(self, driver: SqlDriver, tenant: str) -> None:
         self.driver = driver
         self.tenant = tenant
+        #: what :meth:`fetch` found, as stored (when the driver gives the text)
+        self.stored: list[StoredResource] = []
 
-    def run(
-        self, q: ir.Query, matches: list[dict[str, Any]]
-    ) -> tuple[list[dict[str, Any]], list[StoredResource]]:
+    def run(self, q: ir.Query, matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         seen = {(r["resourceType"], r["id"]) for r in matches}
         frontier = list(seen)
         included: list[dict[str, Any]] = []
-        included_stored: list[StoredResource] = []
         for round_number in range(MAX_INCLUDE_ROUNDS):
             wanted: set[tuple[str, str]] = set()
             for inc in q.include:
@@ -144,12 +144,11 @@ class _Includes:
             new = sorted(wanted - seen)
             if not new:
                 break
-            fetched, fetched_stored = self.fetch(new)
+            fetched = self.fetch(new)
             seen |= set(new)
             included.extend(fetched)
-            included_stored.extend(fetched_stored)
             frontier = [(r["resourceType"], r["id"]) for r in fetched]
-        return included, included_stored
+        return included
 
     def _references(
         self, inc: ir.Include, source: str, target: str | None, ids: list[str]
@@ -183,9 +182,7 @@ class _Includes:
                 found |= self._references(inc, source, inc.target_type, ids)
         return found
 
-    def fetch(
-        self, keys: list[tuple[str, str]]
-    ) -> tuple[list[dict[str, Any]], list[StoredResource]]:
+    def fetch(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         by_type: dict[str, list[str]] = {}
         for rtype, rid in keys:
             by_type.setdefault(rtype, []).append(rid)
@@ -195,4 +192,6 @@ class _Includes:
             params = {"tenant": self.tenant, "type": rtype, "ids": compiler.bind_ids(ids)}
             found = self.driver.execute(compiler.fetch_statement(), params)
             rows.extend(PageRow(*row) for row in found)
-        return documents(self.driver, rows)
+        resources, stored = documents(self.driver, rows)
+        self.stored.extend(stored)
+        return resources
