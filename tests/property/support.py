@@ -91,4 +91,4 @@ def loaded_stores(
 
 def describe(world: Any) -> None:
     """Attach the world to a failing example's report."""
-    note("world = " + json.dumps(world, ensure_ascii=False))
+    note("world = " + json.dumps(world, ensure_ascii=False, default=str))

@@ -52,6 +52,7 @@ test_dates_agree = _focused(gen.dated_worlds(), gen.date_queries, 40)
 test_date_ranges_agree = _focused(gen.dated_worlds(), gen.date_range_queries, 40)
 test_multi_valued_date_ranges_agree = _focused(gen.multi_dated_worlds(), gen.range_queries, 40)
 test_quantities_agree = _focused(gen.measured_worlds(), gen.measure_queries, 40)
+test_exact_numbers_agree = _focused(gen.numbered_worlds(), gen.exact_number_queries, 15)
 test_text_agree = _focused(gen.texted_worlds(), gen.text_queries, 40)
 test_uris_agree = _focused(gen.uri_worlds(), gen.uri_queries, 30)
 test_terminology_agrees = _focused(

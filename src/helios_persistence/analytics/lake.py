@@ -51,9 +51,9 @@ _EMPTY_INDEX = {
     "idx_token": "system VARCHAR, code VARCHAR, text VARCHAR, type_system VARCHAR, "
     "type_code VARCHAR",
     "idx_date": "low BIGINT, high BIGINT",
-    "idx_number": "value DOUBLE, low DOUBLE, high DOUBLE",
-    "idx_quantity": "value DOUBLE, low DOUBLE, high DOUBLE, system VARCHAR, code VARCHAR, "
-    "unit VARCHAR, canonical_value DOUBLE, canonical_low DOUBLE, canonical_high DOUBLE, "
+    "idx_number": "value VARCHAR, low VARCHAR, high VARCHAR",
+    "idx_quantity": "value VARCHAR, low VARCHAR, high VARCHAR, system VARCHAR, code VARCHAR, "
+    "unit VARCHAR, canonical_value VARCHAR, canonical_low VARCHAR, canonical_high VARCHAR, "
     "canonical_unit VARCHAR",
     "idx_reference": "target_type VARCHAR, target_id VARCHAR, version VARCHAR, url VARCHAR, "
     "identifier_system VARCHAR, identifier_value VARCHAR",
@@ -131,10 +131,10 @@ class AnalyticsStore:
         if not isinstance(marker, dict) or marker.get("layout") != LAYOUT_NAME:
             raise NotAnExport(f"{self.base!r} is not a helios export directory")
         version = marker.get("version")
-        if not isinstance(version, int) or version > LAYOUT_VERSION:
+        if not isinstance(version, int) or version != LAYOUT_VERSION:
             raise NotAnExport(
-                f"{self.base!r} has layout version {version!r}; this library reads up to "
-                f"{LAYOUT_VERSION}"
+                f"{self.base!r} has layout version {version!r}; this library reads version "
+                f"{LAYOUT_VERSION} (export again)"
             )
 
     def _read_contents(self) -> tuple[str, list[str]]:

@@ -9,9 +9,12 @@ one after a crash is harmless. A database newer than this library is refused.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import apsw
 
 from helios_persistence.dialects import migrations as dialect_migrations
+from helios_persistence.indexing.decimal_keys import number_key
 
 __all__ = ["SCHEMA_VERSION", "defer_indexes", "migrate", "migrations", "restore_indexes"]
 
@@ -35,8 +38,17 @@ def _current_version(conn: apsw.Connection) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def _number_key(value: object) -> object:
+    """``helios_number_key(x)`` for migration 008: a REAL as the text key of its shortest
+    repr; a key (or NULL) as it is."""
+    if isinstance(value, int | float):
+        return number_key(Decimal(repr(float(value))))
+    return value
+
+
 def migrate(conn: apsw.Connection) -> int:
     """Bring the database to :data:`SCHEMA_VERSION`; returns the version it was at."""
+    conn.create_scalar_function("helios_number_key", _number_key, 1, deterministic=True)
     conn.execute("BEGIN IMMEDIATE")
     try:
         before = _current_version(conn)
