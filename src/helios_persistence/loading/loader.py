@@ -31,6 +31,7 @@ from typing import Any
 from helios_persistence.errors import HeliosError, InvalidInput
 from helios_persistence.loading.sources import Document, Source, read, scan_references
 from helios_persistence.loading.units import Unit, resolve_group, units_of
+from helios_persistence.storage.types import Create
 from helios_persistence.tenancy import Operation, TenantContext
 
 __all__ = ["Failure", "LoadReport", "LoadStopped", "Loader", "load"]
@@ -96,7 +97,7 @@ class _Piece:
     """Resources written together, or retried together: a group, or one resource."""
 
     unit: Unit
-    resources: list[dict[str, Any]]
+    resources: list[dict[str, Any] | Create]
     label: str
     atomic: bool
 
@@ -276,7 +277,7 @@ class Loader:
         written = 0
         base = self.report.resources
 
-        def pieces() -> Iterator[list[dict[str, Any]]]:
+        def pieces() -> Iterator[list[dict[str, Any] | Create]]:
             nonlocal total
             while (unit := units.peek()) is not None:
                 if isinstance(unit, Failure) and self.continue_on_error:

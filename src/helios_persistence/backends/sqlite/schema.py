@@ -10,6 +10,7 @@ one after a crash is harmless. A database newer than this library is refused.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import apsw
 
@@ -38,9 +39,10 @@ def _current_version(conn: apsw.Connection) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _number_key(value: object) -> object:
+def _number_key(*args: Any) -> Any:
     """``helios_number_key(x)`` for migration 008: a REAL as the text key of its shortest
     repr; a key (or NULL) as it is."""
+    (value,) = args
     if isinstance(value, int | float):
         return number_key(Decimal(repr(float(value))))
     return value
