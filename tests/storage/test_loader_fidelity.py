@@ -100,3 +100,61 @@ def test_a_streamed_bundle_has_the_history_of_its_transaction(store: Any, tmp_pa
     [observation] = store.search(STREAMED, "Observation?value-quantity=9007199254740993").ids
     [patient] = store.search(STREAMED, "Patient?family=Streamed").resources
     assert observation.split("/")[1] in patient["text"]["div"]  # the narrative link rewritten
+
+
+def _practitioner(npi: str, *, criteria: str | None = None) -> dict[str, Any]:
+    request = {"method": "POST", "url": "Practitioner"}
+    if criteria is not None:
+        request["ifNoneExist"] = criteria
+    resource = {"resourceType": "Practitioner", "identifier": [{"system": "urn:npi", "value": npi}]}
+    return {"resource": resource, "request": request}
+
+
+BATCH = {
+    "resourceType": "Bundle",
+    "type": "batch",
+    "entry": [
+        _practitioner("1", criteria="identifier=urn:npi|1"),
+        _practitioner("2", criteria="Practitioner?identifier=urn:npi|2"),
+        _practitioner("1", criteria="identifier=1"),  # created by entry 0: found
+        _practitioner("3", criteria="identifier=urn:npi|3"),  # stored before: found
+        {
+            "resource": {"resourceType": "PractitionerRole", "code": [{"text": "gp"}]},
+            "request": {"method": "POST", "url": "PractitionerRole"},  # no criteria: created
+        },
+    ],
+}
+
+
+def test_a_streamed_batch_of_creates_answers_as_the_batch(store: Any, tmp_path: Path) -> None:
+    """Synthea's information Bundles: a batch of conditional creates is streamed, creates
+    what the batch creates (no duplicates), and a second load creates nothing it found."""
+    for ctx in (TRANSACTION, STREAMED):
+        store.update(ctx, {**_practitioner("3")["resource"], "id": "pr3"})
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps(BATCH), encoding="utf-8")
+    for load in (1, 2):
+        response = store.transaction(TRANSACTION, BATCH)
+        statuses = [e["response"]["status"] for e in response["entry"]]
+        created = sum(s.startswith("201") for s in statuses)
+        assert created == (3 if load == 1 else 1)  # the second time, the role only
+        report = Loader(store, STREAMED).load(expand([str(path)]))
+        assert not report.failures and report.resources == len(BATCH["entry"])
+        assert report.streamed == created
+        assert _comparable(store.history(STREAMED)) == _comparable(store.history(TRANSACTION))
+    for ctx in (TRANSACTION, STREAMED):
+        assert len(store.search(ctx, "Practitioner?identifier=urn:npi|1").ids) == 1
+        assert len(store.search(ctx, "PractitionerRole").ids) == 2
+
+
+def test_a_batch_entry_matching_several_fails_alone(store: Any, tmp_path: Path) -> None:
+    for i in (1, 2):
+        store.update(STREAMED, {**_practitioner("7")["resource"], "id": f"twin{i}"})
+    batch = {**BATCH, "entry": [_practitioner("7", criteria="identifier=7"), BATCH["entry"][1]]}
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps(batch), encoding="utf-8")
+    report = Loader(store, STREAMED, continue_on_error=True).load(expand([str(path)]))
+    [failure] = report.failures
+    assert failure.where == f"{path} Bundle.entry[0]" and failure.message.startswith("412")
+    assert store.search(STREAMED, "Practitioner?identifier=urn:npi|2").ids != []
+    assert len(store.search(STREAMED, "Practitioner?identifier=7").ids) == 2

@@ -15,6 +15,12 @@ A unit is what the loader writes or fails as one piece:
   Bundle would be: in the transaction's order (POSTs, then PUTs), each POST as a
   :class:`~helios_persistence.storage.types.Create` (history ``POST``, as the transaction
   records it);
+* ``creates``: a batch Bundle whose entries only create (POST ``Type``, each with or without
+  ``ifNoneExist``) resources that reference nothing in the Bundle nor conditionally, as
+  Synthea's hospital and practitioner information Bundles are: each entry is its own piece
+  (a batch entry fails alone), written as a create (history ``POST``) unless the loader knows
+  that its ``ifNoneExist`` criteria (``if_none_exist``, as ``Type?criteria``) match a
+  resource already — then it writes nothing, as the batch would answer ``200 OK``;
 * ``bundle``: any other transaction or batch Bundle, for ``store.transaction``.
 """
 
@@ -56,6 +62,8 @@ class Unit:
     processor: _Processor | None = None
     #: which of ``resources`` a group creates (a POST entry) rather than updates (a PUT)
     creates: list[bool] = field(default_factory=list)
+    #: a ``creates`` unit's ``ifNoneExist`` per resource, as ``Type?criteria`` (or None)
+    if_none_exist: list[str | None] = field(default_factory=list)
     #: the document's position in the load (failures are reported in this order)
     order: int = 0
 
@@ -99,6 +107,10 @@ def units_of(document: Document) -> list[Unit]:
         group = _as_group(document, value, refs)
         if group is not None:
             return [group]
+    elif not refs:
+        creates = _as_creates(document, value)
+        if creates is not None:
+            return [creates]
     return [Unit(document, "bundle", bundle=value, conditional=refs)]
 
 
@@ -159,6 +171,49 @@ def _as_group(document: Document, bundle: dict[str, Any], refs: frozenset[str]) 
     labels = [f"Bundle.entry[{e.index}]" for e in entries]
     creates = [e.method == "POST" for e in entries]
     return Unit(document, "group", resources, labels, bundle, refs, processor, creates)
+
+
+def _as_creates(document: Document, bundle: dict[str, Any]) -> Unit | None:
+    """A batch Bundle of plain creates as a ``creates`` unit, or None when it needs
+    :func:`process_bundle` (another method, a reference to a Bundle entry, an invalid entry)."""
+    try:
+        entries = _parse_entries(bundle)
+    except HeliosError:
+        return None
+    resources, labels, criteria = [], [], []
+    for e in entries:
+        if e.method != "POST" or _local_references(e.resource):
+            return None
+        rtype = str(e.url.resource_type)
+        condition = e.if_none_exist
+        if condition is not None:
+            condition = condition.lstrip("?")
+            head, sep, rest = condition.partition("?")
+            if sep and head == rtype:  # the ``Type?criteria`` form
+                condition = rest
+            elif sep:
+                return None  # (another type's criteria: the batch says what is wrong)
+        resources.append(e.resource)
+        labels.append(f"Bundle.entry[{e.index}]")
+        criteria.append(f"{rtype}?{condition}" if condition else None)
+    return Unit(
+        document, "creates", resources, labels, bundle,
+        creates=[True] * len(resources), if_none_exist=criteria,
+    )  # fmt: skip
+
+
+def _local_references(value: Any) -> bool:
+    """Whether ``value`` holds a reference a batch would fail on (``urn:uuid:``, ``urn:oid:``:
+    a batch does not resolve Bundle entries)."""
+    if type(value) is dict:
+        for key, item in value.items():
+            if key == "reference" and type(item) is str and item.startswith("urn:"):
+                return True
+            if (type(item) is dict or type(item) is list) and _local_references(item):
+                return True
+    elif type(value) is list:
+        return any(_local_references(item) for item in value)
+    return False
 
 
 def resolve_group(unit: Unit, resolved: dict[str, str]) -> list[dict[str, Any] | Create]:
