@@ -14,6 +14,7 @@ SQL text depends only on the query's shape.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -31,7 +32,6 @@ from helios_persistence.compilers.date_slices import (
 )
 from helios_persistence.compilers.sql_terminology import TerminologyLowering
 from helios_persistence.fhir_values import fold
-from helios_persistence.indexing.decimal_keys import number_key
 
 __all__ = ["MAX_CHAR", "TABLES", "SQLPredicates", "like_escape"]
 
@@ -132,9 +132,10 @@ class SQLPredicates(TerminologyLowering, BaseCompiler):
 
     @staticmethod
     def number(value: Decimal) -> Any:
-        """A Decimal for the driver: its text key (SQLite and DuckDB compare the exact keys
-        ``index_tables`` stores; PostgreSQL binds the Decimal itself)."""
-        return number_key(value)
+        """A Decimal for the driver: a float where the columns are doubles (Cypher,
+        Elasticsearch: see :meth:`number_bound`). The SQL dialects' columns are exact: SQLite
+        and DuckDB bind the text key ``index_tables`` stores, PostgreSQL the Decimal."""
+        return float(value)
 
     # -- parameters -----------------------------------------------------------------------------
     def placeholder(self, name: str) -> exp.Placeholder:
@@ -534,18 +535,50 @@ class SQLPredicates(TerminologyLowering, BaseCompiler):
         self, node: ir.Node, fields: tuple[str, str, str]
     ) -> dict[str, Callable[[], exp.Expr]]:
         v, lo, hi = fields
-        number = self.number
+        prefix = getattr(node, "prefix")  # noqa: B009 - number and quantity nodes have one
+        # the comparison each bound is used with (one per bound for any one prefix)
+        ops = {b: op for conjunct in prefixes.number_terms(prefix) for _, op, b in conjunct}
 
-        def approx(i: int) -> Callable[[Any], Any]:
-            return lambda x: number(prefixes.approx_number(x)[i])
+        def num(name: str, pick: Callable[[Any], Decimal] = lambda x: x) -> Callable[[Any], Any]:
+            return lambda x: self.number_bound(pick(x), ops.get(name, "="))
+
+        def approx(i: int) -> Callable[[Any], Decimal]:
+            return lambda x: prefixes.approx_number(x)[i]
 
         return {
-            "V": lambda: self.value(node, v, number),
-            "L": lambda: self.value(node, lo, number),
-            "H": lambda: self.value(node, hi, number),
-            "AL": lambda: self.value(node, v, approx(0)),
-            "AH": lambda: self.value(node, v, approx(1)),
+            "V": lambda: self.value(node, v, num("V")),
+            "L": lambda: self.value(node, lo, num("L")),
+            "H": lambda: self.value(node, hi, num("H")),
+            "AL": lambda: self.value(node, v, num("AL", approx(0))),
+            "AH": lambda: self.value(node, v, num("AH", approx(1))),
         }
+
+    def number_bound(self, value: Decimal, op: str) -> Any:
+        """``value`` for the driver, so that ``column <op> bound`` on a double column holds
+        exactly when ``stored <op> value`` does, where ``stored`` is the decimal the column's
+        double was written from (its shortest repr). Decimals a double cannot hold are moved to
+        the nearest double on the right side: ``100.00000000000000000`` still finds 100, and
+        ``ge100.00000000000000001`` does not."""
+        bound = self.number(value)
+        if not isinstance(bound, float) or not math.isfinite(bound):
+            return bound
+
+        def written(f: float) -> Decimal:
+            return Decimal(repr(f))
+
+        if written(bound) == value or op not in (">=", "<", ">", "<="):
+            return bound
+        if op in (">=", "<"):  # the smallest double written as >= value
+            while written(bound) < value:
+                bound = math.nextafter(bound, math.inf)
+            while written(down := math.nextafter(bound, -math.inf)) >= value:
+                bound = down
+        else:  # > and <=: the largest double written as <= value
+            while written(bound) > value:
+                bound = math.nextafter(bound, -math.inf)
+            while written(up := math.nextafter(bound, math.inf)) <= value:
+                bound = up
+        return bound
 
     def row_NumberMatch(self, node: ir.NumberMatch, alias: str) -> exp.Expr:
         columns = {"value": self.col(alias, "value")}
