@@ -33,6 +33,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -110,6 +111,13 @@ HANDWRITTEN: dict[str, tuple[str, dict[str, Any]]] = {
              WHERE ref.tenant = %(t)s AND ref.type = 'Encounter' AND ref.param = 'subject'
              AND ref.id IN (SELECT id FROM page))""",
         {},
+    ),
+    "quantity": (
+        """SELECT r.json FROM resources r WHERE r.tenant = %(t)s AND r.type = 'Observation'
+           AND r.deleted = 0 AND r.id IN (SELECT i.id FROM idx_quantity i WHERE i.tenant = %(t)s
+           AND i.type = 'Observation' AND i.param = 'value-quantity' AND i.value > %(v)s)
+           ORDER BY r.type, r.id LIMIT 51""",
+        {"v": Decimal(100)},
     ),
     "sort+page": (
         """SELECT r.json FROM resources r WHERE r.tenant = %(t)s AND r.type = 'Observation'

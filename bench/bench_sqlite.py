@@ -27,6 +27,7 @@ import json
 import shutil
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from helios_persistence.backends.sqlite.bulk import _Chunk, resource_rows
 from helios_persistence.backends.sqlite.schema import defer_indexes, restore_indexes
 from helios_persistence.generator import generate
 from helios_persistence.indexing import extract
+from helios_persistence.indexing.decimal_keys import number_key
 from helios_persistence.storage.validation import serialize
 
 TENANT = "bench"
@@ -118,6 +120,16 @@ QUERIES: list[tuple[str, str, str, dict[str, Any]]] = [
              WHERE ref.tenant = :t AND ref.type = 'Encounter' AND ref.param = 'subject'
              AND ref.id IN (SELECT id FROM page))""",
         {},
+    ),
+    (
+        "quantity",
+        "Observation?value-quantity=gt100&_count=50",
+        # numbers are exact text keys (indexing/decimal_keys.py): byte order is numeric order
+        """SELECT r.json FROM resources r WHERE r.tenant = :t AND r.type = 'Observation'
+           AND r.deleted = 0 AND r.id IN (SELECT i.id FROM idx_quantity i WHERE i.tenant = :t
+           AND i.type = 'Observation' AND i.param = 'value-quantity' AND i.value > :v)
+           ORDER BY r.type, r.id LIMIT 51""",
+        {"v": number_key(Decimal(100))},
     ),
     (
         "sort+page",

@@ -44,6 +44,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: the widest range any date can have: year 1 to year 9999 (inclusive)
 MIN_MICROS = -62135596800000000
 MAX_MICROS = 253402300800000000
+#: the digits of a number lie within 10^±MAX_NUMBER_EXPONENT, so every exact index column
+#: holds it (a PostgreSQL btree entry holds about 2.7 kB: some 5,000 NUMERIC digits)
+MAX_NUMBER_EXPONENT = 1_000
 
 
 class DatePrecision(IntEnum):
@@ -191,6 +194,8 @@ def parse_number(text: str) -> NumberRange:
         raise ValueError(f"{text!r} is not a number")
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
+    if exponent < -MAX_NUMBER_EXPONENT or value.adjusted() > MAX_NUMBER_EXPONENT:
+        raise ValueError(f"{text!r} is outside the supported number range (10^±1000)")
     # exact arithmetic: the default 28-digit context would round long values' bounds away
     try:
         with localcontext() as ctx:

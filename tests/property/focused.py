@@ -3,6 +3,7 @@ hard (tricky strings, dates, quantities, uris, full text)."""
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from helios_persistence.testing.resources import (
     NUMBERS,
     PREFIXES,
     SEARCH_NUMBERS,
+    UCUM,
     WORDS,
     _clean,
     _maybe,
@@ -179,6 +181,74 @@ def measure_queries(draw: Any) -> str:
     values = draw(st.lists(quantity_values(), min_size=1, max_size=2))
     sort = draw(st.sampled_from(["", "&_sort=value-quantity", "&_sort=-value-quantity"]))
     return "Observation?value-quantity=" + ",".join(q(v) for v in values) + sort
+
+
+#: integers a double cannot hold, and their neighbours
+_BIG = [2**53, 2**53 + 1, 2**63 - 1, 10**20 + 1, 10**30 + 7]
+
+
+@st.composite
+def exact_decimals(draw: Any) -> Decimal:
+    """Any FHIR decimal: up to 30 digits, the point anywhere, large integers near 2^53."""
+    if draw(st.integers(0, 2)) == 0:
+        value = Decimal(draw(st.sampled_from(_BIG)) + draw(st.integers(-2, 2)))
+    else:
+        digits = draw(st.integers(0, 10 ** draw(st.integers(1, 30))))
+        value = Decimal(digits).scaleb(draw(st.integers(-25, 5)))
+    return -value if draw(st.booleans()) else value
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal written out in plain notation, every digit kept (``1E+2`` is ``100``)."""
+    return format(value, "f")
+
+
+@st.composite
+def numbered_worlds(draw: Any) -> list[dict[str, Any]]:
+    """RiskAssessments and Observations whose numbers are exact decimals (as JSON text would
+    give them: ``Decimal``), many a double cannot hold."""
+    out: list[dict[str, Any]] = []
+    for i in range(draw(st.integers(1, 6))):
+        values = draw(st.lists(exact_decimals(), min_size=1, max_size=2))
+        out.append(
+            {
+                "resourceType": "RiskAssessment", "id": f"ra-{i}", "status": "final",
+                "subject": {"reference": "Patient/x"},
+                "prediction": [{"probabilityDecimal": v} for v in values],
+            }
+        )  # fmt: skip
+    for i in range(draw(st.integers(0, 4))):
+        quantity = {"value": draw(exact_decimals()), "system": UCUM, "code": "mg", "unit": "mg"}
+        out.append(
+            {
+                "resourceType": "Observation", "id": f"obs-{i}", "status": "final",
+                "code": {"text": "x"}, "valueQuantity": quantity,
+            }
+        )  # fmt: skip
+    return out
+
+
+@st.composite
+def exact_number_queries(draw: Any) -> str:
+    """A number or quantity search on an exact decimal, or on a neighbour of a large one."""
+    value = draw(exact_decimals())
+    text = decimal_text(value)
+    if draw(st.booleans()):  # one unit of the last digit away, or the same with more digits
+        with localcontext() as exact:
+            exact.prec = 100  # (the default 28 digits would round the neighbours)
+            step = Decimal(1).scaleb(value.as_tuple().exponent)  # type: ignore[arg-type]
+            text = draw(
+                st.sampled_from(
+                    [decimal_text(value - step), decimal_text(value + step),
+                     text + ("0" if "." in text else ".0")]
+                )
+            )  # fmt: skip
+    number = draw(st.sampled_from(PREFIXES)) + q(text)
+    if draw(st.booleans()):
+        sort = draw(st.sampled_from(["", "&_sort=probability", "&_sort=-probability"]))
+        return f"RiskAssessment?probability={number}{sort}"
+    unit = draw(st.sampled_from(["", f"|{UCUM}|mg", f"|{UCUM}|g"]))
+    return f"Observation?value-quantity={number}{unit}"
 
 
 #: words for text search: the vocabulary plus arbitrary lower-case words (Porter on anything)

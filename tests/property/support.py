@@ -59,13 +59,15 @@ def available() -> list[Backend]:
 @contextmanager
 def loaded_stores(
     world: dict[str, Any] | list[dict[str, Any]],
+    dialects: tuple[str, ...] | None = None,
 ) -> Iterator[list[tuple[str, Any, Any, Evaluator]]]:
     """A fresh store per available backend with ``world`` written to it, and the evaluator
     over the resources as that store returned them: ``[(name, store, ctx, evaluator)]``.
 
     A world is a list of resources, or ``{"resources", "updates", "deletes"}``: resources are
     written, then updated, then deleted, so the index must follow every change. The first
-    versions are also written to a second tenant, which must never show through."""
+    versions are also written to a second tenant, which must never show through. ``dialects``
+    limits the backends to those dialects."""
     if isinstance(world, list):
         world = {"resources": world}
     ctx = TenantContext.for_tenant("property")
@@ -75,6 +77,8 @@ def loaded_stores(
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for backend in available():
+                if dialects is not None and backend.dialect not in dialects:
+                    continue
                 directory = Path(tmp) / backend.name
                 directory.mkdir()
                 store = backend.open(directory, registry=REGISTRY)
@@ -91,4 +95,4 @@ def loaded_stores(
 
 def describe(world: Any) -> None:
     """Attach the world to a failing example's report."""
-    note("world = " + json.dumps(world, ensure_ascii=False))
+    note("world = " + json.dumps(world, ensure_ascii=False, default=str))

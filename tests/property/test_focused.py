@@ -52,6 +52,22 @@ test_dates_agree = _focused(gen.dated_worlds(), gen.date_queries, 40)
 test_date_ranges_agree = _focused(gen.dated_worlds(), gen.date_range_queries, 40)
 test_multi_valued_date_ranges_agree = _focused(gen.multi_dated_worlds(), gen.range_queries, 40)
 test_quantities_agree = _focused(gen.measured_worlds(), gen.measure_queries, 40)
+#: the dialects whose number columns are exact (Neo4j and Elasticsearch store doubles: a gap
+#: beyond 2^53 they declare in their own docs, not checked here)
+_EXACT = ("sqlite", "postgres", "duckdb")
+
+
+@examples(10)
+@given(world=gen.numbered_worlds(), data=st.data())
+def test_exact_numbers_agree(world: list[dict[str, Any]], data: st.DataObject) -> None:
+    queries = data.draw(st.lists(gen.exact_number_queries(), min_size=1, max_size=8), "queries")
+    describe(world)
+    with loaded_stores(world, dialects=_EXACT) as loaded:
+        for name, store, ctx, evaluator in loaded:
+            for query in queries:
+                agree(name, store, ctx, evaluator, query)
+
+
 test_text_agree = _focused(gen.texted_worlds(), gen.text_queries, 40)
 test_uris_agree = _focused(gen.uri_worlds(), gen.uri_queries, 30)
 test_terminology_agrees = _focused(

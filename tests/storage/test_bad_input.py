@@ -154,12 +154,6 @@ def test_non_string_keys_are_rejected(store: Any) -> None:
         _rejects(store, lambda: store.update(CTX, {**patient(id="p1"), **bad}), InvalidResource)  # noqa: B023
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: number/quantity index columns are REAL (SQLite) / DOUBLE PRECISION "
-    "(PostgreSQL), so integers beyond 2^53 lose their last digits when indexed; exactness "
-    "needs exact columns (NUMERIC / integer affinity), a schema change left for later",
-)
 @pytest.mark.parametrize("value", [2**53 + 1, -(2**53) - 1, 2**63 - 1, 10**20 + 1])
 def test_integers_beyond_2_53_are_indexed_exactly(store: Any, value: int) -> None:
     store.update(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pyarrow.fs as pafs
@@ -31,11 +32,12 @@ from helios_persistence.analytics.writer import (
     ExportDestinationError,
     resolve_destination,
 )
-from helios_persistence.backends.sql.index_tables import INDEX_TABLES
+from helios_persistence.backends.sql.index_tables import INDEX_TABLES, NUMBER_COLUMNS
 from helios_persistence.backends.sql.search import SqlDriver, run_search
 from helios_persistence.compilers.duckdb import TEXT_MATCH_FUNCTION, compiler
 from helios_persistence.conformance.fulltext import Document, matches
 from helios_persistence.errors import HeliosError
+from helios_persistence.indexing.decimal_keys import number_key
 from helios_persistence.parsing.text import parse_text
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.results import SearchResult
@@ -51,14 +53,27 @@ _EMPTY_INDEX = {
     "idx_token": "system VARCHAR, code VARCHAR, text VARCHAR, type_system VARCHAR, "
     "type_code VARCHAR",
     "idx_date": "low BIGINT, high BIGINT",
-    "idx_number": "value DOUBLE, low DOUBLE, high DOUBLE",
-    "idx_quantity": "value DOUBLE, low DOUBLE, high DOUBLE, system VARCHAR, code VARCHAR, "
-    "unit VARCHAR, canonical_value DOUBLE, canonical_low DOUBLE, canonical_high DOUBLE, "
+    "idx_number": "value VARCHAR, low VARCHAR, high VARCHAR",
+    "idx_quantity": "value VARCHAR, low VARCHAR, high VARCHAR, system VARCHAR, code VARCHAR, "
+    "unit VARCHAR, canonical_value VARCHAR, canonical_low VARCHAR, canonical_high VARCHAR, "
     "canonical_unit VARCHAR",
     "idx_reference": "target_type VARCHAR, target_id VARCHAR, version VARCHAR, url VARCHAR, "
     "identifier_system VARCHAR, identifier_value VARCHAR",
     "idx_uri": "uri VARCHAR",
 }
+
+
+#: the first layout version whose index numbers are exact text keys (DOUBLE before)
+_EXACT_NUMBERS = 3
+_NUMBER_KEY = "helios_number_key"
+
+
+def _double_key(text: str | None) -> str | None:
+    """An index number of an export before layout 3 (a double, as DuckDB writes it: its
+    shortest repr) as its key, as SQLite's migration 008 converts them; a key stays."""
+    if text is None or text[:1] in ("A", "B", "C", "D", "E"):
+        return text
+    return number_key(Decimal(text))
 
 
 class NotAnExport(HeliosError):
@@ -117,6 +132,8 @@ class AnalyticsStore:
             TEXT_MATCH_FUNCTION, _text_match, ["VARCHAR", "VARCHAR"], "BOOLEAN",
             null_handling=func.FunctionNullHandling.SPECIAL,
         )  # fmt: skip
+        if self.layout_version < _EXACT_NUMBERS:
+            self.con.create_function(_NUMBER_KEY, _double_key, ["VARCHAR"], "VARCHAR")
         self._create_views()
         self.driver = SqlDriver(compiler=compiler, execute=self._execute, decode=self._decode)
         self.terminology = LakeTerminology(self._rows, self.tenant)
@@ -136,6 +153,7 @@ class AnalyticsStore:
                 f"{self.base!r} has layout version {version!r}; this library reads up to "
                 f"{LAYOUT_VERSION}"
             )
+        self.layout_version = version
 
     def _read_contents(self) -> tuple[str, list[str]]:
         try:
@@ -207,6 +225,11 @@ class AnalyticsStore:
         )
         typed = f"{key}, {value_columns}".split(", ")
         names = ", ".join(c.split()[0] for c in typed)
+        if table in NUMBER_COLUMNS and self.layout_version < _EXACT_NUMBERS:
+            old = [c.split()[0] for c in typed]  # (doubles then: read as keys, as far as exact)
+            for at in NUMBER_COLUMNS[table]:
+                old[at] = f"{_NUMBER_KEY}(CAST({old[at]} AS VARCHAR)) AS {old[at]}"
+            names = ", ".join(old)
         if self._has_files(dataset):
             body = f"SELECT {names} FROM {self._source(dataset)}"
         else:

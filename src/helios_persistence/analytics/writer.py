@@ -4,7 +4,7 @@
 
 Directory layout (``dialects/duckdb/README.md``)::
 
-    _layout.json                              {"layout": "helios-parquet", "version": 2}
+    _layout.json                              {"layout": "helios-parquet", "version": 3}
     manifest.json                             the Bulk Data manifest (written last)
     resources/type=<T>/part-<n>.parquet       typed resource rows
     stored/type=<T>/part-<n>.parquet          tenant, id, version, last_updated, json
@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -32,12 +33,14 @@ import pyarrow.parquet as pq
 from helios_persistence.analytics.layout import layout_for
 from helios_persistence.backends.sql.index_tables import (
     COLUMNS,
+    NUMBER_COLUMNS,
     PARAM_TEXT_SLOTS,
     param_texts,
     rows_by_table,
 )
 from helios_persistence.errors import HeliosError
 from helios_persistence.indexing import ResourceIndex, narrative_text, string_content
+from helios_persistence.indexing.decimal_keys import number_key
 
 __all__ = [
     "LAYOUT_NAME",
@@ -49,7 +52,7 @@ __all__ = [
 ]
 
 LAYOUT_NAME = "helios-parquet"
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 #: resources buffered (across types) before every buffer is flushed as row groups
 MAX_BUFFERED = 2048
 _INDEX_SCHEMAS = {
@@ -66,11 +69,9 @@ _INDEX_SCHEMAS = {
         "idx_string": [("norm", pa.string()), ("exact", pa.string())],
         "idx_token": [(c, pa.string()) for c in COLUMNS["idx_token"]],
         "idx_date": [("low", pa.int64()), ("high", pa.int64())],
-        "idx_number": [(c, pa.float64()) for c in COLUMNS["idx_number"]],
-        "idx_quantity": [
-            (c, pa.float64() if "value" in c or c.endswith(("low", "high")) else pa.string())
-            for c in COLUMNS["idx_quantity"]
-        ],
+        # numbers as their exact text keys (indexing/decimal_keys.py), as SQLite stores them
+        "idx_number": [(c, pa.string()) for c in COLUMNS["idx_number"]],
+        "idx_quantity": [(c, pa.string()) for c in COLUMNS["idx_quantity"]],
         "idx_reference": [(c, pa.string()) for c in COLUMNS["idx_reference"]],
         "idx_uri": [("uri", pa.string())],
     }.items()
@@ -102,6 +103,15 @@ def _micros(instant: datetime | None) -> int | None:
         return None
     delta = instant - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _keyed(row: tuple[Any, ...], table: str) -> tuple[Any, ...]:
+    """A stored number or quantity row with its numbers as text keys (as SQLite stores them)."""
+    out = list(row)
+    for at in NUMBER_COLUMNS[table]:
+        if isinstance(out[at], Decimal):
+            out[at] = number_key(out[at])
+    return tuple(out)
 
 
 class ExportDestinationError(HeliosError):
@@ -255,6 +265,8 @@ class ExportWriter:
     def _index_rows(
         self, rtype: str, resource: dict[str, Any], tables: dict[str, list[tuple[Any, ...]]]
     ) -> None:
+        for table in NUMBER_COLUMNS.keys() & tables.keys():  # PostgreSQL's are Decimals
+            tables = {**tables, table: [_keyed(row, table) for row in tables[table]]}
         self._table_rows(rtype, tables)
         texts: list[tuple[str, str]] = []  # as param_texts: token text, string values
         for row in tables.get("idx_token", ()):

@@ -19,6 +19,7 @@ import sqlglot.expressions as exp
 
 from helios_persistence import ir
 from helios_persistence.compilers.sql import SQLCompiler, _Scope
+from helios_persistence.indexing.decimal_keys import number_key
 from helios_persistence.ir.text import TextQuery
 
 __all__ = ["TEXT_MATCH_FUNCTION", "DuckDBCompiler", "compiler"]
@@ -34,6 +35,8 @@ def _source(query: TextQuery) -> str:
 
 class DuckDBCompiler(SQLCompiler):
     dialect: ClassVar[str] = "duckdb"
+    #: numbers bound as the exact text keys the index columns hold (``indexing.decimal_keys``)
+    number = staticmethod(number_key)
     ASC_NULLS_FIRST: ClassVar[bool] = False
 
     def ids_in(self, column: exp.Expr) -> exp.Expr:

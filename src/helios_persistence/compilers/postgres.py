@@ -9,8 +9,8 @@ Differences from the shared lowering (:mod:`.sql`) are small:
   matches: the answers are the SQLite backend's and the reference evaluator's;
 * ``NULLS FIRST`` is not PostgreSQL's ascending default, so no NULLS clause is written on the
   ``(type, id)`` tie-breakers (the primary key delivers that order without a sort);
-* numbers are bound as ``float8`` (the index columns are ``double precision``, as SQLite's are
-  ``REAL``), so both engines compare the same binary values.
+* numbers are bound as ``Decimal`` (the index columns are ``NUMERIC``: exact, as SQLite's text
+  keys are), never as floats.
 
 Text columns are ``COLLATE "C"`` in the schema: string prefix ranges (``norm >= v AND norm <
 v || U+10FFFF``), ``LIKE`` and sort order are by code point, whatever the database's locale.
@@ -18,6 +18,7 @@ v || U+10FFFF``), ``LIKE`` and sort order are by code point, whatever the databa
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
@@ -40,6 +41,10 @@ class PostgresCompiler(SQLCompiler):
     DATE_SLICES: ClassVar[bool] = False
     # one statement (one round trip) for a page and its includes, not three (bench_scale)
     INLINE_INCLUDES: ClassVar[bool] = True
+
+    @staticmethod
+    def number(value: Decimal) -> Any:
+        return value
 
     def ids_in(self, column: exp.Expr) -> exp.Expr:
         ids = exp.Cast(this=self.placeholder("ids"), to=exp.DataType.build("TEXT[]"))

@@ -132,7 +132,9 @@ class SQLPredicates(TerminologyLowering, BaseCompiler):
 
     @staticmethod
     def number(value: Decimal) -> Any:
-        """A Decimal for the driver (SQLite and DuckDB compare REAL/DOUBLE columns)."""
+        """A Decimal for the driver: a float where the columns are doubles (Cypher,
+        Elasticsearch: see :meth:`number_bound`). The SQL dialects' columns are exact: SQLite
+        and DuckDB bind the text key ``index_tables`` stores, PostgreSQL the Decimal."""
         return float(value)
 
     # -- parameters -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import sqlglot.expressions as exp
 from helios_persistence import ir
 from helios_persistence.compilers.sql import SQLCompiler, _Scope
 from helios_persistence.compilers.sqlite_text import to_fts5
+from helios_persistence.indexing.decimal_keys import number_key
 
 __all__ = ["SQLiteCompiler", "compiler"]
 
@@ -18,6 +19,8 @@ _FTS_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "conten
 
 class SQLiteCompiler(SQLCompiler):
     dialect: ClassVar[str] = "sqlite"
+    #: numbers bound as the exact text keys the index columns hold (``indexing.decimal_keys``)
+    number = staticmethod(number_key)
     ASC_NULLS_FIRST: ClassVar[bool] = True
     DRIVEN_PAGE: ClassVar[bool] = True
 

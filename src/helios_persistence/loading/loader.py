@@ -15,6 +15,15 @@
   the deferred Bundles. Resolutions are cached for the load and forgotten for a type as soon
   as a unit writes that type (all of them when a Bundle runs whole), so a cached answer is
   the one the database would give at that point (this assumes no other writer meanwhile).
+* **Batch creates.** A batch Bundle of plain creates (Synthea's hospital and practitioner
+  information, with ``ifNoneExist``) is streamed too, one piece per entry: its ``ifNoneExist``
+  criteria are looked up before the streamed run (with the indexes), and the loader keeps
+  what it learned true as it creates: a created resource is matched in memory against the
+  criteria of its type, from its own index rows, for ``param=[system|]code`` token criteria
+  (the identifier criteria such Bundles use); other criteria of that type are forgotten
+  (asked again). An entry whose criteria match a resource writes nothing (the batch's
+  ``200 OK``); a second load creates none of them again. What is known not to match is kept
+  like a resolution, and forgotten the same way.
 * **Errors.** A failing group or resource is retried alone to find it; a group then runs as
   its transaction, whose error names the entry. By default the first failure stops the load
   (:class:`LoadStopped`, with the file and entry); ``continue_on_error`` records each one
@@ -24,13 +33,18 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from helios_persistence import ir
 from helios_persistence.errors import HeliosError, InvalidInput
+from helios_persistence.indexing.rows import TokenRow
 from helios_persistence.loading.sources import Document, Source, read, scan_references
 from helios_persistence.loading.units import Unit, resolve_group, units_of
+from helios_persistence.parsing import parse
+from helios_persistence.storage.types import Create
 from helios_persistence.tenancy import Operation, TenantContext
 
 __all__ = ["Failure", "LoadReport", "LoadStopped", "Loader", "load"]
@@ -96,7 +110,7 @@ class _Piece:
     """Resources written together, or retried together: a group, or one resource."""
 
     unit: Unit
-    resources: list[dict[str, Any]]
+    resources: list[dict[str, Any] | Create]
     label: str
     atomic: bool
 
@@ -154,6 +168,12 @@ class Loader:
         self.on_progress = on_progress
         self.report = LoadReport()
         self._cache: dict[str, str] = {}
+        self._absent: set[str] = set()  # criteria known to match nothing
+        #: token criteria decided in memory: (type, param, code) → criteria; ref → system
+        self._by_token: dict[tuple[str, str, str], set[str]] = {}
+        self._systems: dict[str, str | None] = {}
+        self._undecided: dict[str, set[str]] = {}  # type → its other criteria
+        self._existing = 0  # batch creates whose ifNoneExist matched (nothing written)
         self._chunk: list[_Piece] = []
         self._chunk_size = 0
         self._deferred: list[_Deferred] = []
@@ -239,6 +259,7 @@ class Loader:
         units = _Peek(self._units(documents))
         streamed = not self.stream  # one streamed run per pass at most
         prefetched = -1  # the epoch of the last look-ahead
+        looked: Unit | None = None  # the last batch of creates whose criteria were looked up
         while (unit := units.peek()) is not None:
             if isinstance(unit, Failure):
                 self._flush()  # everything read before it is written first
@@ -246,6 +267,9 @@ class Loader:
             elif not streamed and self._ready(unit):
                 streamed = True
                 self._stream(units)
+            elif not streamed and unit.kind == "creates" and looked is not unit:
+                looked = unit
+                self._resolve(frozenset(ref for ref in unit.if_none_exist if ref))
             elif not streamed and unit.kind == "group" and prefetched != self._epoch:
                 prefetched = self._epoch
                 self._look_ahead()
@@ -267,6 +291,8 @@ class Loader:
         """Whether ``unit`` can be written without asking the database anything."""
         if unit.kind == "resources":
             return True
+        if unit.kind == "creates":
+            return all(ref is None or self._decided(ref) for ref in unit.if_none_exist)
         return unit.kind == "group" and all(ref in self._cache for ref in unit.conditional)
 
     def _stream(self, units: _Peek) -> None:
@@ -275,8 +301,9 @@ class Loader:
         total = 0
         written = 0
         base = self.report.resources
+        existing = self._existing
 
-        def pieces() -> Iterator[list[dict[str, Any]]]:
+        def pieces() -> Iterator[list[dict[str, Any] | Create]]:
             nonlocal total
             while (unit := units.peek()) is not None:
                 if isinstance(unit, Failure) and self.continue_on_error:
@@ -309,6 +336,8 @@ class Loader:
             self.report.streamed += written
             self._retry([piece for piece, _ in inflight])
             return
+        finally:
+            self.report.resources += self._existing - existing  # found, as the batch says
         self.report.streamed += written
 
     def _prepare(self, unit: Unit) -> list[_Piece] | None:
@@ -318,6 +347,8 @@ class Loader:
                 _Piece(unit, [r], label, False)
                 for r, label in zip(unit.resources, unit.labels, strict=True)
             ]
+        elif unit.kind == "creates":
+            return self._creates(unit)
         else:
             try:
                 self.ctx.check(Operation.TRANSACTION)  # as the transaction would
@@ -329,8 +360,42 @@ class Loader:
         self._forget(unit.written_types())
         return pieces
 
+    def _creates(self, unit: Unit) -> list[_Piece] | None:
+        """A ready batch of creates as one piece per entry to write (None: the batch itself
+        must run). An entry whose criteria match a resource is left out (counted)."""
+        try:
+            self.ctx.check(Operation.TRANSACTION)  # as the batch would
+        except HeliosError:
+            return None
+        if self.ctx.permissions.compartment is not None:  # criteria confined: ask the batch
+            return None
+        pieces = []
+        for resource, label, ref in zip(
+            unit.resources, unit.labels, unit.if_none_exist, strict=True
+        ):
+            if ref is not None and ref in self._cache:
+                self._existing += 1
+                continue
+            document = {**resource, "id": str(uuid.uuid4())}
+            pieces.append(_Piece(unit, [Create(document)], label, False))
+            self._learn(document)
+        return pieces
+
     # -- the indexed path -----------------------------------------------------------------------
     def _indexed(self, unit: Unit, defer: bool) -> None:
+        if unit.kind == "creates":
+            self._resolve(frozenset(ref for ref in unit.if_none_exist if ref))
+            existing = self._existing
+            prepared = self._prepare(unit) if self._ready(unit) else None
+            if prepared is None:
+                self._transaction(unit)
+                return
+            self.report.resources += self._existing - existing
+            self._chunk.extend(prepared)
+            self._chunk_size += len(prepared)
+            if self._chunk_size >= self.batch:
+                self._flush()
+            return
         if unit.kind == "bundle" or unit.conditional:
             found = self._resolve(unit.conditional)
             if found == "missing" and defer:
@@ -383,10 +448,12 @@ class Loader:
         except HeliosError as exc:
             self._epoch += 1
             self._cache.clear()
+            self._absent.clear()
             self._fail(_failure(unit.where, exc, unit.order))
             return
         self._epoch += 1
         self._cache.clear()
+        self._absent.clear()
         for i, entry in enumerate(response.get("entry") or []):
             answer = (entry or {}).get("response") or {}
             status = str(answer.get("status", ""))
@@ -402,35 +469,97 @@ class Loader:
 
     # -- conditional references -----------------------------------------------------------------
     def _resolve(self, refs: frozenset[str]) -> str:
-        """Look up the conditional references not cached yet: "ok" (each matches one
+        """Look up the conditional references not known yet: "ok" (each matches one
         resource), "missing" (one matches nothing) or "error" (several, or bad criteria)."""
-        todo = [ref for ref in sorted(refs) if ref not in self._cache]
-        if not todo:
-            return "ok"
-        self._flush()  # the database must hold everything read before
+        todo = [ref for ref in sorted(refs) if ref not in self._cache and ref not in self._absent]
         status = "ok"
-        with self.store.read_session(self.ctx) as s:
-            for ref in todo:
-                rtype, _, criteria = ref.partition("?")
-                try:
-                    ids = self.store.op_match(s, rtype, criteria)
-                except HeliosError:
-                    return "error"
-                if len(ids) > 1:
-                    return "error"
-                if not ids:
-                    status = "missing"
-                elif _cacheable(ref):
-                    self._cache[ref] = f"{rtype}/{ids[0]}"
+        if todo:
+            self._flush()  # the database must hold everything read before
+            with self.store.read_session(self.ctx) as s:
+                for ref in todo:
+                    rtype, _, criteria = ref.partition("?")
+                    try:
+                        ids = self.store.op_match(s, rtype, criteria)
+                    except HeliosError:
+                        return "error"
+                    if len(ids) > 1:
+                        return "error"
+                    if not ids:
+                        status = "missing"
+                    if _cacheable(ref):
+                        self._note(ref, f"{rtype}/{ids[0]}" if ids else None)
+        if any(ref in self._absent for ref in refs):
+            return "missing"
         if status == "ok" and any(ref not in self._cache for ref in refs):
             return "error"  # a chain or _has: not cached, the transaction resolves it
         return status
+
+    def _note(self, ref: str, target: str | None) -> None:
+        """Remember what ``ref`` matches (``target``, or nothing), and whether a created
+        resource can be matched against it in memory (a ``param=[system|]code`` token)."""
+        if target is None:
+            self._absent.add(ref)
+        else:
+            self._cache[ref] = target
+        if ref in self._systems or any(ref in refs for refs in self._undecided.values()):
+            return
+        rtype = ref.partition("?")[0]
+        try:
+            query = parse(ref, registry=self.store.registry_for(self.ctx))
+        except HeliosError:
+            query = None
+        where = query.where if query is not None else None
+        if (
+            query is not None
+            and isinstance(where, ir.TokenMatch)
+            and where.op is ir.TokenOp.EQ
+            and where.code is not None
+            and where.param != "_id"
+            and query == ir.Query(resource_type=rtype, where=where)
+        ):
+            self._by_token.setdefault((rtype, where.param, where.code), set()).add(ref)
+            self._systems[ref] = where.system
+        else:
+            self._undecided.setdefault(rtype, set()).add(ref)
+
+    def _decided(self, ref: str) -> bool:
+        """Whether what ``ref`` matches is known and kept true as resources are created."""
+        return (ref in self._cache or ref in self._absent) and ref in self._systems
+
+    def _learn(self, document: dict[str, Any]) -> None:
+        """Keep what is known true when ``document`` is created: the token criteria of its
+        type that it matches now match it (or, if they matched another, several: forgotten);
+        its type's other criteria are forgotten. A document that cannot be written (it fails
+        validation or indexing) teaches nothing."""
+        rtype = str(document.get("resourceType"))
+        try:
+            self.store._validate(document)
+            rows = self.store._extract(document, self.ctx).rows
+        except HeliosError:
+            return
+        target = f"{rtype}/{document['id']}"
+        for row in rows:
+            if type(row) is not TokenRow or row.code is None:
+                continue
+            for ref in self._by_token.get((rtype, row.param, row.code), ()):
+                system = self._systems[ref]
+                if system is not None and system != (row.system or ""):
+                    continue
+                if ref in self._absent:
+                    self._absent.discard(ref)
+                    self._cache[ref] = target
+                elif self._cache.get(ref, target) != target:
+                    del self._cache[ref]
+        for ref in self._undecided.get(rtype, ()):
+            self._cache.pop(ref, None)
+            self._absent.discard(ref)
 
     def _forget(self, types: set[str]) -> None:
         """Forget resolutions a write of ``types`` may change."""
         if types:
             for ref in [ref for ref in self._cache if ref.partition("?")[0] in types]:
                 del self._cache[ref]
+            self._absent -= {ref for ref in self._absent if ref.partition("?")[0] in types}
 
     def _defer(self, unit: Unit) -> None:
         doc = unit.document

@@ -9,9 +9,18 @@ A unit is what the loader writes or fails as one piece:
   update a named resource (PUT ``Type/id`` without ``ifMatch``): its ids are decided as
   :func:`~helios_persistence.storage.bundles.process_bundle` decides them (a new id for every
   POST, the URL's for a PUT) and its references rewritten the same way (``fullUrl`` references
-  point at the new ids; conditional references ``Type?criteria`` resolve to the one resource
-  the database holds), so the resources can go through ``store.bulk_load`` as one group —
-  written in one transaction, whole or not at all, as the Bundle would be;
+  point at the new ids, narrative links too; conditional references ``Type?criteria`` resolve
+  to the one resource the database holds), so the resources can go through
+  ``store.bulk_load`` as one group — written in one transaction, whole or not at all, as the
+  Bundle would be: in the transaction's order (POSTs, then PUTs), each POST as a
+  :class:`~helios_persistence.storage.types.Create` (history ``POST``, as the transaction
+  records it);
+* ``creates``: a batch Bundle whose entries only create (POST ``Type``, each with or without
+  ``ifNoneExist``) resources that reference nothing in the Bundle nor conditionally, as
+  Synthea's hospital and practitioner information Bundles are: each entry is its own piece
+  (a batch entry fails alone), written as a create (history ``POST``) unless the loader knows
+  that its ``ifNoneExist`` criteria (``if_none_exist``, as ``Type?criteria``) match a
+  resource already — then it writes nothing, as the batch would answer ``200 OK``;
 * ``bundle``: any other transaction or batch Bundle, for ``store.transaction``.
 """
 
@@ -27,10 +36,12 @@ from helios_persistence.loading.sources import Document
 from helios_persistence.storage.bundles import (
     _CONDITIONAL_REF,
     _ORDER,
+    _check_full_urls,
     _parse_entries,
     _Processor,
     rewrite_references,
 )
+from helios_persistence.storage.types import Create
 
 __all__ = ["Unit", "conditional_references", "units_of"]
 
@@ -49,6 +60,10 @@ class Unit:
     conditional: frozenset[str] = frozenset()
     #: a group's reference resolver (``fullUrl`` → ``Type/id`` of the decided ids)
     processor: _Processor | None = None
+    #: which of ``resources`` a group creates (a POST entry) rather than updates (a PUT)
+    creates: list[bool] = field(default_factory=list)
+    #: a ``creates`` unit's ``ifNoneExist`` per resource, as ``Type?criteria`` (or None)
+    if_none_exist: list[str | None] = field(default_factory=list)
     #: the document's position in the load (failures are reported in this order)
     order: int = 0
 
@@ -92,6 +107,10 @@ def units_of(document: Document) -> list[Unit]:
         group = _as_group(document, value, refs)
         if group is not None:
             return [group]
+    elif not refs:
+        creates = _as_creates(document, value)
+        if creates is not None:
+            return [creates]
     return [Unit(document, "bundle", bundle=value, conditional=refs)]
 
 
@@ -128,12 +147,13 @@ def _as_group(document: Document, bundle: dict[str, Any], refs: frozenset[str]) 
     :func:`process_bundle` (anything but plain creates and updates, or an invalid entry,
     whose error the transaction reports)."""
     try:
-        entries = _parse_entries(bundle)
+        entries = sorted(_parse_entries(bundle), key=lambda e: (_ORDER[e.method], e.index))
+        _check_full_urls(entries)
     except HeliosError:
         return None
     processor = _Processor(None, None, batch=False)  # type: ignore[arg-type]
     targets: set[tuple[str | None, str]] = set()
-    for e in sorted(entries, key=lambda e: (_ORDER[e.method], e.index)):
+    for e in entries:
         if e.method == "POST" and not e.if_none_exist:
             e.target_id = str(uuid.uuid4())
         elif e.method == "PUT" and e.url.id and e.url.query is None and not e.if_match:
@@ -149,14 +169,63 @@ def _as_group(document: Document, bundle: dict[str, Any], refs: frozenset[str]) 
         processor.map_full_url(e, e.url.resource_type, e.target_id)
     resources = [{**e.resource, "id": e.target_id} for e in entries]
     labels = [f"Bundle.entry[{e.index}]" for e in entries]
-    return Unit(document, "group", resources, labels, bundle, refs, processor)
+    creates = [e.method == "POST" for e in entries]
+    return Unit(document, "group", resources, labels, bundle, refs, processor, creates)
 
 
-def resolve_group(unit: Unit, resolved: dict[str, str]) -> list[dict[str, Any]]:
-    """A group's resources with every reference rewritten (``resolved``: each conditional
-    reference → ``Type/id``); :class:`HeliosError` as the transaction would raise it."""
+def _as_creates(document: Document, bundle: dict[str, Any]) -> Unit | None:
+    """A batch Bundle of plain creates as a ``creates`` unit, or None when it needs
+    :func:`process_bundle` (another method, a reference to a Bundle entry, an invalid entry)."""
+    try:
+        entries = _parse_entries(bundle)
+    except HeliosError:
+        return None
+    resources, labels, criteria = [], [], []
+    for e in entries:
+        if e.method != "POST" or _local_references(e.resource):
+            return None
+        rtype = str(e.url.resource_type)
+        condition = e.if_none_exist
+        if condition is not None:
+            condition = condition.lstrip("?")
+            head, sep, rest = condition.partition("?")
+            if sep and head == rtype:  # the ``Type?criteria`` form
+                condition = rest
+            elif sep:
+                return None  # (another type's criteria: the batch says what is wrong)
+        resources.append(e.resource)
+        labels.append(f"Bundle.entry[{e.index}]")
+        criteria.append(f"{rtype}?{condition}" if condition else None)
+    return Unit(
+        document, "creates", resources, labels, bundle,
+        creates=[True] * len(resources), if_none_exist=criteria,
+    )  # fmt: skip
+
+
+def _local_references(value: Any) -> bool:
+    """Whether ``value`` holds a reference a batch would fail on (``urn:uuid:``, ``urn:oid:``:
+    a batch does not resolve Bundle entries)."""
+    if type(value) is dict:
+        for key, item in value.items():
+            if key == "reference" and type(item) is str and item.startswith("urn:"):
+                return True
+            if (type(item) is dict or type(item) is list) and _local_references(item):
+                return True
+    elif type(value) is list:
+        return any(_local_references(item) for item in value)
+    return False
+
+
+def resolve_group(unit: Unit, resolved: dict[str, str]) -> list[dict[str, Any] | Create]:
+    """A group's resources with every reference and narrative link rewritten (``resolved``:
+    each conditional reference → ``Type/id``), its creates as :class:`Create`;
+    :class:`HeliosError` as the transaction would raise it."""
     processor = unit.processor
     assert processor is not None
     processor.conditional_refs.update(resolved)
     resolve: Callable[[str], str] = processor.resolver(None)
-    return [rewrite_references(r, resolve) for r in unit.resources]
+    out: list[dict[str, Any] | Create] = []
+    for resource, create in zip(unit.resources, unit.creates, strict=True):
+        written = rewrite_references(resource, resolve, processor.id_map)
+        out.append(Create(written) if create else written)
+    return out

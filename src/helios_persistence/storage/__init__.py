@@ -11,10 +11,11 @@ from helios_persistence.storage.protocols import (
     VersionedStorage,
     capabilities_of,
 )
-from helios_persistence.storage.types import HistoryEntry, StoredResource, WriteOutcome
+from helios_persistence.storage.types import Create, HistoryEntry, StoredResource, WriteOutcome
 
 __all__ = [
     "Capability",
+    "Create",
     "HistoryEntry",
     "HistoryProvider",
     "ResourceStorage",

@@ -31,6 +31,7 @@ from helios_persistence.storage.exact_json import parse_resource
 from helios_persistence.storage.operations import Operations, Session
 from helios_persistence.storage.sync import Change
 from helios_persistence.storage.types import (
+    Create,
     HistoryEntry,
     StoredResource,
     WriteOutcome,
@@ -56,6 +57,14 @@ def _returned(stored: StoredResource, *, given_text: bool) -> StoredResource:
     if not given_text or stored.json is None:
         return stored
     return replace(stored, resource=json.loads(stored.json))
+
+
+def _id_of(resource: Any) -> str:
+    """The id a :class:`Create` carries (validation rejects anything else)."""
+    id = resource.get("id") if isinstance(resource, dict) else None
+    if not isinstance(id, str) or not id:
+        raise InvalidResource("a bulk create needs the resource's id")
+    return id
 
 
 class StoreAPI(TerminologyAPI, Operations):
@@ -203,15 +212,21 @@ class StoreAPI(TerminologyAPI, Operations):
                 break
         return replace(progress, done=done, failed=failed)
 
-    def bulk_update(self, ctx: TenantContext, resources: list[dict[str, Any]]) -> int:
+    def bulk_update(self, ctx: TenantContext, resources: list[dict[str, Any] | Create]) -> int:
         """Update (or create) many resources with ids in one transaction; all or nothing.
 
-        The loader's fast path: one transaction and one commit for the whole list."""
+        The loader's fast path: one transaction and one commit for the whole list. A
+        :class:`Create` is written as a create (history ``POST``), as a transaction's POST
+        entry is."""
 
         def load(s: Session) -> int:
-            self._start_bulk(s, resources)
+            self._start_bulk(s, [r.resource if isinstance(r, Create) else r for r in resources])
             for resource in resources:
-                self.op_update(s, resource)
+                if isinstance(resource, Create):
+                    document = resource.resource
+                    self.op_create(s, document, assigned_id=_id_of(document))
+                else:
+                    self.op_update(s, resource)
             return len(resources)
 
         return self._in_write(ctx, load)
@@ -219,7 +234,7 @@ class StoreAPI(TerminologyAPI, Operations):
     def bulk_load(
         self,
         ctx: TenantContext,
-        resources: Iterable[dict[str, Any] | list[dict[str, Any]]],
+        resources: Iterable[dict[str, Any] | Create | list[dict[str, Any] | Create]],
         *,
         batch: int = 1000,
         on_progress: Callable[[int], None] | None = None,
@@ -239,7 +254,7 @@ class StoreAPI(TerminologyAPI, Operations):
             raise ValueError("batch must be at least 1")
         written = 0
         with self._bulk_loading(ctx):
-            chunk: list[dict[str, Any]] = []
+            chunk: list[dict[str, Any] | Create] = []
             for item in resources:
                 group = item if isinstance(item, list) else [item]
                 if chunk and len(chunk) + len(group) > batch:

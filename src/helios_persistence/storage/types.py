@@ -19,6 +19,7 @@ from helios_persistence.fhir_values import parse_date
 
 __all__ = [
     "EPOCH",
+    "Create",
     "HistoryEntry",
     "Interaction",
     "MonotonicClock",
@@ -93,6 +94,16 @@ class Interaction(StrEnum):
     UPDATE = "PUT"
     PATCH = "PATCH"
     DELETE = "DELETE"
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    """A resource for :meth:`~helios_persistence.storage.api.StoreAPI.bulk_update` (and
+    ``bulk_load``) to write as a create with the id it carries, as a transaction writes a
+    ``POST`` entry: recorded in history as ``POST``, and an error if the id exists. Plain
+    dicts are updates (``PUT``)."""
+
+    resource: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

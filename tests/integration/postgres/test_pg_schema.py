@@ -228,3 +228,59 @@ def test_a_schema_that_recorded_only_its_version_counts_as_having_run_every_migr
     late, last = _two_more(monkeypatch)
     assert migrate(pg_db, scratch) == SCHEMA_VERSION
     assert _recorded(pg_db, scratch)[-2:] == [late, last]
+
+
+def test_migration_010_makes_number_columns_exact(pg_url: str, pg_db: Any, scratch: str) -> None:
+    """Number and quantity columns written before 010 (DOUBLE PRECISION) become NUMERIC with
+    the same values (each double's shortest text, open Range ends as ±Infinity)."""
+    risk = {
+        "resourceType": "RiskAssessment", "id": "r1", "status": "final",
+        "subject": {"reference": "Patient/p1"},
+        "prediction": [{"probabilityRange": {"low": {"value": 0.2}}}],
+    }  # fmt: skip
+    with open_store(f"{pg_url}?schema={scratch}") as store:
+        for i, value in enumerate([1.5, -3, 100, 0.1]):
+            store.update(
+                CTX,
+                {
+                    "resourceType": "Observation", "id": f"o{i}", "status": "final",
+                    "code": {"text": "x"}, "valueQuantity": {"value": value, "unit": "1"},
+                },
+            )  # fmt: skip
+        store.update(CTX, risk)
+    columns = {
+        "idx_number": ["value", "low", "high"],
+        "idx_quantity": ["value", "low", "high", "canonical_value", "canonical_low",
+                         "canonical_high"],
+    }  # fmt: skip
+    queries = {
+        t: sql.SQL("SELECT id, param, {} FROM {} ORDER BY 1, 2, 3").format(
+            sql.SQL(", ").join(map(sql.Identifier, cs)), sql.Identifier(scratch, t)
+        )
+        for t, cs in columns.items()
+    }
+    written = {t: pg_db.execute(q).fetchall() for t, q in queries.items()}
+    for table, cs in columns.items():  # as written before 010 (doubles), then applied again
+        pg_db.execute(
+            sql.SQL("ALTER TABLE {} ").format(sql.Identifier(scratch, table))
+            + sql.SQL(", ").join(
+                sql.SQL("ALTER COLUMN {} TYPE DOUBLE PRECISION").format(sql.Identifier(c))
+                for c in cs
+            )
+        )
+    pg_db.execute(
+        sql.SQL("UPDATE {} SET version = 9").format(sql.Identifier(scratch, "schema_version"))
+    )
+    assert isinstance(pg_db.execute(queries["idx_number"]).fetchone()[2], float)
+    with open_store(f"{pg_url}?schema={scratch}") as store:
+        found = store.search(CTX, "Observation?value-quantity=ge1.5&_sort=value-quantity")
+        assert found.ids == ["Observation/o0", "Observation/o2"]
+        assert store.search(CTX, "RiskAssessment?probability=gt0.1").ids == ["RiskAssessment/r1"]
+    assert {t: pg_db.execute(q).fetchall() for t, q in queries.items()} == written
+    kinds = pg_db.execute(
+        "SELECT DISTINCT data_type FROM information_schema.columns WHERE table_schema = %s "
+        "AND table_name IN ('idx_number', 'idx_quantity') AND column_name LIKE ANY "
+        "(ARRAY['%%value', '%%low', '%%high'])",
+        [scratch],
+    ).fetchall()
+    assert kinds == [("numeric",)]

@@ -64,6 +64,7 @@ def test_three_patients_before_the_bundles_they_reference(tmp_path: Path) -> Non
     chosen = [json.loads(p.read_text(encoding="utf-8")) for p in patients[:3]]
     wanted = set().union(*(conditional_references(b) for b in chosen))
     paths = []
+    information = 0  # entries of the cut information Bundles (streamed too)
     for i, bundle in enumerate(chosen):
         paths.append(tmp_path / f"{i}.json")
         paths[-1].write_text(json.dumps(bundle), encoding="utf-8")
@@ -74,6 +75,7 @@ def test_three_patients_before_the_bundles_they_reference(tmp_path: Path) -> Non
             for e in bundle["entry"]
             if f"{e['request']['url']}?{e['request'].get('ifNoneExist')}" in wanted
         ]
+        information += len(bundle["entry"])
         paths.append(tmp_path / path.name)
         paths[-1].write_text(json.dumps(bundle), encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'synthea.db'}"
@@ -81,8 +83,15 @@ def test_three_patients_before_the_bundles_they_reference(tmp_path: Path) -> Non
         report = Loader(store, CTX).load(expand([str(p) for p in paths]))
         assert not report.failures
         assert report.deferred == 3 and report.passes == 2
-        assert report.streamed == sum(len(b["entry"]) for b in chosen)
+        assert report.streamed == sum(len(b["entry"]) for b in chosen) + information
         _check(store, chosen)
+        again = Loader(store, CTX).load(expand([str(p) for p in paths[len(chosen) :]]))
+        assert not again.failures and again.resources == information
+        assert again.streamed == 0  # every entry's ifNoneExist matches: nothing created
+        for rtype in ("Practitioner", "Organization", "Location"):
+            assert store.search(CTX, f"{rtype}?_summary=count").total == sum(
+                ref.startswith(f"{rtype}?") for ref in wanted
+            )
 
 
 @pytest.mark.slow

@@ -158,7 +158,7 @@ def test_conditional_references_into_a_later_file_wait_for_it(tmp_path: Path, st
     report = Loader(store, CTX).load(expand([str(a), str(b), str(z)]))
     assert not report.failures and report.resources == 2 * 2 + 3
     assert report.deferred == 2 and report.passes == 2
-    assert report.streamed == 4  # the second pass resolves first, then streams
+    assert report.streamed == 3 + 4  # the batch of creates, then (resolved first) the rest
     for family, npi in [("Adams", "1"), ("Brown", "2")]:
         [patient] = store.search(CTX, f"Patient?family={family}").resources
         [gp] = store.search(CTX, f"Practitioner?identifier=urn:npi|{npi}").resources
@@ -353,13 +353,14 @@ def test_permissions_are_those_of_the_transaction(tmp_path: Path, store: Any) ->
 
 
 def test_bundles_after_the_ones_they_reference_are_streamed(tmp_path: Path, store: Any) -> None:
-    """A look-ahead over the files still to read resolves their conditional references
-    before the streamed run, so it does not stop at each new one."""
+    """The conditional references of the files still to read are resolved before the
+    streamed run (a look-ahead), or learned from the batch that creates their targets, so it
+    does not stop at each new one."""
     paths = [write(tmp_path, "0.json", _practitioners(4))]
     paths += [write(tmp_path, f"{i}.json", _patient_bundle(f"P{i}", i)) for i in range(1, 4)]
     report = Loader(store, CTX).load(expand([str(p) for p in paths]))
     assert not report.failures and report.deferred == 0 and report.passes == 1
-    assert report.streamed == 3 * 2  # every patient Bundle, in one streamed run
+    assert report.streamed == 4 + 3 * 2  # the batch of creates and every patient Bundle
     for i in range(1, 4):
         [patient] = store.search(CTX, f"Patient?family=P{i}").resources
         [gp] = store.search(CTX, f"Practitioner?identifier=urn:npi|{i}").ids

@@ -167,3 +167,58 @@ def test_a_database_that_recorded_only_its_version_counts_as_having_run_every_mi
     SQLiteStore(path).close()
     assert _recorded(conn)[-2:] == [late, last]
     conn.close()
+
+
+def test_migration_008_turns_real_numbers_into_exact_keys(tmp_path: Path) -> None:
+    """Number and quantity rows written before 008 (REAL values) become the text keys the
+    writer now stores (open Range ends included), and searches answer as before."""
+    from decimal import Decimal
+
+    from helios_persistence.indexing.decimal_keys import decimal_of_key
+
+    path = tmp_path / "old.db"
+    ctx = TenantContext.for_tenant("acme")
+    values = [1.5, -3, 100, 0.1]
+    risk = {
+        "resourceType": "RiskAssessment", "id": "r1", "status": "final",
+        "subject": {"reference": "Patient/p1"},
+        "prediction": [{"probabilityRange": {"low": {"value": 0.2}}}],
+    }  # fmt: skip
+    with open_store(f"sqlite:///{path}") as store:
+        for i, value in enumerate(values):
+            store.update(
+                ctx,
+                {
+                    "resourceType": "Observation", "id": f"o{i}", "status": "final",
+                    "code": {"text": "x"}, "valueQuantity": {"value": value, "unit": "1"},
+                },
+            )  # fmt: skip
+        store.update(ctx, risk)
+    tables = {
+        "idx_number": "value, low, high",
+        "idx_quantity": "value, low, high, canonical_value, canonical_low, canonical_high",
+    }
+    queries = {t: f"SELECT id, param, {c} FROM {t} ORDER BY 1, 2, 3" for t, c in tables.items()}
+    conn = apsw.Connection(str(path))
+    written = {t: conn.execute(q).fetchall() for t, q in queries.items()}
+    assert all(isinstance(v, str) for rows in written.values() for r in rows for v in r[2:3])
+
+    def as_real(key: str | None) -> float | None:
+        return None if key is None else float(decimal_of_key(key))
+
+    conn.create_scalar_function("as_real", as_real, 1)
+    with conn:  # as written before 008 (floats), which is then applied again
+        for table, columns in tables.items():
+            sets = ", ".join(f"{c} = as_real({c})" for c in columns.split(", "))
+            conn.execute(f"UPDATE {table} SET {sets}")
+        conn.execute("UPDATE schema_version SET version = 7")
+    assert isinstance(conn.execute(queries["idx_number"]).fetchone()[3], float)
+    conn.close()
+    with open_store(f"sqlite:///{path}") as store:
+        found = store.search(ctx, "Observation?value-quantity=ge1.5&_sort=value-quantity")
+        assert [r["id"] for r in found.resources] == ["o0", "o2"]
+        assert store.search(ctx, "RiskAssessment?probability=gt0.1").ids == ["RiskAssessment/r1"]
+    conn = apsw.Connection(str(path))
+    assert {t: conn.execute(q).fetchall() for t, q in queries.items()} == written
+    conn.close()
+    assert decimal_of_key(written["idx_number"][0][4]) == Decimal("Infinity")

@@ -77,5 +77,5 @@ WHERE
 --   p2 = "8480-6"
 --   p3 = "http://loinc.org"
 --   p4 = "component-code-value-quantity$1"
---   p5 = 140.0
+--   p5 = "Da314"
 --   p6 = 101

@@ -56,6 +56,6 @@ WHERE
 -- params:
 --   p0 = "RiskAssessment"
 --   p1 = "probability"
---   p2 = 99.5
---   p3 = 100.5
+--   p2 = "Da2995"
+--   p3 = "Da31005"
 --   p4 = 101

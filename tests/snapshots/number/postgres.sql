@@ -56,6 +56,6 @@ WHERE
 -- params:
 --   p0 = "RiskAssessment"
 --   p1 = "probability"
---   p2 = 99.5
---   p3 = 100.5
+--   p2 = "99.5"
+--   p3 = "100.5"
 --   p4 = 101

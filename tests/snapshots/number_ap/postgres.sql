@@ -56,6 +56,6 @@ WHERE
 -- params:
 --   p0 = "RiskAssessment"
 --   p1 = "probability"
---   p2 = 0.45
---   p3 = 0.55
+--   p2 = "0.45"
+--   p3 = "0.55"
 --   p4 = 101

@@ -76,11 +76,11 @@ WHERE
 -- params:
 --   p0 = "Observation"
 --   p1 = "value-quantity"
---   p2 = 5.35
---   p3 = 5.45
+--   p2 = "Da1535"
+--   p3 = "Da1545"
 --   p4 = "http://unitsofmeasure.org"
 --   p5 = "mg"
 --   p6 = "g"
---   p7 = 0.00535
---   p8 = 0.00545
+--   p7 = "DZ7535"
+--   p8 = "DZ7545"
 --   p9 = 101

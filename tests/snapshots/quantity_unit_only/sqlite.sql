@@ -64,6 +64,6 @@ WHERE
 -- params:
 --   p0 = "Observation"
 --   p1 = "value-quantity"
---   p2 = 5.4
+--   p2 = "Da154"
 --   p3 = "mg"
 --   p4 = 101

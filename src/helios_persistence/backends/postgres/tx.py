@@ -49,13 +49,13 @@ _COLUMNS = {
     "outbox": ("tenant", "type", "id", "version", "operation", "created_at"),
     "resources": ("tenant", "type", "id", "version", "last_updated", "deleted", "json"),
 }
-_T, _I4, _I8, _F8 = "text", "int4", "int8", "float8"
+_T, _I4, _I8, _N = "text", "int4", "int8", "numeric"
 _VALUE_TYPES = {
     "idx_string": (_T, _T),
     "idx_token": (_T,) * 5,
     "idx_date": (_I8, _I8),
-    "idx_number": (_F8,) * 3,
-    "idx_quantity": (_F8, _F8, _F8, _T, _T, _T, _F8, _F8, _F8, _T),
+    "idx_number": (_N,) * 3,
+    "idx_quantity": (_N, _N, _N, _T, _T, _T, _N, _N, _N, _T),
     "idx_reference": (_T,) * 6,
     "idx_uri": (_T,),
 }

@@ -12,6 +12,7 @@ PostgreSQL (a documented limit; SQLite has none).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -42,6 +43,11 @@ _CLIPPED = {
 }
 #: each table's clipped values as a tuple (the tenant too: a tuple even for one column)
 _GET = {table: itemgetter(*at, 0) for table, at in _CLIPPED.items()}
+
+
+def _exact(value: Decimal) -> Decimal:
+    """A number as PostgreSQL's NUMERIC columns take it: the Decimal itself."""
+    return value
 
 
 def _clip(value: Any) -> Any:
@@ -90,7 +96,7 @@ def write_index(
     key = (resource_type, id)
     if replace:
         tx.drop_index(key)
-    for table, rows in rows_by_table(tenant, resource_type, id, index.rows).items():
+    for table, rows in rows_by_table(tenant, resource_type, id, index.rows, number=_exact).items():
         tx.add_rows(key, table, _clipped(table, rows))
     if not text:
         return

@@ -4,7 +4,10 @@ Each :mod:`helios_persistence.indexing.rows` type maps to its ``idx_*`` table. A
 :class:`~helios_persistence.indexing.rows.CompositeRow`'s components go to their own type's
 table under the parameter ``<composite>$<i>`` (``i`` = component position from 0), tied by a
 ``grp`` number unique per composite row within the resource (plain rows have ``grp`` NULL).
-Decimals are stored as floats (SQLite ``REAL``, PostgreSQL ``double precision``).
+Numbers are stored exactly, never as floats: PostgreSQL binds them as ``Decimal`` into
+``NUMERIC`` columns; SQLite (and a DuckDB export) stores each as its order-preserving text key
+(:func:`~helios_persistence.indexing.decimal_keys.number_key`), whose byte order is the
+numbers' order. ``rows_by_table(..., number=)`` says which.
 
 One exception: a plain date row that is not *regular* has ``grp`` 0 (:data:`IRREGULAR`). A
 regular date row is its resource's only value of that parameter and spans at most
@@ -16,10 +19,11 @@ that writes these tables must write ``grp`` as :func:`rows_by_table` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
+from helios_persistence.indexing.decimal_keys import number_key
 from helios_persistence.indexing.rows import (
     CompositeRow,
     DateRow,
@@ -38,6 +42,7 @@ __all__ = [
     "IRREGULAR",
     "KEY",
     "NARROW_SPAN",
+    "NUMBER_COLUMNS",
     "PARAM_TEXT_SLOTS",
     "TABLE_OF_TYPE",
     "param_texts",
@@ -98,6 +103,14 @@ COLUMNS = {
     "idx_uri": ("uri",),
 }
 
+#: the number columns of each table holding numbers (positions in ``KEY`` + ``COLUMNS``)
+NUMBER_COLUMNS = {
+    table: tuple(
+        len(KEY) + i for i, c in enumerate(COLUMNS[table]) if c.endswith(("value", "low", "high"))
+    )
+    for table in ("idx_number", "idx_quantity")
+}
+
 #: the widest span (µs) of a regular date row: a day
 NARROW_SPAN = 86_400_000_000
 #: ``grp`` of a plain date row that is not regular (see the module docstring)
@@ -107,12 +120,16 @@ IRREGULAR = 0
 PARAM_TEXT_SLOTS = 1024
 
 
-def _f(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
+#: how a backend binds a number: its text key (SQLite, DuckDB) or the Decimal (PostgreSQL)
+Number = Callable[[Decimal], Any]
 
 
-def _values(row: IndexRow) -> tuple[str, tuple[Any, ...]]:
+def _values(row: IndexRow, number: Number) -> tuple[str, tuple[Any, ...]]:
     """The table and the non-key column values for ``row``."""
+
+    def _f(value: Decimal | None) -> Any:
+        return None if value is None else number(value)
+
     match row:
         case StringRow():
             return "idx_string", (row.norm, row.exact)
@@ -150,9 +167,15 @@ def _values(row: IndexRow) -> tuple[str, tuple[Any, ...]]:
 
 
 def rows_by_table(
-    tenant: str, resource_type: str, id: str, rows: Iterable[IndexRow | CompositeRow]
+    tenant: str,
+    resource_type: str,
+    id: str,
+    rows: Iterable[IndexRow | CompositeRow],
+    *,
+    number: Number = number_key,
 ) -> dict[str, list[tuple[Any, ...]]]:
-    """The insert parameters (``KEY`` + ``COLUMNS[table]``) per table for ``rows``."""
+    """The insert parameters (``KEY`` + ``COLUMNS[table]``) per table for ``rows``; numbers
+    as ``number`` makes them (text keys by default, see the module's documentation)."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     group = 0
     rows = list(rows)
@@ -164,11 +187,11 @@ def rows_by_table(
         if isinstance(row, CompositeRow):
             group += 1
             for i, component in enumerate(row.components):
-                table, values = _values(component)
+                table, values = _values(component, number)
                 key = (tenant, resource_type, id, f"{row.param}${i}", group)
                 out.setdefault(table, []).append(key + values)
         else:
-            table, values = _values(row)
+            table, values = _values(row, number)
             grp = None
             if isinstance(row, DateRow) and (
                 dates[row.param] > 1 or not 0 < row.high - row.low <= NARROW_SPAN

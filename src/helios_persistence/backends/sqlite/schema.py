@@ -11,6 +11,9 @@ its version (see :func:`helios_persistence.dialects.check_applied`).
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 import apsw
 
 from helios_persistence.dialects import (
@@ -20,6 +23,7 @@ from helios_persistence.dialects import (
 )
 from helios_persistence.dialects import migrations as dialect_migrations
 from helios_persistence.errors import SchemaMismatch
+from helios_persistence.indexing.decimal_keys import number_key
 
 __all__ = ["SCHEMA_VERSION", "defer_indexes", "migrate", "migrations", "restore_indexes"]
 
@@ -61,8 +65,18 @@ def _record(conn: apsw.Connection, versions: list[int]) -> None:
     )
 
 
+def _number_key(*args: Any) -> Any:
+    """``helios_number_key(x)`` for migration 008: a REAL as the text key of its shortest
+    repr; a key (or NULL) as it is."""
+    (value,) = args
+    if isinstance(value, int | float):
+        return number_key(Decimal(repr(float(value))))
+    return value
+
+
 def migrate(conn: apsw.Connection) -> int:
     """Bring the database to :data:`SCHEMA_VERSION`; returns the version it was at."""
+    conn.create_scalar_function("helios_number_key", _number_key, 1, deterministic=True)
     conn.execute("BEGIN IMMEDIATE")
     try:
         before = _current_version(conn)
