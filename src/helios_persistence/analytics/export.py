@@ -22,9 +22,17 @@ from helios_persistence.analytics.layout import resource_types
 from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, KEY
 from helios_persistence.errors import HeliosError, InvalidSearch, NotFound
 from helios_persistence.parsing import parse
+from helios_persistence.storage import exact_json
 from helios_persistence.tenancy import Operation, TenantContext, compartment_params
 
-__all__ = ["PAGE_SIZE", "ExportCancelled", "ExportRequest", "stream"]
+__all__ = [
+    "PAGE_SIZE",
+    "ExportCancelled",
+    "ExportRequest",
+    "stored_documents",
+    "stored_index_rows",
+    "stream",
+]
 
 #: resources per search page read from the store
 PAGE_SIZE = 500
@@ -151,6 +159,29 @@ def _present_types(store: Any, ctx: TenantContext) -> set[str] | None:
                 [ctx.tenant_key],
             )
             return {str(r[0]) for r in rows}
+    except AttributeError:  # not a SQL store
+        return None
+
+
+def stored_documents(
+    store: Any, ctx: TenantContext, rtype: str, ids: list[str]
+) -> dict[str, dict[str, Any]] | None:
+    """The live resources ``ids`` of ``rtype`` parsed exactly from the stored documents (FHIR
+    decimals as ``Decimal``, their digits as written: a search's resources went through
+    ``float``), or None when the store is not a SQL store sharing the ``resources`` table."""
+    if not ids:
+        return {}
+    mark = placeholder(store)
+    column = "json::text" if mark == "%s" else "json"  # PostgreSQL's jsonb keeps the digits
+    marks = ", ".join([mark] * len(ids))
+    try:
+        with store.read_session(ctx) as s:
+            rows = s.conn.execute(
+                f"SELECT id, {column} FROM resources WHERE tenant = {mark} AND type = {mark} "
+                f"AND deleted = 0 AND id IN ({marks})",
+                [ctx.tenant_key, rtype, *ids],
+            )
+            return {str(i): exact_json.loads(text) for i, text in rows}
     except AttributeError:  # not a SQL store
         return None
 

@@ -29,6 +29,7 @@ from helios_persistence.analytics.export import (
     ExportCancelled,
     ExportRequest,
     placeholder,
+    stored_documents,
     stored_index_rows,
     stream,
     validate,
@@ -279,9 +280,12 @@ class ExportJob:
             for page in stream(self.store, self.ctx, request, cancelled=self._cancel.is_set):
                 if not page:
                     continue
-                ids = [r["id"] for r in page]
-                stored = stored_index_rows(self.store, self.ctx, page[0]["resourceType"], ids)
+                rtype, ids = page[0]["resourceType"], [r["id"] for r in page]
+                exact = stored_documents(self.store, self.ctx, rtype, ids)
+                stored = stored_index_rows(self.store, self.ctx, rtype, ids)
                 for resource in page:
+                    if exact is not None:  # the stored document, decimals as written
+                        resource = exact.get(resource["id"], resource)
                     writer.add(resource, None if stored is None else stored[resource["id"]])
                 self._table.update(
                     self.ctx, self.id, counts=json.dumps(writer.counts), heartbeat=time.time()

@@ -38,6 +38,7 @@ from helios_persistence.backends.sql.index_tables import (
 )
 from helios_persistence.errors import HeliosError
 from helios_persistence.indexing import ResourceIndex, narrative_text, string_content
+from helios_persistence.storage.validation import serialize
 
 __all__ = [
     "LAYOUT_NAME",
@@ -209,7 +210,7 @@ class ExportWriter:
                 out = self.ndjson[rtype] = self.fs.open_output_stream(
                     f"{self.base}/ndjson/{rtype}.ndjson"
                 )
-            out.write(json.dumps(resource, ensure_ascii=False).encode() + b"\n")
+            out.write(serialize(resource).encode() + b"\n")
             return
         layout = layout_for(rtype)
         row = layout.to_row(resource)
@@ -226,7 +227,7 @@ class ExportWriter:
                 "id": resource["id"],
                 "version": row["_version_id"],
                 "last_updated": _micros(row["_last_updated"]),
-                "json": json.dumps(resource, ensure_ascii=False, separators=(",", ":")),
+                "json": serialize(resource),  # decimals as written
             }
         )
         self._part("resources", rtype, layout.schema).rows.append(row)
