@@ -97,6 +97,14 @@ _STORED_SCHEMA = pa.schema(
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+#: the schema of each dataset but ``resources`` (per type: its layout)
+_SCHEMAS: dict[str, pa.Schema] = {
+    "stored": _STORED_SCHEMA,
+    **{f"index/{t}": schema for t, schema in _INDEX_SCHEMAS.items()},
+    **{f"text/{t}": schema for t, schema in _TEXT_SCHEMAS.items()},
+}
+
+
 def _micros(instant: datetime | None) -> int | None:
     """Microseconds since the epoch (the stores' ``last_updated``), exactly."""
     if instant is None:
@@ -165,6 +173,7 @@ class ExportWriter:
         *,
         output_format: str = "parquet",
         extract: Callable[[dict[str, Any]], ResourceIndex] | None = None,
+        state: dict[str, Any] | None = None,
     ) -> None:
         if output_format not in ("parquet", "ndjson"):
             raise ValueError(f"unknown output format {output_format!r}")
@@ -185,6 +194,32 @@ class ExportWriter:
             raise ExportDestinationError(
                 f"cannot write to export destination {base!r}: {exc}"
             ) from exc
+        if state is not None:  # a resumed export: the files of its checkpoint are written
+            self._restore(state)
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        """Write every buffered row; the state of the export so far (every file it has
+        written, the counts, the errors), which :meth:`_restore` continues from."""
+        for part in self.parts.values():
+            part.flush()
+        self.pending.clear()
+        return {
+            "files": {
+                f"{dataset}|{rtype}": part.files for (dataset, rtype), part in self.parts.items()
+            },
+            "counts": dict(self.counts),
+            "errors": list(self.errors),
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        for key, files in state["files"].items():
+            dataset, rtype = key.split("|")
+            schema = _SCHEMAS.get(dataset) or layout_for(rtype).schema
+            part = self._part(dataset, rtype, schema)
+            part.files = [(str(p), int(n)) for p, n in files]
+        self.counts = {k: int(v) for k, v in state["counts"].items()}
+        self.errors = list(state["errors"])
 
     def _part(self, dataset: str, rtype: str, schema: pa.Schema) -> _Part:
         key = (dataset, rtype)
