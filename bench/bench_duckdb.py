@@ -86,7 +86,9 @@ SEARCHES: list[tuple[str, str, str]] = [
 SHAPES: list[tuple[str, str, str]] = [
     (
         "count by code",
-        """SELECT c.code, count(*) FROM observation, unnest(code.coding) AS t(c)
+        # (unnest in the select list: DuckDB's lateral ``FROM t, unnest(...)`` join costs
+        # ≈ 30× more over the wide typed rows)
+        """SELECT c.code, count(*) FROM (SELECT unnest(code.coding) AS c FROM observation)
            GROUP BY 1 ORDER BY 1""",
         """SELECT json_extract(c.value, '$.code'), count(*) FROM resources r,
            json_each(r.json, '$.code.coding') c WHERE r.tenant = :t AND r.type = 'Observation'

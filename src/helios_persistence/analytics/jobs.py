@@ -55,7 +55,7 @@ __all__ = ["STALE_AFTER", "ExportJob", "start_export"]
 
 STALE_AFTER = 60.0
 #: resources exported between two checkpoints (besides one at the end of every type)
-CHECKPOINT_EVERY = 20_000
+CHECKPOINT_EVERY = 50_000
 _CHECKPOINT = "_checkpoint.json"
 _DATASETS = (
     "resources",

@@ -20,6 +20,7 @@ are buffered; then the largest per-type buffers are written out as row groups.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -51,6 +52,14 @@ __all__ = [
 
 LAYOUT_NAME = "helios-parquet"
 LAYOUT_VERSION = 2
+#: rows per Parquet row group at most (fewer when :data:`MAX_ARROW_BYTES` is reached first)
+ROW_GROUP_ROWS = 16_384
+#: Arrow data converted but not written yet, across partitions: past it, the largest
+#: partitions write their row groups early
+MAX_ARROW_BYTES = 64 << 20
+#: Parquet files open at once (each a partition's file growing by row groups); the one
+#: flushed longest ago is completed when another would open
+MAX_OPEN_FILES = 64
 #: resources buffered (across types) before every buffer is flushed as row groups
 MAX_BUFFERED = 2048
 _INDEX_SCHEMAS = {
@@ -137,29 +146,73 @@ def resolve_destination(
 
 
 class _Part:
-    """The buffered rows of one dataset partition; every flush writes one more file (so no
-    writer stays open, holding its column buffers, between flushes)."""
+    """The buffered rows of one dataset partition. :meth:`flush` turns the buffered rows into
+    Arrow; a row group of up to :data:`ROW_GROUP_ROWS` is appended to the partition's open
+    file when that many are there (or when the writer needs the memory), and
+    :meth:`close_file` completes the file (at a checkpoint, at the end, or when too many are
+    open). So a type has few files of large row groups: DuckDB reads the metadata of every
+    row group's ≈ 1,700 typed columns on every query."""
 
     def __init__(self, fs: pafs.FileSystem, folder: str, schema: pa.Schema) -> None:
         self.folder = folder
         self.schema = schema
         self.rows: list[dict[str, Any]] = []
         self.fs = fs
-        #: (path, rows) of every file written
+        #: (path, rows) of every complete file
         self.files: list[tuple[str, int]] = []
+        self.tables: list[pa.Table] = []  # converted rows, not written yet
+        self.buffered_bytes = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._path = ""
+        self._written = 0  # rows in the open file
+
+    @property
+    def open(self) -> bool:
+        return self._writer is not None
 
     def flush(self) -> None:
+        """The buffered rows to Arrow (written once a row group's worth is there)."""
         if not self.rows:
             return
         table = pa.Table.from_pylist(self.rows, schema=self.schema)
-        path = f"{self.folder}/part-{len(self.files):05d}.parquet"
-        pq.write_table(
-            table, path, filesystem=self.fs, compression="zstd", row_group_size=len(self.rows)
-        )
-        self.files.append((path, len(self.rows)))
         self.rows = []
+        self.tables.append(table)
+        self.buffered_bytes += table.nbytes
+        if sum(t.num_rows for t in self.tables) >= ROW_GROUP_ROWS:
+            self.write_row_group()
+
+    def write_row_group(self) -> None:
+        """Append what is converted to the open file as one row group."""
+        if not self.tables:
+            return
+        table = pa.concat_tables(self.tables)
+        self.tables, self.buffered_bytes = [], 0
+        if self._writer is None:
+            self._path = f"{self.folder}/part-{len(self.files):05d}.parquet"
+            self._writer = pq.ParquetWriter(
+                self._path, self.schema, filesystem=self.fs, compression="zstd"
+            )
+        self._writer.write_table(table, row_group_size=table.num_rows)
+        self._written += table.num_rows
         del table
         pa.default_memory_pool().release_unused()
+
+    def close_file(self) -> None:
+        """Write everything buffered and complete the open file (listed in :attr:`files`)."""
+        self.flush()
+        self.write_row_group()
+        if self._writer is None:
+            return
+        self._writer.close()
+        self.files.append((self._path, self._written))
+        self._writer, self._written = None, 0
+
+    def abort(self) -> None:
+        self.rows, self.tables = [], []
+        if self._writer is not None:
+            with contextlib.suppress(Exception):  # (the file is incomplete: it is deleted)
+                self._writer.close()
+            self._writer = None
 
 
 class ExportWriter:
@@ -184,6 +237,7 @@ class ExportWriter:
         self.ndjson: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
         self.pending: dict[str, int] = {}  # buffered resources per type
+        self._open: dict[tuple[str, str], None] = {}  # parts with an open file, LRU order
         #: OperationOutcomes of resources exported without their index rows
         self.errors: list[dict[str, Any]] = []
         try:
@@ -202,8 +256,9 @@ class ExportWriter:
         """Write every buffered row; the state of the export so far (every file it has
         written, the counts, the errors), which :meth:`_restore` continues from."""
         for part in self.parts.values():
-            part.flush()
+            part.close_file()
         self.pending.clear()
+        self._open.clear()
         return {
             "files": {
                 f"{dataset}|{rtype}": part.files for (dataset, rtype), part in self.parts.items()
@@ -335,16 +390,34 @@ class ExportWriter:
         for rtype, _ in sorted(self.pending.items(), key=lambda kv: -kv[1]):
             if sum(self.pending.values()) <= MAX_BUFFERED // 2:
                 break
-            for (_, part_type), part in self.parts.items():
-                if part_type == rtype:
-                    part.flush()
+            for key, part in self.parts.items():
+                if key[1] == rtype:
+                    self._flush(key, part)
             del self.pending[rtype]
+
+    def _flush(self, key: tuple[str, str], part: _Part) -> None:
+        part.flush()
+        self._open.pop(key, None)
+        self._open[key] = None  # (most recently flushed last)
+        total = sum(p.buffered_bytes for p in self.parts.values())
+        if total > MAX_ARROW_BYTES:  # the largest partitions write their row groups now
+            for k, big in sorted(self.parts.items(), key=lambda kv: -kv[1].buffered_bytes):
+                if total <= MAX_ARROW_BYTES:
+                    break
+                total -= big.buffered_bytes
+                big.write_row_group()
+                self._open.setdefault(k, None)
+        opened = [k for k in self._open if self.parts[k].open]
+        while len(opened) > MAX_OPEN_FILES:  # complete the file flushed longest ago
+            oldest = opened.pop(0)
+            del self._open[oldest]
+            self.parts[oldest].close_file()
 
     def close(self) -> dict[str, list[tuple[str, int]]]:
         """Write what is buffered; ``{type: [(file path, resources)]}`` of the resources."""
         files: dict[str, list[tuple[str, int]]] = {}
         for (dataset, rtype), part in self.parts.items():
-            part.flush()
+            part.close_file()
             if dataset == "resources":
                 files.setdefault(rtype, []).extend(part.files)
         for rtype, out in self.ndjson.items():
@@ -366,6 +439,6 @@ class ExportWriter:
     def abort(self) -> None:
         """Close what is open (after a failure or a cancel); the files are not complete."""
         for part in self.parts.values():
-            part.rows = []
+            part.abort()
         for out in self.ndjson.values():
             out.close()
