@@ -156,7 +156,8 @@ class _Part:
     def __init__(self, fs: pafs.FileSystem, folder: str, schema: pa.Schema) -> None:
         self.folder = folder
         self.schema = schema
-        self.rows: list[dict[str, Any]] = []
+        #: typed resource rows (dicts), or rows of the other datasets (tuples in schema order)
+        self.rows: list[Any] = []
         self.fs = fs
         #: (path, rows) of every complete file
         self.files: list[tuple[str, int]] = []
@@ -174,7 +175,12 @@ class _Part:
         """The buffered rows to Arrow (written once a row group's worth is there)."""
         if not self.rows:
             return
-        table = pa.Table.from_pylist(self.rows, schema=self.schema)
+        if isinstance(self.rows[0], tuple):  # index, text and stored rows: columns at once
+            columns = zip(*self.rows, strict=True)
+            arrays = [pa.array(c, type=f.type) for c, f in zip(columns, self.schema, strict=True)]
+            table = pa.Table.from_arrays(arrays, schema=self.schema)
+        else:  # typed resource rows (nested dicts)
+            table = pa.Table.from_pylist(self.rows, schema=self.schema)
         self.rows = []
         self.tables.append(table)
         self.buffered_bytes += table.nbytes
@@ -312,14 +318,9 @@ class ExportWriter:
             datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else None
         )
         self._part("stored", rtype, _STORED_SCHEMA).rows.append(
-            {
-                "tenant": self.tenant,
-                "id": resource["id"],
-                "version": row["_version_id"],
-                "last_updated": _micros(row["_last_updated"]),
-                "json": serialize(resource),  # decimals as written
-            }
-        )
+            (self.tenant, resource["id"], row["_version_id"], _micros(row["_last_updated"]),
+             serialize(resource))  # decimals as written
+        )  # fmt: skip
         self._part("resources", rtype, layout.schema).rows.append(row)
         if stored_rows is not None:
             self._index_rows(rtype, resource, stored_rows)
@@ -359,30 +360,21 @@ class ExportWriter:
 
     def _table_rows(self, rtype: str, tables: dict[str, list[tuple[Any, ...]]]) -> None:
         for table, rows in tables.items():
-            names = _INDEX_SCHEMAS[table].names
             part = self._part(f"index/{table}", rtype, _INDEX_SCHEMAS[table])
-            for values in rows:
-                # rows are KEY (tenant, type, id, param, grp) + COLUMNS: drop the type (the
-                # partition holds it)
-                part.rows.append(dict(zip(names, (values[0], *values[2:]), strict=True)))
+            # rows are KEY (tenant, type, id, param, grp) + COLUMNS: drop the type (the
+            # partition holds it)
+            part.rows.extend((values[0], *values[2:]) for values in rows)
 
     def _texts(
         self, rtype: str, rid: str, narrative: str, content: str, texts: list[tuple[str, str]]
     ) -> None:
         if narrative or content:
             self._part("text/resource_text", rtype, _TEXT_SCHEMAS["resource_text"]).rows.append(
-                {
-                    "tenant": self.tenant,
-                    "id": rid,
-                    "narrative": narrative or "",
-                    "content": content or "",
-                }
+                (self.tenant, rid, narrative or "", content or "")
             )
         if texts:
             part = self._part("text/param_text", rtype, _TEXT_SCHEMAS["param_text"])
-            part.rows.extend(
-                {"tenant": self.tenant, "id": rid, "param": p, "text": t} for p, t in texts
-            )
+            part.rows.extend((self.tenant, rid, p, t) for p, t in texts)
 
     def flush(self) -> None:
         """Write the largest buffers (a type's resources and index rows together) until at
