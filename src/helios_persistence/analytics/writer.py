@@ -52,8 +52,11 @@ __all__ = [
 
 LAYOUT_NAME = "helios-parquet"
 LAYOUT_VERSION = 2
-#: rows per Parquet row group at most (fewer when :data:`MAX_ARROW_BYTES` is reached first)
+#: rows per Parquet row group at most (fewer when :data:`MAX_ARROW_BYTES` is reached first):
+#: large for the datasets queries scan (typed resources, index and text rows), small for the
+#: stored JSON, which a search reads a few rows of (DuckDB decompresses whole row groups)
 ROW_GROUP_ROWS = 16_384
+STORED_ROW_GROUP_ROWS = 2_048
 #: Arrow data converted but not written yet, across partitions: past it, the largest
 #: partitions write their row groups early
 MAX_ARROW_BYTES = 64 << 20
@@ -153,9 +156,12 @@ class _Part:
     open). So a type has few files of large row groups: DuckDB reads the metadata of every
     row group's ≈ 1,700 typed columns on every query."""
 
-    def __init__(self, fs: pafs.FileSystem, folder: str, schema: pa.Schema) -> None:
+    def __init__(
+        self, fs: pafs.FileSystem, folder: str, schema: pa.Schema, row_group_rows: int
+    ) -> None:
         self.folder = folder
         self.schema = schema
+        self.row_group_rows = row_group_rows
         #: typed resource rows (dicts), or rows of the other datasets (tuples in schema order)
         self.rows: list[Any] = []
         self.fs = fs
@@ -184,7 +190,7 @@ class _Part:
         self.rows = []
         self.tables.append(table)
         self.buffered_bytes += table.nbytes
-        if sum(t.num_rows for t in self.tables) >= ROW_GROUP_ROWS:
+        if sum(t.num_rows for t in self.tables) >= self.row_group_rows:
             self.write_row_group()
 
     def write_row_group(self) -> None:
@@ -288,7 +294,8 @@ class ExportWriter:
         if part is None:
             folder = f"{self.base}/{dataset}/type={rtype}"
             self.fs.create_dir(folder, recursive=True)
-            part = self.parts[key] = _Part(self.fs, folder, schema)
+            rows = STORED_ROW_GROUP_ROWS if dataset == "stored" else ROW_GROUP_ROWS
+            part = self.parts[key] = _Part(self.fs, folder, schema, rows)
         return part
 
     def add(
