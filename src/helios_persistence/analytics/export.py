@@ -30,6 +30,7 @@ __all__ = [
     "ExportCancelled",
     "ExportRequest",
     "Position",
+    "positioned_pages",
     "stored_documents",
     "stored_index_rows",
     "stream",
@@ -291,12 +292,25 @@ def stream(
     request: ExportRequest,
     *,
     cancelled: Callable[[], bool] = lambda: False,
+) -> Iterator[list[dict[str, Any]]]:
+    """The resources to export, page by page (raises :class:`ExportCancelled` when
+    ``cancelled()`` turns true between pages)."""
+    for page, _ in positioned_pages(store, ctx, request, cancelled=cancelled):
+        if page:
+            yield page
+
+
+def positioned_pages(
+    store: Any,
+    ctx: TenantContext,
+    request: ExportRequest,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
     resume: Position | None = None,
 ) -> Iterator[tuple[list[dict[str, Any]], Position | None]]:
-    """The resources to export, page by page, each with the :class:`Position` after it (None
-    at the Patient and Group levels: those restart from the beginning). ``resume``: continue
-    a system-level export after that position. Raises :class:`ExportCancelled` when
-    ``cancelled()`` turns true between pages."""
+    """:func:`stream`'s pages, each with the :class:`Position` after it (None at the Patient
+    and Group levels: those restart from the beginning; an empty page ends each type at the
+    system level). ``resume``: continue a system-level export after that position."""
     plan = validate(request, ctx, store.registry)
     present = _present_types(store, ctx)
     if present is not None:  # skip the searches of types the tenant has none of

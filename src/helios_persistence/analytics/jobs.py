@@ -36,9 +36,9 @@ from helios_persistence.analytics.export import (
     ExportRequest,
     Position,
     placeholder,
+    positioned_pages,
     stored_documents,
     stored_index_rows,
-    stream,
     validate,
 )
 from helios_persistence.analytics.terminology import export_terminology
@@ -336,7 +336,7 @@ class ExportJob:
             )  # fmt: skip
             self._table.update(self.ctx, self.id, status="in-progress", heartbeat=time.time())
             start = Position.from_json(checkpoint["position"]) if checkpoint else None
-            pages = stream(
+            pages = positioned_pages(
                 self.store, self.ctx, request, cancelled=self._cancel.is_set, resume=start
             )
             since = 0  # resources exported since the last checkpoint
