@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from helios_persistence.storage.types import StoredResource
 
-__all__ = ["Resource", "SearchResult"]
+__all__ = ["Resource", "SearchResult", "dumps"]
 
 #: a FHIR resource as parsed JSON (``resourceType``, ``id``, ``meta``, ...)
 Resource: TypeAlias = dict[str, Any]
@@ -117,7 +117,7 @@ class SearchResult:
             "id": pa.array([str(r.get("id")) for _, r in rows], pa.string()),
             "type": pa.array([str(r.get("resourceType")) for _, r in rows], pa.string()),
             "lastUpdated": pa.array([updated(r) for _, r in rows], pa.timestamp("us", tz="UTC")),
-            "resource": pa.array([orjson.dumps(r).decode() for _, r in rows], pa.string()),
+            "resource": pa.array([dumps(r) for _, r in rows], pa.string()),
         }
         if included:
             columns["mode"] = pa.array([mode for mode, _ in rows], pa.string())
@@ -127,6 +127,22 @@ class SearchResult:
         """The page as a ``pandas.DataFrame`` (the columns of :meth:`to_arrow`)."""
         _require("pandas")
         return self.to_arrow(included=included).to_pandas()
+
+
+def _exact(value: Any) -> Any:
+    """orjson's hook: a ``Decimal`` (an export's decimals) written with its own digits."""
+    from decimal import Decimal
+
+    from helios_persistence.storage.exact_json import decimal_text
+
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(decimal_text(value))
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any, *, indent: bool = False) -> str:
+    """JSON text of a resource or Bundle, ``Decimal`` values with their digits as written."""
+    return orjson.dumps(value, default=_exact, option=orjson.OPT_INDENT_2 if indent else 0).decode()
 
 
 def _require(module: str) -> Any:

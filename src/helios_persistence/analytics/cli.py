@@ -14,6 +14,7 @@ from rich.table import Table
 
 import helios_persistence as hp
 from helios_persistence.errors import HeliosError
+from helios_persistence.results import dumps
 
 __all__ = ["add_parsers"]
 
@@ -75,7 +76,7 @@ def cmd_analytics(args: argparse.Namespace) -> int:
     with hp.open_analytics(args.dir) as lake:
         result = lake.search(args.query)
     if args.bundle:
-        print(json.dumps(result.to_bundle(), indent=2))
+        print(dumps(result.to_bundle(), indent=True))
         return 0
     rows = [
         (mode, r["resourceType"], r["id"], (r.get("meta") or {}).get("lastUpdated"))

@@ -22,9 +22,19 @@ from helios_persistence.analytics.layout import resource_types
 from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, KEY
 from helios_persistence.errors import HeliosError, InvalidSearch, NotFound
 from helios_persistence.parsing import parse
+from helios_persistence.storage import exact_json
 from helios_persistence.tenancy import Operation, TenantContext, compartment_params
 
-__all__ = ["PAGE_SIZE", "ExportCancelled", "ExportRequest", "stream"]
+__all__ = [
+    "PAGE_SIZE",
+    "ExportCancelled",
+    "ExportRequest",
+    "Position",
+    "positioned_pages",
+    "stored_documents",
+    "stored_index_rows",
+    "stream",
+]
 
 #: resources per search page read from the store
 PAGE_SIZE = 500
@@ -155,6 +165,29 @@ def _present_types(store: Any, ctx: TenantContext) -> set[str] | None:
         return None
 
 
+def stored_documents(
+    store: Any, ctx: TenantContext, rtype: str, ids: list[str]
+) -> dict[str, dict[str, Any]] | None:
+    """The live resources ``ids`` of ``rtype`` parsed exactly from the stored documents (FHIR
+    decimals as ``Decimal``, their digits as written: a search's resources went through
+    ``float``), or None when the store is not a SQL store sharing the ``resources`` table."""
+    if not ids:
+        return {}
+    mark = placeholder(store)
+    column = "json::text" if mark == "%s" else "json"  # PostgreSQL's jsonb keeps the digits
+    marks = ", ".join([mark] * len(ids))
+    try:
+        with store.read_session(ctx) as s:
+            rows = s.conn.execute(
+                f"SELECT id, {column} FROM resources WHERE tenant = {mark} AND type = {mark} "
+                f"AND deleted = 0 AND id IN ({marks})",
+                [ctx.tenant_key, rtype, *ids],
+            )
+            return {str(i): exact_json.loads(text) for i, text in rows}
+    except AttributeError:  # not a SQL store
+        return None
+
+
 def stored_index_rows(
     store: Any, ctx: TenantContext, rtype: str, ids: list[str]
 ) -> dict[str, dict[str, list[tuple[Any, ...]]]] | None:
@@ -222,13 +255,35 @@ def _searcher(ctx: TenantContext) -> TenantContext:
     )
 
 
-def _pages(store: Any, ctx: TenantContext, query: str) -> Iterator[list[dict[str, Any]]]:
+def _pages(
+    store: Any, ctx: TenantContext, query: str, start: str | None = None
+) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+    """Each page of ``query`` (from ``start``, a ``next`` of an earlier run, when given) and
+    the search that continues after it (None after the last)."""
     sep = "&" if "?" in query else "?"
-    next_query: str | None = f"{query}{sep}_sort=_id&_count={PAGE_SIZE}"
+    next_query: str | None = start or f"{query}{sep}_sort=_id&_count={PAGE_SIZE}"
     while next_query is not None:
         result = store.search(ctx, next_query)
-        yield result.resources
         next_query = result.next
+        yield result.resources, next_query
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a system-level export stands after a page: ``done`` the types finished, and the
+    search that continues the current type ``rtype`` (None: the current type cannot be
+    continued part-way, only restarted: several ``_typeFilter``s or no search parameters)."""
+
+    done: tuple[str, ...] = ()
+    rtype: str | None = None
+    next: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"done": list(self.done), "type": self.rtype, "next": self.next}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Position:
+        return cls(tuple(data.get("done") or ()), data.get("type"), data.get("next"))
 
 
 def stream(
@@ -240,27 +295,29 @@ def stream(
 ) -> Iterator[list[dict[str, Any]]]:
     """The resources to export, page by page (raises :class:`ExportCancelled` when
     ``cancelled()`` turns true between pages)."""
+    for page, _ in positioned_pages(store, ctx, request, cancelled=cancelled):
+        if page:
+            yield page
+
+
+def positioned_pages(
+    store: Any,
+    ctx: TenantContext,
+    request: ExportRequest,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+    resume: Position | None = None,
+) -> Iterator[tuple[list[dict[str, Any]], Position | None]]:
+    """:func:`stream`'s pages, each with the :class:`Position` after it (None at the Patient
+    and Group levels: those restart from the beginning; an empty page ends each type at the
+    system level). ``resume``: continue a system-level export after that position."""
     plan = validate(request, ctx, store.registry)
     present = _present_types(store, ctx)
     if present is not None:  # skip the searches of types the tenant has none of
         plan = {t: c for t, c in plan.items() if t in present}
     search_ctx = _searcher(ctx)
     if request.level == "system":
-        for rtype, criteria in plan.items():
-            seen: set[str] | None = set() if len(criteria) > 1 else None
-            for c in criteria:
-                pages = (
-                    _table_pages(store, ctx, rtype, request.since)
-                    if c == UNSEARCHABLE
-                    else _pages(store, search_ctx, f"{rtype}?{c}" if c else rtype)
-                )
-                for page in pages:
-                    if cancelled():
-                        raise ExportCancelled("the export was cancelled")
-                    if seen is not None:
-                        page = [r for r in page if r["id"] not in seen]
-                        seen.update(r["id"] for r in page)
-                    yield page
+        yield from _system_pages(store, ctx, request, plan, cancelled, resume or Position())
         return
     written: set[tuple[str, str]] = set()
     for patients in _patient_batches(store, search_ctx, request):
@@ -271,18 +328,52 @@ def stream(
                 value = ",".join(patients) if param == "_id" else refs
                 for c in criteria:
                     query = f"{rtype}?{param}={quote(value, safe=',/')}" + (f"&{c}" if c else "")
-                    for page in _pages(store, search_ctx, query):
+                    for page, _ in _pages(store, search_ctx, query):
                         if cancelled():
                             raise ExportCancelled("the export was cancelled")
                         fresh = [r for r in page if (rtype, r["id"]) not in written]
                         written.update((rtype, r["id"]) for r in fresh)
-                        yield fresh
+                        yield fresh, None
+
+
+def _system_pages(
+    store: Any,
+    ctx: TenantContext,
+    request: ExportRequest,
+    plan: dict[str, list[str]],
+    cancelled: Callable[[], bool],
+    resume: Position,
+) -> Iterator[tuple[list[dict[str, Any]], Position]]:
+    search_ctx = _searcher(ctx)
+    done = resume.done
+    for rtype, criteria in plan.items():
+        if rtype in done:
+            continue
+        resumable = len(criteria) == 1 and criteria[0] != UNSEARCHABLE
+        start = resume.next if resumable and resume.rtype == rtype else None
+        seen: set[str] | None = set() if len(criteria) > 1 else None
+        for c in criteria:
+            if c == UNSEARCHABLE:
+                pages: Iterator[tuple[list[dict[str, Any]], str | None]] = (
+                    (page, None) for page in _table_pages(store, ctx, rtype, request.since)
+                )
+            else:
+                pages = _pages(store, search_ctx, f"{rtype}?{c}" if c else rtype, start)
+            for page, next_query in pages:
+                if cancelled():
+                    raise ExportCancelled("the export was cancelled")
+                if seen is not None:
+                    page = [r for r in page if r["id"] not in seen]
+                    seen.update(r["id"] for r in page)
+                yield page, Position(done, rtype, next_query if resumable else None)
+        done = (*done, rtype)
+        yield [], Position(done)
 
 
 def _patient_batches(store: Any, ctx: TenantContext, request: ExportRequest) -> Iterator[list[str]]:
     if request.level == "patient":
         batch: list[str] = []
-        for page in _pages(store, ctx, "Patient?_elements=id"):
+        for page, _ in _pages(store, ctx, "Patient?_elements=id"):
             for r in page:
                 batch.append(r["id"])
                 if len(batch) >= PATIENT_BATCH:

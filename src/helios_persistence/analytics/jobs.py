@@ -5,9 +5,15 @@ States: ``accepted`` → ``in-progress`` (counts per type, updated after every p
 ``completed`` | ``failed`` | ``cancelled``. The manifest is written to the destination only
 when every file is closed, so a manifest never lists a partial file. A job left
 ``in-progress`` by a process that died (its owner pid is gone, or it has not written a
-heartbeat for :data:`STALE_AFTER` seconds) is *stale*: :meth:`ExportJob.resume` starts it
-again from nothing (the partial files are deleted first), :meth:`ExportJob.fail_stale`
-records it as failed.
+heartbeat for :data:`STALE_AFTER` seconds) is *stale*: :meth:`ExportJob.resume` continues
+it, :meth:`ExportJob.fail_stale` records it as failed (its files deleted).
+
+Resuming: a system-level Parquet export writes a checkpoint (``_checkpoint.json`` in the
+destination: every complete file, the counts, the types done and the search that continues
+the current one) at the end of every type and every :data:`CHECKPOINT_EVERY` resources, after
+writing every buffered row. A resumed job deletes the files written after its last checkpoint
+and continues from there; other exports (Patient and Group levels, NDJSON, or a job killed
+before its first checkpoint) start again from nothing.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ import pyarrow.fs as pafs
 from helios_persistence.analytics.export import (
     ExportCancelled,
     ExportRequest,
+    Position,
     placeholder,
+    positioned_pages,
+    stored_documents,
     stored_index_rows,
-    stream,
     validate,
 )
 from helios_persistence.analytics.terminology import export_terminology
@@ -46,6 +54,9 @@ from helios_persistence.tenancy import Operation, TenantContext
 __all__ = ["STALE_AFTER", "ExportJob", "start_export"]
 
 STALE_AFTER = 60.0
+#: resources exported between two checkpoints (besides one at the end of every type)
+CHECKPOINT_EVERY = 50_000
+_CHECKPOINT = "_checkpoint.json"
 _DATASETS = (
     "resources",
     "stored",
@@ -56,6 +67,8 @@ _DATASETS = (
     "errors",
     "manifest.json",
     "_layout.json",
+    _CHECKPOINT,
+    f"{_CHECKPOINT}.tmp",
 )
 _COLUMNS = (
     "id", "status", "request", "destination", "transaction_time", "counts", "manifest",
@@ -215,12 +228,51 @@ class ExportJob:
             self.delete_files()
 
     def resume(self, on_progress: Callable[[dict[str, int]], None] | None = None) -> ExportJob:
-        """Run a stale job again from the start (its partial files are deleted first)."""
+        """Continue a stale job from its last checkpoint (the files written after it are
+        deleted first), or run it again from the start when it has none."""
         if not self.stale:
             raise HeliosError(f"export job {self.id} is {self.status}, not a stale running job")
-        self.delete_files()
-        self._start(on_progress)
+        checkpoint = self._checkpoint()
+        if checkpoint is None:
+            self.delete_files()
+        else:
+            self._delete_after(checkpoint)
+        self._start(on_progress, checkpoint)
         return self
+
+    def _checkpoint(self) -> dict[str, Any] | None:
+        """This job's last checkpoint in its destination (None: none, or unreadable)."""
+        fs, base = self._destination(self._row())
+        try:
+            with fs.open_input_stream(f"{base}/{_CHECKPOINT}") as f:
+                data = json.loads(f.read())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and data.get("job") == self.id else None
+
+    def _delete_after(self, checkpoint: dict[str, Any]) -> None:
+        """Delete every file of the destination the checkpoint does not list as complete."""
+        fs, base = self._destination(self._row())
+        kept = {path for files in checkpoint["state"]["files"].values() for path, _ in files}
+        kept |= {f"{base}/_layout.json", f"{base}/{_CHECKPOINT}"}
+        for name in _DATASETS:
+            info = fs.get_file_info(f"{base}/{name}")
+            if info.type == pafs.FileType.File and info.path not in kept:
+                fs.delete_file(info.path)
+            elif info.type == pafs.FileType.Directory:
+                selector = pafs.FileSelector(info.path, recursive=True)
+                for item in fs.get_file_info(selector):
+                    if item.type == pafs.FileType.File and item.path not in kept:
+                        fs.delete_file(item.path)
+
+    def _save_checkpoint(
+        self, fs: pafs.FileSystem, base: str, writer: ExportWriter, position: Position
+    ) -> None:
+        """Write every buffered row, then the checkpoint (replacing the last one at once)."""
+        data = {"job": self.id, "position": position.to_json(), "state": writer.checkpoint()}
+        with fs.open_output_stream(f"{base}/{_CHECKPOINT}.tmp") as out:
+            out.write(json.dumps(data).encode())
+        fs.move(f"{base}/{_CHECKPOINT}.tmp", f"{base}/{_CHECKPOINT}")
 
     def fail_stale(self) -> None:
         """Record a stale job as failed (its partial files are deleted)."""
@@ -246,14 +298,21 @@ class ExportJob:
         self._table.delete(self.ctx, self.id)
 
     # -- running --------------------------------------------------------------------------------
-    def _start(self, on_progress: Callable[[dict[str, int]], None] | None) -> None:
+    def _start(
+        self,
+        on_progress: Callable[[dict[str, int]], None] | None,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> None:
         self._progress = on_progress
         self._cancel.clear()
+        counts = checkpoint["state"]["counts"] if checkpoint else {}
         self._table.update(
             self.ctx, self.id, status="accepted", owner=_owner(), heartbeat=time.time(),
-            counts="{}", manifest=None, error=None,
+            counts=json.dumps(counts), manifest=None, error=None,
         )  # fmt: skip
-        self._thread = threading.Thread(target=self._run, name=f"export-{self.id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(checkpoint,), name=f"export-{self.id}", daemon=True
+        )
         self._thread.start()
 
     def _destination(self, row: dict[str, Any]) -> tuple[pafs.FileSystem, str]:
@@ -265,7 +324,7 @@ class ExportJob:
         outcome = exc.outcome if isinstance(exc, HeliosError) else HeliosError(str(exc)).outcome
         self._table.update(self.ctx, self.id, status="failed", error=json.dumps(outcome))
 
-    def _run(self) -> None:
+    def _run(self, checkpoint: dict[str, Any] | None = None) -> None:
         row = self._row()
         request = ExportRequest.from_json(json.loads(row["request"]))
         writer: ExportWriter | None = None
@@ -273,22 +332,38 @@ class ExportJob:
             fs, base = self._destination(row)
             writer = ExportWriter(
                 fs, base, self.ctx.tenant_key, output_format=request.output_format,
-                extract=self.store._extract,
+                extract=self.store._extract, state=checkpoint["state"] if checkpoint else None,
             )  # fmt: skip
             self._table.update(self.ctx, self.id, status="in-progress", heartbeat=time.time())
-            for page in stream(self.store, self.ctx, request, cancelled=self._cancel.is_set):
+            start = Position.from_json(checkpoint["position"]) if checkpoint else None
+            pages = positioned_pages(
+                self.store, self.ctx, request, cancelled=self._cancel.is_set, resume=start
+            )
+            since = 0  # resources exported since the last checkpoint
+            checkpoints = request.output_format == "parquet"
+            for page, position in pages:
+                self._add(writer, page)
+                since += len(page)
+                if (
+                    checkpoints
+                    and position is not None
+                    and (
+                        position.rtype is None  # a type is done
+                        or (position.next is not None and since >= CHECKPOINT_EVERY)
+                    )
+                ):
+                    self._save_checkpoint(fs, base, writer, position)
+                    since = 0
                 if not page:
                     continue
-                ids = [r["id"] for r in page]
-                stored = stored_index_rows(self.store, self.ctx, page[0]["resourceType"], ids)
-                for resource in page:
-                    writer.add(resource, None if stored is None else stored[resource["id"]])
                 self._table.update(
                     self.ctx, self.id, counts=json.dumps(writer.counts), heartbeat=time.time()
                 )
                 if self._progress is not None:
                     self._progress(dict(writer.counts))
             files = writer.close()
+            with contextlib.suppress(OSError):  # the export is complete: nothing to resume
+                fs.delete_file(f"{base}/{_CHECKPOINT}")
             if request.output_format == "parquet":
                 export_terminology(self.store, self.ctx, fs, base)
             manifest = self._manifest(row, request, fs, base, files, writer.counts)
@@ -313,6 +388,18 @@ class ExportJob:
                 with contextlib.suppress(Exception):  # the original error is the one recorded
                     writer.abort()
             self._fail(exc)
+
+    def _add(self, writer: ExportWriter, page: list[dict[str, Any]]) -> None:
+        """Write a page: the stored documents (decimals as written) and their index rows."""
+        if not page:
+            return
+        rtype, ids = page[0]["resourceType"], [r["id"] for r in page]
+        exact = stored_documents(self.store, self.ctx, rtype, ids)
+        stored = stored_index_rows(self.store, self.ctx, rtype, ids)
+        for resource in page:
+            if exact is not None:  # the stored document, decimals as written
+                resource = exact.get(resource["id"], resource)
+            writer.add(resource, None if stored is None else stored[resource["id"]])
 
     def _manifest(
         self,

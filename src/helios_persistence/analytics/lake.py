@@ -41,6 +41,7 @@ from helios_persistence.indexing.decimal_keys import number_key
 from helios_persistence.parsing.text import parse_text
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.results import SearchResult
+from helios_persistence.storage import exact_json
 
 __all__ = ["AnalyticsStore", "NotAnExport", "open_analytics"]
 
@@ -251,7 +252,7 @@ class AnalyticsStore:
     def _decode(value: Any) -> dict[str, Any]:
         """A ``json`` value of the ``resources`` view (the stored resource), or a typed row's
         JSON."""
-        row: dict[str, Any] = json.loads(value)
+        row: dict[str, Any] = exact_json.loads(value)  # decimals as written
         if "_tenant" not in row:  # the resource as stored
             return row
         return layout_for(row["resourceType"]).from_row(row)

@@ -28,11 +28,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import pyarrow as pa
+
+from helios_persistence.storage.exact_json import decimal_text
+from helios_persistence.storage.exact_json import loads as exact_loads
+from helios_persistence.storage.validation import serialize
 
 __all__ = ["EXTENSION_DEPTH", "META_COLUMNS", "RECURSION_DEPTH", "Layout", "layout_for"]
 
@@ -179,7 +184,7 @@ class Layout:
         holds."""
         raw = row.get("_raw")
         if raw is not None:
-            loaded: dict[str, Any] = json.loads(raw)
+            loaded: dict[str, Any] = exact_loads(raw)
             return loaded
         out: dict[str, Any] = {"resourceType": self.resource_type}
         out.update(_decode_struct(self.spec, row))
@@ -187,7 +192,12 @@ class Layout:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text, a ``Decimal`` written with its own digits."""
+    return serialize(value)
+
+
+#: what a BIGINT column holds
+_INT64 = range(-(2**63), 2**63)
 
 
 def _encode(spec: Spec, value: Any) -> Any:
@@ -202,10 +212,12 @@ def _encode(spec: Spec, value: Any) -> Any:
                 raise Misfit(code)
             return value
         if code in _INTEGERS:
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool) or not isinstance(value, int) or value not in _INT64:
                 raise Misfit(code)
             return value
         if code == "decimal":
+            if isinstance(value, Decimal):
+                return decimal_text(value)  # the digits as written (``1.10``)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise Misfit(code)
             return _dumps(value)
@@ -238,10 +250,10 @@ def _encode_struct(spec: Spec, value: dict[str, Any], skip: tuple[str, ...] = ()
 
 def _decode(spec: Spec, value: Any) -> Any:
     if spec.kind == "json":
-        return json.loads(value)
+        return exact_loads(value)
     if spec.kind == "prim":
         if spec.code == "decimal":
-            return json.loads(value)
+            return exact_loads(value)
         return value
     return _decode_struct(spec, value)
 

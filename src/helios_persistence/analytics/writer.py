@@ -20,6 +20,7 @@ are buffered; then the largest per-type buffers are written out as row groups.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from helios_persistence.backends.sql.index_tables import (
 from helios_persistence.errors import HeliosError
 from helios_persistence.indexing import ResourceIndex, narrative_text, string_content
 from helios_persistence.indexing.decimal_keys import number_key
+from helios_persistence.storage.validation import serialize
 
 __all__ = [
     "LAYOUT_NAME",
@@ -53,6 +55,17 @@ __all__ = [
 
 LAYOUT_NAME = "helios-parquet"
 LAYOUT_VERSION = 3
+#: rows per Parquet row group at most (fewer when :data:`MAX_ARROW_BYTES` is reached first):
+#: large for the datasets queries scan (typed resources, index and text rows), small for the
+#: stored JSON, which a search reads a few rows of (DuckDB decompresses whole row groups)
+ROW_GROUP_ROWS = 16_384
+STORED_ROW_GROUP_ROWS = 2_048
+#: Arrow data converted but not written yet, across partitions: past it, the largest
+#: partitions write their row groups early
+MAX_ARROW_BYTES = 64 << 20
+#: Parquet files open at once (each a partition's file growing by row groups); the one
+#: flushed longest ago is completed when another would open
+MAX_OPEN_FILES = 64
 #: resources buffered (across types) before every buffer is flushed as row groups
 MAX_BUFFERED = 2048
 _INDEX_SCHEMAS = {
@@ -97,6 +110,14 @@ _STORED_SCHEMA = pa.schema(
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+#: the schema of each dataset but ``resources`` (per type: its layout)
+_SCHEMAS: dict[str, pa.Schema] = {
+    "stored": _STORED_SCHEMA,
+    **{f"index/{t}": schema for t, schema in _INDEX_SCHEMAS.items()},
+    **{f"text/{t}": schema for t, schema in _TEXT_SCHEMAS.items()},
+}
+
+
 def _micros(instant: datetime | None) -> int | None:
     """Microseconds since the epoch (the stores' ``last_updated``), exactly."""
     if instant is None:
@@ -138,29 +159,82 @@ def resolve_destination(
 
 
 class _Part:
-    """The buffered rows of one dataset partition; every flush writes one more file (so no
-    writer stays open, holding its column buffers, between flushes)."""
+    """The buffered rows of one dataset partition. :meth:`flush` turns the buffered rows into
+    Arrow; a row group of up to :data:`ROW_GROUP_ROWS` is appended to the partition's open
+    file when that many are there (or when the writer needs the memory), and
+    :meth:`close_file` completes the file (at a checkpoint, at the end, or when too many are
+    open). So a type has few files of large row groups: DuckDB reads the metadata of every
+    row group's ≈ 1,700 typed columns on every query."""
 
-    def __init__(self, fs: pafs.FileSystem, folder: str, schema: pa.Schema) -> None:
+    def __init__(
+        self, fs: pafs.FileSystem, folder: str, schema: pa.Schema, row_group_rows: int
+    ) -> None:
         self.folder = folder
         self.schema = schema
-        self.rows: list[dict[str, Any]] = []
+        self.row_group_rows = row_group_rows
+        #: typed resource rows (dicts), or rows of the other datasets (tuples in schema order)
+        self.rows: list[Any] = []
         self.fs = fs
-        #: (path, rows) of every file written
+        #: (path, rows) of every complete file
         self.files: list[tuple[str, int]] = []
+        self.tables: list[pa.Table] = []  # converted rows, not written yet
+        self.buffered_bytes = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._path = ""
+        self._written = 0  # rows in the open file
+
+    @property
+    def open(self) -> bool:
+        return self._writer is not None
 
     def flush(self) -> None:
+        """The buffered rows to Arrow (written once a row group's worth is there)."""
         if not self.rows:
             return
-        table = pa.Table.from_pylist(self.rows, schema=self.schema)
-        path = f"{self.folder}/part-{len(self.files):05d}.parquet"
-        pq.write_table(
-            table, path, filesystem=self.fs, compression="zstd", row_group_size=len(self.rows)
-        )
-        self.files.append((path, len(self.rows)))
+        if isinstance(self.rows[0], tuple):  # index, text and stored rows: columns at once
+            columns = zip(*self.rows, strict=True)
+            arrays = [pa.array(c, type=f.type) for c, f in zip(columns, self.schema, strict=True)]
+            table = pa.Table.from_arrays(arrays, schema=self.schema)
+        else:  # typed resource rows (nested dicts)
+            table = pa.Table.from_pylist(self.rows, schema=self.schema)
         self.rows = []
+        self.tables.append(table)
+        self.buffered_bytes += table.nbytes
+        if sum(t.num_rows for t in self.tables) >= self.row_group_rows:
+            self.write_row_group()
+
+    def write_row_group(self) -> None:
+        """Append what is converted to the open file as one row group."""
+        if not self.tables:
+            return
+        table = pa.concat_tables(self.tables)
+        self.tables, self.buffered_bytes = [], 0
+        if self._writer is None:
+            self._path = f"{self.folder}/part-{len(self.files):05d}.parquet"
+            self._writer = pq.ParquetWriter(
+                self._path, self.schema, filesystem=self.fs, compression="zstd"
+            )
+        self._writer.write_table(table, row_group_size=table.num_rows)
+        self._written += table.num_rows
         del table
         pa.default_memory_pool().release_unused()
+
+    def close_file(self) -> None:
+        """Write everything buffered and complete the open file (listed in :attr:`files`)."""
+        self.flush()
+        self.write_row_group()
+        if self._writer is None:
+            return
+        self._writer.close()
+        self.files.append((self._path, self._written))
+        self._writer, self._written = None, 0
+
+    def abort(self) -> None:
+        self.rows, self.tables = [], []
+        if self._writer is not None:
+            with contextlib.suppress(Exception):  # (the file is incomplete: it is deleted)
+                self._writer.close()
+            self._writer = None
 
 
 class ExportWriter:
@@ -174,6 +248,7 @@ class ExportWriter:
         *,
         output_format: str = "parquet",
         extract: Callable[[dict[str, Any]], ResourceIndex] | None = None,
+        state: dict[str, Any] | None = None,
     ) -> None:
         if output_format not in ("parquet", "ndjson"):
             raise ValueError(f"unknown output format {output_format!r}")
@@ -184,6 +259,7 @@ class ExportWriter:
         self.ndjson: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
         self.pending: dict[str, int] = {}  # buffered resources per type
+        self._open: dict[tuple[str, str], None] = {}  # parts with an open file, LRU order
         #: OperationOutcomes of resources exported without their index rows
         self.errors: list[dict[str, Any]] = []
         try:
@@ -194,6 +270,33 @@ class ExportWriter:
             raise ExportDestinationError(
                 f"cannot write to export destination {base!r}: {exc}"
             ) from exc
+        if state is not None:  # a resumed export: the files of its checkpoint are written
+            self._restore(state)
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def checkpoint(self) -> dict[str, Any]:
+        """Write every buffered row; the state of the export so far (every file it has
+        written, the counts, the errors), which :meth:`_restore` continues from."""
+        for part in self.parts.values():
+            part.close_file()
+        self.pending.clear()
+        self._open.clear()
+        return {
+            "files": {
+                f"{dataset}|{rtype}": part.files for (dataset, rtype), part in self.parts.items()
+            },
+            "counts": dict(self.counts),
+            "errors": list(self.errors),
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        for key, files in state["files"].items():
+            dataset, rtype = key.split("|")
+            schema = _SCHEMAS.get(dataset) or layout_for(rtype).schema
+            part = self._part(dataset, rtype, schema)
+            part.files = [(str(p), int(n)) for p, n in files]
+        self.counts = {k: int(v) for k, v in state["counts"].items()}
+        self.errors = list(state["errors"])
 
     def _part(self, dataset: str, rtype: str, schema: pa.Schema) -> _Part:
         key = (dataset, rtype)
@@ -201,7 +304,8 @@ class ExportWriter:
         if part is None:
             folder = f"{self.base}/{dataset}/type={rtype}"
             self.fs.create_dir(folder, recursive=True)
-            part = self.parts[key] = _Part(self.fs, folder, schema)
+            rows = STORED_ROW_GROUP_ROWS if dataset == "stored" else ROW_GROUP_ROWS
+            part = self.parts[key] = _Part(self.fs, folder, schema, rows)
         return part
 
     def add(
@@ -219,7 +323,7 @@ class ExportWriter:
                 out = self.ndjson[rtype] = self.fs.open_output_stream(
                     f"{self.base}/ndjson/{rtype}.ndjson"
                 )
-            out.write(json.dumps(resource, ensure_ascii=False).encode() + b"\n")
+            out.write(serialize(resource).encode() + b"\n")
             return
         layout = layout_for(rtype)
         row = layout.to_row(resource)
@@ -231,14 +335,9 @@ class ExportWriter:
             datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else None
         )
         self._part("stored", rtype, _STORED_SCHEMA).rows.append(
-            {
-                "tenant": self.tenant,
-                "id": resource["id"],
-                "version": row["_version_id"],
-                "last_updated": _micros(row["_last_updated"]),
-                "json": json.dumps(resource, ensure_ascii=False, separators=(",", ":")),
-            }
-        )
+            (self.tenant, resource["id"], row["_version_id"], _micros(row["_last_updated"]),
+             serialize(resource))  # decimals as written
+        )  # fmt: skip
         self._part("resources", rtype, layout.schema).rows.append(row)
         if stored_rows is not None:
             self._index_rows(rtype, resource, stored_rows)
@@ -280,30 +379,21 @@ class ExportWriter:
 
     def _table_rows(self, rtype: str, tables: dict[str, list[tuple[Any, ...]]]) -> None:
         for table, rows in tables.items():
-            names = _INDEX_SCHEMAS[table].names
             part = self._part(f"index/{table}", rtype, _INDEX_SCHEMAS[table])
-            for values in rows:
-                # rows are KEY (tenant, type, id, param, grp) + COLUMNS: drop the type (the
-                # partition holds it)
-                part.rows.append(dict(zip(names, (values[0], *values[2:]), strict=True)))
+            # rows are KEY (tenant, type, id, param, grp) + COLUMNS: drop the type (the
+            # partition holds it)
+            part.rows.extend((values[0], *values[2:]) for values in rows)
 
     def _texts(
         self, rtype: str, rid: str, narrative: str, content: str, texts: list[tuple[str, str]]
     ) -> None:
         if narrative or content:
             self._part("text/resource_text", rtype, _TEXT_SCHEMAS["resource_text"]).rows.append(
-                {
-                    "tenant": self.tenant,
-                    "id": rid,
-                    "narrative": narrative or "",
-                    "content": content or "",
-                }
+                (self.tenant, rid, narrative or "", content or "")
             )
         if texts:
             part = self._part("text/param_text", rtype, _TEXT_SCHEMAS["param_text"])
-            part.rows.extend(
-                {"tenant": self.tenant, "id": rid, "param": p, "text": t} for p, t in texts
-            )
+            part.rows.extend((self.tenant, rid, p, t) for p, t in texts)
 
     def flush(self) -> None:
         """Write the largest buffers (a type's resources and index rows together) until at
@@ -311,16 +401,34 @@ class ExportWriter:
         for rtype, _ in sorted(self.pending.items(), key=lambda kv: -kv[1]):
             if sum(self.pending.values()) <= MAX_BUFFERED // 2:
                 break
-            for (_, part_type), part in self.parts.items():
-                if part_type == rtype:
-                    part.flush()
+            for key, part in self.parts.items():
+                if key[1] == rtype:
+                    self._flush(key, part)
             del self.pending[rtype]
+
+    def _flush(self, key: tuple[str, str], part: _Part) -> None:
+        part.flush()
+        self._open.pop(key, None)
+        self._open[key] = None  # (most recently flushed last)
+        total = sum(p.buffered_bytes for p in self.parts.values())
+        if total > MAX_ARROW_BYTES:  # the largest partitions write their row groups now
+            for k, big in sorted(self.parts.items(), key=lambda kv: -kv[1].buffered_bytes):
+                if total <= MAX_ARROW_BYTES:
+                    break
+                total -= big.buffered_bytes
+                big.write_row_group()
+                self._open.setdefault(k, None)
+        opened = [k for k in self._open if self.parts[k].open]
+        while len(opened) > MAX_OPEN_FILES:  # complete the file flushed longest ago
+            oldest = opened.pop(0)
+            del self._open[oldest]
+            self.parts[oldest].close_file()
 
     def close(self) -> dict[str, list[tuple[str, int]]]:
         """Write what is buffered; ``{type: [(file path, resources)]}`` of the resources."""
         files: dict[str, list[tuple[str, int]]] = {}
         for (dataset, rtype), part in self.parts.items():
-            part.flush()
+            part.close_file()
             if dataset == "resources":
                 files.setdefault(rtype, []).extend(part.files)
         for rtype, out in self.ndjson.items():
@@ -342,6 +450,6 @@ class ExportWriter:
     def abort(self) -> None:
         """Close what is open (after a failure or a cancel); the files are not complete."""
         for part in self.parts.values():
-            part.rows = []
+            part.abort()
         for out in self.ndjson.values():
             out.close()

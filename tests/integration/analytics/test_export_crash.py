@@ -1,6 +1,7 @@
 """An export killed mid-way (``kill -9`` of the exporting process): the job is left
-``in-progress`` without a manifest, is found stale, and either resumes to a complete export or
-is recorded as failed, its partial files deleted."""
+``in-progress`` without a manifest, is found stale, and either resumes to a complete export
+(from its last checkpoint, keeping the files written before it, or from the start when it has
+none) or is recorded as failed, its partial files deleted."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ CTX = hp.TenantContext.for_tenant("crash")
 EXPORTER = """
 import sys, time
 import helios_persistence as hp
-from helios_persistence.analytics import export
+from helios_persistence.analytics import export, jobs
 export.PAGE_SIZE = 5
+jobs.CHECKPOINT_EVERY = int(sys.argv[3])
 store = hp.open_store(sys.argv[1])
 ctx = hp.TenantContext.for_tenant("crash")
 job = store.export(ctx, types=["Observation"], destination=sys.argv[2],
@@ -43,10 +45,12 @@ def _observation(i: int) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _killed_export(tmp_path: Path, url: str, destination: Path) -> str:
-    """Start an export in a subprocess, kill -9 it once it has written a few pages."""
+def _killed_export(
+    tmp_path: Path, url: str, destination: Path, checkpoint_every: int = 20_000, at: int = 10
+) -> str:
+    """Start an export in a subprocess, kill -9 it once it has exported ``at`` resources."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", EXPORTER, url, str(destination)],
+        [sys.executable, "-c", EXPORTER, url, str(destination), str(checkpoint_every)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     assert proc.stdout is not None
@@ -54,7 +58,7 @@ def _killed_export(tmp_path: Path, url: str, destination: Path) -> str:
     with hp.open_store(url) as store:
         job = ExportJob(store, CTX, job_id)
         deadline = time.monotonic() + 60
-        while job.counts.get("Observation", 0) < 10:
+        while job.counts.get("Observation", 0) < at:
             assert time.monotonic() < deadline, f"export did not progress: {job.status}"
             time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
@@ -71,7 +75,38 @@ def url(tmp_path: Path) -> str:
     return url
 
 
-def test_killed_export_resumes(tmp_path: Path, url: str) -> None:
+def test_killed_export_resumes_from_its_last_checkpoint(tmp_path: Path, url: str) -> None:
+    destination = tmp_path / "export"
+    job_id = _killed_export(tmp_path, url, destination, checkpoint_every=10, at=35)
+    checkpoint = json.loads((destination / "_checkpoint.json").read_text())
+    assert checkpoint["job"] == job_id and checkpoint["position"]["next"]
+    done = checkpoint["state"]["counts"]["Observation"]
+    assert 10 <= done < 60
+    kept = {
+        path: (os.stat(path).st_ino, os.stat(path).st_mtime_ns)
+        for files in checkpoint["state"]["files"].values()
+        for path, _ in files
+    }
+    assert kept
+    with hp.open_store(url) as store:
+        job = ExportJob(store, CTX, job_id)
+        assert job.stale
+        job.resume().wait()
+        assert job.status == "completed", job.error
+        assert job.counts == {"Observation": 60}
+        stored = {r["id"] for r in store.search(CTX, "Observation?_count=100").resources}
+    # the files of the checkpoint were kept as they were, the rest written after it
+    assert {p: (os.stat(p).st_ino, os.stat(p).st_mtime_ns) for p in kept} == kept
+    manifest = json.loads((destination / "manifest.json").read_text())
+    new = [o["count"] for o in manifest["output"] if o["url"][len("file://") :] not in kept]
+    assert sum(new) == 60 - done and sum(o["count"] for o in manifest["output"]) == 60
+    assert not (destination / "_checkpoint.json").exists()
+    with hp.open_analytics(str(destination)) as lake:
+        ids = [r["id"] for r in lake.resources("Observation")]
+    assert sorted(ids) == sorted(stored)  # each once
+
+
+def test_killed_export_without_a_checkpoint_starts_again(tmp_path: Path, url: str) -> None:
     destination = tmp_path / "export"
     job_id = _killed_export(tmp_path, url, destination)
     assert not (destination / "manifest.json").exists()
