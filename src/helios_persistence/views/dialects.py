@@ -146,13 +146,20 @@ class Dialect:
                     return exp.column(node.name, table=operands[table.name].name)
             return node
 
-        return tree.transform(fill)
+        return tree.transform(fill).transform(_one_path)
 
     def get(self, value: exp.Expr, key: str) -> exp.Expr:
-        """``value.key`` as a JSON value (NULL when absent)."""
+        """``value.key`` as a JSON value (NULL when absent).
+
+        DuckDB and SQLite parse JSON text at each access, so ``a.b.c`` is one path
+        (``json -> '$.a.b'``), not a chain of accesses."""
         if self.name == "postgres":
             return exp.JSONExtract(this=value, expression=exp.Literal.string(key))
-        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
+        steps: list[exp.Expr] = [exp.JSONPathRoot()]
+        if isinstance(value, exp.JSONExtract) and isinstance(value.expression, exp.JSONPath):
+            steps = [s.copy() for s in value.expression.expressions]
+            value = value.this
+        path = exp.JSONPath(expressions=[*steps, exp.JSONPathKey(this=key)])
         return exp.JSONExtract(this=value, expression=path, only_json_types=False)
 
     def elements(self, source: exp.Expr, alias: str) -> exp.Expr:
@@ -191,6 +198,22 @@ _NUMERIC_FAMILY = {
 }
 
 DIALECTS = tuple(TEMPLATES)
+
+
+def _one_path(node: exp.Expr) -> exp.Expr:
+    """``(x -> '$.a.b') ->> '$'`` is ``x ->> '$.a.b'`` (one parse of ``x``)."""
+    if (
+        isinstance(node, exp.JSONExtractScalar)
+        and isinstance(node.expression, exp.JSONPath)
+        and len(node.expression.expressions) == 1
+        and isinstance(node.this, exp.JSONExtract)
+        and isinstance(node.this.expression, exp.JSONPath)
+    ):
+        inner = node.this
+        return exp.JSONExtractScalar(
+            this=inner.this, expression=inner.expression, only_json_types=False, scalar_only=False
+        )
+    return node
 
 
 def dialect(name: str) -> Dialect:

@@ -65,9 +65,13 @@ def recursion(
     anchor_from: exp.Select | None = None,
     row_id: exp.Expr | None = None,
     context_key: str | None = None,
+    ordered: bool = True,
 ) -> exp.Expr:
     """The body of the recursive CTE ``rec(v, o, st[, rid])`` walking the repeat paths from
-    ``anchor_value`` (selected ``anchor_from`` a table when given, one row per ``row_id``)."""
+    ``anchor_value`` (selected ``anchor_from`` a table when given, one row per ``row_id``).
+
+    ``ordered=False`` (nobody needs the depth-first order) replaces the order key ``o`` by a
+    boolean ``n``: false for the anchor, true for the nodes reached."""
     d = lw.d
     _, transitions = _transitions(s)
     step, elem = lw.alias("s"), lw.alias("e")
@@ -88,7 +92,9 @@ def recursion(
     text = exp.DataType.build("TEXT")
     anchor_columns = [
         exp.alias_(anchor_value.copy(), "v"),
-        exp.alias_(exp.Cast(this=exp.Literal.string(""), to=text), "o"),
+        exp.alias_(exp.Cast(this=exp.Literal.string(""), to=text), "o")
+        if ordered
+        else exp.alias_(exp.false(), "n"),
         exp.alias_(exp.Literal.number(0), "st"),
     ]
     if row_id is not None:
@@ -105,7 +111,7 @@ def recursion(
     )
     columns = [
         exp.alias_(d.elem_value(elem), "v"),
-        exp.alias_(order, "o"),
+        exp.alias_(order, "o") if ordered else exp.alias_(exp.true(), "n"),
         exp.alias_(exp.column("dst", step), "st"),
     ]
     if row_id is not None:

@@ -143,12 +143,9 @@ def _plan_query(
     table: str,
     tenant: bool,
 ) -> exp.Select:
-    query = exp.select(*(exp.alias_(e, name, quoted=True) for name, e, _ in columns))
-    query = query.from_(
-        exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(this=exp.to_identifier("r")))
+    resources = exp.Table(
+        this=exp.to_identifier(table), alias=exp.TableAlias(this=exp.to_identifier("r"))
     )
-    for join in builder.joins:
-        query = query.join(join)
     conds: list[exp.Expr] = [
         exp.EQ(this=exp.column("type", "r"), expression=builder.lw.bind(builder.view.resource))
     ]
@@ -157,8 +154,51 @@ def _plan_query(
             exp.EQ(this=exp.column("tenant", "r"), expression=exp.Placeholder(this="tenant"))
         )
         conds.append(exp.EQ(this=exp.column("deleted", "r"), expression=exp.Literal.number(0)))
-    conds += builder.filters + builder.requirements
-    return query.where(exp.and_(*conds))
+    conds += builder.filters
+    if builder.ctes:  # DuckDB's repeat: several rows per resource, joined by rowid
+        return _hoisted_query(builder, columns, resources, conds)
+    query = exp.select(*(exp.alias_(e, name, quoted=True) for name, e, _ in columns))
+    query = query.from_(resources)
+    for join in builder.joins:
+        query = query.join(join)
+    return query.where(exp.and_(*conds, *builder.requirements))
+
+
+def _hoisted_query(
+    builder: _Builder,
+    columns: list[tuple[str, exp.Expr, ViewColumn]],
+    resources: exp.Expr,
+    conds: list[exp.Expr],
+) -> exp.Select:
+    """DuckDB's ``repeat`` (many rows per resource): the resource's own columns (those
+    reading nothing but ``r``) and its conditions are computed once per resource, in a
+    derived table ``r`` the joins then repeat; DuckDB would re-parse the resource's JSON
+    for every output row otherwise. (Not for ``forEach``: there most resources usually
+    give no row, and computing their columns first costs more than it saves.)"""
+    inner: list[exp.Expr] = [
+        exp.alias_(exp.column("json", "r"), "json"),
+        exp.alias_(exp.column("rowid", "r"), "rowid"),
+    ]
+    outer: list[exp.Expr] = []
+    for i, (name, e, _) in enumerate(columns):
+        if _reads_only_root(e):
+            inner.append(exp.alias_(e, f"_c{i}"))
+            outer.append(exp.alias_(exp.column(f"_c{i}", "r"), name, quoted=True))
+        else:
+            outer.append(exp.alias_(e, name, quoted=True))
+    base = exp.select(*inner).from_(resources).where(exp.and_(*conds))
+    query = exp.select(*outer).from_(
+        exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("r")))
+    )
+    for join in builder.joins:
+        query = query.join(join)
+    return query.where(exp.and_(*builder.requirements)) if builder.requirements else query
+
+
+def _reads_only_root(e: exp.Expr) -> bool:
+    """``e`` reads the resource ``r`` and no other table (lambda variables have none)."""
+    tables = {c.table for c in e.find_all(exp.Column) if c.table}
+    return tables == {"r"}
 
 
 class _Builder:
@@ -280,12 +320,13 @@ class _Builder:
             anchor_from,
             row_id=exp.column("rowid", base),
             context_key=self.root.type_key,
+            ordered=False,
         )
         self.ctes.append((rec, body))
         on = exp.and_(
             exp.EQ(this=exp.column("rid", alias), expression=exp.column("rowid", "r")),
             exp.EQ(this=exp.column("st", alias), expression=exp.Literal.number(0)),
-            exp.NEQ(this=exp.column("o", alias), expression=exp.Literal.string("")),
+            exp.column("n", alias),
         )
         self.joins.append(
             exp.Join(
