@@ -156,7 +156,11 @@ class Dialect:
         if self.name == "postgres":
             return exp.JSONExtract(this=value, expression=exp.Literal.string(key))
         steps: list[exp.Expr] = [exp.JSONPathRoot()]
-        if isinstance(value, exp.JSONExtract) and isinstance(value.expression, exp.JSONPath):
+        if (
+            isinstance(value, exp.JSONExtract)
+            and isinstance(value.expression, exp.JSONPath)
+            and not any(isinstance(s, exp.JSONPathSubscript) for s in value.expression.expressions)
+        ):
             steps = [s.copy() for s in value.expression.expressions]
             value = value.this
         path = exp.JSONPath(expressions=[*steps, exp.JSONPathKey(this=key)])

@@ -59,14 +59,60 @@ def as_list(lw: Lowerer, c: Coll) -> exp.Expr:
 
 
 def member(lw: Lowerer, base: Coll, key: str, many: bool | None) -> tuple[exp.Expr, str]:
-    """(items, var) of ``base.key`` for a repeating (or unknown) element."""
+    """(items, var) of ``base.key`` for a repeating (or unknown) element.
+
+    While every step's cardinality is known, the items are one wildcard path
+    (``json -> '$.name[*].given[*]'``: DuckDB lists the matches in order, skipping
+    absent keys), which parses the JSON once instead of once per step."""
     var = lw.alias()
+    wild = wildcard(lw, base, key, many)
+    if wild is not None:
+        return wild, var
     if not base.many:
         return to_list(lw.d.get(base.value, key), many), var
     inner = as_list(lw, base)
     y = lw.alias("y")
     children = _fn("list_transform", inner, lam(y, to_list(lw.d.get(exp.column(y), key), many)))
     return _fn("flatten", children), var
+
+
+def _is_wildcard(e: exp.Expr) -> bool:
+    return (
+        isinstance(e, exp.JSONExtract)
+        and isinstance(e.expression, exp.JSONPath)
+        and any(isinstance(s, exp.JSONPathSubscript) for s in e.expression.expressions)
+    )
+
+
+def _wildcard_path(c: Coll) -> exp.JSONExtract | None:
+    """``c``'s items when they are a wildcard path and its value is the item itself."""
+    if c.items is None or not isinstance(c.items, exp.Cast) or not _is_wildcard(c.items.this):
+        return None
+    if not (isinstance(c.value, exp.Column) and c.value.name == c.var and not c.value.table):
+        return None
+    assert isinstance(c.items.this, exp.JSONExtract)
+    return c.items.this
+
+
+def wildcard(lw: Lowerer, base: Coll, key: str, many: bool | None) -> exp.Expr | None:
+    """The items of ``base.key`` as one wildcard path, when ``key``'s cardinality is known
+    and ``base`` is a singleton or itself a wildcard path; else None."""
+    wild = _wildcard_path(base)
+    if many is None or (wild is None and (base.many or not many)):
+        return None
+    if wild is not None:
+        value, steps = wild.this, list(wild.expression.expressions)
+    else:
+        access = lw.d.get(base.value, key)  # one path: x -> '$.a.key'
+        assert isinstance(access, exp.JSONExtract)
+        value, steps = access.this, list(access.expression.expressions)[:-1]
+    steps.append(exp.JSONPathKey(this=key))
+    if many:
+        steps.append(exp.JSONPathSubscript(this=exp.JSONPathWildcard()))
+    path = exp.JSONPath(expressions=[s.copy() for s in steps])
+    items = exp.JSONExtract(this=value.copy(), expression=path, only_json_types=False)
+    # the cast types the list when DuckDB cannot tell (a parameter in the same expression)
+    return exp.Cast(this=items, to=exp.DataType.build("JSON[]"))
 
 
 def filtered(c: Coll, cond: exp.Expr) -> exp.Expr:

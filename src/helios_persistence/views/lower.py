@@ -271,6 +271,10 @@ class Lowerer:
             return replace(base, value=value, type=None, type_key=None, source=None)
         step = steps[0]
         child = self.d.get(base.value, step.key)
+        if self.lists and base.many and step.many is False:
+            wild = lists.wildcard(self, base, step.key, False)
+            if wild is not None:
+                return replace(base, items=wild, type=step.type, type_key=step.type_key)
         if step.many is False:
             return replace(base, value=child, type=step.type, type_key=step.type_key, source=None)
         if self.lists:
