@@ -141,3 +141,30 @@ def joined(lw: Lowerer, c: Coll, sep: exp.Expr) -> exp.Expr:
 
 def json_array(lw: Lowerer, c: Coll) -> exp.Expr:
     return _fn("to_json", as_list(lw, c))
+
+
+def union(lw: Lowerer, left: Coll, right: Coll, distinct: bool) -> tuple[exp.Expr, str]:
+    """(items, var) of ``left | right`` (``distinct``) or ``left.combine(right)``: the
+    concatenated lists; ``|`` keeps each value's first occurrence."""
+    both = _fn("list_concat", _items(lw, left), _items(lw, right))
+    var = lw.alias()
+    if not distinct:
+        return both, var
+    x, i = lw.alias("x"), lw.alias("i")
+    first = exp.EQ(
+        this=_fn("list_position", both.copy(), exp.column(x)), expression=exp.column(i)
+    )
+    keep = exp.Lambda(this=first, expressions=[exp.to_identifier(x), exp.to_identifier(i)])
+    return _fn("list_filter", both, keep), var
+
+
+def _items(lw: Lowerer, c: Coll) -> exp.Expr:
+    """``c``'s present items as a ``JSON[]`` (a singleton: a list of one, or empty)."""
+    if c.items is not None:
+        return as_list(lw, c)
+    value = lw.as_json(c)
+    empty = exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build("JSON[]"))
+    return exp.Case(
+        ifs=[exp.If(this=exp.Is(this=c.value.copy(), expression=exp.Null()), true=empty)],
+        default=exp.Cast(this=exp.Array(expressions=[value]), to=exp.DataType.build("JSON[]")),
+    )

@@ -56,10 +56,10 @@ def _bool(value: exp.Expr) -> Coll:
 
 def binary(lw: Lowerer, node: fp.Binary, ctx: Coll) -> Coll:
     op = node.op
-    if op == "|":
-        raise lw.fail("the union operator | is not supported in view paths", not_supported=True)
     left = lw.lower(node.left, ctx)
     right = lw.lower(node.right, ctx)
+    if op == "|":
+        return lw.union(left, right)
     if op in ("and", "or", "xor", "implies"):
         a, b = lw.boolean(left), lw.boolean(right)
         if op == "and":
