@@ -52,6 +52,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "contains_text": "contains(:_0, :_1)",
         "month_end": "strftime(last_day(CAST(:_0 || '-01' AS DATE)), '%Y-%m-%d')",
         "strpos": "strpos(:_0, :_1)",
+        "json_quantity": "json_object('value', :_0, 'code', :_1)",
     },
     "sqlite": {
         **_COMMON,
@@ -82,6 +83,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "contains_text": "instr(:_0, :_1) > 0",
         "month_end": "date(:_0 || '-01', '+1 month', '-1 day')",
         "strpos": "instr(:_0, :_1)",
+        "json_quantity": "json_object('value', :_0, 'code', :_1)",
     },
     "postgres": {
         **_COMMON,
@@ -109,6 +111,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "month_end": "to_char(CAST(:_0 || '-01' AS DATE) + INTERVAL '1 month' - INTERVAL '1 day', "
         "'YYYY-MM-DD')",
         "strpos": "strpos(:_0, :_1)",
+        "json_quantity": "jsonb_build_object('value', CAST(:_0 AS NUMERIC), 'code', "
+        "CAST(:_1 AS TEXT))",
     },
 }
 

@@ -250,6 +250,8 @@ class _Builder:
             return Literal(text[2:], "time")
         if isinstance(ctx, p.QuantityLiteralContext):
             quantity = ctx.quantity()
-            unit = quantity.unit().getText() if quantity.unit() else "1"
-            return Literal((Decimal(quantity.NUMBER().getText()), unit.strip("'")), "Quantity")
+            unit = quantity.unit().getText() if quantity.unit() else "'1'"
+            quoted = unit.startswith("'")
+            number = Decimal(quantity.NUMBER().getText())
+            return Literal((number, _string(unit) if quoted else unit, quoted), "Quantity")
         raise InvalidViewDefinition(f"{self.where}: unsupported literal {text!r}")

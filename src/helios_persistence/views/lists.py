@@ -151,9 +151,7 @@ def union(lw: Lowerer, left: Coll, right: Coll, distinct: bool) -> tuple[exp.Exp
     if not distinct:
         return both, var
     x, i = lw.alias("x"), lw.alias("i")
-    first = exp.EQ(
-        this=_fn("list_position", both.copy(), exp.column(x)), expression=exp.column(i)
-    )
+    first = exp.EQ(this=_fn("list_position", both.copy(), exp.column(x)), expression=exp.column(i))
     keep = exp.Lambda(this=first, expressions=[exp.to_identifier(x), exp.to_identifier(i)])
     return _fn("list_filter", both, keep), var
 

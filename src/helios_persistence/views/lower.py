@@ -47,6 +47,8 @@ class Coll:
     #: variable ``value`` is written in
     items: exp.Expr | None = None
     var: str | None = None
+    #: a Quantity literal's (value, UCUM unit) (:mod:`~helios_persistence.views.quantities`)
+    quantity: tuple[Decimal, str] | None = None
 
     @property
     def many(self) -> bool:
@@ -242,7 +244,10 @@ class Lowerer:
         if node.type == "boolean":
             return Coll(exp.Boolean(this=node.value), "sql", "boolean")
         if node.type == "Quantity":
-            raise self.fail("Quantity literals are not supported", not_supported=True)
+            from helios_persistence.views import quantities
+
+            number, unit, quoted = node.value
+            return quantities.literal(self, number, quantities.unit_code(self, unit, quoted))
         return Coll(self.bind(node.value), "sql", node.type)
 
     def visit_Constant(self, node: fp.Constant, ctx: Coll) -> Coll:
@@ -390,16 +395,14 @@ class Lowerer:
         u = self.alias("u")
         if distinct:
             both = (
-                exp.select(
-                    exp.column("v", u), exp.alias_(exp.Min(this=exp.column("o", u)), "o")
-                )
+                exp.select(exp.column("v", u), exp.alias_(exp.Min(this=exp.column("o", u)), "o"))
                 .from_(exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(u))))
                 .group_by(exp.column("v", u))
             )
             u = self.alias("u")
-        array = exp.select(
-            self.d.op("agg_json", exp.column("v", u), exp.column("o", u))
-        ).from_(exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(u))))
+        array = exp.select(self.d.op("agg_json", exp.column("v", u), exp.column("o", u))).from_(
+            exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(u)))
+        )
         source = exp.Subquery(this=array)
         alias = self.alias()
         return Coll(

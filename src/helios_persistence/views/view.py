@@ -132,8 +132,12 @@ def _compile(view: Any, dialect_name: str, table: str, tenant: bool) -> Compiled
     for j, (name, _, meta) in enumerate(plans[0][1]):
         types = {cols[j][2].type for _, cols in plans}
         metas.append(ViewColumn(name, meta.type if len(types) == 1 else None, meta.collection))
+    # a value bound while lowering but not used by the query (a Quantity literal only
+    # compared) is not passed: DuckDB rejects parameters the text does not name
+    used = {p.name for p in query.find_all(exp.Placeholder)}
+    bound = {name: value for name, value in params.items() if name in used}
     return CompiledView(
-        d.name, query.sql(dialect=d.name), dict(params), tuple(metas), parsed.resource, query
+        d.name, query.sql(dialect=d.name), bound, tuple(metas), parsed.resource, query
     )
 
 
