@@ -322,6 +322,10 @@ class Lowerer:
         operand = self.lower(node.operand, ctx)
         if node.op == "+":
             return operand
+        if operand.quantity is not None:  # -5 'mg'
+            from helios_persistence.views import quantities
+
+            return quantities.literal(self, -operand.quantity[0], operand.quantity[1])
         family = _family(operand.type) if operand.type else "decimal"
         return Coll(exp.Neg(this=self.typed(operand, family)), "sql", operand.type or "decimal")
 
