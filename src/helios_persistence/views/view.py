@@ -27,6 +27,7 @@ from helios_persistence.views import fhirpath as fp
 from helios_persistence.views.definition import Column, Select, View, parse_view
 from helios_persistence.views.dialects import Dialect, dialect
 from helios_persistence.views.lower import Coll, Lowerer
+from helios_persistence.views.unnest import unnest_query
 
 __all__ = ["CompiledView", "ViewColumn", "compile_view"]
 
@@ -161,6 +162,10 @@ def _plan_query(
     conds += builder.filters
     if builder.ctes:  # DuckDB's repeat: several rows per resource, joined by rowid
         return _hoisted_query(builder, columns, resources, conds)
+    if builder.d.name == "duckdb":
+        unnested = unnest_query(columns, builder.joins, builder.requirements, resources, conds)
+        if unnested is not None:
+            return unnested
     query = exp.select(*(exp.alias_(e, name, quoted=True) for name, e, _ in columns))
     query = query.from_(resources)
     for join in builder.joins:
