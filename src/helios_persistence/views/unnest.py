@@ -67,7 +67,9 @@ def unnest_query(
             positions = exp.Anonymous(this="range", expressions=[exp.Length(this=items.copy())])
             expanded.append(exp.alias_(exp.Unnest(expressions=[positions]), f"{alias}_key"))
         if query is None:
-            query = exp.select(*carried, *expanded).from_(resources).where(exp.and_(*conds))
+            query = exp.select(*carried, *expanded).from_(resources)
+            if conds:
+                query = query.where(exp.and_(*conds))
         else:
             passed = [exp.column(n, previous) for n in names]
             query = exp.select(*passed, *expanded).from_(

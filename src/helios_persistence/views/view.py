@@ -27,6 +27,7 @@ from helios_persistence.views import fhirpath as fp
 from helios_persistence.views.definition import Column, Select, View, parse_view
 from helios_persistence.views.dialects import Dialect, dialect
 from helios_persistence.views.lower import Coll, Lowerer
+from helios_persistence.views.paths import batch_paths, batched_source
 from helios_persistence.views.unnest import unnest_query
 
 __all__ = ["CompiledView", "ViewColumn", "compile_view"]
@@ -148,7 +149,7 @@ def _plan_query(
     table: str,
     tenant: bool,
 ) -> exp.Select:
-    resources = exp.Table(
+    resources: exp.Expr = exp.Table(
         this=exp.to_identifier(table), alias=exp.TableAlias(this=exp.to_identifier("r"))
     )
     conds: list[exp.Expr] = [
@@ -159,23 +160,37 @@ def _plan_query(
             exp.EQ(this=exp.column("tenant", "r"), expression=exp.Placeholder(this="tenant"))
         )
         conds.append(exp.EQ(this=exp.column("deleted", "r"), expression=exp.Literal.number(0)))
-    conds += builder.filters
+    joins, requirements, filters = builder.joins, builder.requirements, builder.filters
+    if builder.d.name == "duckdb":  # one parse of each resource for all the paths it reads
+        parts = [e for _, e, _ in columns] + joins + requirements + filters
+        rewritten, paths = batch_paths(parts)
+        if paths:
+            resources = batched_source(resources, conds, paths, rowid=bool(builder.ctes))
+            conds = []
+            n, m = len(columns), len(joins)
+            columns = [(c[0], e, c[2]) for c, e in zip(columns, rewritten[:n], strict=True)]
+            joins = rewritten[n : n + m]
+            requirements = rewritten[n + m : n + m + len(requirements)]
+            filters = rewritten[n + m + len(requirements) :]
+    conds += filters
     if builder.ctes:  # DuckDB's repeat: several rows per resource, joined by rowid
-        return _hoisted_query(builder, columns, resources, conds)
+        return _hoisted_query(columns, joins, requirements, resources, conds)
     if builder.d.name == "duckdb":
-        unnested = unnest_query(columns, builder.joins, builder.requirements, resources, conds)
+        unnested = unnest_query(columns, joins, requirements, resources, conds)
         if unnested is not None:
             return unnested
     query = exp.select(*(exp.alias_(e, name, quoted=True) for name, e, _ in columns))
     query = query.from_(resources)
-    for join in builder.joins:
+    for join in joins:
         query = query.join(join)
-    return query.where(exp.and_(*conds, *builder.requirements))
+    where = [*conds, *requirements]
+    return query.where(exp.and_(*where)) if where else query
 
 
 def _hoisted_query(
-    builder: _Builder,
     columns: list[tuple[str, exp.Expr, ViewColumn]],
+    joins: list[exp.Expr],
+    requirements: list[exp.Expr],
     resources: exp.Expr,
     conds: list[exp.Expr],
 ) -> exp.Select:
@@ -195,13 +210,15 @@ def _hoisted_query(
             outer.append(exp.alias_(exp.column(f"_c{i}", "r"), name, quoted=True))
         else:
             outer.append(exp.alias_(e, name, quoted=True))
-    base = exp.select(*inner).from_(resources).where(exp.and_(*conds))
+    base = exp.select(*inner).from_(resources)
+    if conds:
+        base = base.where(exp.and_(*conds))
     query = exp.select(*outer).from_(
         exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("r")))
     )
-    for join in builder.joins:
+    for join in joins:
         query = query.join(join)
-    return query.where(exp.and_(*builder.requirements)) if builder.requirements else query
+    return query.where(exp.and_(*requirements)) if requirements else query
 
 
 def _reads_only_root(e: exp.Expr) -> bool:
