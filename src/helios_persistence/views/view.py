@@ -321,7 +321,12 @@ class _Builder:
     def repeat_cte(self, s: Select) -> Coll:
         """DuckDB ``repeat`` from the resource itself: one recursive CTE over every resource
         of the view's type (no per-row recursion), joined back by ``rowid``."""
-        from helios_persistence.views.repeat import chains_of, recursion, repeat_item
+        from helios_persistence.views.repeat import (
+            chains_of,
+            list_recursion,
+            recursion,
+            repeat_item,
+        )
 
         self.lw.where = s.where
         item = repeat_item(chains_of(s), self.root)
@@ -338,22 +343,33 @@ class _Builder:
                 exp.EQ(this=exp.column("type", base), expression=self.lw.bind(self.view.resource))
             )
         )
-        body = recursion(
-            self.lw,
+        on: exp.Expr = exp.EQ(this=exp.column("rid", alias), expression=exp.column("rowid", "r"))
+        body = list_recursion(
             s,
             rec,
+            item.type_key,
+            self.root.type_key,
             exp.column("json", base),
             anchor_from,
-            row_id=exp.column("rowid", base),
-            context_key=self.root.type_key,
-            ordered=False,
+            exp.column("rowid", base),
         )
+        if body is None:  # a path the model does not know: the table of hops
+            body = recursion(
+                self.lw,
+                s,
+                rec,
+                exp.column("json", base),
+                anchor_from,
+                row_id=exp.column("rowid", base),
+                context_key=self.root.type_key,
+                ordered=False,
+            )
+            on = exp.and_(
+                on,
+                exp.EQ(this=exp.column("st", alias), expression=exp.Literal.number(0)),
+                exp.column("n", alias),
+            )
         self.ctes.append((rec, body))
-        on = exp.and_(
-            exp.EQ(this=exp.column("rid", alias), expression=exp.column("rowid", "r")),
-            exp.EQ(this=exp.column("st", alias), expression=exp.Literal.number(0)),
-            exp.column("n", alias),
-        )
         self.joins.append(
             exp.Join(
                 this=exp.Table(
