@@ -6,8 +6,14 @@
 -- given, stored last). It raises SQLSTATE HLVS1 when no such ValueSet is stored and HLVS2
 -- (DETAIL: the reference) when its expansion is not cached: the store then expands and caches
 -- it in a write transaction and runs the search again, as it did before.
+-- It reads tables yet is declared IMMUTABLE on purpose: the planner then calls it once while
+-- planning (its arguments are constants in a custom plan) and plans with the key as a
+-- constant, as it did when the key was bound (a STABLE call left the key unknown to the
+-- planner, which chose a 30x slower page plan). Every store transaction sets
+-- plan_cache_mode = force_custom_plan, so no plan (and no folded key) is ever reused, and
+-- planning runs in the transaction's snapshot (REPEATABLE READ for reads).
 CREATE OR REPLACE FUNCTION helios_valueset_key(p_tenant TEXT, p_value TEXT)
-RETURNS TEXT LANGUAGE plpgsql STABLE AS $$
+RETURNS TEXT LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     found_id TEXT;
     bar INTEGER := strpos(p_value, '|');
