@@ -439,3 +439,28 @@ def test_concurrent_first_searches_cache_one_expansion(store: Any) -> None:
             (s.tenant,),
         )
     assert [tuple(r) for r in rows] == [("ValueSet/v0", 1), ("ValueSet/v1", 1), ("ValueSet/v2", 1)]
+
+
+def test_a_repeated_search_follows_the_valueset_its_url_names_now(store: Any) -> None:
+    """Run often enough to be a prepared statement on PostgreSQL (which resolves the url in
+    the statement): replacing the ValueSet by another resource with the same url, or
+    changing what it holds, changes the answer at once."""
+    store.update(CTX, _cs(("a", ("b", "c"))))
+    for code in ("a", "b", "c"):
+        store.update(CTX, _obs(code, code))
+    store.update(CTX, _vs("first", [{"system": SYS, "concept": [{"code": "b"}]}]))
+    query = "Observation?code:in=http://example.org/vs/first"
+    for _ in range(8):
+        assert _ids(store, query) == ["b"]
+    store.delete(CTX, "ValueSet", "first")
+    second = _vs("second", [{"system": SYS, "concept": [{"code": "c"}]}])
+    second["url"] = "http://example.org/vs/first"
+    store.update(CTX, second)
+    for _ in range(3):
+        assert _ids(store, query) == ["c"]
+    second["compose"]["include"][0]["concept"] = [{"code": "a"}]
+    store.update(CTX, second)
+    assert _ids(store, query) == ["a"]
+    store.delete(CTX, "ValueSet", "second")
+    with pytest.raises(TerminologyError, match="not stored"):
+        store.search(CTX, query)

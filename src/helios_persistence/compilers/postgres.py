@@ -9,6 +9,7 @@ Differences from the shared lowering (:mod:`.sql`) are small:
   matches: the answers are the SQLite backend's and the reference evaluator's;
 * ``NULLS FIRST`` is not PostgreSQL's ascending default, so no NULLS clause is written on the
   ``(type, id)`` tie-breakers (the primary key delivers that order without a sort);
+* ``:in``/``:not-in`` resolve their ValueSet inside the statement (``expansion_key``);
 * numbers are bound as ``Decimal`` (the index columns are ``NUMERIC``: exact, as SQLite's text
   keys are), never as floats.
 
@@ -58,6 +59,12 @@ class PostgresCompiler(SQLCompiler):
         """The bound query, converted to ``tsquery`` text at bind time."""
         placeholder = self.value(node, "query", lambda q: to_tsquery(q.tree))
         return exp.Cast(this=placeholder, to=_TSQUERY.copy())
+
+    def expansion_key(self, node: ir.Terminology) -> exp.Expr:
+        """Resolved in the statement (``helios_valueset_key``, migration 012): a read-only
+        search needs no round trips to find the ValueSet and check its expansion is cached."""
+        value = exp.Cast(this=self.value(node, "code"), to=exp.DataType.build("TEXT"))
+        return exp.Anonymous(this="helios_valueset_key", expressions=[self.tenant(), value])
 
     def visit_Text(self, node: ir.Text, scope: _Scope) -> exp.Expr:
         return self.text_rows(  # (the query is bound after the parameter, as it is matched)

@@ -60,12 +60,19 @@ class TerminologyLowering:
             .where(
                 exp.and_(
                     self.col(e, "tenant").eq(self.tenant()),
-                    self.col(e, "valueset").eq(self.value(node, "code")),
+                    self.col(e, "valueset").eq(self.expansion_key(node)),
                 )
             )
         )
         pair = exp.Tuple(expressions=[self.col(alias, "system"), self.col(alias, "code")])
         return pair.isin(query=members.subquery())
+
+    def expansion_key(self, node: ir.Terminology) -> exp.Expr:
+        """The ``term_expansion.valueset`` key of the node's ValueSet: the search value, which
+        the store resolved to ``ValueSet/<id>`` before compiling (a dialect may resolve it
+        inside the statement instead)."""
+        key: exp.Expr = self.value(node, "code")
+        return key
 
     def subsumption(self, node: ir.Terminology, alias: str) -> exp.Expr:
         """The index row's coding is the node's code or below (``:below``) / above it."""

@@ -45,6 +45,9 @@ class SQLiteTermDB:
 
 
 class PostgresTermDB:
+    #: a read-only search resolves its ValueSets in the statement (``helios_valueset_key``)
+    resolves_in_statement = True
+
     def __init__(self, tx: Any) -> None:
         self.tx = tx
         self.writable = bool(tx.writable)

@@ -9,7 +9,9 @@ transaction:
 * :func:`prepare_query` — before a search runs: resolve each ``:in``/``:not-in`` ValueSet
   (url, ``url|version`` or ``ValueSet/id``) to the literal reference its cached expansion is
   stored under, expanding and caching it first in a write transaction (a read transaction
-  raises :class:`ExpansionNeeded`, and the store retries after caching it);
+  raises :class:`ExpansionNeeded`, and the store retries after caching it). On PostgreSQL a
+  read transaction leaves that to the search statement itself (``helios_valueset_key``,
+  migration 012, raising the same two errors), which saves two round trips per search;
 * :class:`StoreSource` — the stored CodeSystems and ValueSets, for :mod:`.expand`.
 """
 
@@ -263,6 +265,8 @@ def prepare_query(
     (the store's own by default; an export's in ``analytics.terminology``)."""
     if query.where is None or not _has_valueset(query.where):
         return query
+    if getattr(db, "resolves_in_statement", False) and not db.writable:
+        return query  # PostgreSQL: the statement resolves it (migration 012)
     source = source or StoreSource(db, tenant)
     resolved: dict[str, str] = {}
     missing: list[str] = []

@@ -52,6 +52,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "contains_text": "contains(:_0, :_1)",
         "month_end": "strftime(last_day(CAST(:_0 || '-01' AS DATE)), '%Y-%m-%d')",
         "strpos": "strpos(:_0, :_1)",
+        "json_quantity": "json_object('value', :_0, 'code', :_1)",
     },
     "sqlite": {
         **_COMMON,
@@ -82,6 +83,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "contains_text": "instr(:_0, :_1) > 0",
         "month_end": "date(:_0 || '-01', '+1 month', '-1 day')",
         "strpos": "instr(:_0, :_1)",
+        "json_quantity": "json_object('value', :_0, 'code', :_1)",
     },
     "postgres": {
         **_COMMON,
@@ -109,6 +111,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "month_end": "to_char(CAST(:_0 || '-01' AS DATE) + INTERVAL '1 month' - INTERVAL '1 day', "
         "'YYYY-MM-DD')",
         "strpos": "strpos(:_0, :_1)",
+        "json_quantity": "jsonb_build_object('value', CAST(:_0 AS NUMERIC), 'code', "
+        "CAST(:_1 AS TEXT))",
     },
 }
 
@@ -146,13 +150,24 @@ class Dialect:
                     return exp.column(node.name, table=operands[table.name].name)
             return node
 
-        return tree.transform(fill)
+        return tree.transform(fill).transform(_one_path)
 
     def get(self, value: exp.Expr, key: str) -> exp.Expr:
-        """``value.key`` as a JSON value (NULL when absent)."""
+        """``value.key`` as a JSON value (NULL when absent).
+
+        DuckDB and SQLite parse JSON text at each access, so ``a.b.c`` is one path
+        (``json -> '$.a.b'``), not a chain of accesses."""
         if self.name == "postgres":
             return exp.JSONExtract(this=value, expression=exp.Literal.string(key))
-        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
+        steps: list[exp.Expr] = [exp.JSONPathRoot()]
+        if (
+            isinstance(value, exp.JSONExtract)
+            and isinstance(value.expression, exp.JSONPath)
+            and not any(isinstance(s, exp.JSONPathSubscript) for s in value.expression.expressions)
+        ):
+            steps = [s.copy() for s in value.expression.expressions]
+            value = value.this
+        path = exp.JSONPath(expressions=[*steps, exp.JSONPathKey(this=key)])
         return exp.JSONExtract(this=value, expression=path, only_json_types=False)
 
     def elements(self, source: exp.Expr, alias: str) -> exp.Expr:
@@ -191,6 +206,22 @@ _NUMERIC_FAMILY = {
 }
 
 DIALECTS = tuple(TEMPLATES)
+
+
+def _one_path(node: exp.Expr) -> exp.Expr:
+    """``(x -> '$.a.b') ->> '$'`` is ``x ->> '$.a.b'`` (one parse of ``x``)."""
+    if (
+        isinstance(node, exp.JSONExtractScalar)
+        and isinstance(node.expression, exp.JSONPath)
+        and len(node.expression.expressions) == 1
+        and isinstance(node.this, exp.JSONExtract)
+        and isinstance(node.this.expression, exp.JSONPath)
+    ):
+        inner = node.this
+        return exp.JSONExtractScalar(
+            this=inner.this, expression=inner.expression, only_json_types=False, scalar_only=False
+        )
+    return node
 
 
 def dialect(name: str) -> Dialect:

@@ -143,7 +143,7 @@ def parse(text: str, where: str = "path") -> Node:
         raise InvalidViewDefinition(
             f"{where}: {text!r} is not valid FHIRPath ({exc})", expression=where
         ) from None
-    return _Builder(FHIRPathParser, where).expression(tree)
+    return _Builder(where).build(tree)
 
 
 def _identifier(ctx: Any) -> str:
@@ -176,80 +176,115 @@ def _string(token: str) -> str:
 
 
 class _Builder:
-    """Turns the ANTLR parse tree into :class:`Node` objects."""
+    """Turns the ANTLR parse tree into :class:`Node` objects.
 
-    def __init__(self, parser: Any, where: str) -> None:
-        self.p = parser
+    One dispatch: each parse-tree context class (expression, term, invocation or literal
+    alternative of the grammar) has a ``ctx_<ClassName>`` method taking the context and the
+    node its invocation applies to; a class without one is an unsupported construct.
+    """
+
+    def __init__(self, where: str) -> None:
         self.where = where
 
-    def expression(self, ctx: Any) -> Node:
-        p = self.p
-        if isinstance(ctx, p.TermExpressionContext):
-            return self.term(ctx.term(), This())
-        if isinstance(ctx, p.InvocationExpressionContext):
-            return self.invocation(ctx.invocation(), self.expression(ctx.expression()))
-        if isinstance(ctx, p.IndexerExpressionContext):
-            return Index(self.expression(ctx.expression(0)), self.expression(ctx.expression(1)))
-        if isinstance(ctx, p.PolarityExpressionContext):
-            return Unary(ctx.getChild(0).getText(), self.expression(ctx.expression()))
-        if isinstance(ctx, p.TypeExpressionContext):
-            type_name = ctx.typeSpecifier().getText()
-            return TypeOp(ctx.getChild(1).getText(), self.expression(ctx.expression()), type_name)
-        # every other alternative is `expression OP expression`
+    def build(self, ctx: Any, base: Node | None = None) -> Node:
+        name = type(ctx).__name__.removesuffix("Context")
+        method = getattr(self, f"ctx_{name}", None)
+        if method is None:
+            raise InvalidViewDefinition(
+                f"{self.where}: unsupported FHIRPath {ctx.getText()!r}", expression=self.where
+            )
+        node: Node = method(ctx, This() if base is None else base)
+        return node
+
+    # -- expressions -----------------------------------------------------------------------
+    def ctx_TermExpression(self, ctx: Any, base: Node) -> Node:
+        return self.build(ctx.term(), base)
+
+    def ctx_InvocationExpression(self, ctx: Any, base: Node) -> Node:
+        return self.build(ctx.invocation(), self.build(ctx.expression()))
+
+    def ctx_IndexerExpression(self, ctx: Any, base: Node) -> Node:
+        return Index(self.build(ctx.expression(0)), self.build(ctx.expression(1)))
+
+    def ctx_PolarityExpression(self, ctx: Any, base: Node) -> Node:
+        return Unary(ctx.getChild(0).getText(), self.build(ctx.expression()))
+
+    def ctx_TypeExpression(self, ctx: Any, base: Node) -> Node:
+        type_name = ctx.typeSpecifier().getText()
+        return TypeOp(ctx.getChild(1).getText(), self.build(ctx.expression()), type_name)
+
+    def binary(self, ctx: Any, base: Node) -> Node:
+        """``expression OP expression``: every other expression alternative."""
         op = ctx.getChild(1).getText()
-        return Binary(op, self.expression(ctx.expression(0)), self.expression(ctx.expression(1)))
+        return Binary(op, self.build(ctx.expression(0)), self.build(ctx.expression(1)))
 
-    def term(self, ctx: Any, base: Node) -> Node:
-        p = self.p
-        if isinstance(ctx, p.InvocationTermContext):
-            return self.invocation(ctx.invocation(), base)
-        if isinstance(ctx, p.LiteralTermContext):
-            return self.literal(ctx.literal())
-        if isinstance(ctx, p.ExternalConstantTermContext):
-            const = ctx.externalConstant()
-            if const.identifier() is not None:
-                return Constant(_identifier(const.identifier()))
-            return Constant(_string(const.STRING().getText()))
-        if isinstance(ctx, p.ParenthesizedTermContext):
-            return self.expression(ctx.expression())
-        raise InvalidViewDefinition(f"{self.where}: unsupported term {ctx.getText()!r}")
+    ctx_MultiplicativeExpression = ctx_AdditiveExpression = ctx_UnionExpression = binary
+    ctx_InequalityExpression = ctx_EqualityExpression = ctx_MembershipExpression = binary
+    ctx_AndExpression = ctx_OrExpression = ctx_ImpliesExpression = binary
 
-    def invocation(self, ctx: Any, base: Node) -> Node:
-        p = self.p
-        if isinstance(ctx, p.MemberInvocationContext):
-            return Member(base, _identifier(ctx.identifier()))
-        if isinstance(ctx, p.FunctionInvocationContext):
-            fn = ctx.functn()
-            params = fn.paramList()
-            args = tuple(self.expression(e) for e in params.expression()) if params else ()
-            return Call(base, _identifier(fn.identifier()), args)
-        if isinstance(ctx, p.ThisInvocationContext):
-            return This()
-        name = ctx.getText()  # $index, $total
+    # -- terms -----------------------------------------------------------------------------
+    def ctx_InvocationTerm(self, ctx: Any, base: Node) -> Node:
+        return self.build(ctx.invocation(), base)
+
+    def ctx_LiteralTerm(self, ctx: Any, base: Node) -> Node:
+        return self.build(ctx.literal(), base)
+
+    def ctx_ExternalConstantTerm(self, ctx: Any, base: Node) -> Node:
+        const = ctx.externalConstant()
+        if const.identifier() is not None:
+            return Constant(_identifier(const.identifier()))
+        return Constant(_string(const.STRING().getText()))
+
+    def ctx_ParenthesizedTerm(self, ctx: Any, base: Node) -> Node:
+        return self.build(ctx.expression())
+
+    # -- invocations -----------------------------------------------------------------------
+    def ctx_MemberInvocation(self, ctx: Any, base: Node) -> Node:
+        return Member(base, _identifier(ctx.identifier()))
+
+    def ctx_FunctionInvocation(self, ctx: Any, base: Node) -> Node:
+        fn = ctx.functn()
+        params = fn.paramList()
+        args = tuple(self.build(e) for e in params.expression()) if params else ()
+        return Call(base, _identifier(fn.identifier()), args)
+
+    def ctx_ThisInvocation(self, ctx: Any, base: Node) -> Node:
+        return This()
+
+    def not_in_views(self, ctx: Any, base: Node) -> Node:
         raise InvalidViewDefinition(
-            f"{self.where}: {name} is not supported in ViewDefinitions", expression=self.where
+            f"{self.where}: {ctx.getText()} is not supported in ViewDefinitions",
+            expression=self.where,
         )
 
-    def literal(self, ctx: Any) -> Node:
-        p = self.p
+    ctx_IndexInvocation = ctx_TotalInvocation = not_in_views
+
+    # -- literals --------------------------------------------------------------------------
+    def ctx_NullLiteral(self, ctx: Any, base: Node) -> Node:
+        return Empty()
+
+    def ctx_BooleanLiteral(self, ctx: Any, base: Node) -> Node:
+        return Literal(ctx.getText() == "true", "boolean")
+
+    def ctx_StringLiteral(self, ctx: Any, base: Node) -> Node:
+        return Literal(_string(ctx.getText()), "string")
+
+    def ctx_NumberLiteral(self, ctx: Any, base: Node) -> Node:
         text = ctx.getText()
-        if isinstance(ctx, p.NullLiteralContext):
-            return Empty()
-        if isinstance(ctx, p.BooleanLiteralContext):
-            return Literal(text == "true", "boolean")
-        if isinstance(ctx, p.StringLiteralContext):
-            return Literal(_string(text), "string")
-        if isinstance(ctx, p.NumberLiteralContext):
-            if "." in text:
-                return Literal(Decimal(text), "decimal")
-            return Literal(int(text), "integer")
-        if isinstance(ctx, p.DateTimeLiteralContext):
-            value = text[1:]
-            return Literal(value, "dateTime" if "T" in value else "date")
-        if isinstance(ctx, p.TimeLiteralContext):
-            return Literal(text[2:], "time")
-        if isinstance(ctx, p.QuantityLiteralContext):
-            quantity = ctx.quantity()
-            unit = quantity.unit().getText() if quantity.unit() else "1"
-            return Literal((Decimal(quantity.NUMBER().getText()), unit.strip("'")), "Quantity")
-        raise InvalidViewDefinition(f"{self.where}: unsupported literal {text!r}")
+        if "." in text:
+            return Literal(Decimal(text), "decimal")
+        return Literal(int(text), "integer")
+
+    def ctx_DateTimeLiteral(self, ctx: Any, base: Node) -> Node:
+        value = ctx.getText()[1:]
+        return Literal(value, "dateTime" if "T" in value else "date")
+
+    def ctx_TimeLiteral(self, ctx: Any, base: Node) -> Node:
+        return Literal(ctx.getText()[2:], "time")
+
+    def ctx_QuantityLiteral(self, ctx: Any, base: Node) -> Node:
+        quantity = ctx.quantity()
+        unit = quantity.unit().getText() if quantity.unit() else "'1'"
+        quoted = unit.startswith("'")
+        number = Decimal(quantity.NUMBER().getText())
+        return Literal((number, _string(unit) if quoted else unit, quoted), "Quantity")

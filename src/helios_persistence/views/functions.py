@@ -129,6 +129,13 @@ def _extension(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
     return lw.filter(extensions, cond)
 
 
+@_fn("union", "combine", arity=(1,))
+def _union(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
+    left = lw.lower(node.base, ctx)
+    right = lw.lower(node.args[0], ctx)
+    return lw.union(left, right, distinct=node.name == "union")
+
+
 @_fn("iif", arity=(2, 3))
 def _iif(lw: Lowerer, node: fp.Call, ctx: Coll) -> Coll:
     cond = lw.boolean(lw.lower(node.args[0], ctx))

@@ -47,6 +47,8 @@ class Coll:
     #: variable ``value`` is written in
     items: exp.Expr | None = None
     var: str | None = None
+    #: a Quantity literal's (value, UCUM unit) (:mod:`~helios_persistence.views.quantities`)
+    quantity: tuple[Decimal, str] | None = None
 
     @property
     def many(self) -> bool:
@@ -172,6 +174,8 @@ class Lowerer:
         """One item as a JSON value."""
         if c.kind == "json":
             return c.value
+        if _family(c.type) == "text" and c.type is not None:
+            return self.d.op("json_of_text", c.value)  # typed: PostgreSQL cannot infer it
         return self.d.op("json_of_sql", c.value)
 
     def json_array(self, c: Coll) -> exp.Expr:
@@ -182,8 +186,10 @@ class Lowerer:
             arg = (
                 exp.Anonymous(this="json", expressions=[item]) if self.d.name == "sqlite" else item
             )
+            # PostgreSQL cannot type a bare parameter in IS NULL: test the typed JSON value
+            tested = item if self.d.name == "postgres" else c.value
             return exp.Case(
-                ifs=[exp.If(this=exp.Is(this=c.value.copy(), expression=_null()), true=_null())],
+                ifs=[exp.If(this=exp.Is(this=tested.copy(), expression=_null()), true=_null())],
                 default=exp.Anonymous(this=wrap, expressions=[arg]),
             )
         if c.items is not None:
@@ -238,7 +244,10 @@ class Lowerer:
         if node.type == "boolean":
             return Coll(exp.Boolean(this=node.value), "sql", "boolean")
         if node.type == "Quantity":
-            raise self.fail("Quantity literals are not supported", not_supported=True)
+            from helios_persistence.views import quantities
+
+            number, unit, quoted = node.value
+            return quantities.literal(self, number, quantities.unit_code(self, unit, quoted))
         return Coll(self.bind(node.value), "sql", node.type)
 
     def visit_Constant(self, node: fp.Constant, ctx: Coll) -> Coll:
@@ -271,6 +280,10 @@ class Lowerer:
             return replace(base, value=value, type=None, type_key=None, source=None)
         step = steps[0]
         child = self.d.get(base.value, step.key)
+        if self.lists and base.many and step.many is False:
+            wild = lists.wildcard(self, base, step.key, False)
+            if wild is not None:
+                return replace(base, items=wild, type=step.type, type_key=step.type_key)
         if step.many is False:
             return replace(base, value=child, type=step.type, type_key=step.type_key, source=None)
         if self.lists:
@@ -309,6 +322,10 @@ class Lowerer:
         operand = self.lower(node.operand, ctx)
         if node.op == "+":
             return operand
+        if operand.quantity is not None:  # -5 'mg'
+            from helios_persistence.views import quantities
+
+            return quantities.literal(self, -operand.quantity[0], operand.quantity[1])
         family = _family(operand.type) if operand.type else "decimal"
         return Coll(exp.Neg(this=self.typed(operand, family)), "sql", operand.type or "decimal")
 
@@ -358,6 +375,50 @@ class Lowerer:
             return replace(c, conds=(*c.conds, cond), source=None)
         value = exp.Case(ifs=[exp.If(this=cond, true=c.value)])
         return replace(c, value=value)
+
+    def union(self, left: Coll, right: Coll, distinct: bool = True) -> Coll:
+        """``left | right`` (``distinct``: each value once, first occurrence first) or
+        ``left.combine(right)`` (every item, left's first)."""
+        same = left.type == right.type
+        item_type = left.type if same else None
+        type_key = left.type_key if same and left.type_key == right.type_key else None
+        if self.lists:
+            items, var = lists.union(self, left, right, distinct)
+            return Coll(exp.column(var), "json", item_type, type_key, items=items, var=var)
+        parts = []
+        for branch, side in enumerate((left, right)):
+            alias = self.alias()
+            offset = exp.Literal.number(branch * 1_000_000)
+            parts.append(
+                exp.select(
+                    exp.alias_(self.d.elem_value(alias), "v"),
+                    exp.alias_(exp.Add(this=offset, expression=self.d.elem_key(alias)), "o"),
+                ).from_(self.d.elements(self.json_array(side), alias))
+            )
+        both: exp.Query = exp.union(*parts, distinct=False)
+        u = self.alias("u")
+        if distinct:
+            both = (
+                exp.select(exp.column("v", u), exp.alias_(exp.Min(this=exp.column("o", u)), "o"))
+                .from_(exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(u))))
+                .group_by(exp.column("v", u))
+            )
+            u = self.alias("u")
+        array = exp.select(self.d.op("agg_json", exp.column("v", u), exp.column("o", u))).from_(
+            exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier(u)))
+        )
+        source = exp.Subquery(this=array)
+        alias = self.alias()
+        return Coll(
+            self.d.elem_value(alias),
+            "json",
+            item_type,
+            type_key,
+            (self.d.elements(source, alias),),
+            (),
+            (self.d.elem_key(alias),),
+            source,
+        )
 
     def item(self, c: Coll) -> Coll:
         """The context for a function argument evaluated per item of ``c``."""

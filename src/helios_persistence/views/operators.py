@@ -16,6 +16,7 @@ from sqlglot import exp
 from helios_persistence.views import fhirpath as fp
 from helios_persistence.views.lower import Coll
 from helios_persistence.views.model import is_number_type
+from helios_persistence.views.quantities import compare, is_quantity
 
 if TYPE_CHECKING:
     from helios_persistence.views.lower import Lowerer
@@ -56,10 +57,10 @@ def _bool(value: exp.Expr) -> Coll:
 
 def binary(lw: Lowerer, node: fp.Binary, ctx: Coll) -> Coll:
     op = node.op
-    if op == "|":
-        raise lw.fail("the union operator | is not supported in view paths", not_supported=True)
     left = lw.lower(node.left, ctx)
     right = lw.lower(node.right, ctx)
+    if op == "|":
+        return lw.union(left, right)
     if op in ("and", "or", "xor", "implies"):
         a, b = lw.boolean(left), lw.boolean(right)
         if op == "and":
@@ -69,6 +70,10 @@ def binary(lw: Lowerer, node: fp.Binary, ctx: Coll) -> Coll:
         if op == "implies":
             return _bool(exp.or_(exp.not_(a), b))
         return _bool(exp.NEQ(this=a, expression=b))
+    if (op in _COMPARE or op in ("~", "!~")) and (is_quantity(left) or is_quantity(right)):
+        return _bool(_quantity_comparison(lw, op, left, right))
+    if is_quantity(left) or is_quantity(right):
+        raise lw.fail(f"operator {op!r} on quantities is not supported", not_supported=True)
     if op in _COMPARE:
         family = comparison_family(left, right)
         a, b = lw.typed(left, family), lw.typed(right, family)
@@ -99,6 +104,14 @@ def binary(lw: Lowerer, node: fp.Binary, ctx: Coll) -> Coll:
     if op in _ARITH or op == "div":
         return _arithmetic(lw, op, left, right)
     raise lw.fail(f"operator {op!r} is not supported", not_supported=True)
+
+
+def _quantity_comparison(lw: Lowerer, op: str, left: Coll, right: Coll) -> exp.Expr:
+    """A comparison with a Quantity; ``~`` is ``=`` where incomparable units are false."""
+    if op in _COMPARE:
+        return compare(lw, _COMPARE[op], left, right)
+    same = exp.Coalesce(this=compare(lw, exp.EQ, left, right), expressions=[exp.false()])
+    return same if op == "~" else exp.not_(same)
 
 
 def _arithmetic(lw: Lowerer, op: str, left: Coll, right: Coll) -> Coll:

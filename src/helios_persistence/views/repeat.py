@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from helios_persistence.errors import InvalidViewDefinition
 from helios_persistence.views import fhirpath as fp
+from helios_persistence.views.lists import to_list
 from helios_persistence.views.lower import Coll
 from helios_persistence.views.model import resolve
 
@@ -65,9 +66,13 @@ def recursion(
     anchor_from: exp.Select | None = None,
     row_id: exp.Expr | None = None,
     context_key: str | None = None,
+    ordered: bool = True,
 ) -> exp.Expr:
     """The body of the recursive CTE ``rec(v, o, st[, rid])`` walking the repeat paths from
-    ``anchor_value`` (selected ``anchor_from`` a table when given, one row per ``row_id``)."""
+    ``anchor_value`` (selected ``anchor_from`` a table when given, one row per ``row_id``).
+
+    ``ordered=False`` (nobody needs the depth-first order) replaces the order key ``o`` by a
+    boolean ``n``: false for the anchor, true for the nodes reached."""
     d = lw.d
     _, transitions = _transitions(s)
     step, elem = lw.alias("s"), lw.alias("e")
@@ -88,7 +93,9 @@ def recursion(
     text = exp.DataType.build("TEXT")
     anchor_columns = [
         exp.alias_(anchor_value.copy(), "v"),
-        exp.alias_(exp.Cast(this=exp.Literal.string(""), to=text), "o"),
+        exp.alias_(exp.Cast(this=exp.Literal.string(""), to=text), "o")
+        if ordered
+        else exp.alias_(exp.false(), "n"),
         exp.alias_(exp.Literal.number(0), "st"),
     ]
     if row_id is not None:
@@ -105,7 +112,7 @@ def recursion(
     )
     columns = [
         exp.alias_(d.elem_value(elem), "v"),
-        exp.alias_(order, "o"),
+        exp.alias_(order, "o") if ordered else exp.alias_(exp.true(), "n"),
         exp.alias_(exp.column("dst", step), "st"),
     ]
     if row_id is not None:
@@ -120,6 +127,65 @@ def recursion(
         .join(d.elements(child, elem), join_type="CROSS")
     )
     return exp.union(anchor, recursive, distinct=False)
+
+
+def _cardinalities(chain: list[str], type_key: str | None) -> list[bool] | None:
+    """Whether each element of ``chain`` repeats, walking from ``type_key`` (None: unknown)."""
+    flags = []
+    for name in chain:
+        step = resolve(type_key, name)
+        if len(step) != 1 or step[0].many is None:
+            return None
+        flags.append(step[0].many)
+        type_key = step[0].type_key
+    return flags
+
+
+def list_recursion(
+    s: Select,
+    rec: str,
+    item_key: str | None,
+    context_key: str | None,
+    anchor_value: exp.Expr,
+    anchor_from: exp.Select,
+    row_id: exp.Expr,
+) -> exp.Expr | None:
+    """DuckDB, when the model knows every element of the paths (from the repeated nodes'
+    type): the body of ``rec(v, rid)``, each step one ``unnest`` of all a node's children,
+    which are one wildcard path per repeat path (``v -> '$.answer[*].item[*]'``); no table of
+    hops, no intermediate rows. None when an element's cardinality is unknown."""
+    chains = chains_of(s)
+    paths = []
+    for chain in chains:
+        flags = _cardinalities(chain, item_key)
+        at_root = _cardinalities(chain, context_key)
+        if flags is None or (at_root is not None and at_root != flags):
+            return None
+        steps: list[exp.Expr] = [exp.JSONPathRoot()]
+        for name, many in zip(chain, flags, strict=True):
+            steps.append(exp.JSONPathKey(this=name))
+            if many:
+                steps.append(exp.JSONPathSubscript(this=exp.JSONPathWildcard()))
+        paths.append((exp.JSONPath(expressions=steps), any(flags)))
+
+    def children(value: exp.Expr) -> exp.Expr:
+        lists = []
+        for path, wild in paths:
+            found = exp.JSONExtract(
+                this=value.copy(), expression=path.copy(), only_json_types=False
+            )
+            as_list = exp.Cast(this=found, to=exp.DataType.build("JSON[]"))
+            lists.append(as_list if wild else to_list(found, False))
+        out = lists[0]
+        for more in lists[1:]:
+            out = exp.Anonymous(this="list_concat", expressions=[out, more])
+        return exp.Unnest(expressions=[out])
+
+    anchor = anchor_from.select(exp.alias_(children(anchor_value), "v"), exp.alias_(row_id, "rid"))
+    step = exp.select(
+        exp.alias_(children(exp.column("v", rec)), "v"), exp.alias_(exp.column("rid", rec), "rid")
+    ).from_(exp.Table(this=exp.to_identifier(rec)))
+    return exp.union(anchor, step, distinct=False)
 
 
 def _children(lw: Lowerer, repeats: dict[str, bool], value: exp.Expr, key: exp.Expr) -> exp.Expr:

@@ -27,6 +27,8 @@ from helios_persistence.views import fhirpath as fp
 from helios_persistence.views.definition import Column, Select, View, parse_view
 from helios_persistence.views.dialects import Dialect, dialect
 from helios_persistence.views.lower import Coll, Lowerer
+from helios_persistence.views.paths import batch_paths, batched_source
+from helios_persistence.views.unnest import unnest_query
 
 __all__ = ["CompiledView", "ViewColumn", "compile_view"]
 
@@ -132,8 +134,12 @@ def _compile(view: Any, dialect_name: str, table: str, tenant: bool) -> Compiled
     for j, (name, _, meta) in enumerate(plans[0][1]):
         types = {cols[j][2].type for _, cols in plans}
         metas.append(ViewColumn(name, meta.type if len(types) == 1 else None, meta.collection))
+    # a value bound while lowering but not used by the query (a Quantity literal only
+    # compared) is not passed: DuckDB rejects parameters the text does not name
+    used = {p.name for p in query.find_all(exp.Placeholder)}
+    bound = {name: value for name, value in params.items() if name in used}
     return CompiledView(
-        d.name, query.sql(dialect=d.name), dict(params), tuple(metas), parsed.resource, query
+        d.name, query.sql(dialect=d.name), bound, tuple(metas), parsed.resource, query
     )
 
 
@@ -143,12 +149,9 @@ def _plan_query(
     table: str,
     tenant: bool,
 ) -> exp.Select:
-    query = exp.select(*(exp.alias_(e, name, quoted=True) for name, e, _ in columns))
-    query = query.from_(
-        exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(this=exp.to_identifier("r")))
+    resources: exp.Expr = exp.Table(
+        this=exp.to_identifier(table), alias=exp.TableAlias(this=exp.to_identifier("r"))
     )
-    for join in builder.joins:
-        query = query.join(join)
     conds: list[exp.Expr] = [
         exp.EQ(this=exp.column("type", "r"), expression=builder.lw.bind(builder.view.resource))
     ]
@@ -157,8 +160,71 @@ def _plan_query(
             exp.EQ(this=exp.column("tenant", "r"), expression=exp.Placeholder(this="tenant"))
         )
         conds.append(exp.EQ(this=exp.column("deleted", "r"), expression=exp.Literal.number(0)))
-    conds += builder.filters + builder.requirements
-    return query.where(exp.and_(*conds))
+    joins, requirements, filters = builder.joins, builder.requirements, builder.filters
+    if builder.d.name == "duckdb":  # one parse of each resource for all the paths it reads
+        parts = [e for _, e, _ in columns] + joins + requirements + filters
+        rewritten, paths = batch_paths(parts)
+        if paths:
+            resources = batched_source(resources, conds, paths, rowid=bool(builder.ctes))
+            conds = []
+            n, m = len(columns), len(joins)
+            columns = [(c[0], e, c[2]) for c, e in zip(columns, rewritten[:n], strict=True)]
+            joins = rewritten[n : n + m]
+            requirements = rewritten[n + m : n + m + len(requirements)]
+            filters = rewritten[n + m + len(requirements) :]
+    conds += filters
+    if builder.ctes:  # DuckDB's repeat: several rows per resource, joined by rowid
+        return _hoisted_query(columns, joins, requirements, resources, conds)
+    if builder.d.name == "duckdb":
+        unnested = unnest_query(columns, joins, requirements, resources, conds)
+        if unnested is not None:
+            return unnested
+    query = exp.select(*(exp.alias_(e, name, quoted=True) for name, e, _ in columns))
+    query = query.from_(resources)
+    for join in joins:
+        query = query.join(join)
+    where = [*conds, *requirements]
+    return query.where(exp.and_(*where)) if where else query
+
+
+def _hoisted_query(
+    columns: list[tuple[str, exp.Expr, ViewColumn]],
+    joins: list[exp.Expr],
+    requirements: list[exp.Expr],
+    resources: exp.Expr,
+    conds: list[exp.Expr],
+) -> exp.Select:
+    """DuckDB's ``repeat`` (many rows per resource): the resource's own columns (those
+    reading nothing but ``r``) and its conditions are computed once per resource, in a
+    derived table ``r`` the joins then repeat; DuckDB would re-parse the resource's JSON
+    for every output row otherwise. (Not for ``forEach``: there most resources usually
+    give no row, and computing their columns first costs more than it saves.)"""
+    inner: list[exp.Expr] = [
+        exp.alias_(exp.column("json", "r"), "json"),
+        exp.alias_(exp.column("rowid", "r"), "rowid"),
+    ]
+    outer: list[exp.Expr] = []
+    for i, (name, e, _) in enumerate(columns):
+        if _reads_only_root(e):
+            inner.append(exp.alias_(e, f"_c{i}"))
+            outer.append(exp.alias_(exp.column(f"_c{i}", "r"), name, quoted=True))
+        else:
+            outer.append(exp.alias_(e, name, quoted=True))
+    base = exp.select(*inner).from_(resources)
+    if conds:
+        base = base.where(exp.and_(*conds))
+    query = exp.select(*outer).from_(
+        exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("r")))
+    )
+    for join in joins:
+        query = query.join(join)
+    return query.where(exp.and_(*requirements)) if requirements else query
+
+
+def _reads_only_root(e: exp.Expr) -> bool:
+    """``e`` reads the resource ``r`` and no other table (lambda variables have none)."""
+    tables = {c.table for c in e.find_all(exp.Column) if c.table}
+    return tables == {"r"}
 
 
 class _Builder:
@@ -255,7 +321,12 @@ class _Builder:
     def repeat_cte(self, s: Select) -> Coll:
         """DuckDB ``repeat`` from the resource itself: one recursive CTE over every resource
         of the view's type (no per-row recursion), joined back by ``rowid``."""
-        from helios_persistence.views.repeat import chains_of, recursion, repeat_item
+        from helios_persistence.views.repeat import (
+            chains_of,
+            list_recursion,
+            recursion,
+            repeat_item,
+        )
 
         self.lw.where = s.where
         item = repeat_item(chains_of(s), self.root)
@@ -272,21 +343,33 @@ class _Builder:
                 exp.EQ(this=exp.column("type", base), expression=self.lw.bind(self.view.resource))
             )
         )
-        body = recursion(
-            self.lw,
+        on: exp.Expr = exp.EQ(this=exp.column("rid", alias), expression=exp.column("rowid", "r"))
+        body = list_recursion(
             s,
             rec,
+            item.type_key,
+            self.root.type_key,
             exp.column("json", base),
             anchor_from,
-            row_id=exp.column("rowid", base),
-            context_key=self.root.type_key,
+            exp.column("rowid", base),
         )
+        if body is None:  # a path the model does not know: the table of hops
+            body = recursion(
+                self.lw,
+                s,
+                rec,
+                exp.column("json", base),
+                anchor_from,
+                row_id=exp.column("rowid", base),
+                context_key=self.root.type_key,
+                ordered=False,
+            )
+            on = exp.and_(
+                on,
+                exp.EQ(this=exp.column("st", alias), expression=exp.Literal.number(0)),
+                exp.column("n", alias),
+            )
         self.ctes.append((rec, body))
-        on = exp.and_(
-            exp.EQ(this=exp.column("rid", alias), expression=exp.column("rowid", "r")),
-            exp.EQ(this=exp.column("st", alias), expression=exp.Literal.number(0)),
-            exp.NEQ(this=exp.column("o", alias), expression=exp.Literal.string("")),
-        )
         self.joins.append(
             exp.Join(
                 this=exp.Table(

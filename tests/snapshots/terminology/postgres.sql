@@ -25,7 +25,8 @@ WHERE
             e2.code
           FROM term_expansion AS e2
           WHERE
-            e2.tenant = %(tenant)s AND e2.valueset = %(p2)s
+            e2.tenant = %(tenant)s
+            AND e2.valueset = HELIOS_VALUESET_KEY(%(tenant)s, CAST(%(p2)s AS TEXT))
         )
     )
   )
@@ -57,7 +58,8 @@ WHERE
             e2.code
           FROM term_expansion AS e2
           WHERE
-            e2.tenant = %(tenant)s AND e2.valueset = %(p2)s
+            e2.tenant = %(tenant)s
+            AND e2.valueset = HELIOS_VALUESET_KEY(%(tenant)s, CAST(%(p2)s AS TEXT))
         )
     )
   );

@@ -48,7 +48,8 @@ WHERE
               e4.code
             FROM term_expansion AS e4
             WHERE
-              e4.tenant = %(tenant)s AND e4.valueset = %(p3)s
+              e4.tenant = %(tenant)s
+              AND e4.valueset = HELIOS_VALUESET_KEY(%(tenant)s, CAST(%(p3)s AS TEXT))
           )
       )
     )
@@ -104,7 +105,8 @@ WHERE
               e4.code
             FROM term_expansion AS e4
             WHERE
-              e4.tenant = %(tenant)s AND e4.valueset = %(p3)s
+              e4.tenant = %(tenant)s
+              AND e4.valueset = HELIOS_VALUESET_KEY(%(tenant)s, CAST(%(p3)s AS TEXT))
           )
       )
     )

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +211,57 @@ def test_unsupported_function_is_not_supported_and_named() -> None:
     with pytest.raises(InvalidViewDefinition, match=r"descendants\(\)") as info:
         compile_view(view)
     assert info.value.outcome["issue"][0]["code"] == "not-supported"
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("value.ofType(Quantity) > 1 year", "'year' has no fixed length"),
+        ("value.ofType(Quantity) + 5 'mg'", "operator '+' on quantities"),
+    ],
+)
+def test_quantity_operations_we_cannot_do_are_not_supported(path: str, words: str) -> None:
+    view = {
+        "resource": "Observation",
+        "select": [{"column": [{"name": "a", "path": path, "type": "boolean"}]}],
+    }
+    with pytest.raises(InvalidViewDefinition, match=re.escape(words)) as info:
+        compile_view(view)
+    assert info.value.expression == "select[0].column[0].path"
+    assert info.value.outcome["issue"][0]["code"] == "not-supported"
+
+
+@given(st.decimals(min_value=0, max_value=10**7, places=3), st.sampled_from(["mg", "g", "ug"]))
+@settings(max_examples=15, deadline=None)
+def test_quantity_literals_compare_across_units(amount: Decimal, unit: str) -> None:
+    """``value > X 'unit'`` agrees with the comparison done in milligrams in Python."""
+    from helios_persistence import ucum
+
+    stored = [Decimal("0.004"), Decimal("5"), Decimal("7000.5")]  # in mg
+    resources = [
+        {
+            "resourceType": "Observation",
+            "id": f"o{i}",
+            "status": "final",
+            "code": {"text": "x"},
+            "valueQuantity": {"value": float(v), "code": "mg"},
+        }
+        for i, v in enumerate(stored)
+    ]
+    view = {
+        "resource": "Observation",
+        "select": [
+            {
+                "column": [
+                    {"name": "id", "path": "id"},
+                    {"name": "gt", "path": f"value.ofType(Quantity) > {amount:f} '{unit}'"},
+                ]
+            }
+        ],
+    }
+    in_mg = ucum.convert(amount, unit)[0] / ucum.canonical("mg").factor  # type: ignore[index]
+    rows = {r["id"]: r["gt"] for r in run(view, resources).to_pylist()}
+    assert rows == {f"o{i}": v > in_mg for i, v in enumerate(stored)}
 
 
 def test_a_view_given_as_json_text() -> None:

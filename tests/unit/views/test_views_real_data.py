@@ -62,6 +62,40 @@ VIEWS: list[dict[str, Any]] = [
             },
         ],
     },
+    {  # nested forEach with %rowIndex, the union operator, a quantity comparison
+        "resource": "Observation",
+        "select": [
+            {
+                "column": [
+                    {"name": "id", "path": "id"},
+                    {
+                        "name": "codes",
+                        "path": "code.coding.code | component.code.coding.code",
+                        "collection": True,
+                    },
+                ]
+            },
+            {
+                "forEach": "component",
+                "column": [
+                    {"name": "c_index", "path": "%rowIndex", "type": "integer"},
+                    {
+                        "name": "c_over_100_mmhg",
+                        "path": "value.ofType(Quantity) > 100 'mm[Hg]'",
+                        "type": "boolean",
+                    },
+                    {  # 13 kPa is 97.5 mm[Hg]: a conversion between units
+                        "name": "c_over_13_kpa",
+                        "path": "value.ofType(Quantity) >= 13 'kPa'",
+                        "type": "boolean",
+                    },
+                ],
+                "select": [
+                    {"forEach": "code.coding", "column": [{"name": "c_code", "path": "code"}]}
+                ],
+            },
+        ],
+    },
     {
         "resource": "Questionnaire",
         "select": [
@@ -149,6 +183,7 @@ def test_rows_agree_with_fhirpathpy(examples: list[dict[str, Any]]) -> None:
                         "collection": True,
                     },
                     {"name": "has_address", "path": "address.exists()", "type": "boolean"},
+                    {"name": "names", "path": "name.given | name.family", "collection": True},
                 ]
             }
         ],
@@ -163,6 +198,8 @@ def test_rows_agree_with_fhirpathpy(examples: list[dict[str, Any]]) -> None:
         phones = evaluate(patient, "Patient.telecom.where(system = 'phone').value")
         assert row["phones"] == phones, patient["id"]
         assert row["has_address"] == bool(evaluate(patient, "Patient.address")), patient["id"]
+        names = evaluate(patient, "Patient.name.given | Patient.name.family")
+        assert sorted(row["names"]) == sorted(names), patient["id"]
 
 
 def test_shipped_cardinalities_match_the_r4_definitions(examples_dir: Path) -> None:

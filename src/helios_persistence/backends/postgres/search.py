@@ -14,12 +14,15 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import psycopg
 from psycopg.types.string import TextLoader
 
 from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS, Row, SqlDriver, run_search
 from helios_persistence.compilers.postgres import compiler
+from helios_persistence.errors import TerminologyError
 from helios_persistence.pipeline import Plan
 from helios_persistence.results import SearchResult
+from helios_persistence.terminology.tables import ExpansionNeeded
 
 from .tx import Tx
 
@@ -30,11 +33,28 @@ def _driver(tx: Tx) -> SqlDriver:
     conn = tx.conn
 
     def execute(sql: str, params: dict[str, Any]) -> Iterable[Row]:
-        with conn.cursor() as cur:  # documents as their text: decimals keep their digits
-            cur.adapters.register_loader("jsonb", TextLoader)
-            return cur.execute(sql, params).fetchall()
+        try:
+            with conn.cursor() as cur:  # documents as their text: decimals keep their digits
+                cur.adapters.register_loader("jsonb", TextLoader)
+                return cur.execute(sql, params).fetchall()
+        except psycopg.Error as exc:
+            mapped = _valueset_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from None
 
     return SqlDriver(compiler=compiler, execute=execute, decode=json.loads, text=str)
+
+
+def _valueset_error(exc: psycopg.Error) -> Exception | None:
+    """``helios_valueset_key``'s errors (migration 012) as the store's: a ValueSet that is
+    not stored, or whose expansion is not cached yet (the store caches it and retries)."""
+    state = exc.diag.sqlstate
+    if state == "HLVS1":
+        return TerminologyError(str(exc.diag.message_primary), issue_code="not-found")
+    if state == "HLVS2":
+        return ExpansionNeeded([str(exc.diag.message_detail)])
+    return None
 
 
 def execute_search(tx: Tx, tenant: str, plan: Plan) -> SearchResult:
