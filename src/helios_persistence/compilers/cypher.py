@@ -359,28 +359,30 @@ class CypherCompiler(BaseCompiler):
         return f"{value} STARTS WITH {v}.uri"  # ABOVE: the stored uri is a prefix of the value
 
     # -- anchored paths -------------------------------------------------------------------------
-    def anchor(self, node: ir.Predicate, scope: _Scope) -> tuple[str, list[str]] | None:
-        """A path pattern leaving ``scope``'s node (and conditions on its nodes) that exists
-        exactly when ``node`` holds, for a chain, ``_has`` or parameter match (or an AND with
-        one): written as the search's ``MATCH``, it lets the planner start from the most
-        selective end (an index seek on a value node) and walk the references backwards,
-        instead of testing every resource of the type. None for other predicates."""
+    def anchor(self, node: ir.Predicate, scope: _Scope) -> tuple[list[str], list[str]] | None:
+        """Patterns of a path leaving ``scope``'s node (and conditions on its nodes) that
+        exists exactly when ``node`` holds, for a chain, ``_has`` or parameter match (or an
+        AND with one): written as the search's ``MATCH`` clauses, they let the planner start
+        from the most selective end (an index seek on a value node) and walk the references
+        backwards, instead of testing every resource of the type. One ``MATCH`` per hop: a
+        path may use one reference twice (``_has:Organization:partof:partof...`` through a
+        resource and back), which one pattern would forbid. None for other predicates."""
         if isinstance(node, ir.Chain) and len(node.target_types) == 1:
             t = self.var("t")
             inner = _Scope(t, node.target_types[0])
-            step = f"-{self.refers(node.param)}->{self.resource_node(t, inner.rtype)}"
-            return self.continued(step, node.where, inner)
+            step = f"{self.bound(scope.var)}-{self.refers(node.param)}->"
+            return self.continued(step + self.resource_node(t, inner.rtype), node.where, inner)
         if isinstance(node, ir.Has):
             s = self.var("s")
             inner = _Scope(s, node.source_type)
-            step = f"<-{self.refers(node.param)}-{self.resource_node(s, inner.rtype)}"
-            return self.continued(step, node.where, inner)
+            step = f"{self.bound(scope.var)}<-{self.refers(node.param)}-"
+            return self.continued(step + self.resource_node(s, inner.rtype), node.where, inner)
         kind = _NODE_KIND.get(type(node))
         if kind is not None and getattr(node, "param", None) not in ("_id", "_lastUpdated"):
             v = self.var("v")
-            step = f"-[:IDX]->{self.value_node(v, LABELS[kind], getattr(node, 'param'))}"  # noqa: B009
+            value = self.value_node(v, LABELS[kind], getattr(node, "param"))  # noqa: B009
             condition = self.row_condition(node, v)
-            return step, [condition] if condition else []
+            return [f"{self.bound(scope.var)}-[:IDX]->{value}"], [condition] if condition else []
         if isinstance(node, ir.And):
             # the first chain or _has (they select through other resources), else a match
             ranked = sorted(
@@ -396,13 +398,15 @@ class CypherCompiler(BaseCompiler):
                     return found[0], found[1] + others
         return None
 
-    def continued(self, step: str, where: ir.Predicate, inner: _Scope) -> tuple[str, list[str]]:
+    def continued(
+        self, step: str, where: ir.Predicate, inner: _Scope
+    ) -> tuple[list[str], list[str]]:
         """``step`` then the anchored path of ``where`` from its node (or ``where`` as a
         condition on that node)."""
         rest = self.anchor(where, inner)
         if rest is None:
-            return step, [f"({self.where(where, inner)})"]
-        return step + rest[0], rest[1]
+            return [step], [f"({self.where(where, inner)})"]
+        return [step, *rest[0]], rest[1]
 
     # -- the query ------------------------------------------------------------------------------
     def build(self, query: ir.Query, index: ir.ValueIndex) -> Template:
@@ -416,7 +420,7 @@ class CypherCompiler(BaseCompiler):
         distinct = ""
         anchored = None if query.where is None else self.anchor(query.where, scope)
         if anchored is not None:
-            head += anchored[0]
+            head += "".join(f"\nMATCH {pattern}" for pattern in anchored[0])
             conditions.extend(anchored[1])
             distinct = " WITH DISTINCT r"  # (one row per path: several may reach a resource)
         elif query.where is not None:
