@@ -217,16 +217,17 @@ class CypherCompiler(BaseCompiler):
         return f"NOT {present}" if node.missing else present
 
     def visit_Chain(self, node: ir.Chain, scope: _Scope) -> str:
-        parts = []
-        for target_type in node.target_types:
-            t = self.var("t")
-            inner = _Scope(t, target_type)
-            where = self.where(node.where, inner)
-            parts.append(
-                f"EXISTS {{ MATCH {self.bound(scope.var)}-{self.refers(node.param)}->"
-                f"{self.resource_node(t, target_type)} WHERE {where} }}"
-            )
-        return parts[0] if len(parts) == 1 else " OR ".join(f"({p})" for p in parts)
+        # several target types share ``where``: one pattern, the type a property condition
+        single = node.target_types[0] if len(node.target_types) == 1 else None
+        t = self.var("t")
+        where = self.where(node.where, _Scope(t, single))
+        if single is None:
+            types = list(node.target_types)
+            where = f"{t}.type IN {self.bind(lambda _values: types)} AND ({where})"
+        return (
+            f"EXISTS {{ MATCH {self.bound(scope.var)}-{self.refers(node.param)}->"
+            f"{self.resource_node(t, single)} WHERE {where} }}"
+        )
 
     def visit_Has(self, node: ir.Has, scope: _Scope) -> str:
         s = self.var("s")

@@ -23,7 +23,7 @@ from helios_persistence import ir, pipeline
 from helios_persistence.backends.neo4j.graph_rows import apply_statement, graph_row
 from helios_persistence.backends.neo4j.schema import migrate
 from helios_persistence.backends.sql.search import SqlDriver, run_search
-from helios_persistence.compilers.cypher import COMPOSITE_LABEL, LABELS, compiler
+from helios_persistence.compilers.cypher import compiler
 from helios_persistence.errors import (
     HeliosError,
     MissingDependency,
@@ -43,6 +43,13 @@ __all__ = ["Neo4jStore"]
 _VERSIONS_OF = (
     "UNWIND $keys AS k MATCH (r:Resource {tenant: $tenant, type: k.type, id: k.id}) "
     "RETURN r.type AS type, r.id AS id, r.versionId AS version"
+)
+#: every node of the tenants under a prefix (value nodes hang off resource nodes)
+_DROP = (
+    "MATCH (r:Resource) WHERE r.tenant STARTS WITH $prefix "
+    "CALL (r) { OPTIONAL MATCH (r)-[:IDX]->(:Comp)-[:IDX]->(c) DETACH DELETE c "
+    "WITH DISTINCT r OPTIONAL MATCH (r)-[:IDX]->(v) DETACH DELETE v "
+    "WITH DISTINCT r DETACH DELETE r } IN TRANSACTIONS OF 2000 ROWS"
 )
 _LIVE_VERSIONS = (
     "MATCH (r:Resource {tenant: $tenant, live: true}) "
@@ -255,18 +262,12 @@ class Neo4jStore:
 
     # -- lifetime -------------------------------------------------------------------------------
     def drop_namespace(self) -> None:
-        """Delete every node of this store's namespace (tenants ``<namespace>/...``)."""
+        """Delete every node of this store's namespace (tenants ``<namespace>/...``): the
+        resource nodes and the value nodes hanging off them."""
         if self.namespace is None:
             raise ValueError("this store has no namespace to drop")
-        prefix = f"{self.namespace}/"
-        labels = ["Resource", COMPOSITE_LABEL, *LABELS.values()]
         with self._errors(), self._session() as session:
-            for label in labels:
-                session.run(
-                    f"MATCH (n:{label}) WHERE n.tenant STARTS WITH $prefix "
-                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
-                    prefix=prefix,
-                ).consume()
+            session.run(_DROP, prefix=f"{self.namespace}/").consume()
 
     def close(self) -> None:
         try:
