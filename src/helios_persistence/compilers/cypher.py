@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from helios_persistence import ir, prefixes
 from helios_persistence.compilers.base import BaseCompiler, Template
@@ -508,7 +508,7 @@ class CypherCompiler(BaseCompiler):
             disjuncts.append(f"({' AND '.join(equal)})")
         return " OR ".join(disjuncts)
 
-    # -- includes (run by the shared search runner, backends/sql/search.py) ------------------
+    # -- includes -----------------------------------------------------------------------------
     @classmethod
     @functools.cache
     def include_statement(cls, reverse: bool, any_param: bool, target: bool) -> str:
@@ -526,6 +526,54 @@ class CypherCompiler(BaseCompiler):
             else ("(t:Resource {tenant: $tenant})")
         )
         return f"MATCH {s}-{rel}->{t} WHERE s.id IN $ids RETURN DISTINCT t.type, t.id"
+
+    @staticmethod
+    def include_specs(includes: tuple[ir.Include, ...]) -> list[dict[str, Any]]:
+        """The ``$specs`` parameter of :meth:`include_closure_statement`."""
+        return [
+            {
+                "reverse": inc.reverse, "source": inc.source_type, "param": inc.param,
+                "target": inc.target_type, "iterate": inc.iterate,
+            }
+            for inc in includes
+        ]  # fmt: skip
+
+    @classmethod
+    @functools.cache
+    def include_closure_statement(cls) -> str:
+        """Every resource the includes ``$specs`` reach from the page ``$keys`` (``[type,
+        id]`` pairs): one step by any include, then up to ``MAX_INCLUDE_ROUNDS - 1`` more by
+        ``:iterate`` ones, as a bounded variable-length path (the shortest one per resource
+        reached, so the graph is walked breadth-first). Each step follows one ``REFERS``
+        relationship to a live resource: forwards for ``_include`` (source type, parameter,
+        target type), backwards for ``_revinclude``. Returns page rows (:data:`PAGE_COLUMNS`).
+        The same answer as the shared runner's rounds (``backends/sql/search.py``)."""
+        from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS
+
+        def step(specs: str, a: str, x: str, b: str) -> str:
+            return (
+                f"any(s IN {specs} WHERE (s.param = '*' OR {x}.param = s.param) AND ("
+                f"(NOT s.reverse AND startNode({x}) = {a} AND (s.source = '*' OR "
+                f"{a}.type = s.source) AND (s.target IS NULL OR {b}.type = s.target)) OR "
+                f"(s.reverse AND startNode({x}) = {b} AND {b}.type = s.source AND "
+                f"(s.target IS NULL OR {a}.type = s.target))))"
+            )
+
+        node = "Resource {tenant: $tenant, live: true}"
+        return "\n".join(
+            [
+                "UNWIND $keys AS k",
+                "MATCH (m:Resource {tenant: $tenant, type: k[0], id: k[1]})",
+                f"MATCH (m {{tenant: $tenant}})-[x0:REFERS]-(n0:{node})",
+                f"WHERE {step('$specs', 'm', 'x0', 'n0')}",
+                "WITH DISTINCT n0",
+                f"MATCH ANY SHORTEST (n0 {{tenant: $tenant}}) ((a:{node})-[x:REFERS]-(b:{node})",
+                f"  WHERE {step('$iterating', 'a', 'x', 'b')}){{0,{MAX_INCLUDE_ROUNDS - 1}}}"
+                f" (n:{node})",
+                "WITH DISTINCT n",
+                _RETURN_PAGE.replace("r.", "n."),
+            ]
+        )
 
     @classmethod
     @functools.cache

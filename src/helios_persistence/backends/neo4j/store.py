@@ -17,6 +17,7 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from helios_persistence import ir, pipeline
@@ -160,6 +161,9 @@ class Neo4jStore:
         plan = pipeline.plan(
             query, compiler, registry=self.registry, ctx=ctx, base_url=self.base_url, **kw
         )
+        includes = plan.effective.include
+        if includes:  # walked as paths below, not in rounds by the shared runner
+            plan = replace(plan, effective=replace(plan.effective, include=()))
         driver = SqlDriver(
             compiler=compiler,  # type: ignore[arg-type] - duck-typed: the include statements
             execute=lambda text, params: [
@@ -167,11 +171,34 @@ class Neo4jStore:
             ],
             decode=lambda value: json.loads(str(value)),
         )
-        result = run_search(driver, self.tenant_key(ctx), plan)
+        tenant = self.tenant_key(ctx)
+        result = run_search(driver, tenant, plan)
+        if includes and result.resources:
+            result.included = self._included(tenant, includes, result.resources)
         if isinstance(query, str):
             result.query = query
         result.base_url = self.base_url
         return result
+
+    def _included(
+        self, tenant: str, includes: tuple[ir.Include, ...], matches: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """What ``_include``/``_revinclude`` (``:iterate`` to a fixpoint) add to a page, in
+        one statement (bounded variable-length paths from the page's resources)."""
+        keys = [[r["resourceType"], r["id"]] for r in matches]
+        page = {(t, i) for t, i in keys}
+        params = {
+            "tenant": tenant, "keys": keys,
+            "specs": compiler.include_specs(includes),
+            "iterating": compiler.include_specs(tuple(i for i in includes if i.iterate)),
+        }  # fmt: skip
+        rows = self.run(compiler.include_closure_statement(), params, timeout=self.timeout)
+        found = sorted(
+            (row["type"], row["id"], row["json"])
+            for row in rows
+            if (row["type"], row["id"]) not in page
+        )
+        return [json.loads(str(text)) for _t, _i, text in found]
 
     # -- the secondary's write side -------------------------------------------------------------
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
