@@ -51,6 +51,8 @@ _RETURN_PAGE = (
     "RETURN r.type AS type, r.id AS id, r.versionId AS version, "
     "r.lastUpdated AS last_updated, r.json AS json"
 )
+#: the SQL lowering's decimal-to-double bounds (``number_bound``), for Neo4j's doubles
+_DOUBLES = SQLPredicates()
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 
 
@@ -93,10 +95,6 @@ class CypherCompiler(BaseCompiler):
     supports_Missing = staticmethod(SQLPredicates.supports_Missing)
     supports_Composite = staticmethod(SQLPredicates.supports_Composite)
     supports_SortKey = staticmethod(SQLPredicates.supports_SortKey)
-
-    #: numbers are doubles in Neo4j: bounds move as on the SQL engines' double columns
-    number = staticmethod(float)
-    number_bound = SQLPredicates.number_bound
 
     def __init__(self) -> None:
         super().__init__()
@@ -307,7 +305,27 @@ class CypherCompiler(BaseCompiler):
         columns = {"low": f"{v}.low", "high": f"{v}.high"}
         return self.terms(prefixes.date_terms(node.prefix), columns, self.date_bounds(node))
 
-    number_bounds = SQLPredicates.number_bounds
+    def number_bounds(
+        self, node: ir.Node, fields: tuple[str, str, str]
+    ) -> dict[str, Callable[[], str]]:
+        """The bounds of a number or quantity match: numbers are doubles in Neo4j, so each
+        decimal bound moves to the double on its right side (as on the SQL engines' double
+        columns: ``SQLPredicates.number_bound``)."""
+        v, lo, hi = fields
+        prefix: ir.Prefix = getattr(node, "prefix")  # noqa: B009 - number and quantity nodes
+        ops = {b: op for conjunct in prefixes.number_terms(prefix) for _, op, b in conjunct}
+        picks: dict[str, tuple[str, Callable[[Any], Any]]] = {
+            "V": (v, lambda x: x), "L": (lo, lambda x: x), "H": (hi, lambda x: x),
+            "AL": (v, lambda x: prefixes.approx_number(x)[0]),
+            "AH": (v, lambda x: prefixes.approx_number(x)[1]),
+        }  # fmt: skip
+
+        def bound(name: str) -> Callable[[], str]:
+            field, pick = picks[name]
+            op = ops.get(name, "=")
+            return lambda: self.value(node, field, lambda x: _DOUBLES.number_bound(pick(x), op))
+
+        return {name: bound(name) for name in picks}
 
     def row_NumberMatch(self, node: ir.NumberMatch, v: str) -> str:
         bounds = self.number_bounds(node, ("value", "low", "high"))

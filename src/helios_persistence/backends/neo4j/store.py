@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from helios_persistence import ir, pipeline
 from helios_persistence.backends.neo4j.graph_rows import apply_statement, graph_row
@@ -165,7 +165,7 @@ class Neo4jStore:
         if includes:  # walked as paths below, not in rounds by the shared runner
             plan = replace(plan, effective=replace(plan.effective, include=()))
         driver = SqlDriver(
-            compiler=compiler,  # type: ignore[arg-type] - duck-typed: the include statements
+            compiler=cast(Any, compiler),  # (the runner needs its page_size only)
             execute=lambda text, params: [
                 tuple(r.values()) for r in self.run(text, params, timeout=self.timeout)
             ],
