@@ -86,7 +86,7 @@ class Neo4jStore:
         temporary: bool = False,
         registry: Registry | None = None,
         timeout: float | None = 30.0,
-        batch_size: int = 1000,
+        batch_size: int = 500,
         base_url: str | None = None,
         connect_timeout: float = 5.0,
     ) -> None:
