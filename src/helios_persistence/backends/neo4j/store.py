@@ -50,7 +50,7 @@ _DROP = (
     "MATCH (r:Resource) WHERE r.tenant STARTS WITH $prefix "
     "CALL (r) { OPTIONAL MATCH (r)-[:IDX]->(:Comp)-[:IDX]->(c) DETACH DELETE c "
     "WITH DISTINCT r OPTIONAL MATCH (r)-[:IDX]->(v) DETACH DELETE v "
-    "WITH DISTINCT r DETACH DELETE r } IN TRANSACTIONS OF 2000 ROWS"
+    "WITH DISTINCT r DETACH DELETE r } IN TRANSACTIONS OF 200 ROWS"
 )
 _LIVE_VERSIONS = (
     "MATCH (r:Resource {tenant: $tenant, live: true}) "
