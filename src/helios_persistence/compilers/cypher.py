@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from helios_persistence import ir, prefixes
 from helios_persistence.compilers.base import BaseCompiler, Template
@@ -51,6 +51,8 @@ _RETURN_PAGE = (
     "RETURN r.type AS type, r.id AS id, r.versionId AS version, "
     "r.lastUpdated AS last_updated, r.json AS json"
 )
+#: the SQL lowering's decimal-to-double bounds (``number_bound``), for Neo4j's doubles
+_DOUBLES = SQLPredicates()
 _TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
 
 
@@ -93,10 +95,6 @@ class CypherCompiler(BaseCompiler):
     supports_Missing = staticmethod(SQLPredicates.supports_Missing)
     supports_Composite = staticmethod(SQLPredicates.supports_Composite)
     supports_SortKey = staticmethod(SQLPredicates.supports_SortKey)
-
-    #: numbers are doubles in Neo4j: bounds move as on the SQL engines' double columns
-    number = staticmethod(float)
-    number_bound = SQLPredicates.number_bound
 
     def __init__(self) -> None:
         super().__init__()
@@ -217,16 +215,17 @@ class CypherCompiler(BaseCompiler):
         return f"NOT {present}" if node.missing else present
 
     def visit_Chain(self, node: ir.Chain, scope: _Scope) -> str:
-        parts = []
-        for target_type in node.target_types:
-            t = self.var("t")
-            inner = _Scope(t, target_type)
-            where = self.where(node.where, inner)
-            parts.append(
-                f"EXISTS {{ MATCH {self.bound(scope.var)}-{self.refers(node.param)}->"
-                f"{self.resource_node(t, target_type)} WHERE {where} }}"
-            )
-        return parts[0] if len(parts) == 1 else " OR ".join(f"({p})" for p in parts)
+        # several target types share ``where``: one pattern, the type a property condition
+        single = node.target_types[0] if len(node.target_types) == 1 else None
+        t = self.var("t")
+        where = self.where(node.where, _Scope(t, single))
+        if single is None:
+            types = list(node.target_types)
+            where = f"{t}.type IN {self.bind(lambda _values: types)} AND ({where})"
+        return (
+            f"EXISTS {{ MATCH {self.bound(scope.var)}-{self.refers(node.param)}->"
+            f"{self.resource_node(t, single)} WHERE {where} }}"
+        )
 
     def visit_Has(self, node: ir.Has, scope: _Scope) -> str:
         s = self.var("s")
@@ -306,7 +305,27 @@ class CypherCompiler(BaseCompiler):
         columns = {"low": f"{v}.low", "high": f"{v}.high"}
         return self.terms(prefixes.date_terms(node.prefix), columns, self.date_bounds(node))
 
-    number_bounds = SQLPredicates.number_bounds
+    def number_bounds(
+        self, node: ir.Node, fields: tuple[str, str, str]
+    ) -> dict[str, Callable[[], str]]:
+        """The bounds of a number or quantity match: numbers are doubles in Neo4j, so each
+        decimal bound moves to the double on its right side (as on the SQL engines' double
+        columns: ``SQLPredicates.number_bound``)."""
+        v, lo, hi = fields
+        prefix: ir.Prefix = getattr(node, "prefix")  # noqa: B009 - number and quantity nodes
+        ops = {b: op for conjunct in prefixes.number_terms(prefix) for _, op, b in conjunct}
+        picks: dict[str, tuple[str, Callable[[Any], Any]]] = {
+            "V": (v, lambda x: x), "L": (lo, lambda x: x), "H": (hi, lambda x: x),
+            "AL": (v, lambda x: prefixes.approx_number(x)[0]),
+            "AH": (v, lambda x: prefixes.approx_number(x)[1]),
+        }  # fmt: skip
+
+        def bound(name: str) -> Callable[[], str]:
+            field, pick = picks[name]
+            op = ops.get(name, "=")
+            return lambda: self.value(node, field, lambda x: _DOUBLES.number_bound(pick(x), op))
+
+        return {name: bound(name) for name in picks}
 
     def row_NumberMatch(self, node: ir.NumberMatch, v: str) -> str:
         bounds = self.number_bounds(node, ("value", "low", "high"))
@@ -359,28 +378,30 @@ class CypherCompiler(BaseCompiler):
         return f"{value} STARTS WITH {v}.uri"  # ABOVE: the stored uri is a prefix of the value
 
     # -- anchored paths -------------------------------------------------------------------------
-    def anchor(self, node: ir.Predicate, scope: _Scope) -> tuple[str, list[str]] | None:
-        """A path pattern leaving ``scope``'s node (and conditions on its nodes) that exists
-        exactly when ``node`` holds, for a chain, ``_has`` or parameter match (or an AND with
-        one): written as the search's ``MATCH``, it lets the planner start from the most
-        selective end (an index seek on a value node) and walk the references backwards,
-        instead of testing every resource of the type. None for other predicates."""
+    def anchor(self, node: ir.Predicate, scope: _Scope) -> tuple[list[str], list[str]] | None:
+        """Patterns of a path leaving ``scope``'s node (and conditions on its nodes) that
+        exists exactly when ``node`` holds, for a chain, ``_has`` or parameter match (or an
+        AND with one): written as the search's ``MATCH`` clauses, they let the planner start
+        from the most selective end (an index seek on a value node) and walk the references
+        backwards, instead of testing every resource of the type. One ``MATCH`` per hop: a
+        path may use one reference twice (``_has:Organization:partof:partof...`` through a
+        resource and back), which one pattern would forbid. None for other predicates."""
         if isinstance(node, ir.Chain) and len(node.target_types) == 1:
             t = self.var("t")
             inner = _Scope(t, node.target_types[0])
-            step = f"-{self.refers(node.param)}->{self.resource_node(t, inner.rtype)}"
-            return self.continued(step, node.where, inner)
+            step = f"{self.bound(scope.var)}-{self.refers(node.param)}->"
+            return self.continued(step + self.resource_node(t, inner.rtype), node.where, inner)
         if isinstance(node, ir.Has):
             s = self.var("s")
             inner = _Scope(s, node.source_type)
-            step = f"<-{self.refers(node.param)}-{self.resource_node(s, inner.rtype)}"
-            return self.continued(step, node.where, inner)
+            step = f"{self.bound(scope.var)}<-{self.refers(node.param)}-"
+            return self.continued(step + self.resource_node(s, inner.rtype), node.where, inner)
         kind = _NODE_KIND.get(type(node))
         if kind is not None and getattr(node, "param", None) not in ("_id", "_lastUpdated"):
             v = self.var("v")
-            step = f"-[:IDX]->{self.value_node(v, LABELS[kind], getattr(node, 'param'))}"  # noqa: B009
+            value = self.value_node(v, LABELS[kind], getattr(node, "param"))  # noqa: B009
             condition = self.row_condition(node, v)
-            return step, [condition] if condition else []
+            return [f"{self.bound(scope.var)}-[:IDX]->{value}"], [condition] if condition else []
         if isinstance(node, ir.And):
             # the first chain or _has (they select through other resources), else a match
             ranked = sorted(
@@ -396,13 +417,15 @@ class CypherCompiler(BaseCompiler):
                     return found[0], found[1] + others
         return None
 
-    def continued(self, step: str, where: ir.Predicate, inner: _Scope) -> tuple[str, list[str]]:
+    def continued(
+        self, step: str, where: ir.Predicate, inner: _Scope
+    ) -> tuple[list[str], list[str]]:
         """``step`` then the anchored path of ``where`` from its node (or ``where`` as a
         condition on that node)."""
         rest = self.anchor(where, inner)
         if rest is None:
-            return step, [f"({self.where(where, inner)})"]
-        return step + rest[0], rest[1]
+            return [step], [f"({self.where(where, inner)})"]
+        return [step, *rest[0]], rest[1]
 
     # -- the query ------------------------------------------------------------------------------
     def build(self, query: ir.Query, index: ir.ValueIndex) -> Template:
@@ -416,7 +439,7 @@ class CypherCompiler(BaseCompiler):
         distinct = ""
         anchored = None if query.where is None else self.anchor(query.where, scope)
         if anchored is not None:
-            head += anchored[0]
+            head += "".join(f"\nMATCH {pattern}" for pattern in anchored[0])
             conditions.extend(anchored[1])
             distinct = " WITH DISTINCT r"  # (one row per path: several may reach a resource)
         elif query.where is not None:
@@ -503,7 +526,7 @@ class CypherCompiler(BaseCompiler):
             disjuncts.append(f"({' AND '.join(equal)})")
         return " OR ".join(disjuncts)
 
-    # -- includes (run by the shared search runner, backends/sql/search.py) ------------------
+    # -- includes -----------------------------------------------------------------------------
     @classmethod
     @functools.cache
     def include_statement(cls, reverse: bool, any_param: bool, target: bool) -> str:
@@ -521,6 +544,54 @@ class CypherCompiler(BaseCompiler):
             else ("(t:Resource {tenant: $tenant})")
         )
         return f"MATCH {s}-{rel}->{t} WHERE s.id IN $ids RETURN DISTINCT t.type, t.id"
+
+    @staticmethod
+    def include_specs(includes: tuple[ir.Include, ...]) -> list[dict[str, Any]]:
+        """The ``$specs`` parameter of :meth:`include_closure_statement`."""
+        return [
+            {
+                "reverse": inc.reverse, "source": inc.source_type, "param": inc.param,
+                "target": inc.target_type, "iterate": inc.iterate,
+            }
+            for inc in includes
+        ]  # fmt: skip
+
+    @classmethod
+    @functools.cache
+    def include_closure_statement(cls) -> str:
+        """Every resource the includes ``$specs`` reach from the page ``$keys`` (``[type,
+        id]`` pairs): one step by any include, then up to ``MAX_INCLUDE_ROUNDS - 1`` more by
+        ``:iterate`` ones, as a bounded variable-length path (the shortest one per resource
+        reached, so the graph is walked breadth-first). Each step follows one ``REFERS``
+        relationship to a live resource: forwards for ``_include`` (source type, parameter,
+        target type), backwards for ``_revinclude``. Returns page rows (:data:`PAGE_COLUMNS`).
+        The same answer as the shared runner's rounds (``backends/sql/search.py``)."""
+        from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS
+
+        def step(specs: str, a: str, x: str, b: str) -> str:
+            return (
+                f"any(s IN {specs} WHERE (s.param = '*' OR {x}.param = s.param) AND ("
+                f"(NOT s.reverse AND startNode({x}) = {a} AND (s.source = '*' OR "
+                f"{a}.type = s.source) AND (s.target IS NULL OR {b}.type = s.target)) OR "
+                f"(s.reverse AND startNode({x}) = {b} AND {b}.type = s.source AND "
+                f"(s.target IS NULL OR {a}.type = s.target))))"
+            )
+
+        node = "Resource {tenant: $tenant, live: true}"
+        return "\n".join(
+            [
+                "UNWIND $keys AS k",
+                "MATCH (m:Resource {tenant: $tenant, type: k[0], id: k[1]})",
+                f"MATCH (m {{tenant: $tenant}})-[x0:REFERS]-(n0:{node})",
+                f"WHERE {step('$specs', 'm', 'x0', 'n0')}",
+                "WITH DISTINCT n0",
+                f"MATCH ANY SHORTEST (n0 {{tenant: $tenant}}) ((a:{node})-[x:REFERS]-(b:{node})",
+                f"  WHERE {step('$iterating', 'a', 'x', 'b')}){{0,{MAX_INCLUDE_ROUNDS - 1}}}"
+                f" (n:{node})",
+                "WITH DISTINCT n",
+                _RETURN_PAGE.replace("r.", "n."),
+            ]
+        )
 
     @classmethod
     @functools.cache

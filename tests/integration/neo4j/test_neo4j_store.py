@@ -164,6 +164,7 @@ def test_a_statement_over_its_timeout_is_a_query_timeout(graph: Any) -> None:
         )
 
 
+@pytest.mark.slow
 def test_a_search_over_the_store_timeout_is_a_query_timeout(primary: Any) -> None:
     """The store's ``timeout`` bounds each search statement."""
     from helios_persistence.errors import QueryTimeout

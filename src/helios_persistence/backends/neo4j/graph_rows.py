@@ -101,12 +101,25 @@ def graph_row(change: Change, tenant: str, registry: Registry) -> dict[str, Any]
     return row
 
 
+#: the properties of each value label (its row's fields, the tenant)
+_PROPERTIES = {
+    label: ("tenant", *(f.name for f in dataclasses.fields(row)))
+    for row, label in _ROW_LABEL.items()
+}
+
+
 def _create_values(owner: str, source: str, depth: int) -> list[str]:
-    return [
-        f"CALL ({owner}, {source}) {{ UNWIND {source}.{label} AS p{depth} "
-        f"CREATE ({owner})-[:IDX]->(v{depth}:{label}) SET v{depth} = p{depth} }}"
-        for label in VALUE_LABELS
-    ]
+    """One ``CALL`` per value label creating its value nodes, properties written out (a
+    ``SET v = map`` would make the planner buffer every row: Eager)."""
+    calls = []
+    for label in VALUE_LABELS:
+        p = f"p{depth}"
+        props = ", ".join(f"{name}: {p}.{name}" for name in _PROPERTIES[label])
+        calls.append(
+            f"CALL ({owner}, {source}) {{ UNWIND {source}.{label} AS {p} "
+            f"CREATE ({owner})-[:IDX]->(:{label} {{{props}}}) }}"
+        )
+    return calls
 
 
 @functools.cache

@@ -17,13 +17,14 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from dataclasses import replace
+from typing import Any, NoReturn, cast
 
 from helios_persistence import ir, pipeline
 from helios_persistence.backends.neo4j.graph_rows import apply_statement, graph_row
 from helios_persistence.backends.neo4j.schema import migrate
 from helios_persistence.backends.sql.search import SqlDriver, run_search
-from helios_persistence.compilers.cypher import COMPOSITE_LABEL, LABELS, compiler
+from helios_persistence.compilers.cypher import compiler
 from helios_persistence.errors import (
     HeliosError,
     MissingDependency,
@@ -43,6 +44,13 @@ __all__ = ["Neo4jStore"]
 _VERSIONS_OF = (
     "UNWIND $keys AS k MATCH (r:Resource {tenant: $tenant, type: k.type, id: k.id}) "
     "RETURN r.type AS type, r.id AS id, r.versionId AS version"
+)
+#: every node of the tenants under a prefix (value nodes hang off resource nodes)
+_DROP = (
+    "MATCH (r:Resource) WHERE r.tenant STARTS WITH $prefix "
+    "CALL (r) { OPTIONAL MATCH (r)-[:IDX]->(:Comp)-[:IDX]->(c) DETACH DELETE c "
+    "WITH DISTINCT r OPTIONAL MATCH (r)-[:IDX]->(v) DETACH DELETE v "
+    "WITH DISTINCT r DETACH DELETE r } IN TRANSACTIONS OF 200 ROWS"
 )
 _LIVE_VERSIONS = (
     "MATCH (r:Resource {tenant: $tenant, live: true}) "
@@ -78,7 +86,7 @@ class Neo4jStore:
         temporary: bool = False,
         registry: Registry | None = None,
         timeout: float | None = 30.0,
-        batch_size: int = 1000,
+        batch_size: int = 500,
         base_url: str | None = None,
         connect_timeout: float = 5.0,
     ) -> None:
@@ -153,18 +161,44 @@ class Neo4jStore:
         plan = pipeline.plan(
             query, compiler, registry=self.registry, ctx=ctx, base_url=self.base_url, **kw
         )
+        includes = plan.effective.include
+        if includes:  # walked as paths below, not in rounds by the shared runner
+            plan = replace(plan, effective=replace(plan.effective, include=()))
         driver = SqlDriver(
-            compiler=compiler,  # type: ignore[arg-type] - duck-typed: the include statements
+            compiler=cast(Any, compiler),  # (the runner needs its page_size only)
             execute=lambda text, params: [
                 tuple(r.values()) for r in self.run(text, params, timeout=self.timeout)
             ],
             decode=lambda value: json.loads(str(value)),
         )
-        result = run_search(driver, self.tenant_key(ctx), plan)
+        tenant = self.tenant_key(ctx)
+        result = run_search(driver, tenant, plan)
+        if includes and result.resources:
+            result.included = self._included(tenant, includes, result.resources)
         if isinstance(query, str):
             result.query = query
         result.base_url = self.base_url
         return result
+
+    def _included(
+        self, tenant: str, includes: tuple[ir.Include, ...], matches: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """What ``_include``/``_revinclude`` (``:iterate`` to a fixpoint) add to a page, in
+        one statement (bounded variable-length paths from the page's resources)."""
+        keys = [[r["resourceType"], r["id"]] for r in matches]
+        page = {(t, i) for t, i in keys}
+        params = {
+            "tenant": tenant, "keys": keys,
+            "specs": compiler.include_specs(includes),
+            "iterating": compiler.include_specs(tuple(i for i in includes if i.iterate)),
+        }  # fmt: skip
+        rows = self.run(compiler.include_closure_statement(), params, timeout=self.timeout)
+        found = sorted(
+            (row["type"], row["id"], row["json"])
+            for row in rows
+            if (row["type"], row["id"]) not in page
+        )
+        return [json.loads(str(text)) for _t, _i, text in found]
 
     # -- the secondary's write side -------------------------------------------------------------
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
@@ -255,18 +289,12 @@ class Neo4jStore:
 
     # -- lifetime -------------------------------------------------------------------------------
     def drop_namespace(self) -> None:
-        """Delete every node of this store's namespace (tenants ``<namespace>/...``)."""
+        """Delete every node of this store's namespace (tenants ``<namespace>/...``): the
+        resource nodes and the value nodes hanging off them."""
         if self.namespace is None:
             raise ValueError("this store has no namespace to drop")
-        prefix = f"{self.namespace}/"
-        labels = ["Resource", COMPOSITE_LABEL, *LABELS.values()]
         with self._errors(), self._session() as session:
-            for label in labels:
-                session.run(
-                    f"MATCH (n:{label}) WHERE n.tenant STARTS WITH $prefix "
-                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
-                    prefix=prefix,
-                ).consume()
+            session.run(_DROP, prefix=f"{self.namespace}/").consume()
 
     def close(self) -> None:
         try:
