@@ -24,9 +24,21 @@ def test_an_unreachable_server_is_unavailable() -> None:
 
 
 def test_a_slow_answer_is_a_query_timeout(es_store: Any, ctx: Any) -> None:
-    es_store.client = es_store.client.options(request_timeout=0.000001)
-    with pytest.raises(QueryTimeout):
-        es_store.search(ctx, "Patient?name=x")
+    from elasticsearch import Elasticsearch
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        real, es_store.client = es_store.client, Elasticsearch(url, request_timeout=0.5,
+                                                               max_retries=0)  # fmt: skip
+        try:
+            with pytest.raises(QueryTimeout, match="did not answer"):
+                es_store.search(ctx, "Patient?name=x")
+        finally:
+            es_store.client = real
+        with pytest.raises(QueryTimeout):
+            open_store(f"elasticsearch://127.0.0.1:{silent.getsockname()[1]}?timeout=0.5")
 
 
 def test_a_refused_search_is_an_invalid_search(es_store: Any, ctx: Any) -> None:
