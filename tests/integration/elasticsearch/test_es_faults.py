@@ -4,6 +4,7 @@ the server refuses an ``InvalidSearch``; none changes what the index holds."""
 from __future__ import annotations
 
 import socket
+import uuid
 from typing import Any
 
 import pytest
@@ -52,3 +53,18 @@ def test_bad_urls_are_refused(es_url: str) -> None:
                 f"{es_url}?unknown=1", f"{es_url}?timeout=soon"):  # fmt: skip
         with pytest.raises(InvalidStoreURL):
             open_store(bad)
+
+
+def test_a_deleted_index_is_reported_never_recreated_unmapped(es_url: str, ctx: Any) -> None:
+    from helios_persistence.storage.sync import Change
+
+    store = open_store(f"{es_url}?prefix=gone-{uuid.uuid4().hex[:10]}&refresh=true")
+    try:
+        store.drop()
+        resource = {"resourceType": "Patient", "id": "p"}
+        report = store.apply(ctx, [Change(1, "acme", "Patient", "p", 1, "upsert", 0, resource)])
+        assert report.applied == 0 and len(report.failed) == 1
+        assert not store.client.indices.exists(index=store.alias)
+    finally:
+        store.drop()
+        store.close()

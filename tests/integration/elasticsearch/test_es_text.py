@@ -47,7 +47,7 @@ def _patient(i: int, narrative: str, family: str) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     narratives=st.lists(st.tuples(texts, texts), min_size=3, max_size=8),
