@@ -1,9 +1,9 @@
 """Elasticsearch benchmark: bulk indexing throughput, full-text latency against SQLite FTS5 and
 PostgreSQL tsvector, and a token + date query class against PostgreSQL, in one run.
 
-    python -m bench.bench_elasticsearch [--patients 4700] [--repeat 9]
+    python -m bench.bench_elasticsearch [--patients 4800] [--repeat 9]
 
-The data is ``generate(patients, seed=7)`` (4,700 patients: about 100,000 resources), loaded
+The data is ``generate(patients, seed=7)`` (4,800 patients: about 102,000 resources), loaded
 into a SQLite primary (a file), a PostgreSQL store (a scratch schema, dropped at the end) and
 an Elasticsearch store (a scratch index, deleted at the end) kept in sync from the SQLite
 primary's outbox, as the composite layer will run it:
@@ -88,7 +88,7 @@ def _index(primary: Any, es: Any, ctx: hp.TenantContext, batch: int) -> dict[str
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--patients", type=int, default=4700)
+    parser.add_argument("--patients", type=int, default=4800)
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--batch", type=int, default=2000, help="changes per bulk apply")
     args = parser.parse_args(argv)

@@ -217,6 +217,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
     parsed = hp.parse(args.query, registry=registry)
     compiled = hp.compile(parsed, dialect=args.dialect, tenant=args.tenant)
     console.print(str(parsed))
+    if compiled.body is not None:  # a request body (Elasticsearch): the tenant set at run time
+        console.print(Syntax(json.dumps(compiled.body, indent=2), "json", word_wrap=True))
+        return 0
     console.print(Syntax(compiled.text, "sql", word_wrap=True))
     console.print(compiled.params)
     return 0

@@ -27,9 +27,10 @@ class FakeClient:
         self.requests: list[list[str]] = []
         self.fail_requests = fail_requests
 
-    def bulk(self, body: bytes, refresh: str) -> dict[str, Any]:
+    def bulk(self, body: bytes, refresh: str, require_alias: bool) -> dict[str, Any]:
         from elasticsearch import ConnectionError
 
+        assert require_alias  # a deleted index must never be re-created without the mapping
         if self.fail_requests:
             self.fail_requests -= 1
             raise ConnectionError("connection refused")
@@ -98,7 +99,7 @@ def test_a_refused_request_reports_its_items() -> None:
     from elasticsearch import ApiError
 
     class Refusing(FakeClient):
-        def bulk(self, body: bytes, refresh: str) -> dict[str, Any]:
+        def bulk(self, body: bytes, refresh: str, require_alias: bool) -> dict[str, Any]:
             meta = ApiResponseMeta(413, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "h", 1))
             raise ApiError("too large", meta, {})
 

@@ -122,3 +122,11 @@ def _field_names(node: Any) -> set[str]:
             else:
                 out |= _field_names(v)
     return out
+
+
+def test_helios_compile_prints_the_request_body(capsys: Any) -> None:
+    from helios_persistence.cli import main
+
+    assert main(["compile", "Patient?_text=heart attack", "--dialect", "elasticsearch"]) == 0
+    out = capsys.readouterr().out
+    assert '"narrative"' in out and '"tenant": null' in out and "query_string" not in out

@@ -300,9 +300,7 @@ class ElasticsearchCompiler(BaseCompiler):
             limits = {}
             for _, op, bound in conjunct:
                 name, pick = picks[bound]
-                limits[ops[op]] = self.value(
-                    node, name, lambda x, p=pick, o=op: _DOUBLES.number_bound(p(x), o)
-                )
+                limits[ops[op]] = self.value(node, name, _double_bound(pick, op))
             disjuncts.append({"range": {field: limits}})
         return disjuncts[0] if len(disjuncts) == 1 else _bool("should", disjuncts)
 
@@ -381,6 +379,11 @@ class ElasticsearchCompiler(BaseCompiler):
         query = self.value(node, "query", lambda q: text_query(q.tree, "ptext.w"))
         inner = _bool("filter", [{"term": {"ptext.p": self.const(node.param)}}, query])
         return {"nested": {"path": "ptext", "query": inner}}
+
+
+def _double_bound(pick: Callable[[Decimal], Decimal], op: str) -> Callable[[Decimal], Any]:
+    """The bound ``pick(value)`` as the double the SQL dialects would bind for ``op``."""
+    return lambda value: _DOUBLES.number_bound(pick(value), op)
 
 
 def _sys(value: str | None) -> str:

@@ -4,6 +4,7 @@ the server refuses an ``InvalidSearch``; none changes what the index holds."""
 from __future__ import annotations
 
 import socket
+import uuid
 from typing import Any
 
 import pytest
@@ -24,9 +25,21 @@ def test_an_unreachable_server_is_unavailable() -> None:
 
 
 def test_a_slow_answer_is_a_query_timeout(es_store: Any, ctx: Any) -> None:
-    es_store.client = es_store.client.options(request_timeout=0.000001)
-    with pytest.raises(QueryTimeout):
-        es_store.search(ctx, "Patient?name=x")
+    from elasticsearch import Elasticsearch
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        real, es_store.client = es_store.client, Elasticsearch(url, request_timeout=0.5,
+                                                               max_retries=0)  # fmt: skip
+        try:
+            with pytest.raises(QueryTimeout, match="did not answer"):
+                es_store.search(ctx, "Patient?name=x")
+        finally:
+            es_store.client = real
+        with pytest.raises(QueryTimeout):
+            open_store(f"elasticsearch://127.0.0.1:{silent.getsockname()[1]}?timeout=0.5")
 
 
 def test_a_refused_search_is_an_invalid_search(es_store: Any, ctx: Any) -> None:
@@ -40,3 +53,18 @@ def test_bad_urls_are_refused(es_url: str) -> None:
                 f"{es_url}?unknown=1", f"{es_url}?timeout=soon"):  # fmt: skip
         with pytest.raises(InvalidStoreURL):
             open_store(bad)
+
+
+def test_a_deleted_index_is_reported_never_recreated_unmapped(es_url: str, ctx: Any) -> None:
+    from helios_persistence.storage.sync import Change
+
+    store = open_store(f"{es_url}?prefix=gone-{uuid.uuid4().hex[:10]}&refresh=true")
+    try:
+        store.drop()
+        resource = {"resourceType": "Patient", "id": "p"}
+        report = store.apply(ctx, [Change(1, "acme", "Patient", "p", 1, "upsert", 0, resource)])
+        assert report.applied == 0 and len(report.failed) == 1
+        assert not store.client.indices.exists(index=store.alias)
+    finally:
+        store.drop()
+        store.close()

@@ -94,7 +94,8 @@ def write(
         for batch in _batches(pending, index, limits):
             body = b"".join(op.lines(index) for op in batch)
             try:
-                response = client.bulk(body=body, refresh=refresh)
+                # (require_alias: a deleted index is an error, never auto-created unmapped)
+                response = client.bulk(body=body, refresh=refresh, require_alias=True)
             except ConnectionTimeout as exc:
                 if attempt == limits.retries:
                     raise QueryTimeout(f"Elasticsearch bulk request timed out: {exc}") from None

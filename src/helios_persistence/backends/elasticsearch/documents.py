@@ -11,11 +11,11 @@ analyzer, so stemming and folding are SQLite's (the server has no ``analysis-com
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from helios_persistence.compilers.elasticsearch_fields import (
+    SEP,
     date_field,
     date_sort_field,
     identifier_key,
@@ -67,87 +67,95 @@ def _double(value: Decimal | None) -> float | None:
 
 
 class _Fields:
-    """The fields of one document (or of one composite repetition), filled row by row."""
+    """The fields of one document (or of one composite repetition), filled row by row
+    (``param``: the name the rows are indexed under; a composite's components are
+    ``<composite>$<i>``)."""
 
     def __init__(self) -> None:
         self.fields: dict[str, Any] = {}
 
     def add(self, name: str, value: Any) -> None:
-        self.fields.setdefault(name, []).append(value)
+        found = self.fields.get(name)
+        if found is None:
+            self.fields[name] = [value]
+        else:
+            found.append(value)
 
-    def row(self, row: Any, *, sort: bool = True) -> None:
-        p = row.param
-        if isinstance(row, StringRow):
-            self.add("str", key(p, row.norm))
-            self.add("strx", key(p, row.exact))
+    def row(self, row: Any, p: str, *, sort: bool = True) -> None:
+        kind = type(row)
+        if kind is TokenRow:
+            self._token(row, p, sort)
+        elif kind is ReferenceRow:
+            self._reference(row, p, sort)
+        elif kind is StringRow:
+            self.add("str", f"{p}{SEP}{row.norm}")
+            self.add("strx", f"{p}{SEP}{row.exact}")
             if sort:
                 self.add(sort_field(p), row.norm)
-        elif isinstance(row, TokenRow):
-            self._token(row, sort)
-        elif isinstance(row, DateRow):
+        elif kind is DateRow:
             self.add(date_field(p), {"gte": row.low, "lte": max(row.low, row.high - 1)})
             if sort:
                 self.add(date_sort_field(p), row.low)
                 self.add(date_sort_field(p), row.high)
-        elif isinstance(row, NumberRow):
+        elif kind is QuantityRow:
+            self._quantity(row, p)
+        elif kind is NumberRow:
             value = _double(row.value)
             if value is not None:
                 self.add(number_field(p), value)
-        elif isinstance(row, QuantityRow):
-            self._quantity(row)
-        elif isinstance(row, ReferenceRow):
-            self._reference(row, sort)
-        elif isinstance(row, UriRow):
-            self.add("uri", key(p, row.uri))
+        elif kind is UriRow:
+            self.add("uri", f"{p}{SEP}{row.uri}")
             if sort:
                 self.add(sort_field(p), row.uri)
 
-    def _token(self, row: TokenRow, sort: bool) -> None:
-        p = row.param
-        if row.code is not None:
-            self.add("tok_c", key(p, row.code))
-            self.add("tok_sc", key(p, _sys(row.system), row.code))
+    def _token(self, row: TokenRow, p: str, sort: bool) -> None:
+        code, system = row.code, row.system
+        if code is not None:
+            self.add("tok_c", f"{p}{SEP}{code}")
+            self.add("tok_sc", f"{p}{SEP}{_sys(system)}{SEP}{code}")
             if sort:
-                self.add(sort_field(p), row.code)
-        if row.system is not None:
-            self.add("tok_s", key(p, row.system))
+                self.add(sort_field(p), code)
+        if system is not None:
+            self.add("tok_s", f"{p}{SEP}{system}")
         if row.text:
-            self.add("tok_t", key(p, row.text))
+            self.add("tok_t", f"{p}{SEP}{row.text}")
         if row.type_code is not None or row.type_system is not None:
-            self.add("tok_ot", key(p, _sys(row.type_system), _sys(row.type_code),
-                                   _sys(row.code)))  # fmt: skip
+            self.add("tok_ot", key(p, _sys(row.type_system), _sys(row.type_code), _sys(code)))
 
-    def _quantity(self, row: QuantityRow) -> None:
+    def _quantity(self, row: QuantityRow, p: str) -> None:
         value = _double(row.value)
-        nested: dict[str, Any] = {"p": row.param, "v": value, "s": row.system, "c": row.code,
+        nested: dict[str, Any] = {"p": p, "v": value, "s": row.system, "c": row.code,
                                   "u": row.unit}  # fmt: skip
         canonical = _double(row.canonical_value)
         if canonical is not None and row.canonical_unit is not None:
             nested["cv"], nested["cu"] = canonical, row.canonical_unit
         self.add("qty", {k: v for k, v in nested.items() if v is not None})
         if value is not None:
-            self.add(number_field(row.param), value)
+            self.add(number_field(p), value)
 
-    def _reference(self, row: ReferenceRow, sort: bool) -> None:
-        p = row.param
-        present = {
-            c: v
-            for c, v in zip(
-                "tiuv", (row.target_type, row.target_id, row.url, row.version), strict=True
-            )
-            if v is not None
-        }
-        for k in reference_keys(p, present):
-            self.add("ref", k)
+    def _reference(self, row: ReferenceRow, p: str, sort: bool) -> None:
+        rtype, rid = row.target_type, row.target_id
+        if row.url is None and row.version is None and rtype is not None and rid is not None:
+            # the common local reference (what reference_keys gives for type and id)
+            self.add("ref", f"t:{p}{SEP}{rtype}")
+            self.add("ref", f"i:{p}{SEP}{rid}")
+            self.add("ref", f"ti:{p}{SEP}{rtype}{SEP}{rid}")
+        else:
+            present = {
+                c: v for c, v in zip("tiuv", (rtype, rid, row.url, row.version), strict=True)
+                if v is not None
+            }  # fmt: skip
+            for k in reference_keys(p, present):
+                self.add("ref", k)
         if row.identifier_value is not None:
             self.add("ref", identifier_key(p, None, row.identifier_value))
             if row.identifier_system is not None:
                 self.add("ref", identifier_key(p, row.identifier_system, row.identifier_value))
-        if row.target_type is not None and row.target_id is not None:
-            self.add("ref", target_key(row.target_type, row.target_id))
-            self.add("refs", [p, row.target_type, row.target_id])
-        if sort and row.target_id is not None:
-            self.add(sort_field(p), row.target_id)
+        if rtype is not None and rid is not None:
+            self.add("ref", target_key(rtype, rid))
+            self.add("refs", [p, rtype, rid])
+        if sort and rid is not None:
+            self.add(sort_field(p), rid)
 
 
 def document(
@@ -163,10 +171,10 @@ def document(
         if isinstance(row, CompositeRow):
             part = _Fields()
             for i, component in enumerate(row.components):
-                part.row(replace(component, param=f"{row.param}${i}"), sort=False)
+                part.row(component, f"{row.param}${i}", sort=False)
             composites.append({"p": row.param, **part.fields})
             continue
-        fields.row(row)
+        fields.row(row, row.param)
         text = row.text if isinstance(row, TokenRow) else getattr(row, "exact", None)
         if text and isinstance(row, TokenRow | StringRow):
             words = stems(text)

@@ -18,7 +18,15 @@ from typing import Any
 from helios_persistence.assets import read_asset
 from helios_persistence.errors import InvalidStoreURL
 
-__all__ = ["LAYOUT", "MappingVersionError", "alias_name", "ensure_index", "index_body", "spec"]
+__all__ = [
+    "LAYOUT",
+    "MappingVersionError",
+    "alias_name",
+    "ensure_index",
+    "forget_index",
+    "index_body",
+    "spec",
+]
 
 LAYOUT = "helios-elasticsearch"
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9_\-]{0,100}")
@@ -60,10 +68,28 @@ def index_body() -> dict[str, Any]:
     return {"settings": {"index": copy.deepcopy(s["settings"])}, "mappings": mappings}
 
 
-def ensure_index(client: Any, prefix: str) -> str:
+#: (server, alias) this process has checked (a store of the same index opens with no request)
+_CHECKED: set[tuple[str, str]] = set()
+
+
+def ensure_index(client: Any, prefix: str, server: str = "") -> str:
     """The alias of the store's index, creating the index on first use; checks (and
-    upgrades) the mapping version of an existing one."""
+    upgrades) the mapping version of an existing one (once per process and ``server``)."""
     alias = alias_name(prefix)
+    if server and (server, alias) in _CHECKED:
+        return alias
+    _ensure(client, alias)
+    if server:
+        _CHECKED.add((server, alias))
+    return alias
+
+
+def forget_index(server: str, alias: str) -> None:
+    """The index was deleted: the next store to open it checks (and creates) it again."""
+    _CHECKED.discard((server, alias))
+
+
+def _ensure(client: Any, alias: str) -> str:
     version = spec()["version"]
     if client.indices.exists_alias(name=alias):
         found = client.indices.get_mapping(index=alias)

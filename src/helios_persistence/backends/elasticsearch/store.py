@@ -29,7 +29,7 @@ import orjson
 from helios_persistence import ir, pipeline
 from helios_persistence.backends.elasticsearch.bulk import BulkLimits, Operation, write
 from helios_persistence.backends.elasticsearch.documents import doc_id, document, tombstone
-from helios_persistence.backends.elasticsearch.mapping import ensure_index
+from helios_persistence.backends.elasticsearch.mapping import ensure_index, forget_index
 from helios_persistence.compilers.elasticsearch import compiler as es_compiler
 from helios_persistence.errors import (
     HeliosError,
@@ -133,7 +133,7 @@ class ElasticsearchStore:
         if auth is not None and client is None:
             self.client = self.client.options(basic_auth=auth)
         self._lock = threading.Lock()
-        self.alias = self._call(ensure_index, self.client, prefix)
+        self.alias = self._call(ensure_index, self.client, prefix, url if client is None else "")
 
     def tenant_of(self, ctx: TenantContext) -> str:
         """The ``tenant`` value of ``ctx``'s documents (under the store's ``namespace``)."""
@@ -268,6 +268,7 @@ class ElasticsearchStore:
         if not self.namespace:
             self._call(self.client.options(ignore_status=404).indices.delete,
                        index=f"{self.alias}-v*")  # fmt: skip
+            forget_index(self.url, self.alias)
             return
         query = {"prefix": {"tenant": f"{self.namespace}:"}}
         while True:
@@ -276,7 +277,7 @@ class ElasticsearchStore:
             if not hits:
                 return
             lines = b"".join(orjson.dumps({"delete": {"_id": h["_id"]}}) + b"\n" for h in hits)
-            self._call(self.client.bulk, index=self.alias, body=lines, refresh="true")
+            self._call(self.client.bulk, index=self.alias, body=lines, refresh="wait_for")
 
     def close(self) -> None:
         self.client.close()
