@@ -34,8 +34,9 @@ class SQLCompiler(SQLPredicates):
     #: the columns of a page row, in order (a backend reads page rows by these names)
     PAGE_COLUMNS: ClassVar[tuple[str, ...]] = ("type", "id", "version", "last_updated", "json")
 
-    def ids_in(self, column: exp.Expr) -> exp.Expr:
-        """``column`` is one of the ids bound to the parameter ``ids`` (see :meth:`bind_ids`)."""
+    def ids_in(self, column: exp.Expr, ids: exp.Expr | None = None) -> exp.Expr:
+        """``column`` is one of the ids bound to the parameter ``ids`` (or to the placeholder
+        ``ids``), a value of :meth:`bind_ids`."""
         raise NotImplementedError
 
     @staticmethod
