@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from helios_persistence import errors, ir, views
+from helios_persistence import composite, errors, ir, views
 from helios_persistence.parsing import Limits, ParseResult, parse, parse_lenient
 from helios_persistence.parsing.render import Unrenderable, render
 from helios_persistence.pipeline import compile
@@ -34,6 +34,7 @@ __all__ = [
     "TenantId",
     "Unrenderable",
     "compile",
+    "composite",
     "errors",
     "ir",
     "open_analytics",
