@@ -107,7 +107,7 @@ CHEAP = CostModel(
     cost={
         "sqlite": {"plain": 1, "chain": 10, "has": 10, "text": 10, "terminology": 10},
         "postgres": {"plain": 1, "chain": 10, "has": 10, "text": 10, "terminology": 10},
-        "replica": {"plain": 5, "chain": 1, "has": 1, "text": 1, "terminology": 1},
+        "replica": {"plain": 5, "chain": 1, "has": 1, "text": 2, "terminology": 2},
         "replica-text": {"plain": 5, "text": 1, "terminology": 1},
     },
     call={"replica": 0.5, "replica-text": 0.5},

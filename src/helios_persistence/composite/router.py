@@ -203,6 +203,8 @@ def route(
         chosen, cost, recheck, why = _best(predicate, rtype, feature, candidates, costs)
         if chosen is not None and cost < on_primary:
             reason = f"{chosen.role} ({chosen.dialect}) is cheaper for {feature}"
+            if why:
+                reason += f" (not {'; '.join(why)})"
             parts.append(Part(predicate, feature, chosen.role, reason, on_primary, cost, recheck))
             continue
         union = _union(predicate, rtype, candidates, costs, on_primary)
