@@ -121,7 +121,7 @@ def test_two_primaries_are_refused_in_every_form() -> None:
 def test_a_secondary_object_must_declare_what_its_role_needs() -> None:
     text_only = Replica(TextReplicaCompiler)
     try:
-        with pytest.raises(InvalidComposite, match="cannot serve its role.*Chain, Has"):
+        with pytest.raises(InvalidComposite, match=r"cannot serve its role.*Chain, Has"):
             CompositeConfig.from_dict({"primary": PG, "graph": text_only})
         assert CompositeConfig.from_dict({"primary": PG, "search": text_only}).secondaries
         with pytest.raises(InvalidComposite, match="has no apply"):

@@ -33,14 +33,14 @@ def loaded():
 
 @pytest.mark.parametrize("query", POLYGLOT)
 def test_answers_are_the_primarys_own(loaded, query: str) -> None:
-    store, primary, search, graph = loaded
+    store, primary, _search, _graph = loaded
     assert pages(store, CTX, query) == pages(primary, CTX, query)
     execution = store.last_execution
     assert execution is not None
 
 
 def test_the_polyglot_query_runs_on_every_backend_and_explains_itself(loaded) -> None:
-    store, primary, search, graph = loaded
+    store, _primary, search, graph = loaded
     before = (search.searches, graph.searches)
     result = store.search(CTX, POLYGLOT[0])
     assert result.ids and result.included and result.total > len(result.ids) and result.next
@@ -83,7 +83,7 @@ def test_lagging_secondaries_never_change_an_answer() -> None:
     the primary's (the pending ids are rechecked on the primary, or the part runs there)."""
     primary = hp.open_store("sqlite://")
     try:
-        with composite_over(primary, mode="async") as (store, search, graph):
+        with composite_over(primary, mode="async") as (store, _search, graph):
             store.bulk_load(CTX, RESOURCES[:150])
             store.catch_up(CTX)
             for resource in RESOURCES[150:300]:
@@ -102,7 +102,7 @@ def test_lagging_secondaries_never_change_an_answer() -> None:
 
 
 def test_a_failing_secondary_falls_back_then_is_not_routed_to_then_recovers(loaded) -> None:
-    store, primary, search, graph = loaded
+    store, primary, search, _graph = loaded
     query = "Patient?_text=diabetes&gender=male"
     expected = primary.search(CTX, query).ids
     search.down = True
@@ -127,7 +127,7 @@ def test_a_failing_secondary_falls_back_then_is_not_routed_to_then_recovers(load
 def test_on_failure_error_refuses_to_answer_without_the_secondary() -> None:
     primary = hp.open_store("sqlite://")
     try:
-        with composite_over(primary, on_failure="error") as (store, search, graph):
+        with composite_over(primary, on_failure="error") as (store, search, _graph):
             store.bulk_load(CTX, RESOURCES[:50])
             search.down = True
             with pytest.raises(SecondaryUnavailable, match="search secondary failed"):
@@ -141,7 +141,7 @@ def test_the_id_bound_falls_back_filters_or_fails() -> None:
     primary = hp.open_store("sqlite://")
     try:
         for on_bound in ("primary", "error"):
-            with composite_over(primary, max_ids=5, on_bound=on_bound) as (store, search, _):
+            with composite_over(primary, max_ids=5, on_bound=on_bound) as (store, _search, _):
                 ctx = hp.TenantContext.for_tenant(f"bound-{on_bound}")
                 store.bulk_load(ctx, RESOURCES[:300])
                 broad = "Observation?_content=glucose&_count=3&_total=accurate"
@@ -169,7 +169,7 @@ def test_sync_mode_with_a_secondary_down_keeps_writing() -> None:
     up with nothing lost once it is back."""
     primary = hp.open_store("sqlite://")
     try:
-        with composite_over(primary, mode="sync") as (store, search, graph):
+        with composite_over(primary, mode="sync") as (store, search, _graph):
             store.bulk_load(CTX, RESOURCES[:100])
             search.down = True
             for resource in RESOURCES[100:160]:
@@ -198,7 +198,7 @@ def test_postgresql_primary() -> None:
     schema = f"composite_{uuid.uuid4().hex[:10]}"
     primary = hp.open_store(f"{url}?schema={schema}")
     try:
-        with composite_over(primary, mode="async", start=True) as (store, search, graph):
+        with composite_over(primary, mode="async", start=True) as (store, search, _graph):
             store.bulk_load(CTX, RESOURCES[:250])
             for query in POLYGLOT:
                 assert pages(store, CTX, query) == pages(primary, CTX, query), query
