@@ -115,6 +115,34 @@ def _neo4j(tmp: Any, **kw: Any) -> Any:
     return SyncedStore(lambda **k: open_store(joined, **k), **kw)
 
 
+def _composite(primary: Callable[..., Any], **secondaries: Callable[..., Any]) -> Any:
+    """A composite (``hp.composite``, synchronous) over ``primary(tmp, **kw)`` and the
+    secondaries (``role=open(**kw)``), every part a secondary lowers routed to it."""
+    from helios_persistence.composite import composite
+    from helios_persistence.composite.costs import route_all
+
+    def open_(tmp: Any, **kw: Any) -> Any:
+        stores = [primary(tmp, **kw)]
+        try:
+            roles = {role: make(**kw) for role, make in secondaries.items()}
+        except BaseException:
+            stores[0].close()
+            raise
+        stores += roles.values()
+        store = composite(primary=stores[0], **roles, costs=route_all(), start=False)
+        close = store.close
+
+        def close_all() -> None:
+            close()
+            for member in reversed(stores):
+                member.close()
+
+        store.close = close_all
+        return store
+
+    return open_
+
+
 @dataclass(frozen=True)
 class Backend:
     name: str
@@ -124,6 +152,9 @@ class Backend:
     #: False: the backend only answers searches (DuckDB over an export), so the storage
     #: suite (CRUD, history, transactions, permissions) does not run on it
     stores: bool = True
+    #: True: the conformance suite runs it under ``make test-slow`` only, and the default
+    #: differential tests leave it out (``tests/composite/test_differential.py`` runs it)
+    slow: bool = False
 
     @contextmanager
     def opened(self, tmp: Any, **kw: Any) -> Iterator[Any]:
@@ -165,6 +196,14 @@ BACKENDS: dict[str, Backend] = {
             lambda tmp, **kw: SyncedStore(_elasticsearch, **kw),
             unavailable=lambda: _service_missing("elasticsearch"),
             stores=False,
+        ),
+        Backend(
+            "composite-sqlite-es",
+            "sqlite",  # (a composite's answers are its primary's)
+            _composite(lambda tmp, **kw: open_store("sqlite://", **kw), search=_elasticsearch),
+            unavailable=lambda: _service_missing("elasticsearch"),
+            stores=False,
+            slow=True,
         ),
     )
 }

@@ -52,13 +52,14 @@ def examples(n: int) -> settings:
 REGISTRY = default_registry().copy()
 
 
-def available() -> list[Backend]:
-    return [b for b in BACKENDS.values() if b.unavailable() is None]
+def available(*, slow: bool = False) -> list[Backend]:
+    """The backends whose servers answer: the default ones, or (``slow``) the slow ones."""
+    return [b for b in BACKENDS.values() if b.slow == slow and b.unavailable() is None]
 
 
 @contextmanager
 def loaded_stores(
-    world: dict[str, Any] | list[dict[str, Any]],
+    world: dict[str, Any] | list[dict[str, Any]], *, slow: bool = False
 ) -> Iterator[list[tuple[str, Any, Any, Evaluator]]]:
     """A fresh store per available backend with ``world`` written to it, and the evaluator
     over the resources as that store returned them: ``[(name, store, ctx, evaluator)]``.
@@ -74,7 +75,7 @@ def loaded_stores(
     stores: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            for backend in available():
+            for backend in available(slow=slow):
                 directory = Path(tmp) / backend.name
                 directory.mkdir()
                 store = backend.open(directory, registry=REGISTRY)

@@ -111,7 +111,7 @@ class CompositeConfig:
     primary: Any
     secondaries: tuple[SecondarySpec, ...] = ()
     sync: str = "sync"
-    max_ids: int = 10_000
+    max_ids: int = 5_000
     on_bound: str = "primary"
     on_failure: str = "primary"
     health: HealthSettings = field(default_factory=HealthSettings)
@@ -171,7 +171,7 @@ class CompositeConfig:
             elif target is not None:
                 b.secondary(role, target)
         return b.options(
-            max_ids=data.get("max_ids", 10_000),
+            max_ids=data.get("max_ids", 5_000),
             on_bound=data.get("on_bound", "primary"),
             on_failure=data.get("on_failure", "primary"),
             health=_settings(HealthSettings, data.get("health") or {}),

@@ -94,3 +94,13 @@ DEFAULT = CostModel(
     call={"cypher": 1.0, "elasticsearch": 1.0},
     per_id={"cypher": 0.004, "elasticsearch": 0.004},
 )
+
+
+def route_all(secondaries: tuple[str, ...] = ("cypher", "elasticsearch")) -> CostModel:
+    """A model that sends every part a secondary lowers to it (free secondaries, costly
+    primaries): what the conformance suite runs composites with, so each secondary's
+    answers are checked, not the primary's alone."""
+    everything = dict.fromkeys(FEATURES, 0.0)
+    cost = {name: dict.fromkeys(FEATURES, 1000.0) for name in ("sqlite", "postgres")}
+    cost.update({name: dict(everything) for name in secondaries})
+    return CostModel(cost, source="route-all (tests)")

@@ -185,7 +185,7 @@ class Merger:
         residual = list(route.residual)
         merged: set[str] | None = None
         strategies = set()
-        for part in route.routed:
+        for part in _grouped(route.routed):
             start = time.perf_counter()
             run = PartRun(str(part.predicate), part.backend, "")
             try:
@@ -230,6 +230,27 @@ class Merger:
         run.backend, run.strategy = "primary", "primary"
         run.note = f"{part.backend} failed ({type(exc).__name__}): answered on the primary"
         residual.append(part.predicate)
+
+
+def _grouped(parts: tuple[Part, ...]) -> list[Part]:
+    """The routed parts with those of one secondary ANDed into one (one round trip each)."""
+    by_backend: dict[str, list[Part]] = {}
+    out: list[Part] = []
+    for part in parts:
+        if part.backend == "union":
+            out.append(part)
+        else:
+            by_backend.setdefault(part.backend, []).append(part)
+    for group in by_backend.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        recheck = frozenset().union(*(p.recheck for p in group))
+        where = ir.And(tuple(p.predicate for p in group))
+        first = group[0]
+        out.append(replace(first, predicate=where, recheck=recheck,
+                           cost=sum(p.cost for p in group)))  # fmt: skip
+    return out
 
 
 def _raise_over() -> set[str]:

@@ -119,9 +119,7 @@ class Synchronizer:
             replica.positions[ctx.tenant_key] = position
             replica.applied += report.applied
             if moved:
-                refresh = getattr(replica.store, "refresh", None)
-                if callable(refresh):  # (Elasticsearch: what was applied is searchable now)
-                    refresh(ctx) if _takes_ctx(refresh) else refresh()
+                _make_visible(replica.store)
             if report.failed:
                 change, reason = report.failed[0]
                 self._failed(replica, f"{change.resource_type}/{change.id}: {reason}", None)
@@ -238,10 +236,9 @@ class Synchronizer:
                 self._wake.wait(self.settings.poll)
 
 
-def _takes_ctx(fn: Any) -> bool:
-    import inspect
-
-    try:
-        return len(inspect.signature(fn).parameters) >= 1
-    except (TypeError, ValueError):
-        return False
+def _make_visible(store: Any) -> None:
+    """A store that defers visibility (Elasticsearch with ``refresh=false``) is refreshed
+    after each applied batch, so what a position covers is what its searches see."""
+    refresh_now = getattr(store, "refresh_now", None)
+    if callable(refresh_now) and getattr(store, "refresh", None) not in ("wait_for", "true"):
+        refresh_now()
