@@ -87,6 +87,7 @@ class Replica:
         return report
 
     def versions(self, ctx: TenantContext) -> dict[tuple[str, str], int]:
+        self._check()
         return {
             (t, i): v
             for (tenant, t, i), v in self.held.items()

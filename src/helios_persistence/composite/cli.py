@@ -1,6 +1,7 @@
-"""``helios explain`` and ``helios status``: a composite store's routing decisions, health and
-lag (``--store composite://?primary=...&search=...``; a plain store URL is a composite of that
-primary alone)."""
+"""``helios explain``, ``helios status`` and ``helios resync``: a composite store's routing
+decisions, health and lag, and the rebuild of a secondary that lost data (``--store
+composite://?primary=...&search=...``; a plain store URL is a composite of that primary
+alone)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resync(args: argparse.Namespace) -> int:
+    with open_composite(args.store, base_url=args.base_url, start=False) as store:
+        ctx = hp.TenantContext.for_tenant(args.tenant)
+        for role, drifts in store.resync(ctx).items():
+            for drift in drifts:
+                what = "in step" if drift.clean else (
+                    f"rebuilt: {len(drift.missing)} missing, {len(drift.extra)} extra, "
+                    f"{len(drift.stale)} stale")  # fmt: skip
+                console.print(f"{role}: {what}")
+    return 0
+
+
 def add_parsers(
     command: Callable[..., argparse.ArgumentParser], store_option: Callable[..., None]
 ) -> None:
@@ -92,3 +105,9 @@ def add_parsers(
     store_option(status, reads=True)
     status.add_argument("--format", choices=("table", "json"), default="table")
     status.set_defaults(fn=cmd_status)
+
+    resync = command(
+        "resync", "check a composite's secondaries against the primary; rebuild what differs"
+    )
+    store_option(resync, reads=True)
+    resync.set_defaults(fn=cmd_resync)

@@ -4,7 +4,8 @@ row make a secondary unhealthy, and the router stops sending it parts (the prima
 them: correct, slower); ``success_threshold`` successful probes in a row make it healthy
 again.
 
-A probe is the store's ``ping()`` when it has one, else a one-resource search.
+A probe is the store's ``ping()`` when it has one, else (after its ``ensure()``, which
+re-creates what a restarted node lost) a one-resource search.
 """
 
 from __future__ import annotations
@@ -54,8 +55,7 @@ class HealthMonitor:
         return self.states[role].healthy
 
     def record(self, role: str, error: BaseException | None) -> None:
-        """One call's outcome; a success only counts towards recovery when probed (a search
-        that succeeds never ran on an unhealthy secondary)."""
+        """One call's outcome (a probe, a search part, a sync apply)."""
         with self._lock:
             state = self.states[role]
             state.last_check = time.time()
@@ -78,10 +78,12 @@ class HealthMonitor:
 
         def run() -> None:
             try:
-                ping = getattr(store, "ping", None)
+                ping, ensure = getattr(store, "ping", None), getattr(store, "ensure", None)
                 if callable(ping):
                     ping()
                 else:
+                    if callable(ensure):  # (a restarted node lost the index: make it again)
+                        ensure()
                     store.search(_PROBE_CTX, ir.Query("Patient", count=1))
                 outcome.append(None)
             except Exception as exc:

@@ -181,6 +181,8 @@ class CompositeStore:
             state = self.health.states[r.role]
             unusable = None if state.healthy else (
                 f"{r.role} is unhealthy ({state.last_error})")  # fmt: skip
+            if unusable is None and r.suspect:
+                unusable = f"{r.role} is being checked against the primary after a failure"
             pending: tuple[Any, ...] | None = ()
             if ctx is not None and unusable is None:
                 found = self.sync.pending(r, ctx, MAX_PENDING + 1)
@@ -256,6 +258,7 @@ class CompositeStore:
             "secondaries": [
                 {
                     "role": r.role, "dialect": r.store.compiler.dialect, "mode": r.mode,
+                    "suspect": r.suspect,
                     "health": self.health.states[r.role].to_dict(),
                     "lag": lags[r.role].to_dict(),
                 }
@@ -266,6 +269,15 @@ class CompositeStore:
     def lag(self, ctx: TenantContext) -> dict[str, Any]:
         """``{role: Lag}`` for ``ctx``'s tenant (events pending, the oldest one's age)."""
         return {lag.role: lag for lag in self.sync.lag(ctx)}
+
+    def resync(self, ctx: TenantContext | None = None) -> dict[str, Any]:
+        """Check every secondary against the primary for ``ctx``'s tenant (default: every
+        tenant written through this store) and rebuild those that differ (a secondary that
+        lost data); ``{role: [Drift found per tenant]}``."""
+        contexts = [ctx] if ctx is not None else None
+        if ctx is not None:
+            self.sync.track(ctx)
+        return {r.role: self.sync.verify(r, contexts) for r in self.replicas}
 
     def catch_up(self, ctx: TenantContext | None = None, *, timeout: float = 60.0) -> bool:
         """Apply every unapplied event now (see :meth:`.sync.Synchronizer.catch_up`)."""

@@ -50,6 +50,9 @@ class Replica:
     last_error: str | None = None
     last_sync: float | None = None
     retry_at: float = 0.0
+    #: it failed outright (unreachable, restarted): it may have lost data, so it is checked
+    #: against the primary (and rebuilt if it differs) before it is applied to or routed to
+    suspect: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def position(self, ctx: TenantContext) -> int:
@@ -107,12 +110,19 @@ class Synchronizer:
         """Apply ``replica``'s unapplied events of the tenant (a failure is recorded, never
         raised: the outbox keeps what was not applied)."""
         with replica.lock:
+            if replica.suspect:
+                try:
+                    self.verify(replica)
+                except Exception as exc:
+                    self._failed(replica, f"{type(exc).__name__}: {exc}", exc)
+                    return ApplyReport(failed=[])
             try:
                 report, position = replicate(
                     self.primary, replica.store, ctx,
                     after=replica.position(ctx), batch=self.settings.batch,
                 )  # fmt: skip
             except Exception as exc:  # the secondary (or its driver) failed outright
+                replica.suspect = True
                 self._failed(replica, f"{type(exc).__name__}: {exc}", exc)
                 return ApplyReport(failed=[])
             moved = position != replica.position(ctx)
@@ -129,6 +139,51 @@ class Synchronizer:
                 if self.settings.trim and moved:
                     self._trim(ctx)
             return report
+
+    def verify(self, replica: Replica, contexts: list[TenantContext] | None = None) -> list[Any]:
+        """Check ``replica`` against the primary for each tracked tenant (or ``contexts``) and
+        rebuild it where it differs by more than its unapplied outbox events explain (a
+        secondary that lost data, e.g. a restarted node): afterwards it holds the primary's
+        current versions and resumes from the outbox position read before the check (else
+        it simply resumes from its own). Returns each tenant's drift found."""
+        from helios_persistence.storage.sync import compare, rebuild
+
+        ensure = getattr(replica.store, "ensure", None)
+        if callable(ensure):  # (re-create what the secondary lost: an index, a database)
+            ensure()
+        drifts = []
+        with replica.lock:
+            for ctx in contexts or list(self.tenants.values()):
+                head, pending = self._head(ctx, replica.position(ctx))
+                drift = compare(self.primary, replica.store, ctx)
+                differ = {*drift.missing, *drift.extra, *drift.stale}
+                if differ - pending:  # more than the unapplied changes explain: data lost
+                    log.warning("the %s secondary differs from the primary (%d missing, %d "
+                                "extra, %d stale): rebuilding", replica.role, len(drift.missing),
+                                len(drift.extra), len(drift.stale))  # fmt: skip
+                    report = rebuild(self.primary, replica.store, ctx, batch=self.settings.batch)
+                    if report.failed:
+                        change, reason = report.failed[0]
+                        raise RuntimeError(f"rebuild failed on {change.resource_type}/"
+                                           f"{change.id}: {reason}")  # fmt: skip
+                    _make_visible(replica.store)
+                    replica.positions[ctx.tenant_key] = head
+                    if self.settings.trim:
+                        self._trim(ctx)
+                drifts.append(drift)
+            replica.suspect = False
+        return drifts
+
+    def _head(self, ctx: TenantContext, after: int) -> tuple[int, set[tuple[str, str]]]:
+        """The tenant's newest outbox position (``after`` when nothing is newer) and the
+        resources the events after ``after`` change."""
+        changed: set[tuple[str, str]] = set()
+        while True:
+            page = self.primary.read_outbox(ctx, after=after, limit=1000)
+            if not page:
+                return after, changed
+            changed.update((c.resource_type, c.id) for c in page)
+            after = page[-1].seq
 
     def _failed(self, replica: Replica, message: str, exc: BaseException | None) -> None:
         replica.failures += 1
@@ -149,7 +204,7 @@ class Synchronizer:
         (retried), asynchronous ones are woken."""
         self.track(ctx)
         for replica in self.replicas:
-            if replica.mode != "sync" or not self.healthy(replica.role):
+            if replica.mode != "sync" or replica.suspect or not self.healthy(replica.role):
                 continue  # (an unhealthy one is left to the worker: writes never wait on it)
             for _ in range(self.settings.retries + 1):
                 report = self.sync_replica(replica, ctx)
@@ -223,7 +278,9 @@ class Synchronizer:
             busy = False
             for replica in self.replicas:
                 # asynchronous replicas, and synchronous ones a failure left behind
-                if replica.mode != "async" and not replica.streak:
+                if replica.mode != "async" and not (replica.streak or replica.suspect):
+                    continue
+                if not self.healthy(replica.role):  # (the health monitor says when it is back)
                     continue
                 if time.monotonic() < replica.retry_at:
                     continue
