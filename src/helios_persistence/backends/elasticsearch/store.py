@@ -232,6 +232,11 @@ class ElasticsearchStore:
                 return
             after = hits[-1]["sort"]
 
+    def ensure(self) -> None:
+        """Create the store's index again if the cluster lost it (a node restarted with fresh
+        data); the composite layer then rebuilds it from the primary."""
+        self.alias = self._call(ensure_index, self.client, self.prefix)
+
     def refresh_now(self) -> None:
         """Make everything applied so far searchable."""
         self._call(self.client.indices.refresh, index=self.alias)
