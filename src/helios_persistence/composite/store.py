@@ -15,6 +15,7 @@ from typing import Any
 
 from helios_persistence import ir
 from helios_persistence.authorization import authorize
+from helios_persistence.composite.analyzer import FEATURES, analyze, conjuncts, feature_of
 from helios_persistence.composite.config import CompositeConfig
 from helios_persistence.composite.costs import DEFAULT, CostModel
 from helios_persistence.composite.health import HealthMonitor
@@ -79,6 +80,8 @@ class CompositeStore:
             on_failure=config.on_failure, report=self.health.record,
         )  # fmt: skip
         self._tenants: set[str] = set()
+        #: (the cost model, the features some secondary is cheaper for than the primary)
+        self._cheaper: tuple[CostModel, frozenset[str]] | None = None
         self._local = threading.local()
         if start:
             self.start()
@@ -194,9 +197,30 @@ class CompositeStore:
         """The routing decision for ``query`` (bound, checked against ``ctx``'s permissions):
         the secondaries' health and their lag for the tenant count."""
         bound = self._bind(ctx, query, limits)
-        return self._route(ctx, bound)
+        return self._route(ctx, bound, always=True)
 
-    def _route(self, ctx: TenantContext, bound: ir.Query) -> Route:
+    def _worth_routing(self, bound: ir.Query) -> bool:
+        """Whether some part of ``bound`` could go to a secondary at all: a typed search with
+        a feature some secondary is cheaper for (a quick check that spares plain queries the
+        router: they go straight to the primary)."""
+        if bound.resource_type is None or bound.where is None or not self.replicas:
+            return False
+        cheaper = self._cheaper
+        if cheaper is None or cheaper[0] is not self.costs:
+            primary = self.primary.compiler.dialect
+            found = {
+                f
+                for f in FEATURES
+                for r in self.replicas
+                if self.costs.secondary(r.store.compiler.dialect, f) < self.costs.part(primary, f)
+            }
+            cheaper = self._cheaper = (self.costs, frozenset(found))
+        return any(feature_of(part) in cheaper[1] for part in conjuncts(bound.where))
+
+    def _route(self, ctx: TenantContext, bound: ir.Query, *, always: bool = False) -> Route:
+        if not always and not self._worth_routing(bound):
+            return Route(bound, analyze(bound), (), self.primary.compiler.dialect,
+                         ("nothing a secondary is cheaper for",), self.costs)  # fmt: skip
         registry = self.primary.registry_for(ctx)
         authorize(restrict(bound, ctx), ctx, registry)  # the primary's errors, first
         where = flatten(relativize_references(bound, self.primary.base_url)).where
