@@ -104,6 +104,19 @@ def _timed(fn: Any, repeat: int) -> float:
     return median_seconds(fn, repeat=repeat, warmup=1) * 1000
 
 
+def _paired(ours: Any, baseline: Any, repeat: int) -> tuple[float, float]:
+    """Median ms of ``ours`` and ``baseline``, timed alternately (a shared machine's load
+    then weighs on both alike)."""
+    ours(), baseline()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((ours, times[0]), (baseline, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times[0]) * 1000, statistics.median(times[1]) * 1000
+
+
 def measure_costs(store: Any, ctx: hp.TenantContext, repeat: int) -> dict[str, Any]:
     """Per feature: the primary's one-condition query, each secondary's ids for it, and the
     primary's page over an id list (the merge step, charged as each secondary's call)."""
@@ -137,13 +150,13 @@ def query_classes(store: Any, ctx: hp.TenantContext, repeat: int, costs: CostMod
     classes = [(name, query) for name, query, _, _ in QUERIES] + EXTRA
     for name, query in classes:
         want = store.primary.search(ctx, query)
-        t_primary = _timed(lambda q=query: store.primary.search(ctx, q), repeat)
         for label, model in (("routed", route_all()), ("cost model", costs)):
             store.costs = model
             got = store.search(ctx, query)
             assert got.ids == want.ids and got.next == want.next, f"{name}: answers differ"
             strategy = store.last_execution.strategy
-            t = _timed(lambda q=query: store.search(ctx, q), repeat)
+            t, t_primary = _paired(lambda q=query: store.search(ctx, q),
+                                   lambda q=query: store.primary.search(ctx, q), repeat)  # fmt: skip
             rows.append(Measurement(f"{name} ({label})", t, t_primary, "ms",
                                     f"{strategy}; {len(want.resources)} rows"))  # fmt: skip
     return rows

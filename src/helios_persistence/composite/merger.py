@@ -112,7 +112,7 @@ class Merger:
         store = self.secondaries[role]
         fast = getattr(store, "match_ids", None)
         try:
-            if callable(fast):
+            if callable(fast) and self.max_ids < ID_PAGE:
                 found = set(fast(ctx, query, limit=self.max_ids + 1))
                 if len(found) > self.max_ids:
                     raise _OverBound

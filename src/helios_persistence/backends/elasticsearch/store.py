@@ -256,6 +256,21 @@ class ElasticsearchStore:
         result.base_url = self.base_url
         return result
 
+    def match_ids(self, ctx: TenantContext, query: ir.Query, *, limit: int) -> list[str]:
+        """The ids of the first ``limit`` matches of ``query``, without their documents (one
+        request; what the composite layer asks a secondary for)."""
+        from helios_persistence.backends.elasticsearch.search import _request
+        from helios_persistence.compilers.elasticsearch import with_tenant
+
+        plan = pipeline.plan(
+            query, self.compiler, registry=self.registry_for(ctx), ctx=ctx, base_url=self.base_url
+        )
+        assert plan.compiled.body is not None
+        body = with_tenant(plan.compiled.body, ctx.tenant_key)
+        body = {**body, "size": limit, "_source": False, "fields": ["id"],
+                "track_total_hits": False}  # fmt: skip
+        return [hit["fields"]["id"][0] for hit in _request(self, body)["hits"]["hits"]]
+
     # -- not here: writes go to the primary -----------------------------------------------------
     def _search_only(self, *args: Any, **kw: Any) -> Any:
         raise SearchOnly(
