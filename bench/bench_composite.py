@@ -155,8 +155,9 @@ def query_classes(store: Any, ctx: hp.TenantContext, repeat: int, costs: CostMod
             got = store.search(ctx, query)
             assert got.ids == want.ids and got.next == want.next, f"{name}: answers differ"
             strategy = store.last_execution.strategy
-            t, t_primary = _paired(lambda q=query: store.search(ctx, q),
-                                   lambda q=query: store.primary.search(ctx, q), repeat)  # fmt: skip
+            ours, primary = (lambda q=query: store.search(ctx, q),
+                             lambda q=query: store.primary.search(ctx, q))  # fmt: skip
+            t, t_primary = _paired(ours, primary, repeat)
             rows.append(Measurement(f"{name} ({label})", t, t_primary, "ms",
                                     f"{strategy}; {len(want.resources)} rows"))  # fmt: skip
     return rows

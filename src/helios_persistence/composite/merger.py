@@ -20,6 +20,7 @@ Past the bound (or when a secondary fails) the part runs on the primary (``on_bo
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -105,6 +106,9 @@ class Merger:
         self.on_failure = on_failure
         #: told of each secondary call's outcome (the health monitor's passive checks)
         self.report = report
+        #: whether the primary's search takes ``as_asked`` (else its links are rewritten)
+        op_search = getattr(primary, "op_search", None)
+        self._links = callable(op_search) and "as_asked" in inspect.signature(op_search).parameters
 
     # -- ids from one backend -------------------------------------------------------------------
     def secondary_ids(self, role: str, ctx: TenantContext, query: ir.Query) -> set[str]:
@@ -218,6 +222,8 @@ class Merger:
             execution.strategy = "intersection" if residual else "primary-enriched"
         where = ir.And((*residual, id_predicate(merged))) if residual else id_predicate(merged)
         execution.final = replace(query, where=where)
+        if self._links:  # the primary names the query as asked in its links
+            return self.primary.search(ctx, execution.final, as_asked=query, **kw), execution
         result = self.primary.search(ctx, execution.final, **kw)
         return relink(result, asked, query), execution
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import fields
+from functools import cache
 from typing import Any, cast
 
 from helios_persistence.ir.nodes import Node, Query
@@ -17,6 +18,11 @@ __all__ = ["QUERY_VALUE_FIELDS", "ValueIndex", "shape_key", "values"]
 
 #: the Query fields that are values (bound as parameters) rather than shape
 QUERY_VALUE_FIELDS = ("count", "offset", "cursor")
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def _value_fields(node: Node) -> tuple[str, ...]:
@@ -35,9 +41,9 @@ def shape_key(node: Any) -> Hashable:
     if isinstance(node, Node):
         value_fields = _value_fields(node)
         parts: list[Hashable] = [type(node).__name__]
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if f.name in value_fields:
+        for name in _field_names(type(node)):
+            value = getattr(node, name)
+            if name in value_fields:
                 parts.append(repr(value) if _is_blank(value) else "?")
             else:
                 parts.append(shape_key(value))
@@ -57,9 +63,9 @@ def values(node: Any) -> list[Any]:
 def _collect(node: Any, out: list[Any]) -> None:
     if isinstance(node, Node):
         value_fields = _value_fields(node)
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if f.name in value_fields:
+        for name in _field_names(type(node)):
+            value = getattr(node, name)
+            if name in value_fields:
                 if not _is_blank(value):
                     out.append(value)
             else:
@@ -82,13 +88,13 @@ class ValueIndex:
     def _walk(self, node: Any) -> None:
         if isinstance(node, Node):
             value_fields = _value_fields(node)
-            for f in fields(node):
-                value = getattr(node, f.name)
-                if f.name in value_fields:
+            for name in _field_names(type(node)):
+                value = getattr(node, name)
+                if name in value_fields:
                     if not _is_blank(value):
-                        if (id(node), f.name) in self._index:
+                        if (id(node), name) in self._index:
                             self.cacheable = False
-                        self._index[(id(node), f.name)] = len(self.values)
+                        self._index[(id(node), name)] = len(self.values)
                         self.values.append(value)
                 else:
                     self._walk(value)

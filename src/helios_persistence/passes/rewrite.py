@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields, replace
+from functools import cache
 from typing import Any
 
 from helios_persistence import ir
 
 __all__ = ["bottom_up"]
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def bottom_up(node: Any, rewrite: Callable[[ir.Node], ir.Node]) -> Any:
@@ -24,11 +30,11 @@ def bottom_up(node: Any, rewrite: Callable[[ir.Node], ir.Node]) -> Any:
     if not isinstance(node, ir.Node):
         return node
     changes = {}
-    for f in fields(node):
-        value = getattr(node, f.name)
+    for name in _field_names(type(node)):
+        value = getattr(node, name)
         if isinstance(value, ir.Node | tuple):
             new = bottom_up(value, rewrite)
             if new is not value:
-                changes[f.name] = new
+                changes[name] = new
     rebuilt = replace(node, **changes) if changes else node
     return rewrite(rebuilt)
