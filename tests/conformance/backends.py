@@ -107,12 +107,17 @@ def _drop_index(url: str) -> None:
         store.close()
 
 
-def _neo4j(tmp: Any, **kw: Any) -> Any:
-    """A Neo4j graph store in a namespace of its own (deleted on close), synced from SQLite."""
+def _neo4j_store(**kw: Any) -> Any:
+    """A Neo4j graph store in a namespace of its own (deleted on close)."""
     url = _service("neo4j")
     namespace = f"conformance-{uuid.uuid4().hex[:10]}"
-    joined = f"{url}{'&' if '?' in url else '?'}namespace={namespace}&temporary=true"
-    return SyncedStore(lambda **k: open_store(joined, **k), **kw)
+    return open_store(f"{url}{'&' if '?' in url else '?'}namespace={namespace}&temporary=true",
+                      **kw)  # fmt: skip
+
+
+def _neo4j(tmp: Any, **kw: Any) -> Any:
+    """A Neo4j graph store synced from SQLite."""
+    return SyncedStore(_neo4j_store, **kw)
 
 
 def _composite(primary: Callable[..., Any], **secondaries: Callable[..., Any]) -> Any:
@@ -202,6 +207,26 @@ BACKENDS: dict[str, Backend] = {
             "sqlite",  # (a composite's answers are its primary's)
             _composite(lambda tmp, **kw: open_store("sqlite://", **kw), search=_elasticsearch),
             unavailable=lambda: _service_missing("elasticsearch"),
+            stores=False,
+            slow=True,
+        ),
+        Backend(
+            "composite-postgres-neo4j",
+            "postgres",
+            _composite(_postgres, graph=_neo4j_store),
+            unavailable=lambda: _service_missing("postgres") or _service_missing("neo4j"),
+            stores=False,
+            slow=True,
+        ),
+        Backend(
+            "composite-postgres-neo4j-es",
+            "postgres",
+            _composite(_postgres, graph=_neo4j_store, search=_elasticsearch),
+            unavailable=lambda: (
+                _service_missing("postgres")
+                or _service_missing("neo4j")
+                or _service_missing("elasticsearch")
+            ),
             stores=False,
             slow=True,
         ),

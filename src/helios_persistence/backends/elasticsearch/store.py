@@ -266,7 +266,7 @@ class ElasticsearchStore:
             query, self.compiler, registry=self.registry_for(ctx), ctx=ctx, base_url=self.base_url
         )
         assert plan.compiled.body is not None
-        body = with_tenant(plan.compiled.body, ctx.tenant_key)
+        body = with_tenant(plan.compiled.body, self.tenant_of(ctx))
         body = {**body, "size": limit, "_source": False, "fields": ["id"],
                 "track_total_hits": False}  # fmt: skip
         return [hit["fields"]["id"][0] for hit in _request(self, body)["hits"]["hits"]]
