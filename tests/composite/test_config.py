@@ -130,3 +130,24 @@ def test_a_secondary_object_must_declare_what_its_role_needs() -> None:
             CompositeConfig.builder().primary(PG).search(text_only).search(text_only).build()
     finally:
         text_only.close()
+
+
+def test_the_seeds_configurations_and_no_others() -> None:
+    es, neo = "elasticsearch://127.0.0.1:9200", "neo4j://127.0.0.1:7687"
+    valid = [
+        {"primary": "sqlite://"},
+        {"primary": "sqlite://", "search": es},
+        {"primary": PG, "graph": neo},
+        {"primary": PG, "graph": "bolt://127.0.0.1:7687", "search": es},
+        {"primary": PG, "search": es},
+    ]
+    for config in valid:
+        assert CompositeConfig.from_dict(config).primary == config["primary"]
+    with pytest.raises(InvalidComposite, match="graph secondary needs a postgres primary"):
+        CompositeConfig.from_dict({"primary": "sqlite:///x.db", "graph": neo})
+    with pytest.raises(InvalidComposite, match="Neo4j cannot be the search secondary.*graph"):
+        CompositeConfig.from_dict({"primary": PG, "search": neo})
+    with pytest.raises(InvalidComposite, match="Elasticsearch cannot be the graph secondary"):
+        CompositeConfig.from_dict({"primary": PG, "graph": es})
+    with pytest.raises(InvalidComposite, match="must be SQLite or PostgreSQL"):
+        CompositeConfig.from_dict({"primary": es})

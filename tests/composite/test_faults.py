@@ -1,5 +1,5 @@
-"""Fault injection with the real services: a secondary stopped during a load and started
-again (``scripts/services down|up <service>``), and a sync worker killed mid-batch.
+"""Fault injection with the real services: a secondary (Elasticsearch, Neo4j) stopped during
+a load and started again (``scripts/services down|up <service>``), and a sync worker killed mid-batch.
 
 The service tests stop a shared server, so they are ``slow`` and ``services_restart``: CI runs
 them where nothing else uses the services; never run them beside other people's tests. The
@@ -30,11 +30,11 @@ from helios_persistence.storage.sync import ApplyReport, Change, compare
 
 try:
     from tests.composite.support import POLYGLOT, pages
-    from tests.conformance.backends import _elasticsearch
+    from tests.conformance.backends import _elasticsearch, _neo4j_store
     from tests.services import service_url
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     from composite.support import POLYGLOT, pages  # type: ignore[no-redef]
-    from conformance.backends import _elasticsearch  # type: ignore[no-redef]
+    from conformance.backends import _elasticsearch, _neo4j_store  # type: ignore[no-redef]
     from services import service_url  # type: ignore[no-redef]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "services"
@@ -66,13 +66,15 @@ def _same_answers(store: Any, primary: Any, ctx: hp.TenantContext) -> None:
 @pytest.mark.slow
 @pytest.mark.services
 @pytest.mark.services_restart
+@pytest.mark.parametrize("service", ["elasticsearch", "neo4j"])
 @pytest.mark.parametrize("mode", ["async", "sync"])
-def test_elasticsearch_stopped_during_a_load(mode: str) -> None:
-    service_url("elasticsearch")
+def test_a_secondary_stopped_during_a_load(service: str, mode: str) -> None:
+    service_url(service)
+    role = "search" if service == "elasticsearch" else "graph"
     ctx = hp.TenantContext.for_tenant(f"fault-{uuid.uuid4().hex[:6]}")
     primary = hp.open_store("sqlite://")
-    search = _elasticsearch()
-    store = hp.composite(primary=primary, search=search, sync=mode, costs=route_all(),
+    search = _elasticsearch() if service == "elasticsearch" else _neo4j_store()
+    store = hp.composite(primary=primary, **{role: search}, sync=mode, costs=route_all(),
                          health=HEALTH, sync_settings=SYNC)  # fmt: skip
     stopped = False
     try:
@@ -90,29 +92,28 @@ def test_elasticsearch_stopped_during_a_load(mode: str) -> None:
         writer = threading.Thread(target=load)
         writer.start()
         assert _wait(lambda: len(primary.read_outbox(ctx, limit=half + 1)) > half, 120)
-        services("down", "elasticsearch")
+        services("down", service)
         stopped = True
         while writer.is_alive():  # searches meanwhile: the primary's answers
             _same_answers(store, primary, ctx)
         writer.join()
         assert not errors, errors
         _same_answers(store, primary, ctx)
-        lag = store.lag(ctx)["search"]
+        lag = store.lag(ctx)[role]
         assert lag.pending > 0 and lag.oldest_seconds is not None  # the outbox holds them
-        services("up", "elasticsearch")
+        services("up", service)
         stopped = False
         caught_up = _wait(
-            lambda: store.lag(ctx)["search"].pending == 0 and not store.replicas[0].suspect,
-            300,
+            lambda: store.lag(ctx)[role].pending == 0 and not store.replicas[0].suspect, 300
         )
         assert caught_up, store.status(ctx)
         assert compare(primary, search, ctx).clean  # exactly the primary's current versions
         _same_answers(store, primary, ctx)
-        assert store.search(ctx, POLYGLOT[1]).ids is not None
-        assert {r.backend for r in store.last_execution.runs} == {"search"}
+        store.search(ctx, POLYGLOT[0])
+        assert role in {r.backend for r in store.last_execution.runs}  # routed to it again
     finally:
         if stopped:
-            services("up", "elasticsearch")
+            services("up", service)
         store.close()
         try:
             search.close()

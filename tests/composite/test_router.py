@@ -12,7 +12,7 @@ import helios_persistence as hp
 from helios_persistence import ir
 from helios_persistence.compilers import get_compiler
 from helios_persistence.composite import DEFAULT_COSTS, CostModel, analyze, route
-from helios_persistence.composite.analyzer import conjuncts, feature_of
+from helios_persistence.composite.analyzer import FEATURES, conjuncts, feature_of
 from helios_persistence.composite.router import Candidate, involved_types
 from helios_persistence.passes import flatten
 from helios_persistence.storage.sync import Change
@@ -94,16 +94,21 @@ def test_cost_decides_between_supporting_backends() -> None:
 
 
 def test_real_compilers_declarations_route() -> None:
-    """The primaries' compilers as candidates: whatever they declare unsupported stays home
-    (DuckDB declares terminology unsupported)."""
-    duck = Candidate("search", "duckdb", type(get_compiler("duckdb")))
-    costs = CostModel(cost={"postgres": {"terminology": 9, "text": 9}, "duckdb": {
-        "terminology": 1, "text": 1}})  # fmt: skip
-    r = route(hp.parse(SEED), "postgres", [duck], costs)
+    """The real secondaries' compilers: the seed's query puts its chain on Neo4j, its full
+    text on Elasticsearch, and keeps terminology (which neither lowers) on the primary."""
+    es = Candidate("search", "elasticsearch", type(get_compiler("elasticsearch")))
+    neo = Candidate("graph", "cypher", type(get_compiler("cypher")))
+    costs = CostModel(cost={"postgres": dict.fromkeys(FEATURES, 9.0),
+                            "elasticsearch": dict.fromkeys(FEATURES, 1.0),
+                            "cypher": dict.fromkeys(FEATURES, 1.0)})  # fmt: skip
+    r = route(hp.parse(SEED), "postgres", [neo, es], costs)
     by_feature = {p.feature: p for p in r.parts}
+    assert by_feature["chain"].backend == "graph"
     assert by_feature["text"].backend == "search"
     assert by_feature["terminology"].backend == "primary"
-    assert "does not support Terminology" in by_feature["terminology"].reason
+    assert "search does not support Terminology" in by_feature["terminology"].reason
+    assert "the ValueSet expansions" in by_feature["terminology"].reason  # cypher's reason
+    assert r.strategy == "intersection"
 
 
 def test_disjunctions_stay_whole_or_become_a_union() -> None:

@@ -51,7 +51,7 @@ def es_composite(primary_kind: str, tmp: Any, **options: Any) -> Iterator[tuple[
         primary.close()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def test_answers_and_read_your_writes(kind: str, tmp_path) -> None:
     if kind == "postgres":
         from tests.services import service_url
@@ -73,6 +73,7 @@ def test_answers_and_read_your_writes(kind: str, tmp_path) -> None:
         assert compare(primary, search, ctx).clean
 
 
+@pytest.mark.slow
 def test_async_mode_answers_while_the_worker_catches_up(tmp_path) -> None:
     ctx = hp.TenantContext.for_tenant(f"es-{uuid.uuid4().hex[:6]}")
     settings = SyncSettings(batch=100, poll=0.05)
@@ -89,3 +90,37 @@ def test_async_mode_answers_while_the_worker_catches_up(tmp_path) -> None:
         assert compare(primary, search, ctx).clean
         for query in POLYGLOT:
             assert pages(store, ctx, query) == pages(primary, ctx, query), query
+
+
+@pytest.mark.slow
+def test_postgresql_neo4j_elasticsearch_in_hybrid_mode(tmp_path) -> None:
+    """The seed's full configuration: chains to Neo4j, text to Elasticsearch (synchronous),
+    the graph asynchronous; the polyglot query uses all three."""
+    from tests.conformance.backends import _neo4j_store
+    from tests.services import service_url
+
+    for name in ("postgres", "neo4j", "elasticsearch"):
+        service_url(name)
+    ctx = hp.TenantContext.for_tenant(f"full-{uuid.uuid4().hex[:6]}")
+    primary = _postgres(tmp_path)
+    graph, search = _neo4j_store(), _elasticsearch()
+    store = hp.composite(primary=primary, graph=graph, search=search, sync="hybrid",
+                         costs=route_all(), sync_settings=SyncSettings(poll=0.05))  # fmt: skip
+    try:
+        assert {r.role: r.mode for r in store.replicas} == {"graph": "async", "search": "sync"}
+        store.bulk_load(ctx, RESOURCES)
+        assert store.lag(ctx)["search"].pending == 0  # synchronous: applied before returning
+        for query in POLYGLOT:
+            assert pages(store, ctx, query) == pages(primary, ctx, query), query
+        assert store.catch_up(ctx, timeout=60)
+        polyglot = POLYGLOT[0]
+        assert pages(store, ctx, polyglot) == pages(primary, ctx, polyglot)
+        plan = store.explain(ctx, polyglot)
+        assert {p["feature"]: p["backend"] for p in plan["parts"]} == {
+            "chain": "graph", "text": "search", "plain": "graph"}  # fmt: skip
+        assert compare(primary, graph, ctx).clean and compare(primary, search, ctx).clean
+    finally:
+        store.close()
+        graph.close()
+        search.close()
+        primary.close()

@@ -17,7 +17,7 @@ except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     from composite.support import POLYGLOT, composite_over, pages  # type: ignore[no-redef]
     from services import service_url  # type: ignore[no-redef]
 
-RESOURCES = list(generate(25, seed=7))
+RESOURCES = list(generate(16, seed=7))
 CTX = hp.TenantContext.for_tenant("composite")
 
 
@@ -187,6 +187,7 @@ def test_sync_mode_with_a_secondary_down_keeps_writing() -> None:
         primary.close()
 
 
+@pytest.mark.slow
 @pytest.mark.services
 def test_postgresql_primary() -> None:
     url = service_url("postgres")
