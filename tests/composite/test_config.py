@@ -145,7 +145,7 @@ def test_the_seeds_configurations_and_no_others() -> None:
         assert CompositeConfig.from_dict(config).primary == config["primary"]
     with pytest.raises(InvalidComposite, match="graph secondary needs a postgres primary"):
         CompositeConfig.from_dict({"primary": "sqlite:///x.db", "graph": neo})
-    with pytest.raises(InvalidComposite, match="Neo4j cannot be the search secondary.*graph"):
+    with pytest.raises(InvalidComposite, match=r"Neo4j cannot be the search secondary.*graph"):
         CompositeConfig.from_dict({"primary": PG, "search": neo})
     with pytest.raises(InvalidComposite, match="Elasticsearch cannot be the graph secondary"):
         CompositeConfig.from_dict({"primary": PG, "graph": es})

@@ -1,5 +1,6 @@
 """Fault injection with the real services: a secondary (Elasticsearch, Neo4j) stopped during
-a load and started again (``scripts/services down|up <service>``), and a sync worker killed mid-batch.
+a load and started again (``scripts/services down|up <service>``), and a sync worker killed
+mid-batch.
 
 The service tests stop a shared server, so they are ``slow`` and ``services_restart``: CI runs
 them where nothing else uses the services; never run them beside other people's tests. The
