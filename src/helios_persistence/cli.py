@@ -175,7 +175,9 @@ def _open(args: argparse.Namespace, *, create: bool) -> Any:
     if url.startswith(
         "composite:"
     ):  # a primary with its secondaries (helios_persistence.composite)
-        return hp.composite(url, store_options=options)
+        from helios_persistence.composite import composite
+
+        return composite(url, store_options=options)
     return hp.open_store(url, create=create, **options)
 
 

@@ -56,7 +56,7 @@ class Features:
     def complexity(self) -> int:
         """A score: weighted node counts, chain depth, includes (iterated ones twice), sort
         keys, disjunctions and negations. 0 for a query with no conditions and no extras."""
-        score = sum(WEIGHTS[f] * getattr(self, _COUNTS[f]) for f in FEATURES)
+        score = sum(WEIGHTS[f] * int(getattr(self, _COUNTS[f])) for f in FEATURES)
         score += 2 * max(0, self.chain_depth - 1)
         score += 2 * (self.includes + self.revincludes) * (2 if self.iterate else 1)
         return score + self.sort + self.disjunctions + self.negations + int(self.total)
@@ -77,7 +77,7 @@ def conjuncts(where: ir.Predicate | None) -> tuple[ir.Predicate, ...]:
 
 def feature_of(node: ir.Node) -> str:
     """The most demanding feature inside ``node`` (see the module docstring)."""
-    found = set()
+    found: set[str] = set()
     _walk(node, found)
     return next(f for f in FEATURES if f in found or f == "plain")
 

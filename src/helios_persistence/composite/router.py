@@ -56,7 +56,7 @@ class Part:
     alternatives: tuple[tuple[ir.Predicate, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "part": str(self.predicate), "feature": self.feature, "backend": self.backend,
             "reason": self.reason, "cost_primary_ms": _ms(self.cost_primary),
             "cost_ms": _ms(self.cost),
@@ -190,21 +190,21 @@ def route(
             else ""
         )
         notes = [why] if why else []
-        parts = tuple(
+        home = tuple(
             Part(p, feature_of(p), "primary", why or "primary", costs.part(primary,
                  feature_of(p)), costs.part(primary, feature_of(p)))
             for p in conjuncts(query.where)
         )  # fmt: skip
-        return Route(query, features, parts, primary, tuple(notes), costs)
-    parts = []
+        return Route(query, features, home, primary, tuple(notes), costs)
+    parts: list[Part] = []
     for predicate in conjuncts(query.where):
         feature = feature_of(predicate)
         on_primary = costs.part(primary, feature)
-        chosen, cost, recheck, why = _best(predicate, rtype, feature, candidates, costs)
+        chosen, cost, recheck, rejected = _best(predicate, rtype, feature, candidates, costs)
         if chosen is not None and cost < on_primary:
             reason = f"{chosen.role} ({chosen.dialect}) is cheaper for {feature}"
-            if why:
-                reason += f" (not {'; '.join(why)})"
+            if rejected:
+                reason += f" (not {'; '.join(rejected)})"
             parts.append(Part(predicate, feature, chosen.role, reason, on_primary, cost, recheck))
             continue
         union = _union(predicate, rtype, candidates, costs, on_primary)
@@ -212,8 +212,8 @@ def route(
             parts.append(union)
             continue
         if chosen is not None:
-            why.append(f"the primary is cheaper for {feature}")
-        reason = "; ".join(why) or f"no secondary lowers {feature}"
+            rejected.append(f"the primary is cheaper for {feature}")
+        reason = "; ".join(rejected) or f"no secondary lowers {feature}"
         parts.append(Part(predicate, feature, "primary", reason, on_primary, on_primary))
     return Route(query, features, tuple(parts), primary, tuple(notes), costs)
 

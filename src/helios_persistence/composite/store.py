@@ -257,7 +257,9 @@ class CompositeStore:
         """What this thread's last search did (strategy, each part's backend and ids)."""
         return getattr(self._local, "execution", None)
 
-    def explain(self, ctx: TenantContext, query: str | ir.Query, *, run: bool = False) -> dict:
+    def explain(
+        self, ctx: TenantContext, query: str | ir.Query, *, run: bool = False
+    ) -> dict[str, Any]:
         """The query's features and complexity, the plan (which part runs where, and why),
         the costs, the secondaries' health and lag; ``run=True`` also runs it and adds what
         the merger did (strategy, ids per part, fallbacks) and the page size."""

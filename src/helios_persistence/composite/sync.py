@@ -232,7 +232,10 @@ class Synchronizer:
     # -- lag ------------------------------------------------------------------------------------
     def pending(self, replica: Replica, ctx: TenantContext, limit: int) -> list[Change]:
         """The tenant's events ``replica`` has not applied (at most ``limit``)."""
-        return self.primary.read_outbox(ctx, after=replica.position(ctx), limit=limit)
+        found: list[Change] = self.primary.read_outbox(
+            ctx, after=replica.position(ctx), limit=limit
+        )
+        return found
 
     def lag(self, ctx: TenantContext, *, cap: int = 10_000) -> list[Lag]:
         """Each replica's lag for the tenant (pending counted up to ``cap``)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import fields
-from functools import cache
 from typing import Any, cast
 
 from helios_persistence.ir.nodes import Node, Query
@@ -20,9 +19,15 @@ __all__ = ["QUERY_VALUE_FIELDS", "ValueIndex", "shape_key", "values"]
 QUERY_VALUE_FIELDS = ("count", "offset", "cursor")
 
 
-@cache
+#: each node class's field names (``dataclasses.fields`` is slow on hot walks)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def _value_fields(node: Node) -> tuple[str, ...]:

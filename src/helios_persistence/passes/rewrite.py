@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields, replace
-from functools import cache
 from typing import Any
 
 from helios_persistence import ir
@@ -17,9 +16,15 @@ from helios_persistence import ir
 __all__ = ["bottom_up"]
 
 
-@cache
+#: each node class's field names (``dataclasses.fields`` is slow on hot walks)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def bottom_up(node: Any, rewrite: Callable[[ir.Node], ir.Node]) -> Any:
