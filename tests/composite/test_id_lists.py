@@ -27,7 +27,7 @@ def store():
     s.close()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     ids=st.sets(st.sampled_from([p["id"] for p in PATIENTS] + ["nope", "a%b", "x_y"]),
                 max_size=40),
