@@ -84,12 +84,15 @@ def _open_primary(kind: str) -> tuple[Any, Any]:
     return store, store.close
 
 
-def _open_secondaries() -> tuple[dict[str, Any], list[Any]]:
-    """The secondaries whose servers answer: ``{role: store}`` and how to drop each."""
+def _open_secondaries(roles: set[str]) -> tuple[dict[str, Any], list[Any]]:
+    """The secondaries of ``roles`` whose servers answer: ``{role: store}`` and how to drop
+    each."""
     found: dict[str, Any] = {}
     drops = []
     url = os.environ.get("HELIOS_TEST_ELASTICSEARCH", ES_URL)
     try:
+        if "search" not in roles:
+            raise hp.errors.InvalidStoreURL("not asked for (--secondaries)")
         es = hp.open_store(url.replace("http", "elasticsearch", 1)
                            + f"?prefix=bench-{uuid.uuid4().hex[:8]}&refresh=false")  # fmt: skip
     except hp.errors.HeliosError as exc:
@@ -99,6 +102,8 @@ def _open_secondaries() -> tuple[dict[str, Any], list[Any]]:
         drops.append(lambda: (es.drop(), es.close()))
     url = os.environ.get("HELIOS_TEST_NEO4J", NEO4J_URL)
     try:
+        if "graph" not in roles:
+            raise hp.errors.InvalidStoreURL("not asked for (--secondaries)")
         graph = hp.open_store(f"{url}?namespace=bench-{uuid.uuid4().hex[:8]}&temporary=true")
     except hp.errors.HeliosError as exc:
         print(f"Neo4j not used: {exc}")
@@ -240,10 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=4600, help="about 22 resources each")
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--seconds", type=float, default=10.0, help="sync lag: write duration")
+    parser.add_argument(
+        "--secondaries", default="search,graph",
+        help="roles to use (a shared Neo4j test server's 512 MB heap does not hold 100k "
+        "resources beside others' tests: --secondaries search at full size)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     resources = list(generate(patients=args.patients, seed=7))
     primary, drop_primary = _open_primary(args.primary)
-    secondaries, drops = _open_secondaries()
+    secondaries, drops = _open_secondaries(set(args.secondaries.split(",")))
     if not secondaries:
         print("no secondary server answers: nothing to compare")
         drop_primary()
