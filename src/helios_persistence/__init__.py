@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from helios_persistence import composite, errors, ir, views
+from helios_persistence import errors, ir, views
 from helios_persistence.parsing import Limits, ParseResult, parse, parse_lenient
 from helios_persistence.parsing.render import Unrenderable, render
 from helios_persistence.pipeline import compile
@@ -45,6 +45,16 @@ __all__ = [
     "views",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``hp.composite`` (the composite layer, imported on first use; callable: see
+    :func:`helios_persistence.composite.composite`)."""
+    if name == "composite":
+        import importlib
+
+        return importlib.import_module("helios_persistence.composite")
+    raise AttributeError(f"module 'helios_persistence' has no attribute {name!r}")
 
 
 def open_analytics(destination: Any, path: str = "", **options: Any) -> Any:
