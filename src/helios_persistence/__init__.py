@@ -34,6 +34,7 @@ __all__ = [
     "TenantId",
     "Unrenderable",
     "compile",
+    "composite",
     "errors",
     "ir",
     "open_analytics",
@@ -44,6 +45,16 @@ __all__ = [
     "views",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``hp.composite`` (the composite layer, imported on first use; callable: see
+    :func:`helios_persistence.composite.composite`)."""
+    if name == "composite":
+        import importlib
+
+        return importlib.import_module("helios_persistence.composite")
+    raise AttributeError(f"module 'helios_persistence' has no attribute {name!r}")
 
 
 def open_analytics(destination: Any, path: str = "", **options: Any) -> Any:

@@ -172,6 +172,12 @@ def _open(args: argparse.Namespace, *, create: bool) -> Any:
             "postgresql://...) or set HELIOS_STORE"
         )
     options = {"base_url": args.base_url} if getattr(args, "base_url", None) else {}
+    if url.startswith(
+        "composite:"
+    ):  # a primary with its secondaries (helios_persistence.composite)
+        from helios_persistence.composite import composite
+
+        return composite(url, store_options=options)
     return hp.open_store(url, create=create, **options)
 
 
@@ -414,6 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
     from helios_persistence.backends.neo4j.cli import add_parsers as add_graph_parsers
 
     add_graph_parsers(command)  # graph check, graph rebuild
+
+    from helios_persistence.composite.cli import add_parsers as add_composite_parsers
+
+    add_composite_parsers(command, _store_option)  # explain, status
 
     command(
         "view",

@@ -115,12 +115,45 @@ def _drop_index(url: str) -> None:
         store.close()
 
 
-def _neo4j(tmp: Any, **kw: Any) -> Any:
-    """A Neo4j graph store in a namespace of its own (deleted on close), synced from SQLite."""
+def _neo4j_store(**kw: Any) -> Any:
+    """A Neo4j graph store in a namespace of its own (deleted on close)."""
     url = _service("neo4j")
     namespace = f"conformance-{uuid.uuid4().hex[:10]}"
-    joined = f"{url}{'&' if '?' in url else '?'}namespace={namespace}&temporary=true"
-    return SyncedStore(lambda **k: open_store(joined, **k), **kw)
+    return open_store(f"{url}{'&' if '?' in url else '?'}namespace={namespace}&temporary=true",
+                      **kw)  # fmt: skip
+
+
+def _neo4j(tmp: Any, **kw: Any) -> Any:
+    """A Neo4j graph store synced from SQLite."""
+    return SyncedStore(_neo4j_store, **kw)
+
+
+def _composite(primary: Callable[..., Any], **secondaries: Callable[..., Any]) -> Any:
+    """A composite (``hp.composite``, synchronous) over ``primary(tmp, **kw)`` and the
+    secondaries (``role=open(**kw)``), every part a secondary lowers routed to it."""
+    from helios_persistence.composite import composite
+    from helios_persistence.composite.costs import route_all
+
+    def open_(tmp: Any, **kw: Any) -> Any:
+        stores = [primary(tmp, **kw)]
+        try:
+            roles = {role: make(**kw) for role, make in secondaries.items()}
+        except BaseException:
+            stores[0].close()
+            raise
+        stores += roles.values()
+        store = composite(primary=stores[0], **roles, costs=route_all(), start=False)
+        close = store.close
+
+        def close_all() -> None:
+            close()
+            for member in reversed(stores):
+                member.close()
+
+        store.close = close_all
+        return store
+
+    return open_
 
 
 @dataclass(frozen=True)
@@ -134,6 +167,9 @@ class Backend:
     stores: bool = True
     #: the tenancy strategies it offers (the store's ``tenancy`` option), default first
     tenancies: tuple[str, ...] = ()
+    #: True: the conformance suite runs it under ``make test-slow`` only, and the default
+    #: differential tests leave it out (``tests/composite/test_differential.py`` runs it)
+    slow: bool = False
 
     @contextmanager
     def opened(self, tmp: Any, **kw: Any) -> Iterator[Any]:
@@ -185,6 +221,34 @@ BACKENDS: dict[str, Backend] = {
             lambda tmp, **kw: SyncedStore(_elasticsearch, **kw),
             unavailable=lambda: _service_missing("elasticsearch"),
             stores=False,
+        ),
+        Backend(
+            "composite-sqlite-es",
+            "sqlite",  # (a composite's answers are its primary's)
+            _composite(lambda tmp, **kw: open_store("sqlite://", **kw), search=_elasticsearch),
+            unavailable=lambda: _service_missing("elasticsearch"),
+            stores=False,
+            slow=True,
+        ),
+        Backend(
+            "composite-postgres-neo4j",
+            "postgres",
+            _composite(_postgres, graph=_neo4j_store),
+            unavailable=lambda: _service_missing("postgres") or _service_missing("neo4j"),
+            stores=False,
+            slow=True,
+        ),
+        Backend(
+            "composite-postgres-neo4j-es",
+            "postgres",
+            _composite(_postgres, graph=_neo4j_store, search=_elasticsearch),
+            unavailable=lambda: (
+                _service_missing("postgres")
+                or _service_missing("neo4j")
+                or _service_missing("elasticsearch")
+            ),
+            stores=False,
+            slow=True,
         ),
     )
 }

@@ -23,7 +23,13 @@ except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     )
 
 
-@pytest.fixture(scope="session", params=sorted(BACKENDS))
+@pytest.fixture(
+    scope="session",
+    params=[
+        pytest.param(name, marks=pytest.mark.slow) if BACKENDS[name].slow else name
+        for name in sorted(BACKENDS)
+    ],
+)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LoadedBackend]:

@@ -52,14 +52,17 @@ def examples(n: int) -> settings:
 REGISTRY = default_registry().copy()
 
 
-def available() -> list[Backend]:
-    return [b for b in BACKENDS.values() if b.unavailable() is None]
+def available(*, slow: bool = False) -> list[Backend]:
+    """The backends whose servers answer: the default ones, or (``slow``) the slow ones."""
+    return [b for b in BACKENDS.values() if b.slow == slow and b.unavailable() is None]
 
 
 @contextmanager
 def loaded_stores(
     world: dict[str, Any] | list[dict[str, Any]],
     dialects: tuple[str, ...] | None = None,
+    *,
+    slow: bool = False,
 ) -> Iterator[list[tuple[str, Any, Any, Evaluator]]]:
     """A fresh store per available backend with ``world`` written to it, and the evaluator
     over the resources as that store returned them: ``[(name, store, ctx, evaluator)]``.
@@ -76,7 +79,7 @@ def loaded_stores(
     stores: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            for backend in available():
+            for backend in available(slow=slow):
                 if dialects is not None and backend.dialect not in dialects:
                     continue
                 directory = Path(tmp) / backend.name

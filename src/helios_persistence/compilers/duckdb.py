@@ -39,8 +39,8 @@ class DuckDBCompiler(SQLCompiler):
     number = staticmethod(number_key)
     ASC_NULLS_FIRST: ClassVar[bool] = False
 
-    def ids_in(self, column: exp.Expr) -> exp.Expr:
-        return exp.func("list_contains", self.placeholder("ids"), column)
+    def ids_in(self, column: exp.Expr, ids: exp.Expr | None = None) -> exp.Expr:
+        return exp.func("list_contains", self.placeholder("ids") if ids is None else ids, column)
 
     @staticmethod
     def bind_ids(ids: list[str]) -> Any:

@@ -47,9 +47,10 @@ class PostgresCompiler(SQLCompiler):
     def number(value: Decimal) -> Any:
         return value
 
-    def ids_in(self, column: exp.Expr) -> exp.Expr:
-        ids = exp.Cast(this=self.placeholder("ids"), to=exp.DataType.build("TEXT[]"))
-        return column.eq(exp.Any(this=exp.paren(ids)))
+    def ids_in(self, column: exp.Expr, ids: exp.Expr | None = None) -> exp.Expr:
+        bound = self.placeholder("ids") if ids is None else ids
+        array = exp.Cast(this=bound, to=exp.DataType.build("TEXT[]"))
+        return column.eq(exp.Any(this=exp.paren(array)))
 
     @staticmethod
     def bind_ids(ids: list[str]) -> Any:

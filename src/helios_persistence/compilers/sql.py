@@ -40,8 +40,9 @@ class SQLCompiler(SQLPredicates):
     #: whether a page's (non-iterating) includes come in the page statement (``sql_includes``)
     INLINE_INCLUDES: ClassVar[bool] = False
 
-    def ids_in(self, column: exp.Expr) -> exp.Expr:
-        """``column`` is one of the ids bound to the parameter ``ids`` (see :meth:`bind_ids`)."""
+    def ids_in(self, column: exp.Expr, ids: exp.Expr | None = None) -> exp.Expr:
+        """``column`` is one of the ids bound to the parameter ``ids`` (or to the placeholder
+        ``ids``), a value of :meth:`bind_ids`."""
         raise NotImplementedError
 
     @staticmethod

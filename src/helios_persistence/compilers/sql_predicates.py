@@ -56,6 +56,8 @@ _CMP: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
 TEXT_COLUMNS = {ir.TextKind.NARRATIVE: "narrative", ir.TextKind.CONTENT: "content"}
 #: the largest code point: ``v <= s < v + MAX_CHAR`` is "s starts with v"
 MAX_CHAR = "\U0010ffff"
+#: from this many ``_id`` alternatives on, an ``Or`` binds them as one list (see ``_id_list``)
+ID_LIST_MIN = 16
 #: ``:sort`` kinds with an index table column to order by
 _SORT_COLUMNS = {
     "string": "norm", "token": "code", "number": "value", "quantity": "value",
@@ -289,7 +291,8 @@ class SQLPredicates(TerminologyLowering, BaseCompiler):
         # OR of matches on one parameter: one index subquery with OR'ed row conditions
         groups: dict[tuple[str, str], list[ir.Node]] = {}
         others: list[ir.Predicate] = []
-        for child in node.children:
+        children, id_list = self._id_list(node, scope)
+        for child in children:
             table = _NODE_TABLE.get(type(child))
             param = getattr(child, "param", "_id")
             if table is not None and param not in ("_id", "_lastUpdated"):
@@ -303,7 +306,29 @@ class SQLPredicates(TerminologyLowering, BaseCompiler):
             conds = [exp.paren(self.row_condition(m, alias)) for m in members]
             parts.append(self.member_of(scope, rows.where(exp.or_(*conds))))
         parts.extend(exp.paren(self.where(c, scope)) for c in others)
+        if id_list is not None:
+            parts.append(id_list)
         return parts[0] if len(parts) == 1 else exp.or_(*parts)
+
+    def _id_list(
+        self, node: ir.Or, scope: _Scope
+    ) -> tuple[tuple[ir.Predicate, ...], exp.Expr | None]:
+        """A long list of ``_id`` alternatives (the composite layer's merged ids) as one
+        ``id`` membership test with one bound list, instead of an ``OR`` per id: the other
+        children, and that test (None below :data:`ID_LIST_MIN` ids)."""
+        assert self._index is not None
+        ids: list[int] = []
+        rest: list[ir.Predicate] = []
+        for child in node.children:
+            if isinstance(child, ir.TokenMatch) and child.param == "_id" and child.code:
+                ids.append(self._index.index(child, "code"))
+            else:
+                rest.append(child)
+        if len(ids) < ID_LIST_MIN:
+            return node.children, None
+        bind_ids = self.bind_ids  # type: ignore[attr-defined]
+        bound = self.bind(lambda vals: bind_ids([vals[i] for i in ids]))
+        return tuple(rest), self.ids_in(self.col(scope.alias, "id"), bound)  # type: ignore[attr-defined]
 
     def visit_Not(self, node: ir.Not, scope: _Scope) -> exp.Expr:
         return exp.not_(exp.paren(self.where(node.child, scope)))

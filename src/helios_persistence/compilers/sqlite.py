@@ -24,8 +24,9 @@ class SQLiteCompiler(SQLCompiler):
     ASC_NULLS_FIRST: ClassVar[bool] = True
     DRIVEN_PAGE: ClassVar[bool] = True
 
-    def ids_in(self, column: exp.Expr) -> exp.Expr:
-        each = exp.select(exp.column("value")).from_(exp.func("json_each", self.placeholder("ids")))
+    def ids_in(self, column: exp.Expr, ids: exp.Expr | None = None) -> exp.Expr:
+        bound = self.placeholder("ids") if ids is None else ids
+        each = exp.select(exp.column("value")).from_(exp.func("json_each", bound))
         return column.isin(query=each)
 
     @staticmethod

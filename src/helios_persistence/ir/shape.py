@@ -19,6 +19,17 @@ __all__ = ["QUERY_VALUE_FIELDS", "ValueIndex", "shape_key", "values"]
 QUERY_VALUE_FIELDS = ("count", "offset", "cursor")
 
 
+#: each node class's field names (``dataclasses.fields`` is slow on hot walks)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def _value_fields(node: Node) -> tuple[str, ...]:
     return QUERY_VALUE_FIELDS if isinstance(node, Query) else node.VALUE_FIELDS
 
@@ -35,9 +46,9 @@ def shape_key(node: Any) -> Hashable:
     if isinstance(node, Node):
         value_fields = _value_fields(node)
         parts: list[Hashable] = [type(node).__name__]
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if f.name in value_fields:
+        for name in _field_names(type(node)):
+            value = getattr(node, name)
+            if name in value_fields:
                 parts.append(repr(value) if _is_blank(value) else "?")
             else:
                 parts.append(shape_key(value))
@@ -57,9 +68,9 @@ def values(node: Any) -> list[Any]:
 def _collect(node: Any, out: list[Any]) -> None:
     if isinstance(node, Node):
         value_fields = _value_fields(node)
-        for f in fields(node):
-            value = getattr(node, f.name)
-            if f.name in value_fields:
+        for name in _field_names(type(node)):
+            value = getattr(node, name)
+            if name in value_fields:
                 if not _is_blank(value):
                     out.append(value)
             else:
@@ -82,13 +93,13 @@ class ValueIndex:
     def _walk(self, node: Any) -> None:
         if isinstance(node, Node):
             value_fields = _value_fields(node)
-            for f in fields(node):
-                value = getattr(node, f.name)
-                if f.name in value_fields:
+            for name in _field_names(type(node)):
+                value = getattr(node, name)
+                if name in value_fields:
                     if not _is_blank(value):
-                        if (id(node), f.name) in self._index:
+                        if (id(node), name) in self._index:
                             self.cacheable = False
-                        self._index[(id(node), f.name)] = len(self.values)
+                        self._index[(id(node), name)] = len(self.values)
                         self.values.append(value)
                 else:
                     self._walk(value)

@@ -27,9 +27,11 @@ def _flatten(node: ir.Node) -> ir.Node:
         return node
     kind = type(node)
     children: list[ir.Predicate] = []
+    seen: set[ir.Predicate] = set()  # (a set: long id lists stay linear)
     for child in node.children:
         for part in child.children if isinstance(child, kind) else (child,):
-            if part not in children:
+            if part not in seen:
+                seen.add(part)
                 children.append(part)
     if len(children) == 1:
         return children[0]

@@ -16,6 +16,17 @@ from helios_persistence import ir
 __all__ = ["bottom_up"]
 
 
+#: each node class's field names (``dataclasses.fields`` is slow on hot walks)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def bottom_up(node: Any, rewrite: Callable[[ir.Node], ir.Node]) -> Any:
     """``node`` with ``rewrite`` applied to each of its nodes, children first."""
     if isinstance(node, tuple):
@@ -24,11 +35,11 @@ def bottom_up(node: Any, rewrite: Callable[[ir.Node], ir.Node]) -> Any:
     if not isinstance(node, ir.Node):
         return node
     changes = {}
-    for f in fields(node):
-        value = getattr(node, f.name)
+    for name in _field_names(type(node)):
+        value = getattr(node, name)
         if isinstance(value, ir.Node | tuple):
             new = bottom_up(value, rewrite)
             if new is not value:
-                changes[f.name] = new
+                changes[name] = new
     rebuilt = replace(node, **changes) if changes else node
     return rewrite(rebuilt)

@@ -552,11 +552,20 @@ class StoreAPI(TerminologyAPI, Operations):
         return self._match(s, resource_type, criteria)
 
     def op_search(
-        self, s: Session, query: str | ir.Query, *, limits: Limits | None = None
+        self,
+        s: Session,
+        query: str | ir.Query,
+        *,
+        limits: Limits | None = None,
+        as_asked: ir.Query | None = None,
     ) -> SearchResult:
+        """``as_asked``: the query the page's links name (the composite layer runs a rewrite
+        of what was asked: its ``next`` continues what was asked)."""
         if isinstance(query, str):
             query = self._relative(query)
         plan = self._plan(s, query, restrict=True, limits=limits)
+        if as_asked is not None:
+            plan = replace(plan, query=as_asked)
         result = self._execute_search(s, plan)
         result.query, result.base_url = _query_text(query, plan.query), self.base_url
         perms = s.ctx.permissions

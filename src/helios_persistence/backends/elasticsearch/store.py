@@ -232,6 +232,11 @@ class ElasticsearchStore:
                 return
             after = hits[-1]["sort"]
 
+    def ensure(self) -> None:
+        """Create the store's index again if the cluster lost it (a node restarted with fresh
+        data); the composite layer then rebuilds it from the primary."""
+        self.alias = self._call(ensure_index, self.client, self.prefix)
+
     def refresh_now(self) -> None:
         """Make everything applied so far searchable."""
         self._call(self.client.indices.refresh, index=self.alias)
@@ -250,6 +255,21 @@ class ElasticsearchStore:
             result.query = query
         result.base_url = self.base_url
         return result
+
+    def match_ids(self, ctx: TenantContext, query: ir.Query, *, limit: int) -> list[str]:
+        """The ids of the first ``limit`` matches of ``query``, without their documents (one
+        request; what the composite layer asks a secondary for)."""
+        from helios_persistence.backends.elasticsearch.search import _request
+        from helios_persistence.compilers.elasticsearch import with_tenant
+
+        plan = pipeline.plan(
+            query, self.compiler, registry=self.registry_for(ctx), ctx=ctx, base_url=self.base_url
+        )
+        assert plan.compiled.body is not None
+        body = with_tenant(plan.compiled.body, self.tenant_of(ctx))
+        body = {**body, "size": limit, "_source": False, "fields": ["id"],
+                "track_total_hits": False}  # fmt: skip
+        return [hit["fields"]["id"][0] for hit in _request(self, body)["hits"]["hits"]]
 
     # -- not here: writes go to the primary -----------------------------------------------------
     def _search_only(self, *args: Any, **kw: Any) -> Any:
