@@ -142,7 +142,7 @@ class SQLCompiler(SQLPredicates):
             select = select.where(exp.and_(*page_conditions)).order_by(*order).limit(limit)
             if offset is not None:
                 select = select.offset(offset)
-        inline = with_includes(self, select, order, query) if self.INLINE_INCLUDES else None
+        inline = with_includes(self, select, order, query, offset) if self.INLINE_INCLUDES else None
         text = (select if inline is None else inline).sql(dialect=self.dialect)
         count_text = count.sql(dialect=self.dialect)
         template = self.template(text, count_text, paging)

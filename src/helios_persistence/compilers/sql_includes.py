@@ -5,11 +5,13 @@ matches; the referenced resources), each a round trip to a server. For a search 
 whose includes are not ``:iterate`` (no fixpoint to reach), the compiler can write the whole
 answer as one statement instead::
 
-    WITH page AS (<page statement>, with ord = the row's position in the page)
+    WITH page AS (<page statement>, with ord = the row's position, counted from the
+                  first match: an _offset's skipped rows included)
     SELECT <page columns>, ord FROM page
     UNION ALL
     SELECT <page columns>, NULL FROM resources t          -- the included resources
-    WHERE (t.type, t.id) IN (<the references of the page's first _count rows>)
+    WHERE (t.type, t.id) IN (<the references of the page's first _count rows: ord <= _count
+                             + _offset>)
       AND (t.type, t.id) NOT IN (<those rows>)            -- a match is not also included
     ORDER BY ord (matches in page order), then included ones by type and id
 
@@ -72,7 +74,11 @@ def _references(
 
 
 def with_includes(
-    c: SQLCompiler, page: exp.Select, order: list[exp.Ordered], query: ir.Query
+    c: SQLCompiler,
+    page: exp.Select,
+    order: list[exp.Ordered],
+    query: ir.Query,
+    offset: exp.Expr | None,
 ) -> exp.Query | None:
     """``page`` (the page statement) with the resources ``query`` includes, as above; None
     when the query's includes cannot be answered so (a system search, ``:iterate``) or add
@@ -85,6 +91,8 @@ def with_includes(
         if query.count is not None
         else exp.Literal.number(c.page_size(query))
     )
+    if offset is not None:  # (the position counts the rows the offset skips)
+        size = exp.Add(this=exp.paren(size), expression=exp.paren(offset.copy()))
     ord_ = exp.column(ORD, table="page")
     first_ids = exp.select(exp.column("id", table="page")).from_("page").where(ord_ <= size)
     found = [r for inc in query.include if (r := _references(c, inc, rtype, first_ids))]
