@@ -21,7 +21,7 @@ with ``not-found``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -95,7 +95,9 @@ def _write(
 
 
 def _batch(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
+    columns: list[Sequence[Any]] = (
+        list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
+    )
     return pa.RecordBatch.from_arrays(
         [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
     )
@@ -162,7 +164,13 @@ class _LakeDB:
     def run(self, sql: str, params: tuple[Any, ...]) -> None:  # pragma: no cover - read only
         raise TypeError("an export is read only")
 
-    lock = insert_many = run
+    def lock(self, tenant: str) -> None:  # pragma: no cover - read only
+        raise TypeError("an export is read only")
+
+    def insert_many(  # pragma: no cover - read only
+        self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> None:
+        raise TypeError("an export is read only")
 
 
 class _LakeSource(StoreSource):

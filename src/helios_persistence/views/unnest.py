@@ -16,6 +16,8 @@ are the same: ``unnest`` of an empty or NULL list gives no row, as the join give
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlglot import exp
 
 __all__ = ["unnest_query"]
@@ -34,7 +36,7 @@ def _elements(join: exp.Expr) -> tuple[str, exp.Expr] | None:
 
 
 def unnest_query(
-    columns: list[tuple[str, exp.Expr, object]],
+    columns: Sequence[tuple[str, exp.Expr, object]],
     joins: list[exp.Expr],
     requirements: list[exp.Expr],
     resources: exp.Expr,
