@@ -401,7 +401,9 @@ class CypherCompiler(BaseCompiler):
             v = self.var("v")
             value = self.value_node(v, LABELS[kind], getattr(node, "param"))  # noqa: B009
             condition = self.row_condition(node, v)
-            return [f"{self.bound(scope.var)}-[:IDX]->{value}"], [condition] if condition else []
+            return [f"{self.bound(scope.var)}-[:IDX]->{value}"], [
+                f"({condition})"
+            ] if condition else []
         if isinstance(node, ir.And):
             # the first chain or _has (they select through other resources), else a match
             ranked = sorted(

@@ -1,13 +1,13 @@
 -- Observation?date=2020-03-15
 MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Date {tenant: $tenant, param: $p0}) WHERE v1.low >= $p1 AND v1.high <= $p2 WITH DISTINCT r
+MATCH (r {tenant: $tenant})-[:IDX]->(v1:Date {tenant: $tenant, param: $p0}) WHERE (v1.low >= $p1 AND v1.high <= $p2) WITH DISTINCT r
 WITH r ORDER BY r.type, r.id
 LIMIT $p3
 RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
 MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Date {tenant: $tenant, param: $p0}) WHERE v1.low >= $p1 AND v1.high <= $p2 WITH DISTINCT r RETURN count(r) AS total
+MATCH (r {tenant: $tenant})-[:IDX]->(v1:Date {tenant: $tenant, param: $p0}) WHERE (v1.low >= $p1 AND v1.high <= $p2) WITH DISTINCT r RETURN count(r) AS total
 
 -- paging: keyset
 -- params:

@@ -2,7 +2,7 @@
 MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
 MATCH (r {tenant: $tenant})<-[:REFERS {param: $p0}]-(s1:Resource:`Encounter` {tenant: $tenant, live: true})
 MATCH (s1 {tenant: $tenant})<-[:REFERS {param: $p1}]-(s2:Resource:`Condition` {tenant: $tenant, live: true})
-MATCH (s2 {tenant: $tenant})-[:IDX]->(v3:Tok {tenant: $tenant, param: $p2}) WHERE v3.code = $p3 WITH DISTINCT r
+MATCH (s2 {tenant: $tenant})-[:IDX]->(v3:Tok {tenant: $tenant, param: $p2}) WHERE (v3.code = $p3) WITH DISTINCT r
 WITH r ORDER BY r.type, r.id
 LIMIT $p4
 RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
@@ -11,7 +11,7 @@ RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last
 MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
 MATCH (r {tenant: $tenant})<-[:REFERS {param: $p0}]-(s1:Resource:`Encounter` {tenant: $tenant, live: true})
 MATCH (s1 {tenant: $tenant})<-[:REFERS {param: $p1}]-(s2:Resource:`Condition` {tenant: $tenant, live: true})
-MATCH (s2 {tenant: $tenant})-[:IDX]->(v3:Tok {tenant: $tenant, param: $p2}) WHERE v3.code = $p3 WITH DISTINCT r RETURN count(r) AS total
+MATCH (s2 {tenant: $tenant})-[:IDX]->(v3:Tok {tenant: $tenant, param: $p2}) WHERE (v3.code = $p3) WITH DISTINCT r RETURN count(r) AS total
 
 -- paging: keyset
 -- params:

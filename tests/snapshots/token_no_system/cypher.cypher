@@ -1,13 +1,13 @@
 -- Observation?code=|8867-4
 MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE v1.code = $p1 AND v1.system IS NULL WITH DISTINCT r
+MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1 AND v1.system IS NULL) WITH DISTINCT r
 WITH r ORDER BY r.type, r.id
 LIMIT $p2
 RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
 MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE v1.code = $p1 AND v1.system IS NULL WITH DISTINCT r RETURN count(r) AS total
+MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1 AND v1.system IS NULL) WITH DISTINCT r RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
