@@ -76,7 +76,9 @@ def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
         "search-index",
         "check or rebuild an Elasticsearch search index against its primary store",
     )
-    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub = parser.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="check or rebuild"
+    )
     for name, fn, help in (
         ("check", cmd_check, "report missing, extra and stale documents (exit 1 on drift)"),
         ("rebuild", cmd_rebuild, "apply the primary's current resources, delete the rest"),
