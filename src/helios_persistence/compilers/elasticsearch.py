@@ -191,7 +191,9 @@ class ElasticsearchCompiler(BaseCompiler):
                 order.append({"lus": {"order": direction}})
             else:
                 field, kind = _SORTS[k.kind]
-                order.append({field(k.param): {
+                name = date_sort_field(k.param, True) if k.kind == "date" and k.descending \
+                    else field(k.param)  # fmt: skip
+                order.append({name: {
                     "order": direction, "mode": "max" if k.descending else "min",
                     "missing": "_last", "unmapped_type": kind,
                 }})  # fmt: skip

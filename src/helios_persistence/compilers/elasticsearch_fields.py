@@ -46,8 +46,9 @@ def sort_field(param: str) -> str:
     return f"sk.{param}"
 
 
-def date_sort_field(param: str) -> str:
-    return f"sd.{param}"
+def date_sort_field(param: str, high: bool = False) -> str:
+    """The lows (ascending sorts) or the highs (descending) of a date parameter."""
+    return f"sdh.{param}" if high else f"sd.{param}"
 
 
 #: the parts of a reference a search can name, in key order: target type, target id, url,

@@ -94,9 +94,9 @@ class _Fields:
                 self.add(sort_field(p), row.norm)
         elif kind is DateRow:
             self.add(date_field(p), {"gte": row.low, "lte": max(row.low, row.high - 1)})
-            if sort:
+            if sort:  # (two fields: an inverted Period's low is above its high)
                 self.add(date_sort_field(p), row.low)
-                self.add(date_sort_field(p), row.high)
+                self.add(date_sort_field(p, high=True), row.high)
         elif kind is QuantityRow:
             self._quantity(row, p)
         elif kind is NumberRow:
