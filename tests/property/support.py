@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, note, settings
 
 from helios_persistence import TenantContext
 from helios_persistence.conformance.evaluator import Evaluator
+from helios_persistence.indexing import DateRow, extract
 from helios_persistence.registry import default_registry
 from helios_persistence.testing.differential import agree, load_world
 
@@ -82,6 +83,8 @@ def loaded_stores(
             for backend in available(slow=slow):
                 if dialects is not None and backend.dialect not in dialects:
                     continue
+                if backend.dialect == "elasticsearch" and _inverted_dates(world):
+                    continue  # its declared gap: a Period whose start is after its end
                 directory = Path(tmp) / backend.name
                 directory.mkdir()
                 store = backend.open(directory, registry=REGISTRY)
@@ -94,6 +97,19 @@ def loaded_stores(
         finally:
             for store in stores:
                 store.close()
+
+
+def _inverted_dates(world: dict[str, Any]) -> bool:
+    """Whether ``world`` has a date value whose start is after its end (a Period breaking
+    invariant per-1). Elasticsearch's ``long_range`` cannot hold one, so its store indexes the
+    start alone (README, Elasticsearch limits): the differential tests leave such worlds out
+    of that backend, as agree() leaves out queries a dialect declares unsupported."""
+    resources = [*world["resources"], *world.get("updates", ())]
+    return any(
+        isinstance(row, DateRow) and row.low >= row.high
+        for resource in resources
+        for row in extract(resource, REGISTRY).rows
+    )
 
 
 def describe(world: Any) -> None:

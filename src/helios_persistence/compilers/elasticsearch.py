@@ -42,7 +42,7 @@ from helios_persistence.compilers.elasticsearch_fields import (
     sort_field,
     target_key,
 )
-from helios_persistence.compilers.elasticsearch_text import MATCH_NONE, text_query
+from helios_persistence.compilers.elasticsearch_text import MATCH_NONE, text_query, unsupported_near
 from helios_persistence.compilers.sql_predicates import SQLPredicates
 from helios_persistence.errors import InvalidSearch
 from helios_persistence.fhir_values import fold
@@ -112,6 +112,10 @@ class ElasticsearchCompiler(BaseCompiler):
     @staticmethod
     def supports_Missing(node: ir.Missing, system: bool) -> str | None:
         return None
+
+    @staticmethod
+    def supports_Text(node: ir.Text, system: bool) -> str | None:
+        return unsupported_near(node.query.tree)
 
     @staticmethod
     def supports_Composite(node: ir.Composite, system: bool) -> str | None:

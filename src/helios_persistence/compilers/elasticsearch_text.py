@@ -21,7 +21,7 @@ from helios_persistence.errors import InvalidSearch
 from helios_persistence.indexing.text_tokens import words_of
 from helios_persistence.ir.text import TextNode
 
-__all__ = ["MATCH_NONE", "text_query"]
+__all__ = ["MATCH_NONE", "text_query", "unsupported_near"]
 
 MATCH_NONE: dict[str, Any] = {"match_none": {}}
 
@@ -44,13 +44,36 @@ def _phrase(field: str, words: tuple[str, ...], prefix: bool) -> dict[str, Any]:
     return {"match_phrase": {field: {"query": " ".join(words), "slop": 0}}}
 
 
+_NEAR_REFUSED = "NEAR of more than two phrases of different lengths"
+
+
+def _near_terms(node: TextNode) -> list[tuple[str, ...]]:
+    """A NEAR's phrases as stems, each once: as in FTS5, equal phrases may be matched by the
+    same words (``NEAR(a a, 0)`` matches one ``a``)."""
+    return list(dict.fromkeys(words_of(str(t)) for t in node.terms))
+
+
+def _refused(terms: list[tuple[str, ...]]) -> bool:
+    return len(terms) > 2 and len({len(t) for t in terms}) > 1
+
+
+def unsupported_near(node: TextNode) -> str | None:
+    """Why ``node`` (a parsed text query) has no exact lowering here (None: it has one)."""
+    if node.kind == "near":
+        terms = _near_terms(node)
+        return _NEAR_REFUSED if all(terms) and _refused(terms) else None
+    for child in node.terms:
+        if isinstance(child, TextNode) and (reason := unsupported_near(child)):
+            return reason
+    return None
+
+
 def _near(field: str, terms: list[tuple[str, ...]], distance: int) -> dict[str, Any]:
-    lengths = {len(t) for t in terms}
-    if len(terms) > 2 and len(lengths) > 1:
-        raise InvalidSearch(
-            "NEAR of more than two phrases of different lengths is not supported on Elasticsearch",
-            not_supported=True,
-        )
+    if len(terms) == 1:
+        return _phrase(field, terms[0], False)
+    if _refused(terms):
+        raise InvalidSearch(f"{_NEAR_REFUSED} is not supported on Elasticsearch",
+                            not_supported=True)  # fmt: skip
     slop = distance - sum(len(t) for t in terms[1:-1])
     if slop < 0:
         return MATCH_NONE
@@ -64,7 +87,7 @@ def _lower(node: TextNode, field: str) -> dict[str, Any] | None:
         found = words_of(" ".join(str(t) for t in node.terms))
         return _phrase(field, found, node.kind == "prefix") if found else None
     if node.kind == "near":
-        terms = [words_of(str(t)) for t in node.terms]
+        terms = _near_terms(node)
         if not all(terms):
             return None
         return _near(field, terms, node.distance)
