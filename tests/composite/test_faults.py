@@ -2,8 +2,9 @@
 a load and started again (``scripts/services down|up <service>``), and a sync worker killed
 mid-batch.
 
-The service tests stop a shared server, so they are ``slow`` and ``services_restart``: CI runs
-them where nothing else uses the services; never run them beside other people's tests. The
+The service tests stop a shared server, so they are ``slow`` and ``services_restart``: run
+them with ``make test-slow`` (or ``pytest -m services_restart``) where nothing else uses the
+services; never beside other people's tests. The
 services script keeps its pid files under the checkout that started the services (set
 ``HELIOS_SERVICES_CACHE`` to that checkout's ``.cache/services`` when running from another).
 Elasticsearch and Neo4j start with fresh data, so the restarted secondary has lost everything:

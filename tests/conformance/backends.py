@@ -170,6 +170,9 @@ class Backend:
     #: True: the conformance suite runs it under ``make test-slow`` only, and the default
     #: differential tests leave it out (``tests/composite/test_differential.py`` runs it)
     slow: bool = False
+    #: True: the differential property tests run it under ``make test-slow`` only (with the
+    #: slow backends); the conformance suite still runs it by default (the suite's budget)
+    property_slow: bool = False
 
     @contextmanager
     def opened(self, tmp: Any, **kw: Any) -> Iterator[Any]:
@@ -210,7 +213,12 @@ BACKENDS: dict[str, Backend] = {
             tenancies=("shared", "schema", "database"),
         ),
         Backend(
-            "neo4j", "cypher", _neo4j, unavailable=lambda: _service_missing("neo4j"), stores=False
+            "neo4j",
+            "cypher",
+            _neo4j,
+            unavailable=lambda: _service_missing("neo4j"),
+            stores=False,
+            property_slow=True,
         ),
         Backend(
             "duckdb-export", "duckdb", lambda tmp, **kw: ExportedStore(tmp, **kw), stores=False
@@ -221,6 +229,7 @@ BACKENDS: dict[str, Backend] = {
             lambda tmp, **kw: SyncedStore(_elasticsearch, **kw),
             unavailable=lambda: _service_missing("elasticsearch"),
             stores=False,
+            property_slow=True,
         ),
         Backend(
             "composite-sqlite-es",

@@ -54,8 +54,13 @@ REGISTRY = default_registry().copy()
 
 
 def available(*, slow: bool = False) -> list[Backend]:
-    """The backends whose servers answer: the default ones, or (``slow``) the slow ones."""
-    return [b for b in BACKENDS.values() if b.slow == slow and b.unavailable() is None]
+    """The backends whose servers answer: the default ones, or (``slow``) the slow ones and
+    those whose differential tests are slow (Neo4j, Elasticsearch: ``property_slow``)."""
+    return [
+        b
+        for b in BACKENDS.values()
+        if (b.slow or b.property_slow) == slow and b.unavailable() is None
+    ]
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,21 +31,22 @@ except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     )
 
 
-def _check(world: list[dict[str, Any]], queries: list[str]) -> None:
+def _check(world: list[dict[str, Any]], queries: list[str], slow: bool = False) -> None:
     describe(world)
-    with loaded_stores(world) as loaded:
+    with loaded_stores(world, slow=slow) as loaded:
         for name, store, ctx, evaluator in loaded:
             for query in queries:
                 agree(name, store, ctx, evaluator, query)
 
 
-def _focused(worlds: Any, queries: Callable[[], Any], n: int) -> Any:
+def _focused(worlds: Any, queries: Callable[[], Any], n: int, slow: bool = False) -> Any:
     @examples(n)
     @given(world=worlds, data=st.data())
     def test(world: list[dict[str, Any]], data: st.DataObject) -> None:
-        _check(world, data.draw(st.lists(queries(), min_size=1, max_size=8), "queries"))
+        drawn = data.draw(st.lists(queries(), min_size=1, max_size=8), "queries")
+        _check(world, drawn, slow)
 
-    return test
+    return pytest.mark.slow(test) if slow else test
 
 
 test_strings_agree = _focused(gen.string_worlds(), gen.string_queries, 40)
@@ -70,6 +72,14 @@ def test_exact_numbers_agree(world: list[dict[str, Any]], data: st.DataObject) -
 
 test_text_agree = _focused(gen.texted_worlds(), gen.text_queries, 40)
 test_uris_agree = _focused(gen.uri_worlds(), gen.uri_queries, 30)
+
+#: the same areas on the secondaries (Neo4j, Elasticsearch) and composites: ``make test-slow``
+test_secondaries_strings_agree = _focused(gen.string_worlds(), gen.string_queries, 20, slow=True)
+test_secondaries_dates_agree = _focused(gen.dated_worlds(), gen.date_queries, 20, slow=True)
+test_secondaries_date_ranges_agree = _focused(
+    gen.multi_dated_worlds(), gen.range_queries, 20, slow=True
+)
+test_secondaries_text_agree = _focused(gen.texted_worlds(), gen.text_queries, 20, slow=True)
 test_terminology_agrees = _focused(
     terminology.terminology_worlds(), terminology.terminology_queries, 40
 )
