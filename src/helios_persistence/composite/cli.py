@@ -98,12 +98,16 @@ def add_parsers(
     explain.add_argument("query", help="e.g. 'Observation?patient.name=smith&_text=cardiac'")
     store_option(explain, reads=True)
     explain.add_argument("--run", action="store_true", help="run it and show what the merger did")
-    explain.add_argument("--format", choices=("table", "json"), default="table")
+    explain.add_argument(
+        "--format", choices=("table", "json"), default="table", help="a table (default) or JSON"
+    )
     explain.set_defaults(fn=cmd_explain)
 
     status = command("status", "health and sync lag of a composite store's secondaries")
     store_option(status, reads=True)
-    status.add_argument("--format", choices=("table", "json"), default="table")
+    status.add_argument(
+        "--format", choices=("table", "json"), default="table", help="a table (default) or JSON"
+    )
     status.set_defaults(fn=cmd_status)
 
     resync = command(

@@ -60,7 +60,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
     """``helios graph check|rebuild --primary URL --graph URL``."""
     graph = command("graph", "a Neo4j graph store against its primary: check, rebuild")
-    actions = graph.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = graph.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="check or rebuild the graph"
+    )
     for name, fn, help in (
         ("check", cmd_check, "report missing, extra and stale resources (exit 1 if any)"),
         ("rebuild", cmd_rebuild, "bring the graph to the primary's current resources"),
