@@ -40,21 +40,14 @@ from helios_persistence.tenancy import TenantContext
 
 __all__ = ["Neo4jStore"]
 
-#: the statement reading the versions of some nodes (``$keys``: type and id)
-_VERSIONS_OF = (
-    "UNWIND $keys AS k MATCH (r:Resource {tenant: $tenant, type: k.type, id: k.id}) "
-    "RETURN r.type AS type, r.id AS id, r.versionId AS version"
-)
-#: every node of the tenants under a prefix (value nodes hang off resource nodes)
+#: every node of the tenants under a prefix
 _DROP = (
     "MATCH (r:Resource) WHERE r.tenant STARTS WITH $prefix "
-    "CALL (r) { OPTIONAL MATCH (r)-[:IDX]->(:Comp)-[:IDX]->(c) DETACH DELETE c "
-    "WITH DISTINCT r OPTIONAL MATCH (r)-[:IDX]->(v) DETACH DELETE v "
-    "WITH DISTINCT r DETACH DELETE r } IN TRANSACTIONS OF 200 ROWS"
+    "CALL (r) { DETACH DELETE r } IN TRANSACTIONS OF 1000 ROWS"
 )
 _LIVE_VERSIONS = (
     "MATCH (r:Resource {tenant: $tenant, live: true}) "
-    "RETURN r.type AS type, r.id AS id, r.versionId AS version"
+    "RETURN r.type AS type, r.id AS id, r.version AS version"
 )
 
 
@@ -211,22 +204,14 @@ class Neo4jStore:
         return report
 
     def _apply_batch(self, tenant: str, changes: Sequence[Change], report: ApplyReport) -> None:
-        keys = list(dict.fromkeys((c.resource_type, c.id) for c in changes))
-        try:
-            held = self._held(tenant, keys)
-        except HeliosError as exc:
-            report.failed.extend((c, str(exc)) for c in changes)
-            return
+        """Write the newest version named of each resource (the statement's guard keeps a
+        newer one the graph holds), then count the changes one by one, in order, as a
+        version table would, from the versions the nodes held before."""
         newest: dict[tuple[str, str], Change] = {}
-        passed: dict[tuple[str, str], int] = {}
-        for change in changes:  # counted one by one, in order, as a version table would
+        for change in changes:
             key = (change.resource_type, change.id)
-            if held.get(key, 0) >= change.version:
-                report.stale += 1
-                continue
-            held[key] = change.version
-            newest[key] = change
-            passed[key] = passed.get(key, 0) + 1
+            if key not in newest or newest[key].version < change.version:
+                newest[key] = change
         group: list[tuple[Change, dict[str, Any]]] = []
         for change in newest.values():
             try:
@@ -236,22 +221,30 @@ class Neo4jStore:
         if not group:
             return
         try:
-            self._write(tenant, [row for _, row in group])
+            held = self._write(tenant, [row for _, row in group])
         except HeliosError as exc:
             report.failed.extend((change, str(exc)) for change, _ in group)
             return
-        report.applied += sum(passed[(c.resource_type, c.id)] for c, _ in group)
+        for change in changes:
+            key = (change.resource_type, change.id)
+            if key not in held:  # its newest version could not be indexed (failed above)
+                continue
+            if held[key] >= change.version:
+                report.stale += 1
+            else:
+                held[key] = change.version
+                report.applied += 1
 
-    def _write(self, tenant: str, rows: list[dict[str, Any]]) -> None:
+    def _write(self, tenant: str, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+        """Run the apply statement; ``{(type, id): version held before}`` (0: none)."""
         statement = apply_statement()
-        with self._errors(), self._session() as session:
-            session.execute_write(lambda tx: tx.run(statement, rows=rows, tenant=tenant).consume())
 
-    def _held(self, tenant: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        records = self.run(
-            _VERSIONS_OF, {"tenant": tenant, "keys": [{"type": t, "id": i} for t, i in keys]},
-        )  # fmt: skip
-        return {(r["type"], r["id"]): r["version"] for r in records if r["version"] is not None}
+        def work(tx: Any) -> list[Any]:
+            return list(tx.run(statement, rows=rows, tenant=tenant))
+
+        with self._errors(), self._session() as session:
+            records = session.execute_write(work)
+        return {(r["type"], r["id"]): r["before"] for r in records}
 
     def versions(self, ctx: TenantContext) -> dict[tuple[str, str], int]:
         """``{(type, id): version}`` of the tenant's live resources."""
@@ -289,8 +282,7 @@ class Neo4jStore:
 
     # -- lifetime -------------------------------------------------------------------------------
     def drop_namespace(self) -> None:
-        """Delete every node of this store's namespace (tenants ``<namespace>/...``): the
-        resource nodes and the value nodes hanging off them."""
+        """Delete every node of this store's namespace (tenants ``<namespace>/...``)."""
         if self.namespace is None:
             raise ValueError("this store has no namespace to drop")
         with self._errors(), self._session() as session:
