@@ -54,6 +54,8 @@ def value_key(kind: str, param: str, field: str) -> str:
     row has the field). ``@`` keeps them apart from the core properties (``type``, ...). A
     composite's components are parameters ``<param>$<i>``."""
     return f"@{param}" if field == FIELDS[kind][0] else f"@{param}.{field}"
+
+
 _NODE_KIND: dict[type[ir.Node], str] = {
     ir.StringMatch: "string", ir.TokenMatch: "token", ir.DateMatch: "date",
     ir.NumberMatch: "number", ir.QuantityMatch: "quantity", ir.ReferenceMatch: "reference",
@@ -314,7 +316,7 @@ class CypherCompiler(BaseCompiler):
         if node.code is not None:
             conditions.append(f"{col('code')} = {self.value(node, 'code')}")
         if node.system == "":
-            conditions.append(self.is_null(col('system')))
+            conditions.append(self.is_null(col("system")))
         elif node.system is not None:
             conditions.append(f"{col('system')} = {self.value(node, 'system')}")
         return " AND ".join(conditions)
@@ -584,9 +586,10 @@ class CypherCompiler(BaseCompiler):
         id]`` pairs): one step by any include, then up to ``MAX_INCLUDE_ROUNDS - 1`` more by
         ``:iterate`` ones, as a bounded variable-length path (the shortest one per resource
         reached, so the graph is walked breadth-first). Each step follows one reference
-        relationship (its type: the parameter) to a live resource: forwards for ``_include`` (source type, parameter,
-        target type), backwards for ``_revinclude``. Returns page rows (:data:`PAGE_COLUMNS`).
-        The same answer as the shared runner's rounds (``backends/sql/search.py``)."""
+        relationship (its type: the parameter) to a live resource: forwards for ``_include``
+        (source type, parameter, target type), backwards for ``_revinclude``. Returns page
+        rows (:data:`PAGE_COLUMNS`). The same answer as the shared runner's rounds
+        (``backends/sql/search.py``)."""
         from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS
 
         def step(specs: str, a: str, x: str, b: str) -> str:

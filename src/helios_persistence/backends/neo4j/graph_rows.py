@@ -10,8 +10,9 @@ relationships (parameter, target type, target id) to local resources.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from decimal import Decimal
+import operator
 from typing import Any
 
 import orjson
@@ -37,30 +38,47 @@ def _last_updated(change: Change) -> int:
     return parse_date(updated).low if isinstance(updated, str) else change.created_at
 
 
-def _collect(lists: dict[tuple[str, str, str], list[Any]], row: IndexRow, param: str) -> None:
-    kind = _KIND[type(row)]
-    for field in FIELDS[kind]:
-        lists.setdefault((kind, param, field), []).append(getattr(row, field))
+@functools.cache
+def _layout(row_type: type, param: str) -> tuple[Any, tuple[tuple[str, bool, str], ...]]:
+    """How one parameter's rows become lists: a getter of the fields (in order) and, per
+    field, its property key, whether it is the first one (always written) and its values'
+    form (``"decimal"``, ``"text"``: may be missing, ``"plain"``: never missing)."""
+    kind = _KIND[row_type]
+    fields = FIELDS[kind]
+    declared = {f.name: str(f.type) for f in dataclasses.fields(row_type)}
+    keys = tuple(
+        (
+            value_key(kind, param, f),
+            f == fields[0],
+            "decimal" if "Decimal" in declared[f] else "text" if "None" in declared[f] else "plain",
+        )
+        for f in fields
+    )
+    if len(fields) == 1:  # (attrgetter of one name gives the value, not a tuple)
+        return (lambda row, name=fields[0]: (getattr(row, name),)), keys
+    return operator.attrgetter(*fields), keys
 
 
-def _properties(lists: dict[tuple[str, str, str], list[Any]]) -> dict[str, Any]:
-    """The list properties: decimals as doubles (a missing one NaN, which no comparison
-    matches, as SQL's null), a missing text :data:`NULL_TEXT`; a list with no value at all is
-    left out (except a parameter's first field, which counts its rows)."""
+def _properties(groups: dict[tuple[type, str], list[IndexRow]]) -> dict[str, Any]:
+    """The list properties of each parameter's rows: decimals as doubles (a missing one NaN,
+    which no comparison matches, as SQL's null), a missing text :data:`NULL_TEXT`; a list
+    with no value at all is left out (except a parameter's first field, which counts its
+    rows)."""
     props: dict[str, Any] = {}
-    for (kind, param, field), values in lists.items():
-        first = field == FIELDS[kind][0]
-        present = [v for v in values if v is not None]
-        if not present and not first:
-            continue
-        if present and isinstance(present[0], Decimal):
-            props[value_key(kind, param, field)] = [
-                _NAN if v is None else float(v) for v in values
-            ]
-        elif len(present) < len(values):
-            props[value_key(kind, param, field)] = [NULL_TEXT if v is None else v for v in values]
-        else:
-            props[value_key(kind, param, field)] = values
+    for (row_type, param), found in groups.items():
+        getter, keys = _layout(row_type, param)
+        columns = zip(*map(getter, found), strict=True)
+        for (key, first, form), values in zip(keys, columns, strict=True):
+            if form == "plain":
+                props[key] = list(values)
+            elif form == "decimal":
+                numbers = [_NAN if v is None else float(v) for v in values]
+                if first or any(v is not None for v in values):
+                    props[key] = numbers
+            elif None not in values:
+                props[key] = list(values)
+            elif first or any(v is not None for v in values):
+                props[key] = [NULL_TEXT if v is None else v for v in values]
     return props
 
 
@@ -81,13 +99,13 @@ def graph_row(change: Change, tenant: str, registry: Registry) -> dict[str, Any]
         return row
     assert change.resource is not None
     props["json"] = orjson.dumps(change.resource).decode()
-    lists: dict[tuple[str, str, str], list[Any]] = {}
+    groups: dict[tuple[type, str], list[IndexRow]] = {}
     for value in extract(change.resource, registry).rows:
         if isinstance(value, CompositeRow):
             for i, component in enumerate(value.components):
-                _collect(lists, component, f"{value.param}${i}")
+                groups.setdefault((type(component), f"{value.param}${i}"), []).append(component)
             continue
-        _collect(lists, value, value.param)
+        groups.setdefault((type(value), value.param), []).append(value)
         if isinstance(value, ReferenceRow) and value.target_type and value.target_id:
             try:
                 type_label(value.target_type)
@@ -96,7 +114,7 @@ def graph_row(change: Change, tenant: str, registry: Registry) -> dict[str, Any]
             row["refs"].append(
                 {"param": value.param, "type": value.target_type, "id": value.target_id}
             )
-    props.update(_properties(lists))
+    props.update(_properties(groups))
     return row
 
 
@@ -117,7 +135,8 @@ def apply_statement() -> str:
             "  SET r = row.props, r:$(row.type)",
             "  WITH r, row",
             # (value nodes of a graph written by schema version 1: see the README)
-            "  CALL (r) { MATCH (r)-[:IDX]->(v) OPTIONAL MATCH (v)-[:IDX]->(c) DETACH DELETE c, v }",
+            "  CALL (r) { MATCH (r)-[:IDX]->(v)",
+            "    OPTIONAL MATCH (v)-[:IDX]->(c) DETACH DELETE c, v }",
             "  CALL (r) { MATCH (r)-[x]->() DELETE x }",
             "  CALL (r, row) { UNWIND row.refs AS x",
             "    MERGE (t:Resource {tenant: $tenant, type: x.type, id: x.id})",

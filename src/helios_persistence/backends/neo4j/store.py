@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, NoReturn, cast
@@ -196,34 +197,58 @@ class Neo4jStore:
     # -- the secondary's write side -------------------------------------------------------------
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
         """Apply resource versions (any order, any repetition): each resource ends at the
-        newest version named; older versions are counted ``stale`` and change nothing."""
+        newest version named; older versions are counted ``stale`` and change nothing.
+
+        Batches of ``batch_size`` are written in order, each while the next one's index
+        values are extracted (a writer thread: the server works while Python extracts)."""
         report = ApplyReport()
         tenant = self.tenant_key(ctx)
-        for start in range(0, len(changes), self.batch_size):
-            self._apply_batch(tenant, changes[start : start + self.batch_size], report)
+        size = self.batch_size
+        batches = [changes[i : i + size] for i in range(0, len(changes), size)]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="neo4j-apply") as writer:
+            pending: tuple[Sequence[Change], Future[dict[tuple[str, str], int]]] | None = None
+            for batch in batches:
+                rows = self._rows(tenant, batch, report)
+                if pending is not None:
+                    self._count(*pending, report)
+                    pending = None
+                if rows:
+                    pending = (batch, writer.submit(self._write, tenant, rows))
+            if pending is not None:
+                self._count(*pending, report)
         return report
 
-    def _apply_batch(self, tenant: str, changes: Sequence[Change], report: ApplyReport) -> None:
-        """Write the newest version named of each resource (the statement's guard keeps a
-        newer one the graph holds), then count the changes one by one, in order, as a
-        version table would, from the versions the nodes held before."""
+    def _rows(
+        self, tenant: str, changes: Sequence[Change], report: ApplyReport
+    ) -> list[dict[str, Any]]:
+        """The apply statement's rows: the newest version named of each resource (the
+        statement's guard keeps a newer one the graph holds); one that cannot be indexed
+        is ``failed``."""
         newest: dict[tuple[str, str], Change] = {}
         for change in changes:
             key = (change.resource_type, change.id)
             if key not in newest or newest[key].version < change.version:
                 newest[key] = change
-        group: list[tuple[Change, dict[str, Any]]] = []
+        rows: list[dict[str, Any]] = []
         for change in newest.values():
             try:
-                group.append((change, graph_row(change, tenant, self.registry)))
+                rows.append(graph_row(change, tenant, self.registry))
             except HeliosError as exc:
                 report.failed.append((change, str(exc)))
-        if not group:
-            return
+        return rows
+
+    def _count(
+        self,
+        changes: Sequence[Change],
+        written: Future[dict[tuple[str, str], int]],
+        report: ApplyReport,
+    ) -> None:
+        """Count a written batch's changes one by one, in order, as a version table would,
+        from the versions its nodes held before (all ``failed`` if the write failed)."""
         try:
-            held = self._write(tenant, [row for _, row in group])
+            held = written.result()
         except HeliosError as exc:
-            report.failed.extend((change, str(exc)) for change, _ in group)
+            report.failed.extend((c, str(exc)) for c in changes if not _failed(c, report))
             return
         for change in changes:
             key = (change.resource_type, change.id)
@@ -300,6 +325,10 @@ class Neo4jStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _failed(change: Change, report: ApplyReport) -> bool:
+    return any(c is change for c, _ in report.failed)
 
 
 def random_namespace() -> str:
