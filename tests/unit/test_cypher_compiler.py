@@ -64,6 +64,7 @@ def test_every_node_pattern_of_the_conformance_queries_has_the_tenant() -> None:
                 text = CypherCompiler.include_statement(reverse, any_param, target)
                 assert all(_TENANT in p for p in node_patterns(text)), text
     assert all(_TENANT in p for p in node_patterns(CypherCompiler.fetch_statement()))
+    assert all(_TENANT in p for p in node_patterns(CypherCompiler.include_step_statement()))
 
 
 _PARAMS = {

@@ -24,7 +24,7 @@ from typing import Any, NoReturn, cast
 from helios_persistence import ir, pipeline
 from helios_persistence.backends.neo4j.graph_rows import apply_statement, graph_row
 from helios_persistence.backends.neo4j.schema import migrate
-from helios_persistence.backends.sql.search import SqlDriver, run_search
+from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS, SqlDriver, run_search
 from helios_persistence.compilers.cypher import compiler
 from helios_persistence.errors import (
     HeliosError,
@@ -177,22 +177,28 @@ class Neo4jStore:
     def _included(
         self, tenant: str, includes: tuple[ir.Include, ...], matches: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """What ``_include``/``_revinclude`` (``:iterate`` to a fixpoint) add to a page, in
-        one statement (bounded variable-length paths from the page's resources)."""
-        keys = [[r["resourceType"], r["id"]] for r in matches]
-        page = {(t, i) for t, i in keys}
-        params = {
-            "tenant": tenant, "keys": keys,
-            "specs": compiler.include_specs(includes),
-            "iterating": compiler.include_specs(tuple(i for i in includes if i.iterate)),
-        }  # fmt: skip
-        rows = self.run(compiler.include_closure_statement(), params, timeout=self.timeout)
-        found = sorted(
-            (row["type"], row["id"], row["json"])
-            for row in rows
-            if (row["type"], row["id"]) not in page
-        )
-        return [json.loads(str(text)) for _t, _i, text in found]
+        """What ``_include``/``_revinclude`` (``:iterate`` to a fixpoint) add to a page:
+        one statement per round (every include from the page, then the ``:iterate`` ones
+        from what the last round found), at most ``MAX_INCLUDE_ROUNDS``."""
+        seen = {(r["resourceType"], r["id"]) for r in matches}
+        frontier = sorted(seen)
+        specs = compiler.include_specs(includes)
+        iterating = compiler.include_specs(tuple(i for i in includes if i.iterate))
+        found: dict[tuple[str, str], Any] = {}
+        for _round in range(MAX_INCLUDE_ROUNDS):
+            if not frontier or not specs:
+                break
+            params = {"tenant": tenant, "keys": [list(k) for k in frontier], "specs": specs}
+            rows = self.run(compiler.include_step_statement(), params, timeout=self.timeout)
+            frontier = []
+            for row in rows:
+                key = (row["type"], row["id"])
+                if key not in seen:
+                    seen.add(key)
+                    found[key] = row["json"]
+                    frontier.append(key)
+            specs = iterating
+        return [json.loads(str(found[key])) for key in sorted(found)]
 
     # -- the secondary's write side -------------------------------------------------------------
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
