@@ -115,6 +115,14 @@ def test_a_label_is_only_a_plain_type_name() -> None:
             type_label(bad)
 
 
+def test_a_relationship_type_is_only_a_plain_parameter_name() -> None:
+    text = hp.compile("Observation?subject:Patient.general-practitioner.name=x", "cypher").text
+    assert "[:`subject`]" in text and "[:`general-practitioner`]" in text
+    for bad in ("subject`]->(x) DETACH DELETE (x", "a b", "", "x{y}"):
+        with pytest.raises(InvalidSearch):
+            CypherCompiler().refers(bad)
+
+
 def test_unsupported_features_say_not_supported() -> None:
     for query in ("Patient?_text=heart", "Observation?code:in=http://example.org/vs"):
         with pytest.raises(InvalidSearch) as caught:
