@@ -179,7 +179,7 @@ def test_a_search_over_the_store_timeout_is_a_query_timeout(primary: Any) -> Non
     except ImportError:  # plain `pytest`: tests/ itself is on sys.path
         from integration.neo4j.conftest import neo4j_url  # type: ignore[no-redef]
     with hp.open_store(neo4j_url(timeout="0.001")) as graph:
-        graph.apply(CTX, [upsert(f"p{i}", 1) for i in range(400)])
+        graph.apply(CTX, [upsert(f"p{i}", 1) for i in range(1500)])
         with pytest.raises(QueryTimeout):
             for _ in range(20):  # (the server checks the deadline as it goes)
                 graph.search(CTX, "Patient?family:contains=v&_sort=family&_total=accurate")
