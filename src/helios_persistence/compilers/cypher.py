@@ -450,7 +450,8 @@ class CypherCompiler(BaseCompiler):
         """``step`` then the anchored path of ``where`` from its node (or ``where`` as a
         condition on that node)."""
         rest = self.anchor(where, inner)
-        if rest is None:
+        if rest is None:  # the far end of the path: where the search starts (``build``)
+            self._far_end = inner
             return [step], [f"({self.where(where, inner)})"]
         return [step, *rest[0]], rest[1]
 
@@ -464,9 +465,16 @@ class CypherCompiler(BaseCompiler):
             conditions.append(f"r.type IN {self.bind(lambda _values: types)}")
         head = f"MATCH {self.resource_node('r', query.resource_type)}"
         distinct = ""
+        self._far_end: _Scope | None = None
         anchored = None if query.where is None else self.anchor(query.where, scope)
         if anchored is not None:
             head += "".join(f"\nMATCH {pattern}" for pattern in anchored[0])
+            if self._far_end is not None and self._far_end.rtype is not None:
+                # start from the path's far end, the resources the condition selects: the
+                # planner cannot estimate a condition over list properties, and starting
+                # from the other end expands every reference of every resource of the type
+                end = self._far_end
+                head += f" USING SCAN {end.var}:{type_label(end.rtype)}"
             conditions.extend(anchored[1])
             distinct = " WITH DISTINCT r"  # (one row per path: several may reach a resource)
         elif query.where is not None:
