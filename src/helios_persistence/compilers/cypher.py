@@ -428,12 +428,16 @@ class CypherCompiler(BaseCompiler):
             t = self.var("t")
             inner = _Scope(t, node.target_types[0])
             step = f"{self.bound(scope.var)}-{self.refers(node.param)}->"
-            return self.continued(step + self.resource_node(t, inner.rtype), node.where, inner)
+            return self.continued(
+                step + self.resource_node(t, inner.rtype), node.where, inner, has=False
+            )
         if isinstance(node, ir.Has):
             s = self.var("s")
             inner = _Scope(s, node.source_type)
             step = f"{self.bound(scope.var)}<-{self.refers(node.param)}-"
-            return self.continued(step + self.resource_node(s, inner.rtype), node.where, inner)
+            return self.continued(
+                step + self.resource_node(s, inner.rtype), node.where, inner, has=True
+            )
         if isinstance(node, ir.And):  # the first chain or _has that anchors
             for i in range(len(node.children)):
                 found = self.anchor(node.children[i], scope)
@@ -445,13 +449,14 @@ class CypherCompiler(BaseCompiler):
         return None
 
     def continued(
-        self, step: str, where: ir.Predicate, inner: _Scope
+        self, step: str, where: ir.Predicate, inner: _Scope, *, has: bool
     ) -> tuple[list[str], list[str]]:
         """``step`` then the anchored path of ``where`` from its node (or ``where`` as a
         condition on that node)."""
         rest = self.anchor(where, inner)
-        if rest is None:  # the far end of the path: where the search starts (``build``)
-            self._far_end = inner
+        if rest is None:
+            if has:  # a _has path's far end: where the search starts (``build``)
+                self._far_end = inner
             return [step], [f"({self.where(where, inner)})"]
         return [step, *rest[0]], rest[1]
 
@@ -470,9 +475,11 @@ class CypherCompiler(BaseCompiler):
         if anchored is not None:
             head += "".join(f"\nMATCH {pattern}" for pattern in anchored[0])
             if self._far_end is not None and self._far_end.rtype is not None:
-                # start from the path's far end, the resources the condition selects: the
-                # planner cannot estimate a condition over list properties, and starting
-                # from the other end expands every reference of every resource of the type
+                # a _has path starts from its far end, the resources the condition selects:
+                # the planner cannot estimate a condition over list properties, and from the
+                # other end it expands every reference to every resource of the type (100k
+                # resources: 2.6 s against 0.1 s). Chains are left to the planner (it starts
+                # them well; the hint doubled the 3-hop chain's time).
                 end = self._far_end
                 head += f" USING SCAN {end.var}:{type_label(end.rtype)}"
             conditions.extend(anchored[1])

@@ -1,7 +1,7 @@
 -- Observation?subject:Patient.organization.name=acme
 MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
 MATCH (r {tenant: $tenant})-[:`subject`]->(t1:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (t1 {tenant: $tenant})-[:`organization`]->(t2:Resource:`Organization` {tenant: $tenant, live: true}) USING SCAN t2:`Organization` WHERE (any(i3 IN range(0, size(coalesce(t2[$p0], [])) - 1) WHERE t2[$p0][i3] STARTS WITH $p1)) WITH DISTINCT r
+MATCH (t1 {tenant: $tenant})-[:`organization`]->(t2:Resource:`Organization` {tenant: $tenant, live: true}) WHERE (any(i3 IN range(0, size(coalesce(t2[$p0], [])) - 1) WHERE t2[$p0][i3] STARTS WITH $p1)) WITH DISTINCT r
 WITH r ORDER BY r.type, r.id
 LIMIT $p2
 RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
@@ -9,7 +9,7 @@ RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_u
 -- count
 MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
 MATCH (r {tenant: $tenant})-[:`subject`]->(t1:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (t1 {tenant: $tenant})-[:`organization`]->(t2:Resource:`Organization` {tenant: $tenant, live: true}) USING SCAN t2:`Organization` WHERE (any(i3 IN range(0, size(coalesce(t2[$p0], [])) - 1) WHERE t2[$p0][i3] STARTS WITH $p1)) WITH DISTINCT r RETURN count(r) AS total
+MATCH (t1 {tenant: $tenant})-[:`organization`]->(t2:Resource:`Organization` {tenant: $tenant, live: true}) WHERE (any(i3 IN range(0, size(coalesce(t2[$p0], [])) - 1) WHERE t2[$p0][i3] STARTS WITH $p1)) WITH DISTINCT r RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
