@@ -56,6 +56,7 @@ def test_wheel_contains_assets(wheel: Path) -> None:
         "helios_persistence/grammar/text.lark",
         "helios_persistence/dialects/sqlite/schema.sql",
         "helios_persistence/dialects/sqlite/migrations/002_history_type.sql",
+        "helios_persistence/dialects/cypher/migrations/002_values_as_properties.cypher",
         "helios_persistence/registry/data/search-parameters.json",
         "helios_persistence/registry/data/compartmentdefinition-patient.json",
         "helios_persistence/model/data/r4-elements.json",

@@ -64,6 +64,7 @@ def test_every_node_pattern_of_the_conformance_queries_has_the_tenant() -> None:
                 text = CypherCompiler.include_statement(reverse, any_param, target)
                 assert all(_TENANT in p for p in node_patterns(text)), text
     assert all(_TENANT in p for p in node_patterns(CypherCompiler.fetch_statement()))
+    assert all(_TENANT in p for p in node_patterns(CypherCompiler.include_step_statement()))
 
 
 _PARAMS = {
@@ -112,6 +113,14 @@ def test_a_label_is_only_a_plain_type_name() -> None:
     for bad in ("Patient`) DETACH DELETE (x", "patient", "", "A B"):
         with pytest.raises(InvalidSearch):
             type_label(bad)
+
+
+def test_a_relationship_type_is_only_a_plain_parameter_name() -> None:
+    text = hp.compile("Observation?subject:Patient.general-practitioner.name=x", "cypher").text
+    assert "[:`subject`]" in text and "[:`general-practitioner`]" in text
+    for bad in ("subject`]->(x) DETACH DELETE (x", "a b", "", "x{y}"):
+        with pytest.raises(InvalidSearch):
+            CypherCompiler().refers(bad)
 
 
 def test_unsupported_features_say_not_supported() -> None:

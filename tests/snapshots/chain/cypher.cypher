@@ -1,22 +1,18 @@
 -- Observation?subject:Patient.organization.name=acme
 MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:REFERS {param: $p0}]->(t1:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (t1 {tenant: $tenant})-[:REFERS {param: $p1}]->(t2:Resource:`Organization` {tenant: $tenant, live: true})
-MATCH (t2 {tenant: $tenant})-[:IDX]->(v3:Str {tenant: $tenant, param: $p2}) WHERE (v3.norm STARTS WITH $p3) WITH DISTINCT r
+MATCH (r {tenant: $tenant})-[:`subject`]->(t1:Resource:`Patient` {tenant: $tenant, live: true})
+MATCH (t1 {tenant: $tenant})-[:`organization`]->(t2:Resource:`Organization` {tenant: $tenant, live: true}) WHERE (any(i3 IN range(0, size(coalesce(t2[$p0], [])) - 1) WHERE t2[$p0][i3] STARTS WITH $p1)) WITH DISTINCT r
 WITH r ORDER BY r.type, r.id
-LIMIT $p4
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+LIMIT $p2
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
 MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:REFERS {param: $p0}]->(t1:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (t1 {tenant: $tenant})-[:REFERS {param: $p1}]->(t2:Resource:`Organization` {tenant: $tenant, live: true})
-MATCH (t2 {tenant: $tenant})-[:IDX]->(v3:Str {tenant: $tenant, param: $p2}) WHERE (v3.norm STARTS WITH $p3) WITH DISTINCT r RETURN count(r) AS total
+MATCH (r {tenant: $tenant})-[:`subject`]->(t1:Resource:`Patient` {tenant: $tenant, live: true})
+MATCH (t1 {tenant: $tenant})-[:`organization`]->(t2:Resource:`Organization` {tenant: $tenant, live: true}) WHERE (any(i3 IN range(0, size(coalesce(t2[$p0], [])) - 1) WHERE t2[$p0][i3] STARTS WITH $p1)) WITH DISTINCT r RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "subject"
---   p1 = "organization"
---   p2 = "name"
---   p3 = "acme"
---   p4 = 101
+--   p0 = "@name"
+--   p1 = "acme"
+--   p2 = 101

@@ -1,20 +1,20 @@
 -- Patient?_filter=name sw %22sm%22 and (gender eq female or birthdate lt 1980)
-MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Str {tenant: $tenant, param: $p0}) WHERE (v1.norm STARTS WITH $p1) AND ((EXISTS { MATCH (r {tenant: $tenant})-[:IDX]->(v2:Tok {tenant: $tenant, param: $p3}) WHERE v2.code = $p2 }) OR (EXISTS { MATCH (r {tenant: $tenant})-[:IDX]->(v3:Date {tenant: $tenant, param: $p5}) WHERE v3.low < $p4 })) WITH DISTINCT r
+MATCH (r:Resource:`Patient` {tenant: $tenant, live: true}) WHERE ((any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p0][i1] STARTS WITH $p1)) AND ((any(i2 IN range(0, size(coalesce(r[$p2], [])) - 1) WHERE r[$p3][i2] = $p4)) OR (any(i3 IN range(0, size(coalesce(r[$p5], [])) - 1) WHERE r[$p5][i3] < $p7))))
 WITH r ORDER BY r.type, r.id
-LIMIT $p6
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+LIMIT $p8
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
-MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Str {tenant: $tenant, param: $p0}) WHERE (v1.norm STARTS WITH $p1) AND ((EXISTS { MATCH (r {tenant: $tenant})-[:IDX]->(v2:Tok {tenant: $tenant, param: $p3}) WHERE v2.code = $p2 }) OR (EXISTS { MATCH (r {tenant: $tenant})-[:IDX]->(v3:Date {tenant: $tenant, param: $p5}) WHERE v3.low < $p4 })) WITH DISTINCT r RETURN count(r) AS total
+MATCH (r:Resource:`Patient` {tenant: $tenant, live: true}) WHERE ((any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p0][i1] STARTS WITH $p1)) AND ((any(i2 IN range(0, size(coalesce(r[$p2], [])) - 1) WHERE r[$p3][i2] = $p4)) OR (any(i3 IN range(0, size(coalesce(r[$p5], [])) - 1) WHERE r[$p5][i3] < $p7)))) RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "name"
+--   p0 = "@name"
 --   p1 = "sm"
---   p2 = "female"
---   p3 = "gender"
---   p4 = 315532800000000
---   p5 = "birthdate"
---   p6 = 101
+--   p2 = "@gender"
+--   p3 = "@gender.code"
+--   p4 = "female"
+--   p5 = "@birthdate"
+--   p6 = "@birthdate.high"
+--   p7 = 315532800000000
+--   p8 = 101

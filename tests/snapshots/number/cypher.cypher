@@ -1,17 +1,15 @@
 -- RiskAssessment?probability=100
-MATCH (r:Resource:`RiskAssessment` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Num {tenant: $tenant, param: $p0}) WHERE (v1.value >= $p1 AND v1.value < $p2) WITH DISTINCT r
+MATCH (r:Resource:`RiskAssessment` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p0][i1] >= $p1 AND r[$p0][i1] < $p2))
 WITH r ORDER BY r.type, r.id
 LIMIT $p3
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
-MATCH (r:Resource:`RiskAssessment` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Num {tenant: $tenant, param: $p0}) WHERE (v1.value >= $p1 AND v1.value < $p2) WITH DISTINCT r RETURN count(r) AS total
+MATCH (r:Resource:`RiskAssessment` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p0][i1] >= $p1 AND r[$p0][i1] < $p2)) RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "probability"
+--   p0 = "@probability"
 --   p1 = 99.5
 --   p2 = 100.5
 --   p3 = 101

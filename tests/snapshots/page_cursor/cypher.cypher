@@ -1,20 +1,19 @@
 -- Observation?code=http://loinc.org|8867-4&_count=5&_cursor=WyJPYnNlcnZhdGlvbiIsICJvYnMtMSJd
-MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1 AND v1.system = $p2) AND ((r.type > $p3) OR (r.type = $p4 AND r.id > $p5)) WITH DISTINCT r
+MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2 AND r[$p0][i1] = $p3)) AND ((r.type > $p4) OR (r.type = $p5 AND r.id > $p6))
 WITH r ORDER BY r.type, r.id
-LIMIT $p6
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+LIMIT $p7
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
-MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1 AND v1.system = $p2) WITH DISTINCT r RETURN count(r) AS total
+MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2 AND r[$p0][i1] = $p3)) RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "code"
---   p1 = "8867-4"
---   p2 = "http://loinc.org"
---   p3 = "Observation"
+--   p0 = "@code"
+--   p1 = "@code.code"
+--   p2 = "8867-4"
+--   p3 = "http://loinc.org"
 --   p4 = "Observation"
---   p5 = "obs-1"
---   p6 = 6
+--   p5 = "Observation"
+--   p6 = "obs-1"
+--   p7 = 6

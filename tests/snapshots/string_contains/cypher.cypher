@@ -1,16 +1,14 @@
 -- Patient?name:contains=100%25_x
-MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Str {tenant: $tenant, param: $p0}) WHERE (v1.norm CONTAINS $p1) WITH DISTINCT r
+MATCH (r:Resource:`Patient` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p0][i1] CONTAINS $p1))
 WITH r ORDER BY r.type, r.id
 LIMIT $p2
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
-MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Str {tenant: $tenant, param: $p0}) WHERE (v1.norm CONTAINS $p1) WITH DISTINCT r RETURN count(r) AS total
+MATCH (r:Resource:`Patient` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p0][i1] CONTAINS $p1)) RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "name"
+--   p0 = "@name"
 --   p1 = "100%_x"
 --   p2 = 101

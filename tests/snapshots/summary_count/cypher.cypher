@@ -1,16 +1,15 @@
 -- Patient?gender=female&_summary=count
-MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1) WITH DISTINCT r
+MATCH (r:Resource:`Patient` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2))
 WITH r ORDER BY r.type, r.id
-LIMIT $p2
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+LIMIT $p3
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
-MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1) WITH DISTINCT r RETURN count(r) AS total
+MATCH (r:Resource:`Patient` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2)) RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "gender"
---   p1 = "female"
---   p2 = 101
+--   p0 = "@gender"
+--   p1 = "@gender.code"
+--   p2 = "female"
+--   p3 = 101

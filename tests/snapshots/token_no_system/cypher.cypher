@@ -1,16 +1,16 @@
 -- Observation?code=|8867-4
-MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1 AND v1.system IS NULL) WITH DISTINCT r
+MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2 AND coalesce(r[$p0][i1], $p3) = $p3))
 WITH r ORDER BY r.type, r.id
-LIMIT $p2
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+LIMIT $p4
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
-MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1 AND v1.system IS NULL) WITH DISTINCT r RETURN count(r) AS total
+MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2 AND coalesce(r[$p0][i1], $p3) = $p3)) RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "code"
---   p1 = "8867-4"
---   p2 = 101
+--   p0 = "@code"
+--   p1 = "@code.code"
+--   p2 = "8867-4"
+--   p3 = "\u0000"
+--   p4 = 101

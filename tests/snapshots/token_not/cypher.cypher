@@ -1,14 +1,15 @@
 -- Observation?status:not=final
-MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (NOT (EXISTS { MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p1}) WHERE v1.code = $p0 }))
+MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (NOT (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2)))
 WITH r ORDER BY r.type, r.id
-LIMIT $p2
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+LIMIT $p3
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
-MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (NOT (EXISTS { MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p1}) WHERE v1.code = $p0 })) RETURN count(r) AS total
+MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (NOT (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2))) RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "final"
---   p1 = "status"
---   p2 = 101
+--   p0 = "@status"
+--   p1 = "@status.code"
+--   p2 = "final"
+--   p3 = 101

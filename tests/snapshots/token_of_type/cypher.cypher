@@ -1,18 +1,19 @@
 -- Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|1
-MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.type_system = $p1 AND v1.type_code = $p2 AND v1.code = $p3) WITH DISTINCT r
+MATCH (r:Resource:`Patient` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2 AND r[$p3][i1] = $p4 AND r[$p5][i1] = $p6))
 WITH r ORDER BY r.type, r.id
-LIMIT $p4
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+LIMIT $p7
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
-MATCH (r:Resource:`Patient` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.type_system = $p1 AND v1.type_code = $p2 AND v1.code = $p3) WITH DISTINCT r RETURN count(r) AS total
+MATCH (r:Resource:`Patient` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2 AND r[$p3][i1] = $p4 AND r[$p5][i1] = $p6)) RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "identifier"
---   p1 = "http://terminology.hl7.org/CodeSystem/v2-0203"
---   p2 = "MR"
---   p3 = "1"
---   p4 = 101
+--   p0 = "@identifier"
+--   p1 = "@identifier.type_system"
+--   p2 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+--   p3 = "@identifier.type_code"
+--   p4 = "MR"
+--   p5 = "@identifier.code"
+--   p6 = "1"
+--   p7 = 101

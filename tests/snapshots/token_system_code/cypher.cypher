@@ -1,17 +1,16 @@
 -- Observation?code=http://loinc.org|8867-4
-MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1 AND v1.system = $p2) WITH DISTINCT r
+MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2 AND r[$p0][i1] = $p3))
 WITH r ORDER BY r.type, r.id
-LIMIT $p3
-RETURN r.type AS type, r.id AS id, r.versionId AS version, r.lastUpdated AS last_updated, r.json AS json
+LIMIT $p4
+RETURN r.type AS type, r.id AS id, r.version AS version, r.lastUpdated AS last_updated, r.json AS json
 
 -- count
-MATCH (r:Resource:`Observation` {tenant: $tenant, live: true})
-MATCH (r {tenant: $tenant})-[:IDX]->(v1:Tok {tenant: $tenant, param: $p0}) WHERE (v1.code = $p1 AND v1.system = $p2) WITH DISTINCT r RETURN count(r) AS total
+MATCH (r:Resource:`Observation` {tenant: $tenant, live: true}) WHERE (any(i1 IN range(0, size(coalesce(r[$p0], [])) - 1) WHERE r[$p1][i1] = $p2 AND r[$p0][i1] = $p3)) RETURN count(r) AS total
 
 -- paging: keyset
 -- params:
---   p0 = "code"
---   p1 = "8867-4"
---   p2 = "http://loinc.org"
---   p3 = 101
+--   p0 = "@code"
+--   p1 = "@code.code"
+--   p2 = "8867-4"
+--   p3 = "http://loinc.org"
+--   p4 = 101

@@ -1,61 +1,35 @@
 """Resource versions → the parameter maps the apply statement writes (the graph model:
 ``dialects/cypher/README.md``), and that statement.
 
-A resource becomes one row: its node's properties, one list of value-node property maps per
-value label (``Str``, ``Tok``, ...: the index rows of :func:`helios_persistence.indexing.
-extract`, with the tenant), its composite groups (each with its component maps, the component
-parameter named ``<param>$<i>`` as in the relational index) and the ``REFERS`` relationships
-(parameter, target type, target id) of its local references.
+A resource becomes one row: its node's properties — the core ones and its index values (the
+rows of :func:`helios_persistence.indexing.extract`) as parallel list properties, one list
+per parameter and field (:func:`~helios_persistence.compilers.cypher.value_key`; a composite's
+components as parameters ``<param>$<i>``, as in the relational index) — and its reference
+relationships (parameter, target type, target id) to local resources.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from decimal import Decimal
+import operator
 from typing import Any
 
 import orjson
 
-from helios_persistence.compilers.cypher import COMPOSITE_LABEL, LABELS, type_label
+from helios_persistence.compilers.cypher import FIELDS, NULL_TEXT, ROWS, type_label, value_key
 from helios_persistence.errors import InvalidSearch
 from helios_persistence.fhir_values import parse_date
 from helios_persistence.indexing import extract
-from helios_persistence.indexing.rows import (
-    CompositeRow,
-    DateRow,
-    IndexRow,
-    NumberRow,
-    QuantityRow,
-    ReferenceRow,
-    StringRow,
-    TokenRow,
-    UriRow,
-)
+from helios_persistence.indexing.rows import CompositeRow, IndexRow, ReferenceRow
 from helios_persistence.registry import Registry
 from helios_persistence.storage.sync import Change
 
 __all__ = ["apply_statement", "graph_row"]
 
-_ROW_LABEL: dict[type, str] = {
-    StringRow: LABELS["string"], TokenRow: LABELS["token"], DateRow: LABELS["date"],
-    NumberRow: LABELS["number"], QuantityRow: LABELS["quantity"],
-    ReferenceRow: LABELS["reference"], UriRow: LABELS["uri"],
-}  # fmt: skip
-VALUE_LABELS = tuple(LABELS.values())
-
-
-def _properties(row: IndexRow, tenant: str, param: str | None = None) -> dict[str, Any]:
-    """The value node's properties (None fields left out, decimals as doubles)."""
-    props: dict[str, Any] = {"tenant": tenant}
-    for f in dataclasses.fields(row):
-        value = getattr(row, f.name)
-        if value is None:
-            continue
-        props[f.name] = float(value) if isinstance(value, Decimal) else value
-    if param is not None:
-        props["param"] = param
-    return props
+#: row class → its parameter type
+_KIND: dict[type, str] = {row: kind for kind, row in ROWS.items()}
+_NAN = float("nan")
 
 
 def _last_updated(change: Change) -> int:
@@ -64,32 +38,74 @@ def _last_updated(change: Change) -> int:
     return parse_date(updated).low if isinstance(updated, str) else change.created_at
 
 
+@functools.cache
+def _layout(row_type: type, param: str) -> tuple[Any, tuple[tuple[str, bool, str], ...]]:
+    """How one parameter's rows become lists: a getter of the fields (in order) and, per
+    field, its property key, whether it is the first one (always written) and its values'
+    form (``"decimal"``, ``"text"``: may be missing, ``"plain"``: never missing)."""
+    kind = _KIND[row_type]
+    fields = FIELDS[kind]
+    declared = {f.name: str(f.type) for f in dataclasses.fields(row_type)}
+    keys = tuple(
+        (
+            value_key(kind, param, f),
+            f == fields[0],
+            "decimal" if "Decimal" in declared[f] else "text" if "None" in declared[f] else "plain",
+        )
+        for f in fields
+    )
+    if len(fields) == 1:  # (attrgetter of one name gives the value, not a tuple)
+        return (lambda row, name=fields[0]: (getattr(row, name),)), keys
+    return operator.attrgetter(*fields), keys
+
+
+def _properties(groups: dict[tuple[type, str], list[IndexRow]]) -> dict[str, Any]:
+    """The list properties of each parameter's rows: decimals as doubles (a missing one NaN,
+    which no comparison matches, as SQL's null), a missing text :data:`NULL_TEXT`; a list
+    with no value at all is left out (except a parameter's first field, which counts its
+    rows)."""
+    props: dict[str, Any] = {}
+    for (row_type, param), found in groups.items():
+        getter, keys = _layout(row_type, param)
+        columns = zip(*map(getter, found), strict=True)
+        for (key, first, form), values in zip(keys, columns, strict=True):
+            if form == "plain":
+                props[key] = list(values)
+            elif form == "decimal":
+                numbers = [_NAN if v is None else float(v) for v in values]
+                if first or any(v is not None for v in values):
+                    props[key] = numbers
+            elif None not in values:
+                props[key] = list(values)
+            elif first or any(v is not None for v in values):
+                props[key] = [NULL_TEXT if v is None else v for v in values]
+    return props
+
+
 def graph_row(change: Change, tenant: str, registry: Registry) -> dict[str, Any]:
     """The apply statement's row for one change (a deletion has no values: the node stays as
     a tombstone holding the deleted version). ``InvalidResource`` when it cannot be indexed."""
     type_label(change.resource_type)  # (a plain type name, as the registry has)
+    live = change.operation != "delete" and change.resource is not None
+    props: dict[str, Any] = {
+        "tenant": tenant, "type": change.resource_type, "id": change.id,
+        "version": change.version, "lastUpdated": _last_updated(change), "live": live,
+    }  # fmt: skip
     row: dict[str, Any] = {
         "type": change.resource_type, "id": change.id, "version": change.version,
-        "live": change.operation != "delete", "lastUpdated": _last_updated(change),
-        "json": None, "refs": [], COMPOSITE_LABEL: [],
+        "props": props, "refs": [],
     }  # fmt: skip
-    row.update((label, []) for label in VALUE_LABELS)
-    if change.operation == "delete" or change.resource is None:
-        row["live"] = False
+    if not live:
         return row
-    row["json"] = orjson.dumps(change.resource).decode()
-    index = extract(change.resource, registry)
-    for value in index.rows:
+    assert change.resource is not None
+    props["json"] = orjson.dumps(change.resource).decode()
+    groups: dict[tuple[type, str], list[IndexRow]] = {}
+    for value in extract(change.resource, registry).rows:
         if isinstance(value, CompositeRow):
-            group: dict[str, Any] = {"param": value.param}
-            group.update((label, []) for label in VALUE_LABELS)
             for i, component in enumerate(value.components):
-                group[_ROW_LABEL[type(component)]].append(
-                    _properties(component, tenant, f"{value.param}${i}")
-                )
-            row[COMPOSITE_LABEL].append(group)
+                groups.setdefault((type(component), f"{value.param}${i}"), []).append(component)
             continue
-        row[_ROW_LABEL[type(value)]].append(_properties(value, tenant))
+        groups.setdefault((type(value), value.param), []).append(value)
         if isinstance(value, ReferenceRow) and value.target_type and value.target_id:
             try:
                 type_label(value.target_type)
@@ -98,55 +114,35 @@ def graph_row(change: Change, tenant: str, registry: Registry) -> dict[str, Any]
             row["refs"].append(
                 {"param": value.param, "type": value.target_type, "id": value.target_id}
             )
+    props.update(_properties(groups))
     return row
-
-
-#: the properties of each value label (its row's fields, the tenant)
-_PROPERTIES = {
-    label: ("tenant", *(f.name for f in dataclasses.fields(row)))
-    for row, label in _ROW_LABEL.items()
-}
-
-
-def _create_values(owner: str, source: str, depth: int) -> list[str]:
-    """One ``CALL`` per value label creating its value nodes, properties written out (a
-    ``SET v = map`` would make the planner buffer every row: Eager)."""
-    calls = []
-    for label in VALUE_LABELS:
-        p = f"p{depth}"
-        props = ", ".join(f"{name}: {p}.{name}" for name in _PROPERTIES[label])
-        calls.append(
-            f"CALL ({owner}, {source}) {{ UNWIND {source}.{label} AS {p} "
-            f"CREATE ({owner})-[:IDX]->(:{label} {{{props}}}) }}"
-        )
-    return calls
 
 
 @functools.cache
 def apply_statement() -> str:
     """Apply rows (``$rows``) of tenant ``$tenant``: each node that is absent or at an older
-    version takes the row's version, type label, properties, values and references (its old
-    ones removed first). One text for every batch, so the server plans it once."""
-    lines = [
-        "UNWIND $rows AS row",
-        "MERGE (r:Resource {tenant: $tenant, type: row.type, id: row.id})",
-        "WITH r, row WHERE r.versionId IS NULL OR r.versionId < row.version",
-        "SET r:$(row.type), r.versionId = row.version, r.lastUpdated = row.lastUpdated,",
-        "    r.json = row.json, r.live = row.live",
-        "WITH r, row",
-        "CALL (r) { MATCH (r)-[:IDX]->(:Comp)-[:IDX]->(c) DETACH DELETE c }",
-        "CALL (r) { MATCH (r)-[:IDX]->(v) DETACH DELETE v }",
-        "CALL (r) { MATCH (r)-[x:REFERS]->() DELETE x }",
-        *_create_values("r", "row", 0),
-        f"CALL (r, row) {{ UNWIND row.{COMPOSITE_LABEL} AS g "
-        f"CREATE (r)-[:IDX]->(n:{COMPOSITE_LABEL} {{tenant: $tenant, param: g.param}})",
-        "  WITH n, g",
-        *(f"  {line}" for line in _create_values("n", "g", 1)),
-        "}",
-        "CALL (r, row) { UNWIND row.refs AS x",
-        "  MERGE (t:Resource {tenant: $tenant, type: x.type, id: x.id})",
-        "  ON CREATE SET t.live = false, t:$(x.type)",
-        "  CREATE (r)-[:REFERS {param: x.param}]->(t) }",
-        "RETURN count(r) AS applied",
-    ]
-    return "\n".join(lines)
+    version takes the row's type label and properties (``SET r = ...`` drops the old
+    version's values) and references (its old ones deleted first). Returns each row's key
+    with the version the node held before (0: none), from which ``apply`` counts what was
+    applied and what was stale. One text for every batch, so the server plans it once."""
+    return "\n".join(
+        [
+            "UNWIND $rows AS row",
+            "MERGE (r:Resource {tenant: $tenant, type: row.type, id: row.id})",
+            "WITH r, row, coalesce(r.version, 0) AS before",
+            "CALL (r, row, before) {",
+            "  WITH r, row WHERE before < row.version",
+            "  SET r = row.props, r:$(row.type)",
+            "  WITH r, row",
+            # (value nodes of a graph written by schema version 1: see the README)
+            "  CALL (r) { MATCH (r)-[:IDX]->(v)",
+            "    OPTIONAL MATCH (v)-[:IDX]->(c) DETACH DELETE c, v }",
+            "  CALL (r) { MATCH (r)-[x]->() DELETE x }",
+            "  CALL (r, row) { UNWIND row.refs AS x",
+            "    MERGE (t:Resource {tenant: $tenant, type: x.type, id: x.id})",
+            "    ON CREATE SET t.live = false, t:$(x.type)",
+            "    CREATE (r)-[:$(x.param)]->(t) }",
+            "}",
+            "RETURN row.type AS type, row.id AS id, before",
+        ]
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, NoReturn, cast
@@ -23,7 +24,7 @@ from typing import Any, NoReturn, cast
 from helios_persistence import ir, pipeline
 from helios_persistence.backends.neo4j.graph_rows import apply_statement, graph_row
 from helios_persistence.backends.neo4j.schema import migrate
-from helios_persistence.backends.sql.search import SqlDriver, run_search
+from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS, SqlDriver, run_search
 from helios_persistence.compilers.cypher import compiler
 from helios_persistence.errors import (
     HeliosError,
@@ -40,21 +41,14 @@ from helios_persistence.tenancy import TenantContext
 
 __all__ = ["Neo4jStore"]
 
-#: the statement reading the versions of some nodes (``$keys``: type and id)
-_VERSIONS_OF = (
-    "UNWIND $keys AS k MATCH (r:Resource {tenant: $tenant, type: k.type, id: k.id}) "
-    "RETURN r.type AS type, r.id AS id, r.versionId AS version"
-)
-#: every node of the tenants under a prefix (value nodes hang off resource nodes)
+#: every node of the tenants under a prefix
 _DROP = (
     "MATCH (r:Resource) WHERE r.tenant STARTS WITH $prefix "
-    "CALL (r) { OPTIONAL MATCH (r)-[:IDX]->(:Comp)-[:IDX]->(c) DETACH DELETE c "
-    "WITH DISTINCT r OPTIONAL MATCH (r)-[:IDX]->(v) DETACH DELETE v "
-    "WITH DISTINCT r DETACH DELETE r } IN TRANSACTIONS OF 200 ROWS"
+    "CALL (r) { DETACH DELETE r } IN TRANSACTIONS OF 1000 ROWS"
 )
 _LIVE_VERSIONS = (
     "MATCH (r:Resource {tenant: $tenant, live: true}) "
-    "RETURN r.type AS type, r.id AS id, r.versionId AS version"
+    "RETURN r.type AS type, r.id AS id, r.version AS version"
 )
 
 
@@ -183,75 +177,105 @@ class Neo4jStore:
     def _included(
         self, tenant: str, includes: tuple[ir.Include, ...], matches: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """What ``_include``/``_revinclude`` (``:iterate`` to a fixpoint) add to a page, in
-        one statement (bounded variable-length paths from the page's resources)."""
-        keys = [[r["resourceType"], r["id"]] for r in matches]
-        page = {(t, i) for t, i in keys}
-        params = {
-            "tenant": tenant, "keys": keys,
-            "specs": compiler.include_specs(includes),
-            "iterating": compiler.include_specs(tuple(i for i in includes if i.iterate)),
-        }  # fmt: skip
-        rows = self.run(compiler.include_closure_statement(), params, timeout=self.timeout)
-        found = sorted(
-            (row["type"], row["id"], row["json"])
-            for row in rows
-            if (row["type"], row["id"]) not in page
-        )
-        return [json.loads(str(text)) for _t, _i, text in found]
+        """What ``_include``/``_revinclude`` (``:iterate`` to a fixpoint) add to a page:
+        one statement per round (every include from the page, then the ``:iterate`` ones
+        from what the last round found), at most ``MAX_INCLUDE_ROUNDS``."""
+        seen = {(r["resourceType"], r["id"]) for r in matches}
+        frontier = sorted(seen)
+        specs = compiler.include_specs(includes)
+        iterating = compiler.include_specs(tuple(i for i in includes if i.iterate))
+        found: dict[tuple[str, str], Any] = {}
+        for _round in range(MAX_INCLUDE_ROUNDS):
+            if not frontier or not specs:
+                break
+            params = {"tenant": tenant, "keys": [list(k) for k in frontier], "specs": specs}
+            rows = self.run(compiler.include_step_statement(), params, timeout=self.timeout)
+            frontier = []
+            for row in rows:
+                key = (row["type"], row["id"])
+                if key not in seen:
+                    seen.add(key)
+                    found[key] = row["json"]
+                    frontier.append(key)
+            specs = iterating
+        return [json.loads(str(found[key])) for key in sorted(found)]
 
     # -- the secondary's write side -------------------------------------------------------------
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
         """Apply resource versions (any order, any repetition): each resource ends at the
-        newest version named; older versions are counted ``stale`` and change nothing."""
+        newest version named; older versions are counted ``stale`` and change nothing.
+
+        Batches of ``batch_size`` are written in order, each while the next one's index
+        values are extracted (a writer thread: the server works while Python extracts)."""
         report = ApplyReport()
         tenant = self.tenant_key(ctx)
-        for start in range(0, len(changes), self.batch_size):
-            self._apply_batch(tenant, changes[start : start + self.batch_size], report)
+        size = self.batch_size
+        batches = [changes[i : i + size] for i in range(0, len(changes), size)]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="neo4j-apply") as writer:
+            pending: tuple[Sequence[Change], Future[dict[tuple[str, str], int]]] | None = None
+            for batch in batches:
+                rows = self._rows(tenant, batch, report)
+                if pending is not None:
+                    self._count(*pending, report)
+                    pending = None
+                if rows:
+                    pending = (batch, writer.submit(self._write, tenant, rows))
+            if pending is not None:
+                self._count(*pending, report)
         return report
 
-    def _apply_batch(self, tenant: str, changes: Sequence[Change], report: ApplyReport) -> None:
-        keys = list(dict.fromkeys((c.resource_type, c.id) for c in changes))
-        try:
-            held = self._held(tenant, keys)
-        except HeliosError as exc:
-            report.failed.extend((c, str(exc)) for c in changes)
-            return
+    def _rows(
+        self, tenant: str, changes: Sequence[Change], report: ApplyReport
+    ) -> list[dict[str, Any]]:
+        """The apply statement's rows: the newest version named of each resource (the
+        statement's guard keeps a newer one the graph holds); one that cannot be indexed
+        is ``failed``."""
         newest: dict[tuple[str, str], Change] = {}
-        passed: dict[tuple[str, str], int] = {}
-        for change in changes:  # counted one by one, in order, as a version table would
+        for change in changes:
             key = (change.resource_type, change.id)
-            if held.get(key, 0) >= change.version:
-                report.stale += 1
-                continue
-            held[key] = change.version
-            newest[key] = change
-            passed[key] = passed.get(key, 0) + 1
-        group: list[tuple[Change, dict[str, Any]]] = []
+            if key not in newest or newest[key].version < change.version:
+                newest[key] = change
+        rows: list[dict[str, Any]] = []
         for change in newest.values():
             try:
-                group.append((change, graph_row(change, tenant, self.registry)))
+                rows.append(graph_row(change, tenant, self.registry))
             except HeliosError as exc:
                 report.failed.append((change, str(exc)))
-        if not group:
-            return
+        return rows
+
+    def _count(
+        self,
+        changes: Sequence[Change],
+        written: Future[dict[tuple[str, str], int]],
+        report: ApplyReport,
+    ) -> None:
+        """Count a written batch's changes one by one, in order, as a version table would,
+        from the versions its nodes held before (all ``failed`` if the write failed)."""
         try:
-            self._write(tenant, [row for _, row in group])
+            held = written.result()
         except HeliosError as exc:
-            report.failed.extend((change, str(exc)) for change, _ in group)
+            report.failed.extend((c, str(exc)) for c in changes if not _failed(c, report))
             return
-        report.applied += sum(passed[(c.resource_type, c.id)] for c, _ in group)
+        for change in changes:
+            key = (change.resource_type, change.id)
+            if key not in held:  # its newest version could not be indexed (failed above)
+                continue
+            if held[key] >= change.version:
+                report.stale += 1
+            else:
+                held[key] = change.version
+                report.applied += 1
 
-    def _write(self, tenant: str, rows: list[dict[str, Any]]) -> None:
+    def _write(self, tenant: str, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+        """Run the apply statement; ``{(type, id): version held before}`` (0: none)."""
         statement = apply_statement()
-        with self._errors(), self._session() as session:
-            session.execute_write(lambda tx: tx.run(statement, rows=rows, tenant=tenant).consume())
 
-    def _held(self, tenant: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        records = self.run(
-            _VERSIONS_OF, {"tenant": tenant, "keys": [{"type": t, "id": i} for t, i in keys]},
-        )  # fmt: skip
-        return {(r["type"], r["id"]): r["version"] for r in records if r["version"] is not None}
+        def work(tx: Any) -> list[Any]:
+            return list(tx.run(statement, rows=rows, tenant=tenant))
+
+        with self._errors(), self._session() as session:
+            records = session.execute_write(work)
+        return {(r["type"], r["id"]): r["before"] for r in records}
 
     def versions(self, ctx: TenantContext) -> dict[tuple[str, str], int]:
         """``{(type, id): version}`` of the tenant's live resources."""
@@ -289,8 +313,7 @@ class Neo4jStore:
 
     # -- lifetime -------------------------------------------------------------------------------
     def drop_namespace(self) -> None:
-        """Delete every node of this store's namespace (tenants ``<namespace>/...``): the
-        resource nodes and the value nodes hanging off them."""
+        """Delete every node of this store's namespace (tenants ``<namespace>/...``)."""
         if self.namespace is None:
             raise ValueError("this store has no namespace to drop")
         with self._errors(), self._session() as session:
@@ -308,6 +331,10 @@ class Neo4jStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _failed(change: Change, report: ApplyReport) -> bool:
+    return any(c is change for c, _ in report.failed)
 
 
 def random_namespace() -> str:
