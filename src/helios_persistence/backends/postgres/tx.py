@@ -161,8 +161,6 @@ class Tx:
     (``replace``); later statements are never retried (they must see the same snapshot).
     """
 
-    _conn: Any  # (None once given back to the pool)
-
     def __init__(
         self,
         conn: psycopg.Connection,
@@ -174,9 +172,9 @@ class Tx:
         ends_with_search: bool = False,
     ) -> None:
         self._conn = conn
-        self._opening = opening
-        #: the opening statements again, for a transaction ended early and then used again
-        self._reopening = opening
+        self._given_back = False  # (after the connection failed: see :meth:`rows`)
+        #: sent whenever the transaction is not open (also after a search's early COMMIT)
+        self._opening = opening or ()
         self._replace = replace
         self.ends_with_search = ends_with_search and not writable
         #: whether ``BEGIN`` went out and no ``COMMIT`` after it
@@ -209,7 +207,7 @@ class Tx:
     def held(self) -> psycopg.Connection | None:
         """The connection held, whether or not the transaction has begun (None: given back
         to the pool after it failed)."""
-        return self._conn
+        return None if self._given_back else self._conn
 
     def end(self) -> None:
         """``COMMIT`` (unless nothing was sent, or a search's last statement carried it)."""
@@ -232,7 +230,7 @@ class Tx:
         ``COMMIT`` in a transaction that ``ends_with_search``). ``prepare`` sets up each
         statement's cursor."""
         self.flush()
-        opening = () if self.open else (self._reopening or ())
+        opening = () if self.open else self._opening
         end = last and self.ends_with_search
         first = not self.open
         while True:
@@ -256,7 +254,7 @@ class Tx:
                     try:
                         fresh = self._replace(conn)
                     except BaseException:
-                        self._conn = None  # (given back to the pool)
+                        self._given_back = True
                         raise
                 if fresh is None:
                     # (after an error in a pipeline, psycopg's prepared-statement cache may no
@@ -265,7 +263,10 @@ class Tx:
                     raise
                 self._conn = fresh
         self.open = not end
-        return [cur.fetchall() for cur in cursors]
+        found = [cur.fetchall() for cur in cursors]
+        for cur in cursors:
+            cur.close()
+        return found
 
     def execute(self, query: Any, params: Any = None) -> psycopg.Cursor[Any]:
         """Run a statement after flushing buffered writes."""
