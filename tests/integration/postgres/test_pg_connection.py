@@ -46,6 +46,83 @@ def test_dropped_connections_are_replaced(make_store: Any, pg_db: Any) -> None:
         assert store.search(CTX, "Patient?_id=p1").ids == ["Patient/p1"]
 
 
+def _terminate(pg_db: Any, app: str) -> int:
+    return int(
+        pg_db.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            [app],
+        ).fetchone()[0]
+    )
+
+
+SEARCHES = [  # one statement; one with its includes inline; count and page; separate includes
+    ("Patient?name=smith", ["Patient/p1"]),
+    ("Encounter?status=finished&_include=Encounter:subject", ["Encounter/e1", "Patient/p1"]),
+    ("Patient?name=smith&_total=accurate", ["Patient/p1"]),
+    ("Encounter?_include:iterate=Encounter:subject", ["Encounter/e1", "Patient/p1"]),
+]
+
+
+def _two_resources(store: Any) -> None:
+    store.update(CTX, patient(id="p1", family="Smith"))
+    encounter = {"resourceType": "Encounter", "id": "e1", "status": "finished",
+                 "subject": {"reference": "Patient/p1"}}  # fmt: skip
+    store.update(CTX, encounter)
+
+
+def _found(result: Any) -> list[str]:
+    return sorted(f"{r['resourceType']}/{r['id']}" for r in result.resources + result.included)
+
+
+@pytest.mark.parametrize("query, expected", SEARCHES)
+def test_a_search_on_dead_pooled_connections_runs_again(
+    make_store: Any, pg_db: Any, query: str, expected: list[str]
+) -> None:
+    """A read transaction's first round trip carries the search's statement itself (and,
+    for one statement, its COMMIT): when the pooled connection turns out dead there, the
+    whole round trip runs again on a live one — it changed nothing."""
+    app = f"helios-drop-{uuid.uuid4().hex[:8]}"
+    store = make_store(f"pool_size=3&pool_min=3&application_name={app}")
+    _two_resources(store)
+    for _ in range(2):  # every pooled connection dies, e.g. a server restart
+        assert _terminate(pg_db, app) >= 1
+        assert _found(store.search(CTX, query)) == expected  # the search is the first use
+    page = store.search(CTX, "Patient?_count=1&_total=accurate")
+    assert page.total == 1 and page.ids == ["Patient/p1"]
+
+
+@pytest.mark.parametrize(
+    "query, expected, trips", [(q, e, t) for (q, e), t in zip(SEARCHES, (1, 1, 2, 4), strict=True)]
+)
+def test_round_trips_of_a_search(
+    make_store: Any, tmp_path: Any, query: str, expected: list[str], trips: int
+) -> None:
+    """Counted as Sync messages in libpq's protocol trace of the store's one connection: a
+    page, with or without its inline includes, is one pipeline (BEGIN, settings, statement,
+    COMMIT) and one round trip; a count and a page two; separate includes take one per
+    statement (page, references, fetch) and the COMMIT."""
+    store = make_store("pool_size=1&pool_min=1")
+    _two_resources(store)
+    db = store._tenancy.main
+    trace = tmp_path / "trace.txt"
+    for _ in range(3):  # (psycopg prepares a statement on its second run)
+        store.search(CTX, query)
+    with trace.open("w") as out:
+        with db.pool.connection() as conn:
+            conn.pgconn.trace(out.fileno())
+            conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            result = store.search(CTX, query)
+        finally:
+            with db.pool.connection() as conn:
+                conn.pgconn.untrace()
+    assert _found(result) == expected
+    sent = [line.split("\t")[2] for line in trace.read_text().splitlines() if line[:1] == "F"]
+    assert sent.count("Sync") == trips
+    assert sent.count("Execute") >= 4  # BEGIN, settings, the statement(s), COMMIT
+
+
 @pytest.fixture
 def locked(pg_url: str) -> Any:
     """``lock(schema)``: hold an ACCESS EXCLUSIVE lock on the schema's resources table."""

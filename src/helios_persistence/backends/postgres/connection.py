@@ -2,7 +2,12 @@
 
 * Connections are in autocommit mode and the store issues ``BEGIN``/``COMMIT`` itself, so the
   ``BEGIN`` and the per-transaction settings go out in one pipeline (one round trip) and the
-  ``COMMIT`` rides on the last write flush.
+  ``COMMIT`` rides on the last write flush. A read transaction's ``BEGIN`` and settings go
+  out with its first statement instead, and a search's read transaction ends with its last
+  statement (:class:`~.tx.Tx`): a search answered by one statement (a page, with its
+  non-iterating includes) is one pipeline — ``BEGIN``, settings, statement, ``COMMIT`` —
+  and one round trip. The settings run before the statement in the same transaction, so
+  the tenant, search path and statement timeout apply to it exactly as before.
 * Every transaction sets, with ``set_config(..., is_local => true)``, the tenant
   (``helios.tenant``, which the row-level security policies compare with), the
   ``search_path`` (the shared schema, or the tenant's schema) and, for reads, the
@@ -16,8 +21,10 @@
   (``plan_cache_mode = force_custom_plan``): a generic plan cannot tell a rare code from a
   common one, and measured 40× slower than the custom plan on the benchmark's token search.
 * A connection that the server dropped (restart, ``pg_terminate_backend``, network) fails at
-  ``BEGIN``; the pool discards it, checks its other idle connections (a server restart
-  kills them all) and the transaction starts on a live one. A
+  the transaction's first round trip; the pool discards it, checks its other idle
+  connections (a server restart kills them all) and the transaction starts on a live one
+  (for a read transaction, the first round trip runs again whole, statement included: it
+  changed nothing). A
   connection on which any statement failed is closed rather than reused (after an error in a
   pipeline, psycopg's prepared-statement cache may no longer match the server's). Errors
   reach callers as :mod:`helios_persistence.errors` types: :class:`Unavailable` (server
@@ -28,7 +35,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -145,62 +152,91 @@ class Database:
         *,
         write: bool,
         timeout_ms: int = 0,
+        ends_with_search: bool = False,
     ) -> Iterator[Tx]:
         """A store transaction: committed (with the last flush) when the block succeeds,
-        rolled back otherwise."""
+        rolled back otherwise. A read transaction begins with its first statement
+        (``ends_with_search``: one search, whose last statement carries the ``COMMIT``)."""
         if getattr(self._local, "active", False):
             raise RuntimeError("nested store transaction on the same thread")
         self._local.active = True
         try:
-            conn = self._begin(tenant, search_path, write, timeout_ms)
+            if write:
+                tx = Tx(self._begin(tenant, search_path), tenant, writable=True)
+            else:
+                settings = (tenant, search_path, str(timeout_ms))
+                tx = Tx(
+                    self.pool.getconn(),
+                    tenant,
+                    writable=False,
+                    opening=((_BEGIN_READ, None), (_SETTINGS, settings)),
+                    replace=self._replacement(),
+                    ends_with_search=ends_with_search,
+                )
             try:
-                tx = Tx(conn, tenant, writable=write)
                 try:
                     yield tx
-                    if write:
-                        tx.flush(commit=True)
-                    else:
-                        conn.execute("COMMIT")
+                    tx.end()
                 except psycopg.Error:
                     # a statement failed (possibly inside a pipeline, which can leave psycopg's
                     # prepared-statement cache out of step with the server): never reuse it
-                    conn.close()
+                    if tx.held is not None:
+                        tx.held.close()
                     raise
                 except BaseException:
-                    if not _broken(conn):
+                    held = tx.held
+                    if tx.open and held is not None and not _broken(held):
                         with suppress(psycopg.Error):
-                            conn.execute("ROLLBACK")
+                            held.execute("ROLLBACK")
                     raise
             finally:
-                self.pool.putconn(conn)
+                if tx.held is not None:
+                    self.pool.putconn(tx.held)
         except (psycopg.Error, PoolTimeout) as exc:
             raise map_error(exc, self.where) from exc
         finally:
             self._local.active = False
 
-    def _begin(self, tenant: str, search_path: str, write: bool, timeout_ms: int) -> Any:
-        """A pooled connection with the transaction begun. A connection found dead is
-        discarded (the pool replaces it), the other idle ones are checked, and the next one
-        is tried."""
-        settings = (tenant, search_path, str(0 if write else timeout_ms))
-        checked = False
+    def _begin(self, tenant: str, search_path: str) -> Any:
+        """A pooled connection with a write transaction begun (a connection found dead is
+        replaced: :meth:`_replacement`)."""
+        replace = self._replacement()
+        conn = self.pool.getconn()
         while True:
-            conn = self.pool.getconn()
             try:
                 with conn.pipeline():
-                    conn.execute(_BEGIN_WRITE if write else _BEGIN_READ)
-                    conn.execute(_SETTINGS, settings)
+                    conn.execute(_BEGIN_WRITE)
+                    conn.execute(_SETTINGS, (tenant, search_path, "0"))
                 return conn
-            except psycopg.OperationalError:
-                broken = _broken(conn)
-                if not broken:
-                    with suppress(psycopg.Error):
-                        conn.execute("ROLLBACK")
-                self.pool.putconn(conn)  # a broken connection is discarded and replaced
-                if not broken or checked:
+            except psycopg.Error:
+                fresh = replace(conn)
+                if fresh is None:
+                    if not _broken(conn):
+                        with suppress(psycopg.Error):
+                            conn.execute("ROLLBACK")
+                    self.pool.putconn(conn)
                     raise
-                self.pool.check()  # drop the idle connections that died with it
-                checked = True
+                conn = fresh
+
+    def _replacement(self) -> Callable[[psycopg.Connection], psycopg.Connection | None]:
+        """For one transaction: given the connection its first statements failed on, another
+        pooled connection to run them on, or None (the error stands). Only a dead connection
+        is replaced: it goes back to the pool (which discards it), the pool's other idle
+        connections are checked (a server restart kills them all), and the next one is
+        taken (a connection whose server process is still ending may pass the check: a
+        transaction moves at most as many times as the pool has connections)."""
+        moves = self.pool.max_size
+
+        def replace(conn: psycopg.Connection) -> psycopg.Connection | None:
+            nonlocal moves
+            if moves == 0 or not _broken(conn):
+                return None
+            moves -= 1
+            self.pool.putconn(conn)
+            self.pool.check()  # drop the idle connections that died with it
+            return self.pool.getconn()
+
+        return replace
 
     def close(self) -> None:
         self.pool.close()

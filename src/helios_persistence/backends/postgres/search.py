@@ -1,11 +1,14 @@
 """Run a search in one PostgreSQL transaction: compiled page query, total, includes, paging.
 
 The steps are :func:`helios_persistence.backends.sql.search.run_search` (shared by the SQL
-backends) on the PostgreSQL dialect's compilation, whose text depends only on the query's
-shape: psycopg prepares a statement on a connection once it has run ``prepare_threshold``
-times there, so each query shape is parsed and planned once per connection and then only
-bound and executed. ``jsonb`` documents arrive decoded. Buffered writes of the transaction are
-flushed first, so a transaction's searches see its own writes.
+backends) on the PostgreSQL dialect's compilation; each statement goes out through
+:meth:`~.tx.Tx.rows`, the first with the read transaction's ``BEGIN`` and settings and the
+last with its ``COMMIT`` (one round trip for a page, with or without its non-iterating
+includes). A compiled statement's text depends only on the query's shape: psycopg prepares a
+statement on a connection once it has run ``prepare_threshold`` times there, so each query
+shape is parsed and planned once per connection and then only bound and executed. ``jsonb``
+documents arrive as their text (FHIR decimals keep their digits). Buffered writes of the
+transaction are flushed first, so a transaction's searches see its own writes.
 """
 
 from __future__ import annotations
@@ -29,21 +32,26 @@ from .tx import Tx
 __all__ = ["MAX_INCLUDE_ROUNDS", "execute_search"]
 
 
-def _driver(tx: Tx) -> SqlDriver:
-    conn = tx.conn
+def _text_documents(cur: psycopg.Cursor[Any]) -> None:
+    cur.adapters.register_loader("jsonb", TextLoader)  # decimals keep their digits
 
-    def execute(sql: str, params: dict[str, Any]) -> Iterable[Row]:
+
+def _driver(tx: Tx) -> SqlDriver:
+    def run(sql: str, params: dict[str, Any], last: bool = False) -> Iterable[Row]:
         try:
-            with conn.cursor() as cur:  # documents as their text: decimals keep their digits
-                cur.adapters.register_loader("jsonb", TextLoader)
-                return cur.execute(sql, params).fetchall()
+            return tx.rows([(sql, params)], last=last, prepare=_text_documents)[0]
         except psycopg.Error as exc:
             mapped = _valueset_error(exc)
             if mapped is None:
                 raise
             raise mapped from None
 
-    return SqlDriver(compiler=compiler, execute=execute, decode=json.loads, text=str)
+    def run_last(sql: str, params: dict[str, Any]) -> Iterable[Row]:
+        return run(sql, params, last=True)
+
+    return SqlDriver(
+        compiler=compiler, execute=run, decode=json.loads, text=str, execute_last=run_last
+    )
 
 
 def _valueset_error(exc: psycopg.Error) -> Exception | None:

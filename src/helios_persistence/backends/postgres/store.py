@@ -179,11 +179,22 @@ class PostgresStore(StoreAPI, PostgresOperations):
             self._prepared.add(key)
 
     @contextmanager
-    def _transaction(self, tenant: str, *, write: bool, timeout_ms: int | None = None) -> Any:
+    def _transaction(
+        self,
+        tenant: str,
+        *,
+        write: bool,
+        timeout_ms: int | None = None,
+        ends_with_search: bool = False,
+    ) -> Any:
         with self._tenancy.placement(tenant, create=write) as place:
             timeout = self.statement_timeout_ms if timeout_ms is None else timeout_ms
             with place.db.transaction(
-                tenant, place.search_path, write=write, timeout_ms=timeout
+                tenant,
+                place.search_path,
+                write=write,
+                timeout_ms=timeout,
+                ends_with_search=ends_with_search,
             ) as tx:
                 yield tx
 
@@ -252,8 +263,12 @@ class PostgresStore(StoreAPI, PostgresOperations):
         timeout_ms = kw.pop("timeout_ms", None)
 
         def run() -> SearchResult:
-            with self.read_session(ctx, timeout_ms=timeout_ms) as s:
-                return self.op_search(s, query, **kw)
+            self._check(ctx)
+            # the search's last statement ends the transaction (one round trip for a page)
+            with self._transaction(
+                ctx.tenant_key, write=False, timeout_ms=timeout_ms, ends_with_search=True
+            ) as tx:
+                return self.op_search(Session(tx, ctx), query, **kw)
 
         return self._expanding(ctx, run)
 

@@ -20,7 +20,7 @@ taking the locks in key order so that concurrent batches cannot deadlock each ot
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import psycopg
@@ -141,11 +141,44 @@ def adapt(conn: psycopg.Connection) -> None:
     conn.cursor_factory = LoggedCursor  # statement text and timing at DEBUG
 
 
-class Tx:
-    """An open transaction on ``conn`` for ``tenant`` (see the module docstring)."""
+#: a read transaction's opening statements (``BEGIN`` and its settings), not sent yet
+Opening = Sequence[tuple[str, Sequence[Any] | None]]
+#: given the connection a read transaction's first statements failed on, a live one to run
+#: them again on (it took the failed one back, also when it raises), or None when they must
+#: not run again
+Replace = Callable[[psycopg.Connection], psycopg.Connection | None]
 
-    def __init__(self, conn: psycopg.Connection, tenant: str, *, writable: bool) -> None:
-        self.conn = conn
+
+class Tx:
+    """An open transaction on ``conn`` for ``tenant`` (see the module docstring).
+
+    A read transaction may start *deferred*: its ``opening`` statements go out with its first
+    statement, in one pipeline (one round trip). Touching :attr:`conn` sends them first; the
+    search path (:meth:`rows`) sends them with its statement and, in a transaction that ends
+    with one search (``ends_with_search``), the ``COMMIT`` after the search's last statement
+    too, so a search of one statement is one round trip. A read transaction's first round
+    trip changed nothing, so when its connection turns out dead it runs again on another
+    (``replace``); later statements are never retried (they must see the same snapshot).
+    """
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        tenant: str,
+        *,
+        writable: bool,
+        opening: Opening | None = None,
+        replace: Replace | None = None,
+        ends_with_search: bool = False,
+    ) -> None:
+        self._conn = conn
+        self._given_back = False  # (after the connection failed: see :meth:`rows`)
+        #: sent whenever the transaction is not open (also after a search's early COMMIT)
+        self._opening = opening or ()
+        self._replace = replace
+        self.ends_with_search = ends_with_search and not writable
+        #: whether ``BEGIN`` went out and no ``COMMIT`` after it
+        self.open = opening is None
         self.tenant = tenant
         self.writable = writable
         #: rows this transaction has locked (or written): their current state
@@ -163,7 +196,78 @@ class Tx:
         self.written: dict[str, int] = {}
         self.written_types: dict[str, int] = {}
 
+    @property
+    def conn(self) -> psycopg.Connection:
+        """The transaction's connection, the transaction begun."""
+        if not self.open:
+            self.rows([])
+        return self._conn
+
+    @property
+    def held(self) -> psycopg.Connection | None:
+        """The connection held, whether or not the transaction has begun (None: given back
+        to the pool after it failed)."""
+        return None if self._given_back else self._conn
+
+    def end(self) -> None:
+        """``COMMIT`` (unless nothing was sent, or a search's last statement carried it)."""
+        if self.writable:
+            self.flush(commit=True)
+        elif self.open:
+            self._conn.execute("COMMIT")
+            self.open = False
+
     # -- reads ----------------------------------------------------------------------------------
+    def rows(
+        self,
+        statements: Sequence[tuple[str, Any]],
+        *,
+        last: bool = False,
+        prepare: Callable[[psycopg.Cursor[Any]], None] | None = None,
+    ) -> list[list[Any]]:
+        """The rows of each of ``statements``, sent in one pipeline after buffered writes (and
+        after a deferred ``BEGIN``; ``last``: the search's last statements, followed by the
+        ``COMMIT`` in a transaction that ``ends_with_search``). ``prepare`` sets up each
+        statement's cursor."""
+        self.flush()
+        opening = () if self.open else self._opening
+        end = last and self.ends_with_search
+        first = not self.open
+        while True:
+            conn = self._conn
+            try:
+                with conn.pipeline():
+                    for statement, params in opening:
+                        conn.execute(statement, params)
+                    cursors = []
+                    for statement, params in statements:
+                        cur = conn.cursor()
+                        if prepare is not None:
+                            prepare(cur)
+                        cursors.append(cur.execute(statement, params))
+                    if end:
+                        conn.execute("COMMIT")
+                break
+            except psycopg.Error:
+                fresh = None
+                if first and self._replace is not None:
+                    try:
+                        fresh = self._replace(conn)
+                    except BaseException:
+                        self._given_back = True
+                        raise
+                if fresh is None:
+                    # (after an error in a pipeline, psycopg's prepared-statement cache may no
+                    # longer match the server's: the connection is not reused)
+                    conn.close()
+                    raise
+                self._conn = fresh
+        self.open = not end
+        found = [cur.fetchall() for cur in cursors]
+        for cur in cursors:
+            cur.close()
+        return found
+
     def execute(self, query: Any, params: Any = None) -> psycopg.Cursor[Any]:
         """Run a statement after flushing buffered writes."""
         self.flush()

@@ -56,6 +56,9 @@ class SqlDriver:
     #: result's resources are read as :func:`~helios_persistence.storage.operations.to_stored`
     #: reads them for ``read`` and ``history`` (``SearchResult.stored``)
     text: Callable[[Any], str] | None = None
+    #: run the search's last statement (a backend may end its read transaction in the same
+    #: round trip); None: :attr:`execute`
+    execute_last: Callable[[str, dict[str, Any]], Iterable[Row]] | None = None
 
 
 def run_search(driver: SqlDriver, tenant: str, plan: Plan) -> SearchResult:
@@ -64,12 +67,15 @@ def run_search(driver: SqlDriver, tenant: str, plan: Plan) -> SearchResult:
     q, compiled = plan.effective, plan.compiled
     params = {**compiled.params, "tenant": tenant}
     result = SearchResult(compiled=compiled.text)
+    last = driver.execute_last or driver.execute
+    count_only = q.summary is ir.Summary.COUNT or q.count == 0
     if q.total is ir.TotalMode.ACCURATE or q.summary is ir.Summary.COUNT:
-        rows = list(driver.execute(compiled.count_text, params))
+        rows = list((last if count_only else driver.execute)(compiled.count_text, params))
         result.total = int(str(rows[0][0])) if rows else 0
-    if q.summary is ir.Summary.COUNT or q.count == 0:
+    if count_only:
         return result
-    rows = list(driver.execute(compiled.text, params))
+    separate_includes = bool(q.include) and not compiled.includes_inline
+    rows = list((driver.execute if separate_includes else last)(compiled.text, params))
     included: list[Row] = []
     if compiled.includes_inline:  # the page's includes came too (compilers.sql_includes)
         included = [row[:-1] for row in rows if row[-1] is None]
