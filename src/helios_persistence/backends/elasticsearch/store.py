@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from helios_persistence import ir, pipeline
-from helios_persistence.backends.elasticsearch.bulk import BulkLimits, Operation, write
+from helios_persistence.backends.elasticsearch.bulk import BulkLimits, Operation, Pipeline
 from helios_persistence.backends.elasticsearch.documents import doc_id, document, tombstone
 from helios_persistence.backends.elasticsearch.mapping import ensure_index, forget_index
 from helios_persistence.compilers.elasticsearch import compiler as es_compiler
@@ -105,6 +105,8 @@ class ElasticsearchStore:
     """Search over an Elasticsearch index kept in sync from a primary (module docstring)."""
 
     compiler = es_compiler
+    #: changes per bulk request of :meth:`apply` (its pipeline overlaps building and indexing)
+    request_size = 250
 
     def __init__(
         self,
@@ -161,15 +163,26 @@ class ElasticsearchStore:
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
         """Apply resource versions (any order, any repetition): each document ends at the
         newest version named; older ones are stale. A change that cannot be indexed or that
-        the cluster refuses is reported in ``failed``, never dropped."""
+        the cluster refuses is reported in ``failed``, never dropped.
+
+        Requests of :attr:`request_size` changes go through a :class:`Pipeline`: the
+        documents of the next request are built while the cluster indexes the previous one;
+        the last request carries the store's refresh policy (a refresh shows every earlier
+        request too)."""
         report = ApplyReport()
-        ops = self.operations(ctx, changes, report)
-        if ops:
-            outcome = write(self.client, self.alias, ops, refresh=self.refresh,
-                            limits=self.limits)  # fmt: skip
-            report.applied += outcome.applied
-            report.stale += outcome.stale
-            report.failed.extend(outcome.failed)
+        step = max(1, min(self.request_size, self.limits.operations))
+        ops: list[Operation] = []
+        with Pipeline(self.client, self.alias, limits=self.limits) as pipeline:
+            for start in range(0, len(changes), step):
+                last = start + step >= len(changes)
+                ops = self.operations(ctx, changes[start : start + step], report)
+                pipeline.send(ops, refresh=self.refresh if last else "false")
+        outcome = pipeline.outcome
+        if not ops and outcome.applied and self.refresh != "false":
+            self.refresh_now()  # (the last request had nothing to write)
+        report.applied += outcome.applied
+        report.stale += outcome.stale
+        report.failed.extend(outcome.failed)
         return report
 
     def operations(
@@ -201,8 +214,9 @@ class ElasticsearchStore:
                 index = localize(extract(resource, registry), self.base_url)
                 updated = (resource.get("meta") or {}).get("lastUpdated")
                 stamp = parse_date(updated).low if isinstance(updated, str) else change.created_at
-                doc = document(tenant, resource, index, change.version, stamp)
-            except (InvalidResource, ValueError, RecursionError) as exc:
+                # (serialised now: a waiting batch holds bytes, see bulk.Operation)
+                doc = orjson.dumps(document(tenant, resource, index, change.version, stamp))
+            except (InvalidResource, ValueError, RecursionError, orjson.JSONEncodeError) as exc:
                 report.failed.append((change, f"cannot index: {exc}"))
                 continue
             ops.append(Operation(change, key, change.version, doc))
