@@ -64,6 +64,43 @@ def test_a_resource_that_cannot_be_indexed_is_reported_not_dropped(es_store: Any
     assert [c.id for c, _ in es_store.apply(ctx, [other]).failed] == ["x"]
 
 
+def test_an_apply_in_several_requests_is_searchable_when_it_returns(
+    es_store: Any, ctx: Any
+) -> None:
+    es_store.request_size = 2  # (five changes: three pipelined requests)
+    changes = [_change(_patient(f"p{i}", "Piped"), 1) for i in range(4)]
+    # the last request has nothing to write: an integer JSON cannot carry is refused
+    huge = _change(_patient("huge", "Piped", multipleBirthInteger=2**70), 1)
+    report = es_store.apply(ctx, [*changes, huge])
+    assert report.applied == 4 and [c.id for c, _ in report.failed] == ["huge"]
+    assert "cannot index" in report.failed[0][1]
+    found = es_store.search(ctx, "Patient?name=piped&_total=accurate")
+    assert found.total == 4  # (refreshed although the last request was never sent)
+
+
+def _index_settings(store: Any) -> tuple[str, str]:
+    found = store.client.indices.get_settings(index=store.alias, include_defaults=True)
+    (entry,) = found.values()
+    merged = {**entry["defaults"]["index"], **entry["settings"]["index"]}
+    translog = merged["translog"]["durability"]
+    return merged["refresh_interval"], translog
+
+
+def test_a_rebuild_loads_with_bulk_settings_then_restores_them(
+    es_store: Any, primary: Any, ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        primary.update(ctx, _patient(f"r{i}", "Rebuilt"))
+    seen: list[tuple[str, str]] = []
+    apply = es_store.apply
+    monkeypatch.setattr(es_store, "apply", lambda c, ch: (seen.append(_index_settings(es_store)),
+                                                          apply(c, ch))[1])  # fmt: skip
+    assert rebuild(primary, es_store, ctx).applied == 3
+    assert seen and set(seen) == {("30s", "async")}
+    assert _index_settings(es_store) == ("1s", "request")
+    assert len(es_store.search(ctx, "Patient?name=rebuilt").ids) == 3
+
+
 def test_tenants_never_see_each_other(es_store: Any) -> None:
     acme, other = TenantContext.for_tenant("acme"), TenantContext.for_tenant("other")
     es_store.apply(acme, [_change(_patient("p1", "Shared", "cardiac"), 1)])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -29,7 +30,7 @@ import orjson
 from helios_persistence import ir, pipeline
 from helios_persistence.backends.elasticsearch.bulk import BulkLimits, Operation, Pipeline
 from helios_persistence.backends.elasticsearch.documents import doc_id, document, tombstone
-from helios_persistence.backends.elasticsearch.mapping import ensure_index, forget_index
+from helios_persistence.backends.elasticsearch.mapping import ensure_index, forget_index, spec
 from helios_persistence.compilers.elasticsearch import compiler as es_compiler
 from helios_persistence.errors import (
     HeliosError,
@@ -46,6 +47,8 @@ from helios_persistence.tenancy import TenantContext
 
 __all__ = ["ElasticsearchStore", "SearchOnly", "open_elasticsearch"]
 
+#: the refresh interval of :meth:`ElasticsearchStore.bulk_loading`
+LOADING_REFRESH = "30s"
 _REFRESH = {"wait_for": "wait_for", "true": "true", "false": "false"}
 _SYNC = {"sync": "wait_for", "async": "false"}
 
@@ -250,6 +253,30 @@ class ElasticsearchStore:
         """Create the store's index again if the cluster lost it (a node restarted with fresh
         data); the composite layer then rebuilds it from the primary."""
         self.alias = self._call(ensure_index, self.client, self.prefix)
+
+    @contextmanager
+    def bulk_loading(self) -> Iterator[None]:
+        """Index settings for a large load (``storage.sync.rebuild`` uses them): the index
+        refreshes every :data:`LOADING_REFRESH` instead of every second, and its translog
+        is fsynced every 5 s instead of at every request; both are restored (and the index
+        refreshed) at the end. Measured on the bench's 21,200-resource load, the server's
+        CPU per resource falls by 15-25 % (fewer, larger segments to merge).
+
+        The trade-off, for every store sharing the index while it lasts: writes become
+        searchable up to 30 s later (an ``apply`` with ``refresh=wait_for`` waits that long;
+        ``-1``, no refresh at all, would hold it until the load ends, and a loader that died
+        would leave the index never refreshing), and a node that crashes may lose the last
+        5 s of acknowledged writes, which a rebuild is: run it again (``compare`` finds
+        them)."""
+        loading = {"refresh_interval": LOADING_REFRESH, "translog.durability": "async"}
+        restore = {"refresh_interval": spec()["settings"]["refresh_interval"],
+                   "translog.durability": "request"}  # fmt: skip
+        self._call(self.client.indices.put_settings, index=self.alias, settings=loading)
+        try:
+            yield
+        finally:
+            self._call(self.client.indices.put_settings, index=self.alias, settings=restore)
+            self.refresh_now()
 
     def refresh_now(self) -> None:
         """Make everything applied so far searchable."""
