@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from helios_persistence import TenantContext
+from helios_persistence import TenantContext, open_store
 from helios_persistence.backends.elasticsearch.store import SearchOnly
 from helios_persistence.conformance.evaluator import Evaluator
+from helios_persistence.errors import InvalidSearch
 from helios_persistence.storage.sync import Change, compare, rebuild, replicate
 from helios_persistence.tenancy import Permissions
 
@@ -205,3 +206,47 @@ def test_standalone_writes_are_refused(es_store: Any, ctx: Any) -> None:
     with pytest.raises(SearchOnly):
         es_store.delete(ctx, "Patient", "p")
     assert SearchOnly("x").outcome["issue"][0]["code"] == "not-supported"
+
+
+NICKNAME_URL = "http://example.org/fhir/SearchParameter/nickname"
+
+
+def _nickname(status: str = "active") -> dict[str, Any]:
+    return {
+        "resourceType": "SearchParameter", "id": "nickname", "url": NICKNAME_URL,
+        "name": "nickname", "status": status, "code": "nickname", "base": ["Patient"],
+        "type": "string", "expression": "Patient.name.where(use='nickname').given",
+        "description": "nickname",
+    }  # fmt: skip
+
+
+def test_a_tenants_custom_search_parameter_is_honoured_as_on_its_primary(
+    es_store: Any, es_url: str, es_index: str, primary: Any
+) -> None:
+    a, b = TenantContext.for_tenant("acme"), TenantContext.for_tenant("other")
+    bobby = {"name": [{"family": "Smith", "use": "nickname", "given": ["Bobby"]}]}
+    primary.update(a, _nickname())
+    for ctx in (a, b):
+        primary.update(ctx, _patient("p", "Smith", **bobby))
+        replicate(primary, es_store, ctx)
+    query = "Patient?nickname=bob"
+    assert es_store.search(a, query).ids == primary.search(a, query).ids == ["Patient/p"]
+    for store in (es_store, primary):  # the other tenant has no such parameter
+        with pytest.raises(InvalidSearch):
+            store.search(b, query)
+    # a store opened on the same index reads the tenant's parameters from it
+    url = f"{es_url}?prefix={es_index}&namespace={es_store.namespace}&refresh=true"
+    with open_store(url) as reopened:
+        assert reopened.search(a, query).ids == ["Patient/p"]
+        assert reopened.registry_for(b).get("Patient", "nickname") is None
+    # retired: unregistered; the active version replayed late changes nothing
+    active = _change(_nickname(), 1)
+    retired = _change(_nickname("retired"), 2)
+    assert es_store.apply(a, [retired, active]).stale == 1
+    with pytest.raises(InvalidSearch):
+        es_store.search(a, query)
+    # active again, then deleted
+    es_store.apply(a, [_change(_nickname(), 3)])
+    assert es_store.search(a, query).ids == ["Patient/p"]
+    es_store.apply(a, [_delete("SearchParameter", "nickname", 4)])
+    assert es_store.registry_for(a).get("Patient", "nickname") is None

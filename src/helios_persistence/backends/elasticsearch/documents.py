@@ -176,17 +176,16 @@ def document(
     for row in index.rows:
         param = row.param
         params.add(param)
-        kind = type(row)
-        if kind is CompositeRow:
+        if isinstance(row, CompositeRow):
             part = _Fields()
             for i, component in enumerate(row.components):
                 part.row(component, f"{param}${i}", sort=False)
             composites.append({"p": param, **part.fields})
             continue
         fields.row(row, param)
-        if kind is TokenRow:
+        if isinstance(row, TokenRow):
             text = row.text
-        elif kind is StringRow:
+        elif isinstance(row, StringRow):
             text = row.exact
         else:
             continue

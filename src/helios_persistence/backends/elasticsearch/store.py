@@ -42,6 +42,8 @@ from helios_persistence.errors import (
 )
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.results import SearchResult
+from helios_persistence.storage.api import TenantRegistries
+from helios_persistence.storage.operations import search_parameter_actions
 from helios_persistence.storage.sync import ApplyReport, Change
 from helios_persistence.tenancy import TenantContext
 
@@ -104,8 +106,15 @@ def open_elasticsearch(url: str, **kw: Any) -> ElasticsearchStore:
     return ElasticsearchStore(f"{scheme}://{netloc}", auth=auth, **options)
 
 
-class ElasticsearchStore:
-    """Search over an Elasticsearch index kept in sync from a primary (module docstring)."""
+class ElasticsearchStore(TenantRegistries):
+    """Search over an Elasticsearch index kept in sync from a primary (module docstring).
+
+    Custom SearchParameters are per tenant as on the SQL stores (:meth:`registry_for`): a
+    SearchParameter version that arrives through :meth:`apply` changes its tenant's registry
+    before the changes after it in the batch are indexed, as the primary's commit did before
+    its later writes; the store reads the ones its index holds when it opens. A resource
+    indexed before its tenant's parameter arrived is indexed without it until it is applied
+    again (``rebuild``), as the primary needs a ``$reindex``."""
 
     compiler = es_compiler
     #: changes per bulk request of :meth:`apply` (its pipeline overlaps building and indexing)
@@ -138,7 +147,11 @@ class ElasticsearchStore:
         if auth is not None and client is None:
             self.client = self.client.options(basic_auth=auth)
         self._lock = threading.Lock()
+        self._overlays: dict[str, Registry] = {}
+        #: (tenant key, SearchParameter id) → (newest version applied, its url)
+        self._search_parameters: dict[tuple[str, str], tuple[int, str | None]] = {}
         self.alias = self._call(ensure_index, self.client, prefix, url if client is None else "")
+        self._load_search_parameters()
 
     def tenant_of(self, ctx: TenantContext) -> str:
         """The ``tenant`` value of ``ctx``'s documents (under the store's ``namespace``)."""
@@ -159,9 +172,40 @@ class ElasticsearchStore:
             raise Unavailable(f"Elasticsearch at {self.url} is unreachable: {exc}") from None
 
     # -- the secondary's write side -------------------------------------------------------------
-    def registry_for(self, ctx: TenantContext) -> Registry:
-        """The SearchParameter registry searches and indexing use (the store's)."""
-        return self.registry
+    def _load_search_parameters(self) -> None:
+        """Register the live SearchParameters of the index's tenants (of this namespace),
+        oldest first."""
+        query: dict[str, Any] = {"bool": {"filter": [{"term": {"type": "SearchParameter"}},
+                                                     {"term": {"deleted": False}}]}}  # fmt: skip
+        if self.namespace:
+            query["bool"]["filter"].append({"prefix": {"tenant": f"{self.namespace}:"}})
+        sort = [{"lus": "asc"}, {"tenant": "asc"}, {"id": "asc"}]
+        rows: list[tuple[str, dict[str, Any]]] = []
+        for hit in self._scan_query(query, sort, source=["tenant", "id", "version", "resource"]):
+            doc = hit["_source"]
+            tenant = doc["tenant"].removeprefix(f"{self.namespace}:" if self.namespace else "")
+            url = doc["resource"].get("url")
+            self._search_parameters[(tenant, doc["id"])] = (int(doc["version"]), url)
+            rows.append((tenant, doc["resource"]))
+        self._register_stored(rows)
+
+    def _search_parameter(self, change: Change) -> None:
+        """Apply a SearchParameter version to its tenant's registry (an older version than
+        one already applied changes nothing)."""
+        key = (change.tenant, change.id)
+        seen = self._search_parameters.get(key)
+        if seen is not None and change.version <= seen[0]:
+            return
+        old_url = seen[1] if seen else None
+        resource = change.resource if change.operation != "delete" else None
+        if resource is None:
+            actions: list[tuple[str, Any]] = [("unregister", old_url)] if old_url else []
+            url = None
+        else:
+            actions = search_parameter_actions(resource, old_url)
+            url = resource.get("url")
+        self._search_parameters[key] = (change.version, url)
+        self._apply_pending(change.tenant, actions)
 
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
         """Apply resource versions (any order, any repetition): each document ends at the
@@ -197,13 +241,15 @@ class ElasticsearchStore:
         from helios_persistence.indexing import extract
         from helios_persistence.indexing.references import localize
 
-        registry = self.registry_for(ctx)
         tenant = self.tenant_of(ctx)
         ops: list[Operation] = []
+        doc: dict[str, Any] | bytes
         for change in changes:
             if change.tenant != ctx.tenant_key:
                 report.failed.append((change, f"a change of tenant {change.tenant!r}"))
                 continue
+            if change.resource_type == "SearchParameter":
+                self._search_parameter(change)
             key = doc_id(tenant, change.resource_type, change.id)
             if change.operation == "delete":
                 doc = tombstone(tenant, change.resource_type, change.id, change.version)
@@ -214,7 +260,7 @@ class ElasticsearchStore:
                 report.failed.append((change, "an upsert without its resource"))
                 continue
             try:
-                index = localize(extract(resource, registry), self.base_url)
+                index = localize(extract(resource, self.registry_for(ctx)), self.base_url)
                 updated = (resource.get("meta") or {}).get("lastUpdated")
                 stamp = parse_date(updated).low if isinstance(updated, str) else change.created_at
                 # (serialised now: a waiting batch holds bytes, see bulk.Operation)
@@ -236,12 +282,19 @@ class ElasticsearchStore:
     def _scan(self, ctx: TenantContext, fields: list[str]) -> Iterator[dict[str, Any]]:
         query = {"bool": {"filter": [{"term": {"tenant": self.tenant_of(ctx)}},
                                      {"term": {"deleted": False}}]}}  # fmt: skip
+        sort = [{"type": "asc"}, {"id": "asc"}]
+        return self._scan_query(query, sort, fields=fields, source=False)
+
+    def _scan_query(
+        self, query: dict[str, Any], sort: list[dict[str, Any]], **kw: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every hit of ``query`` in ``sort`` order (a unique order), 5,000 a request."""
         after: list[Any] | None = None
         while True:
             extra = {"search_after": after} if after is not None else {}
             response = self._call(
-                self.client.search, index=self.alias, query=query, fields=fields,
-                source=False, size=5000, sort=[{"type": "asc"}, {"id": "asc"}], **extra,
+                self.client.search, index=self.alias, query=query, size=5000, sort=sort,
+                **kw, **extra,
             )  # fmt: skip
             hits = response["hits"]["hits"]
             yield from hits
