@@ -6,8 +6,8 @@
 :meth:`apply` (the :class:`~helios_persistence.storage.sync.SecondaryStore` protocol:
 idempotent by version through Elasticsearch's external versioning; a deletion is a version
 too, kept as a tombstone). Standalone writes (``create``, ``update``, ``delete``, ...) raise
-:class:`SearchOnly`: write to a primary and replicate (``storage.sync.replicate``,
-``rebuild``, or the composite layer).
+:class:`~helios_persistence.errors.OperationNotSupported` (alias ``SearchOnly``): write to
+a primary and replicate (``storage.sync.replicate``, ``rebuild``, or the composite layer).
 
 URL options: ``prefix`` (index name prefix, default ``helios``), ``namespace`` (several
 stores in one index: each keeps its tenants under its namespace), ``refresh`` (``wait_for``,
@@ -33,10 +33,10 @@ from helios_persistence.backends.elasticsearch.documents import doc_id, document
 from helios_persistence.backends.elasticsearch.mapping import ensure_index, forget_index, spec
 from helios_persistence.compilers.elasticsearch import compiler as es_compiler
 from helios_persistence.errors import (
-    HeliosError,
     InvalidResource,
     InvalidStoreURL,
     MissingDependency,
+    OperationNotSupported,
     QueryTimeout,
     Unavailable,
 )
@@ -55,11 +55,9 @@ _REFRESH = {"wait_for": "wait_for", "true": "true", "false": "false"}
 _SYNC = {"sync": "wait_for", "async": "false"}
 
 
-class SearchOnly(HeliosError):
-    """The Elasticsearch store only searches: its data comes from a primary."""
-
-    issue_code = "not-supported"
-    http_status = 405
+#: the error of a standalone write (kept as a name: it is the library's one
+#: :class:`~helios_persistence.errors.OperationNotSupported`, as Neo4j's)
+SearchOnly = OperationNotSupported
 
 
 def _client(url: str, timeout: float) -> Any:
@@ -367,7 +365,7 @@ class ElasticsearchStore(TenantRegistries):
 
     # -- not here: writes go to the primary -----------------------------------------------------
     def _search_only(self, *args: Any, **kw: Any) -> Any:
-        raise SearchOnly(
+        raise OperationNotSupported(
             "the Elasticsearch store is a search secondary: write to a primary store and "
             "replicate (storage.sync.replicate / rebuild, or hp.composite)"
         )
