@@ -28,7 +28,13 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from helios_persistence import ir, pipeline
-from helios_persistence.backends.elasticsearch.bulk import BulkLimits, Operation, Pipeline
+from helios_persistence.backends.elasticsearch.bulk import (
+    BulkLimits,
+    BulkOutcome,
+    Operation,
+    Pipeline,
+    write,
+)
 from helios_persistence.backends.elasticsearch.documents import doc_id, document, tombstone
 from helios_persistence.backends.elasticsearch.mapping import ensure_index, forget_index, spec
 from helios_persistence.compilers.elasticsearch import compiler as es_compiler
@@ -217,14 +223,21 @@ class ElasticsearchStore(TenantRegistries):
         report = ApplyReport()
         step = max(1, min(self.request_size, self.limits.operations))
         ops: list[Operation] = []
-        with Pipeline(self.client, self.alias, limits=self.limits) as pipeline:
-            for start in range(0, len(changes), step):
-                last = start + step >= len(changes)
-                ops = self.operations(ctx, changes[start : start + step], report)
-                pipeline.send(ops, refresh=self.refresh if last else "false")
-        outcome = pipeline.outcome
-        if not ops and outcome.applied and self.refresh != "false":
-            self.refresh_now()  # (the last request had nothing to write)
+        if len(changes) <= step:  # one request: no worker thread to start
+            ops = self.operations(ctx, changes, report)
+            outcome = BulkOutcome()
+            if ops:
+                outcome = write(self.client, self.alias, ops, refresh=self.refresh,
+                                limits=self.limits)  # fmt: skip
+        else:
+            with Pipeline(self.client, self.alias, limits=self.limits) as pipeline:
+                for start in range(0, len(changes), step):
+                    last = start + step >= len(changes)
+                    ops = self.operations(ctx, changes[start : start + step], report)
+                    pipeline.send(ops, refresh=self.refresh if last else "false")
+            outcome = pipeline.outcome
+            if not ops and outcome.applied and self.refresh != "false":
+                self.refresh_now()  # (the last request had nothing to write)
         report.applied += outcome.applied
         report.stale += outcome.stale
         report.failed.extend(outcome.failed)
