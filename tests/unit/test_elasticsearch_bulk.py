@@ -14,6 +14,7 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from helios_persistence.backends.elasticsearch.bulk import (
     BulkLimits,
     Operation,
+    Pipeline,
     write,
 )
 from helios_persistence.errors import Unavailable
@@ -25,11 +26,13 @@ class FakeClient:
     def __init__(self, script: dict[str, list[int]], fail_requests: int = 0) -> None:
         self.script = script
         self.requests: list[list[str]] = []
+        self.refreshes: list[str] = []
         self.fail_requests = fail_requests
 
     def bulk(self, body: bytes, refresh: str, require_alias: bool) -> dict[str, Any]:
         from elasticsearch import ConnectionError
 
+        self.refreshes.append(refresh)
         assert require_alias  # a deleted index must never be re-created without the mapping
         if self.fail_requests:
             self.fail_requests -= 1
@@ -105,3 +108,49 @@ def test_a_refused_request_reports_its_items() -> None:
 
     outcome = write(Refusing({}), "i", _ops(3), refresh="false", limits=BulkLimits())
     assert [ref for ref, _ in outcome.failed] == ["ref0", "ref1", "ref2"]
+
+
+def test_a_serialised_document_is_written_as_given() -> None:
+    as_dict = Operation("r", "d", 3, {"a": [1, "x"]}).lines("i")
+    assert Operation("r", "d", 3, orjson.dumps({"a": [1, "x"]})).lines("i") == as_dict
+    action, source = as_dict.splitlines()
+    assert orjson.loads(action)["index"] == {"_index": "i", "_id": "d", "version": 3,
+                                             "version_type": "external"}  # fmt: skip
+    assert orjson.loads(source) == {"a": [1, "x"]}
+
+
+def test_a_pipeline_writes_its_requests_in_order_and_sums_them() -> None:
+    client = FakeClient({"d3": [409], "d5": [400]})
+    ops = _ops(7)
+    with Pipeline(client, "i", limits=BulkLimits(operations=2)) as pipeline:
+        pipeline.send(ops[:3])
+        pipeline.send([])  # (nothing to write: no request)
+        pipeline.send(ops[3:], refresh="wait_for")
+    outcome = pipeline.outcome
+    assert client.requests == [["d0", "d1"], ["d2"], ["d3", "d4"], ["d5", "d6"]]
+    assert client.refreshes == ["false", "false", "wait_for", "wait_for"]
+    assert (outcome.applied, outcome.stale, [r for r, _ in outcome.failed]) == (5, 1, ["ref5"])
+
+
+def test_a_pipeline_raises_its_workers_error_and_writes_nothing_after_it() -> None:
+    client = FakeClient({}, fail_requests=100)
+    pipeline = Pipeline(client, "i", limits=BulkLimits(retries=1), sleep=lambda _: None)
+    pipeline.send(_ops(2))
+    with pytest.raises(Unavailable, match="unreachable"):
+        pipeline.close()
+    with pytest.raises(Unavailable), Pipeline(client, "i", limits=BulkLimits(retries=0)) as p:
+        p.send(_ops(2))
+        for _ in range(1000):  # (the caller goes on building while the worker fails)
+            if p._error is not None:
+                break
+            p._worker.join(timeout=0.01)
+        p.send(_ops(2))  # raises the worker's error instead of queueing more
+    assert client.requests == []
+
+
+def test_a_pipeline_left_by_an_error_of_its_caller_stops() -> None:
+    client = FakeClient({})
+    with pytest.raises(KeyError), Pipeline(client, "i", limits=BulkLimits()) as pipeline:
+        pipeline.send(_ops(1))
+        raise KeyError("the caller failed")
+    assert not pipeline._worker.is_alive()

@@ -67,30 +67,16 @@ def _id_of(resource: Any) -> str:
     return id
 
 
-class StoreAPI(TerminologyAPI, Operations):
-    """Public methods; the backend provides ``write_session``/``read_session`` and binds
-    :class:`Operations`."""
+class TenantRegistries:
+    """Per-tenant SearchParameter registries: a store's shared base registry plus, for each
+    tenant that stored custom SearchParameters, an overlay with them (the SQL stores, and the
+    secondaries that receive those resources from a primary's outbox)."""
 
+    registry: Registry
     _lock: threading.Lock
     #: tenant key → that tenant's registry (see :meth:`registry_for`)
     _overlays: dict[str, Registry]
 
-    def write_session(self, ctx: TenantContext) -> AbstractContextManager[Session]:
-        raise NotImplementedError  # pragma: no cover
-
-    def read_session(self, ctx: TenantContext) -> AbstractContextManager[Session]:
-        raise NotImplementedError  # pragma: no cover
-
-    def _start_bulk(self, s: Session, resources: list[dict[str, Any]]) -> None:
-        """Prepare a session for many writes (buffers, prefetching); see :meth:`bulk_update`."""
-
-    def _in_write(self, ctx: TenantContext, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one write transaction (backends with concurrent writers retry it
-        when the database reports a transient conflict)."""
-        with self.write_session(ctx) as s:
-            return work(s)
-
-    # -- the registry ---------------------------------------------------------------------------
     def registry_for(self, ctx: TenantContext) -> Registry:
         """The SearchParameter registry of ``ctx``'s tenant: the store's shared base
         (``store.registry``: R4 and whatever the store was opened with) plus the custom
@@ -128,6 +114,27 @@ class StoreAPI(TerminologyAPI, Operations):
             if document.get("status") == "active":
                 self._apply_pending(tenant, [("register", document)])
 
+
+class StoreAPI(TenantRegistries, TerminologyAPI, Operations):
+    """Public methods; the backend provides ``write_session``/``read_session`` and binds
+    :class:`Operations`."""
+
+    def write_session(self, ctx: TenantContext) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # pragma: no cover
+
+    def read_session(self, ctx: TenantContext) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # pragma: no cover
+
+    def _start_bulk(self, s: Session, resources: list[dict[str, Any]]) -> None:
+        """Prepare a session for many writes (buffers, prefetching); see :meth:`bulk_update`."""
+
+    def _in_write(self, ctx: TenantContext, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one write transaction (backends with concurrent writers retry it
+        when the database reports a transient conflict)."""
+        with self.write_session(ctx) as s:
+            return work(s)
+
+    # -- the registry (TenantRegistries) and its checks ------------------------------------
     def _check_search_parameter(self, document: dict[str, Any]) -> None:
         """An active SearchParameter must be usable and must not shadow a standard
         parameter (InvalidResource otherwise)."""

@@ -51,7 +51,14 @@ from helios_persistence.storage.types import (
 )
 from helios_persistence.tenancy import Operation, TenantContext, compartment_params
 
-__all__ = ["Current", "Operations", "Session", "normalize_etag", "to_stored"]
+__all__ = [
+    "Current",
+    "Operations",
+    "Session",
+    "normalize_etag",
+    "search_parameter_actions",
+    "to_stored",
+]
 
 
 @dataclass
@@ -333,14 +340,8 @@ class Operations:
     def _queue_search_parameter(
         s: Session, document: dict[str, Any], current: Current | None
     ) -> None:
-        if current is not None and current.json:
-            old_url = json.loads(current.json).get("url")
-            if old_url and old_url != document.get("url"):
-                s.pending.append(("unregister", old_url))
-        if document.get("status") == "active":
-            s.pending.append(("register", document))
-        elif document.get("url"):
-            s.pending.append(("unregister", document["url"]))
+        old_url = json.loads(current.json).get("url") if current and current.json else None
+        s.pending.extend(search_parameter_actions(document, old_url))
 
     def _single(self, ids: list[str], what: str) -> str | None:
         if len(ids) > 1:
@@ -536,3 +537,19 @@ class Operations:
             s.conn, s.tenant, resource_type, id, current.version
         )
         return count
+
+
+def search_parameter_actions(
+    document: dict[str, Any], old_url: str | None
+) -> list[tuple[str, Any]]:
+    """What a new version of a SearchParameter (``old_url``: the previous version's url)
+    does to its tenant's registry: ``("register", document)`` / ``("unregister", url)``
+    actions for :meth:`~helios_persistence.storage.api.TenantRegistries._apply_pending`."""
+    actions: list[tuple[str, Any]] = []
+    if old_url and old_url != document.get("url"):
+        actions.append(("unregister", old_url))
+    if document.get("status") == "active":
+        actions.append(("register", document))
+    elif document.get("url"):
+        actions.append(("unregister", document["url"]))
+    return actions

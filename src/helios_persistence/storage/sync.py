@@ -12,6 +12,7 @@ nothing is lost or reordered. The composite layer's sync loop is built on these 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -179,13 +180,16 @@ def rebuild(
 ) -> ApplyReport:
     """Bring ``secondary`` to the primary's current resources of the tenant: apply every
     current version, then delete what the primary no longer holds (as a deletion one version
-    above the secondary's, so it wins over what it replaces)."""
+    above the secondary's, so it wins over what it replaces). A secondary with a
+    ``bulk_loading()`` context manager applies the versions inside it."""
     total = ApplyReport()
     want: set[tuple[str, str]] = set()
-    for page in current_changes(primary, ctx):
-        for start in range(0, len(page), batch):
-            total.add(secondary.apply(ctx, page[start : start + batch]))
-        want.update((c.resource_type, c.id) for c in page)
+    loading = getattr(secondary, "bulk_loading", None)  # (settings for a large load)
+    with loading() if callable(loading) else nullcontext():
+        for page in current_changes(primary, ctx):
+            for start in range(0, len(page), batch):
+                total.add(secondary.apply(ctx, page[start : start + batch]))
+            want.update((c.resource_type, c.id) for c in page)
     gone = [
         Change(0, ctx.tenant_key, rtype, rid, version + 1, "delete", 0)
         for (rtype, rid), version in secondary.versions(ctx).items()

@@ -4,6 +4,7 @@ the server refuses an ``InvalidSearch``; none changes what the index holds."""
 from __future__ import annotations
 
 import socket
+import threading
 import uuid
 from typing import Any
 
@@ -24,22 +25,58 @@ def test_an_unreachable_server_is_unavailable() -> None:
         open_store(f"elasticsearch://127.0.0.1:{_closed_port()}?timeout=2")
 
 
+class _SilentServer:
+    """Accepts every connection and reads its request, never answers (until closed): what
+    a client sees of a server too slow to answer, whatever the machine's load (the kernel
+    completes the handshake; the test waits for the request itself, not for a clock)."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen()
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.requests: list[bytes] = []
+        self.received = threading.Semaphore(0)
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            self._held.append(conn)
+            head = b""
+            while b"\r\n\r\n" not in head and (chunk := conn.recv(65536)):
+                head += chunk
+            self.requests.append(head.split(b"\r\n", 1)[0])
+            self.received.release()
+
+    def close(self) -> None:
+        self.socket.close()
+        for conn in self._held:
+            conn.close()
+
+
 def test_a_slow_answer_is_a_query_timeout(es_store: Any, ctx: Any) -> None:
     from elasticsearch import Elasticsearch
 
-    with socket.socket() as silent:  # accepts connections, never answers
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        real, es_store.client = es_store.client, Elasticsearch(url, request_timeout=0.5,
-                                                               max_retries=0)  # fmt: skip
-        try:
-            with pytest.raises(QueryTimeout, match="did not answer"):
-                es_store.search(ctx, "Patient?name=x")
-        finally:
-            es_store.client = real
-        with pytest.raises(QueryTimeout):
-            open_store(f"elasticsearch://127.0.0.1:{silent.getsockname()[1]}?timeout=0.5")
+    server = _SilentServer()
+    real, es_store.client = es_store.client, Elasticsearch(server.url, request_timeout=0.5,
+                                                           max_retries=0)  # fmt: skip
+    try:
+        with pytest.raises(QueryTimeout, match="did not answer"):
+            es_store.search(ctx, "Patient?name=x")
+        # the search reached the server (a timeout on its answer, not on connecting), once
+        assert server.received.acquire(timeout=10)
+        assert len(server.requests) == 1 and server.requests[0].startswith(b"POST ")
+        with pytest.raises(QueryTimeout, match="did not answer"):
+            open_store(f"elasticsearch://{server.url.removeprefix('http://')}?timeout=0.5")
+        assert server.received.acquire(timeout=10)
+    finally:
+        es_store.client = real
+        server.close()
 
 
 def test_a_refused_search_is_an_invalid_search(es_store: Any, ctx: Any) -> None:

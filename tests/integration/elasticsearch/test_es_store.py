@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from helios_persistence import TenantContext
+from helios_persistence import TenantContext, open_store
 from helios_persistence.backends.elasticsearch.store import SearchOnly
 from helios_persistence.conformance.evaluator import Evaluator
+from helios_persistence.errors import InvalidSearch, OperationNotSupported
 from helios_persistence.storage.sync import Change, compare, rebuild, replicate
 from helios_persistence.tenancy import Permissions
 
@@ -62,6 +63,43 @@ def test_a_resource_that_cannot_be_indexed_is_reported_not_dropped(es_store: Any
     assert "cannot index" in report.failed[0][1]
     other = _change(_patient("x", "Y"), 1, tenant="someone-else")
     assert [c.id for c, _ in es_store.apply(ctx, [other]).failed] == ["x"]
+
+
+def test_an_apply_in_several_requests_is_searchable_when_it_returns(
+    es_store: Any, ctx: Any
+) -> None:
+    es_store.request_size = 2  # (five changes: three pipelined requests)
+    changes = [_change(_patient(f"p{i}", "Piped"), 1) for i in range(4)]
+    # the last request has nothing to write: an integer JSON cannot carry is refused
+    huge = _change(_patient("huge", "Piped", multipleBirthInteger=2**70), 1)
+    report = es_store.apply(ctx, [*changes, huge])
+    assert report.applied == 4 and [c.id for c, _ in report.failed] == ["huge"]
+    assert "cannot index" in report.failed[0][1]
+    found = es_store.search(ctx, "Patient?name=piped&_total=accurate")
+    assert found.total == 4  # (refreshed although the last request was never sent)
+
+
+def _index_settings(store: Any) -> tuple[str, str]:
+    found = store.client.indices.get_settings(index=store.alias, include_defaults=True)
+    (entry,) = found.values()
+    merged = {**entry["defaults"]["index"], **entry["settings"]["index"]}
+    translog = merged["translog"]["durability"]
+    return merged["refresh_interval"], translog
+
+
+def test_a_rebuild_loads_with_bulk_settings_then_restores_them(
+    es_store: Any, primary: Any, ctx: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        primary.update(ctx, _patient(f"r{i}", "Rebuilt"))
+    seen: list[tuple[str, str]] = []
+    apply = es_store.apply
+    monkeypatch.setattr(es_store, "apply", lambda c, ch: (seen.append(_index_settings(es_store)),
+                                                          apply(c, ch))[1])  # fmt: skip
+    assert rebuild(primary, es_store, ctx).applied == 3
+    assert seen and set(seen) == {("30s", "async")}
+    assert _index_settings(es_store) == ("1s", "request")
+    assert len(es_store.search(ctx, "Patient?name=rebuilt").ids) == 3
 
 
 def test_tenants_never_see_each_other(es_store: Any) -> None:
@@ -163,8 +201,52 @@ def test_rebuild_and_compare(es_store: Any, primary: Any, ctx: Any) -> None:
 
 
 def test_standalone_writes_are_refused(es_store: Any, ctx: Any) -> None:
-    with pytest.raises(SearchOnly, match="search secondary"):
+    with pytest.raises(OperationNotSupported, match="search secondary") as refused:
         es_store.create(ctx, _patient("p", "X"))
-    with pytest.raises(SearchOnly):
+    assert refused.value.outcome["issue"][0]["code"] == "not-supported"
+    with pytest.raises(SearchOnly):  # (the former name, kept: the same error)
         es_store.delete(ctx, "Patient", "p")
-    assert SearchOnly("x").outcome["issue"][0]["code"] == "not-supported"
+
+
+NICKNAME_URL = "http://example.org/fhir/SearchParameter/nickname"
+
+
+def _nickname(status: str = "active") -> dict[str, Any]:
+    return {
+        "resourceType": "SearchParameter", "id": "nickname", "url": NICKNAME_URL,
+        "name": "nickname", "status": status, "code": "nickname", "base": ["Patient"],
+        "type": "string", "expression": "Patient.name.where(use='nickname').given",
+        "description": "nickname",
+    }  # fmt: skip
+
+
+def test_a_tenants_custom_search_parameter_is_honoured_as_on_its_primary(
+    es_store: Any, es_url: str, es_index: str, primary: Any
+) -> None:
+    a, b = TenantContext.for_tenant("acme"), TenantContext.for_tenant("other")
+    bobby = {"name": [{"family": "Smith", "use": "nickname", "given": ["Bobby"]}]}
+    primary.update(a, _nickname())
+    for ctx in (a, b):
+        primary.update(ctx, _patient("p", "Smith", **bobby))
+        replicate(primary, es_store, ctx)
+    query = "Patient?nickname=bob"
+    assert es_store.search(a, query).ids == primary.search(a, query).ids == ["Patient/p"]
+    for store in (es_store, primary):  # the other tenant has no such parameter
+        with pytest.raises(InvalidSearch):
+            store.search(b, query)
+    # a store opened on the same index reads the tenant's parameters from it
+    url = f"{es_url}?prefix={es_index}&namespace={es_store.namespace}&refresh=true"
+    with open_store(url) as reopened:
+        assert reopened.search(a, query).ids == ["Patient/p"]
+        assert reopened.registry_for(b).get("Patient", "nickname") is None
+    # retired: unregistered; the active version replayed late changes nothing
+    active = _change(_nickname(), 1)
+    retired = _change(_nickname("retired"), 2)
+    assert es_store.apply(a, [retired, active]).stale == 1
+    with pytest.raises(InvalidSearch):
+        es_store.search(a, query)
+    # active again, then deleted
+    es_store.apply(a, [_change(_nickname(), 3)])
+    assert es_store.search(a, query).ids == ["Patient/p"]
+    es_store.apply(a, [_delete("SearchParameter", "nickname", 4)])
+    assert es_store.registry_for(a).get("Patient", "nickname") is None

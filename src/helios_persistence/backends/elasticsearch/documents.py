@@ -11,6 +11,7 @@ analyzer, so stemming and folding are SQLite's (the server has no ``analysis-com
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -69,93 +70,99 @@ def _double(value: Decimal | None) -> float | None:
 class _Fields:
     """The fields of one document (or of one composite repetition), filled row by row
     (``param``: the name the rows are indexed under; a composite's components are
-    ``<composite>$<i>``)."""
+    ``<composite>$<i>``). ``fields`` maps a field to its values (a ``defaultdict``: one
+    C-level append per value, as orjson writes it like any dict)."""
+
+    __slots__ = ("fields",)
 
     def __init__(self) -> None:
-        self.fields: dict[str, Any] = {}
-
-    def add(self, name: str, value: Any) -> None:
-        found = self.fields.get(name)
-        if found is None:
-            self.fields[name] = [value]
-        else:
-            found.append(value)
+        self.fields: defaultdict[str, list[Any]] = defaultdict(list)
 
     def row(self, row: Any, p: str, *, sort: bool = True) -> None:
         kind = type(row)
+        fields = self.fields
         if kind is TokenRow:
             self._token(row, p, sort)
         elif kind is ReferenceRow:
             self._reference(row, p, sort)
         elif kind is StringRow:
-            self.add("str", f"{p}{SEP}{row.norm}")
-            self.add("strx", f"{p}{SEP}{row.exact}")
+            fields["str"].append(f"{p}{SEP}{row.norm}")
+            fields["strx"].append(f"{p}{SEP}{row.exact}")
             if sort:
-                self.add(sort_field(p), row.norm)
+                fields[sort_field(p)].append(row.norm)
         elif kind is DateRow:
-            self.add(date_field(p), {"gte": row.low, "lte": max(row.low, row.high - 1)})
+            fields[date_field(p)].append({"gte": row.low, "lte": max(row.low, row.high - 1)})
             if sort:  # (two fields: an inverted Period's low is above its high)
-                self.add(date_sort_field(p), row.low)
-                self.add(date_sort_field(p, high=True), row.high)
+                fields[date_sort_field(p)].append(row.low)
+                fields[date_sort_field(p, high=True)].append(row.high)
         elif kind is QuantityRow:
             self._quantity(row, p)
         elif kind is NumberRow:
             value = _double(row.value)
             if value is not None:
-                self.add(number_field(p), value)
+                fields[number_field(p)].append(value)
         elif kind is UriRow:
-            self.add("uri", f"{p}{SEP}{row.uri}")
+            fields["uri"].append(f"{p}{SEP}{row.uri}")
             if sort:
-                self.add(sort_field(p), row.uri)
+                fields[sort_field(p)].append(row.uri)
 
     def _token(self, row: TokenRow, p: str, sort: bool) -> None:
+        fields = self.fields
         code, system = row.code, row.system
         if code is not None:
-            self.add("tok_c", f"{p}{SEP}{code}")
-            self.add("tok_sc", f"{p}{SEP}{_sys(system)}{SEP}{code}")
+            fields["tok_c"].append(f"{p}{SEP}{code}")
+            fields["tok_sc"].append(f"{p}{SEP}{_sys(system)}{SEP}{code}")
             if sort:
-                self.add(sort_field(p), code)
+                fields[sort_field(p)].append(code)
         if system is not None:
-            self.add("tok_s", f"{p}{SEP}{system}")
+            fields["tok_s"].append(f"{p}{SEP}{system}")
         if row.text:
-            self.add("tok_t", f"{p}{SEP}{row.text}")
+            fields["tok_t"].append(f"{p}{SEP}{row.text}")
         if row.type_code is not None or row.type_system is not None:
-            self.add("tok_ot", key(p, _sys(row.type_system), _sys(row.type_code), _sys(code)))
+            ot = key(p, _sys(row.type_system), _sys(row.type_code), _sys(code))
+            fields["tok_ot"].append(ot)
 
     def _quantity(self, row: QuantityRow, p: str) -> None:
         value = _double(row.value)
-        nested: dict[str, Any] = {"p": p, "v": value, "s": row.system, "c": row.code,
-                                  "u": row.unit}  # fmt: skip
+        nested: dict[str, Any] = {"p": p}
+        if value is not None:
+            nested["v"] = value
+        for name, part in (("s", row.system), ("c", row.code), ("u", row.unit)):
+            if part is not None:
+                nested[name] = part
         canonical = _double(row.canonical_value)
         if canonical is not None and row.canonical_unit is not None:
             nested["cv"], nested["cu"] = canonical, row.canonical_unit
-        self.add("qty", {k: v for k, v in nested.items() if v is not None})
+        self.fields["qty"].append(nested)
         if value is not None:
-            self.add(number_field(p), value)
+            self.fields[number_field(p)].append(value)
 
     def _reference(self, row: ReferenceRow, p: str, sort: bool) -> None:
+        fields = self.fields
+        refs = fields["ref"]
         rtype, rid = row.target_type, row.target_id
         if row.url is None and row.version is None and rtype is not None and rid is not None:
             # the common local reference (what reference_keys gives for type and id)
-            self.add("ref", f"t:{p}{SEP}{rtype}")
-            self.add("ref", f"i:{p}{SEP}{rid}")
-            self.add("ref", f"ti:{p}{SEP}{rtype}{SEP}{rid}")
+            refs.append(f"t:{p}{SEP}{rtype}")
+            refs.append(f"i:{p}{SEP}{rid}")
+            refs.append(f"ti:{p}{SEP}{rtype}{SEP}{rid}")
         else:
             present = {
                 c: v for c, v in zip("tiuv", (rtype, rid, row.url, row.version), strict=True)
                 if v is not None
             }  # fmt: skip
-            for k in reference_keys(p, present):
-                self.add("ref", k)
+            refs.extend(reference_keys(p, present))
         if row.identifier_value is not None:
-            self.add("ref", identifier_key(p, None, row.identifier_value))
+            refs.append(identifier_key(p, None, row.identifier_value))
             if row.identifier_system is not None:
-                self.add("ref", identifier_key(p, row.identifier_system, row.identifier_value))
+                refs.append(identifier_key(p, row.identifier_system, row.identifier_value))
         if rtype is not None and rid is not None:
-            self.add("ref", target_key(rtype, rid))
-            self.add("refs", [p, rtype, rid])
+            refs.append(target_key(rtype, rid))
+            fields["refs"].append([p, rtype, rid])
         if sort and rid is not None:
-            self.add(sort_field(p), rid)
+            fields[sort_field(p)].append(rid)
+        if not refs:
+            del fields["ref"]  # (a reference with no part: no key, as before)
 
 
 def document(
@@ -167,19 +174,25 @@ def document(
     texts: list[dict[str, str]] = []
     composites: list[dict[str, Any]] = []
     for row in index.rows:
-        params.add(row.param)
+        param = row.param
+        params.add(param)
         if isinstance(row, CompositeRow):
             part = _Fields()
             for i, component in enumerate(row.components):
-                part.row(component, f"{row.param}${i}", sort=False)
-            composites.append({"p": row.param, **part.fields})
+                part.row(component, f"{param}${i}", sort=False)
+            composites.append({"p": param, **part.fields})
             continue
-        fields.row(row, row.param)
-        text = row.text if isinstance(row, TokenRow) else getattr(row, "exact", None)
-        if text and isinstance(row, TokenRow | StringRow):
+        fields.row(row, param)
+        if isinstance(row, TokenRow):
+            text = row.text
+        elif isinstance(row, StringRow):
+            text = row.exact
+        else:
+            continue
+        if text:
             words = stems(text)
             if words:
-                texts.append({"p": row.param, "w": words})
+                texts.append({"p": param, "w": words})
     doc: dict[str, Any] = {
         "tenant": tenant,
         "type": resource["resourceType"],
