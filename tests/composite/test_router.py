@@ -109,6 +109,13 @@ def test_real_compilers_declarations_route() -> None:
     assert "search does not support Terminology" in by_feature["terminology"].reason
     assert "the ValueSet expansions" in by_feature["terminology"].reason  # cypher's reason
     assert r.strategy == "intersection"
+    # a date search is a declared inexact part on Elasticsearch: never routed there, however cheap
+    dated = route(hp.parse("Observation?date=ge2020&_text=y"), "postgres", [es], costs)
+    by_feature = {p.feature: p for p in dated.parts}
+    assert by_feature["text"].backend == "search"
+    date_part = next(p for p in dated.parts if p.feature != "text")
+    assert date_part.backend == "primary"
+    assert "search is not exact here: a Period whose start is after its end" in date_part.reason
 
 
 def test_disjunctions_stay_whole_or_become_a_union() -> None:

@@ -456,7 +456,7 @@ class CypherCompiler(BaseCompiler):
         rest = self.anchor(where, inner)
         if rest is None:
             if has:  # a _has path's far end: where the search starts (``build``)
-                self._far_end = inner
+                self._far_end: _Scope | None = inner
             return [step], [f"({self.where(where, inner)})"]
         return [step, *rest[0]], rest[1]
 
@@ -470,17 +470,17 @@ class CypherCompiler(BaseCompiler):
             conditions.append(f"r.type IN {self.bind(lambda _values: types)}")
         head = f"MATCH {self.resource_node('r', query.resource_type)}"
         distinct = ""
-        self._far_end: _Scope | None = None
+        self._far_end = None
         anchored = None if query.where is None else self.anchor(query.where, scope)
         if anchored is not None:
             head += "".join(f"\nMATCH {pattern}" for pattern in anchored[0])
-            if self._far_end is not None and self._far_end.rtype is not None:
+            end = self._far_end
+            if end is not None and end.rtype is not None:
                 # a _has path starts from its far end, the resources the condition selects:
                 # the planner cannot estimate a condition over list properties, and from the
                 # other end it expands every reference to every resource of the type (100k
                 # resources: 2.6 s against 0.1 s). Chains are left to the planner (it starts
                 # them well; the hint doubled the 3-hop chain's time).
-                end = self._far_end
                 head += f" USING SCAN {end.var}:{type_label(end.rtype)}"
             conditions.extend(anchored[1])
             distinct = " WITH DISTINCT r"  # (one row per path: several may reach a resource)

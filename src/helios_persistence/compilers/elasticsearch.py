@@ -102,6 +102,10 @@ class ElasticsearchCompiler(BaseCompiler):
     OUTPUT: ClassVar[str] = "json"
     UNSUPPORTED: ClassVar[frozenset[type[ir.Node]]] = frozenset({ir.Chain, ir.Has,
                                                                  ir.Terminology})  # fmt: skip
+    INEXACT: ClassVar[dict[type[ir.Node], str]] = {
+        ir.DateMatch: "a Period whose start is after its end is indexed at its start alone "
+        "(long_range cannot hold it inverted)",
+    }
 
     # -- declared limits ------------------------------------------------------------------------
     @staticmethod

@@ -160,6 +160,10 @@ def _best(
         if reason is not None:
             why.append(f"{c.role} does not support {reason}")
             continue
+        inexact = c.compiler.inexact_reason(part)
+        if inexact is not None:
+            why.append(f"{c.role} is not exact here: {inexact}")
+            continue
         if c.unusable:
             why.append(c.unusable)
             continue
