@@ -26,6 +26,7 @@ import pyarrow.fs as pafs
 from helios_persistence import pipeline
 from helios_persistence.analytics.layout import layout_for
 from helios_persistence.analytics.terminology import FOLDER, SCHEMAS, LakeTerminology, duckdb_type
+from helios_persistence.analytics.typed_rows import full_types
 from helios_persistence.analytics.writer import (
     LAYOUT_NAME,
     LAYOUT_VERSION,
@@ -181,11 +182,7 @@ class AnalyticsStore:
         sql = self.con.execute
         for rtype in self.types:
             if self._has_files(f"resources/type={rtype}"):
-                files = _quote(f"{self.root}/resources/type={rtype}/*.parquet")
-                sql(
-                    f'CREATE VIEW "{rtype.lower()}" AS SELECT * FROM '
-                    f"read_parquet({files}, hive_partitioning = false)"
-                )
+                self._type_view(rtype)
         columns = "tenant, type, id, version, last_updated, 0 AS deleted, json"
         if self._has_files("stored"):
             sql(f"CREATE VIEW resources AS SELECT {columns} FROM {self._source('stored')}")
@@ -200,6 +197,25 @@ class AnalyticsStore:
         for table, columns_ in _TEXT_TABLES.items():
             self._view(table, f"text/{table}", columns_.split(", ", 3)[-1], grp=False)
         self._terminology_views()
+
+    def _type_view(self, rtype: str) -> None:
+        """The type's view: its files' columns (each file holds the elements its resources
+        use, from layout 4 on) cast to the layout's full types, absent columns as NULLs, so
+        every element of the layout is a column of every export."""
+        files = _quote(f"{self.root}/resources/type={rtype}/*.parquet")
+        source = f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
+        present = {
+            row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        }
+        columns = [
+            f'CAST("{name}" AS {duck}) AS "{name}"'
+            if name in present
+            else f'NULL::{duck} AS "{name}"'
+            for name, duck in full_types(rtype)
+        ]
+        self.con.execute(
+            f'CREATE VIEW "{rtype.lower()}" AS SELECT {", ".join(columns)} FROM {source}'
+        )
 
     def _terminology_views(self) -> None:
         """``term_closure``, ``term_expansion``, ``term_valueset`` (empty in an export without

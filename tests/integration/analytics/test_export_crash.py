@@ -25,8 +25,8 @@ CTX = hp.TenantContext.for_tenant("crash")
 EXPORTER = """
 import sys, time
 import helios_persistence as hp
-from helios_persistence.analytics import export, jobs
-export.PAGE_SIZE = 5
+from helios_persistence.analytics import bulk, export, jobs
+export.PAGE_SIZE = bulk.CHUNK = 5
 jobs.CHECKPOINT_EVERY = int(sys.argv[3])
 store = hp.open_store(sys.argv[1])
 ctx = hp.TenantContext.for_tenant("crash")
