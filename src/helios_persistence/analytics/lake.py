@@ -16,6 +16,7 @@ filesystem registered with DuckDB). Nothing is downloaded: no extension is insta
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -24,7 +25,7 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from helios_persistence import pipeline
-from helios_persistence.analytics.layout import layout_for
+from helios_persistence.analytics.layout import layout_for, resource_types
 from helios_persistence.analytics.terminology import FOLDER, SCHEMAS, LakeTerminology, duckdb_type
 from helios_persistence.analytics.typed_rows import full_types
 from helios_persistence.analytics.writer import (
@@ -65,6 +66,8 @@ _EMPTY_INDEX = {
 }
 
 
+#: a ``type`` column (a hive partition key) compared with a parameter
+_TYPE_COMPARISON = re.compile(r"\.type = \$(\w+)")
 #: the first layout version whose index numbers are exact text keys (DOUBLE before)
 _EXACT_NUMBERS = 3
 _NUMBER_KEY = "helios_number_key"
@@ -136,6 +139,7 @@ class AnalyticsStore:
         )  # fmt: skip
         if self.layout_version < _EXACT_NUMBERS:
             self.con.create_function(_NUMBER_KEY, _double_key, ["VARCHAR"], "VARCHAR")
+        self._known_types = frozenset(resource_types()) | frozenset(self.registry.resource_types)
         self._create_views()
         self.driver = SqlDriver(compiler=compiler, execute=self._execute, decode=self._decode)
         self.terminology = LakeTerminology(self._rows, self.tenant)
@@ -256,9 +260,21 @@ class AnalyticsStore:
 
     # -- running --------------------------------------------------------------------------------
     def _execute(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        sql = self._partitions(sql, params)
+        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
         with self._lock:
             return self.con.execute(sql, used).fetchall()
+
+    def _partitions(self, sql: str, params: dict[str, Any]) -> str:
+        """``sql`` with the resource types it compares the ``type`` columns with written in
+        (the hive partition key: DuckDB reads only that type's files when the type is a
+        literal, every type's when it is a parameter). Only a name of the layout's or the
+        registry's resource types is written in, like a table name; every value stays bound."""
+        for name in set(_TYPE_COMPARISON.findall(sql)):
+            value = params.get(name)
+            if isinstance(value, str) and value in self._known_types and value.isalnum():
+                sql = re.sub(rf"\${name}\b", f"'{value}'", sql)
+        return sql
 
     def _rows(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         with self._lock:
