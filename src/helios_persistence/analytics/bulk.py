@@ -28,6 +28,8 @@ __all__ = ["CHUNK", "Chunk", "bulk_readable", "chunks", "since_micros"]
 
 #: resources per chunk (each chunk's datasets are written as files of their own)
 CHUNK = 8192
+#: JSON text per chunk at most (characters; large resources make short chunks)
+CHUNK_BYTES = 16 << 20
 #: rows made Arrow at a time (Python tuples take ten times the memory)
 _SLICE = 4096
 _STORED = pa.schema(
@@ -88,13 +90,17 @@ def chunks(
     while True:
         with store.read_session(ctx) as s:
             conn = s.conn
-            rows = list(
-                conn.execute(
-                    f"SELECT r.tenant, r.id, r.version, r.last_updated, r.json FROM resources r "
-                    f"WHERE {_LIVE} AND r.id > ? ORDER BY r.id LIMIT {CHUNK}",
-                    [*key, floor, after],
-                )
+            cursor = conn.execute(
+                f"SELECT r.tenant, r.id, r.version, r.last_updated, r.json FROM resources r "
+                f"WHERE {_LIVE} AND r.id > ? ORDER BY r.id LIMIT {CHUNK}",
+                [*key, floor, after],
             )
+            rows, size = [], 0
+            for row in cursor:  # (a chunk ends early past CHUNK_BYTES of JSON)
+                rows.append(row)
+                size += len(row[4])
+                if size >= CHUNK_BYTES:
+                    break
             if not rows:
                 return
             tables = _rows(conn, key, floor, rows, since is not None) if with_rows else {}

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from helios_persistence.analytics.layout import _INTEGERS, Field, Spec, layout_for
@@ -152,8 +153,6 @@ class TypedRows:
     last_updated, json``) to typed rows, with one DuckDB connection."""
 
     def __init__(self) -> None:
-        import duckdb
-
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET autoinstall_known_extensions = false")
         self.con.execute("SET memory_limit = '256MB'")
@@ -168,11 +167,9 @@ class TypedRows:
         con = self.con
         con.register("helios_batch", batch)
         try:
-            groups = con.execute(
-                "SELECT s, list(id) FROM (SELECT id, CASE WHEN regexp_matches(json, $inexact) "
-                "THEN NULL ELSE json_structure(json) END AS s FROM helios_batch) GROUP BY s",
-                {"inexact": INEXACT},
-            ).fetchall()
+            groups = self._structures(batch)
+            if groups is None:  # (huge documents) one at a time
+                groups = [(None, batch.column("id").to_pylist())]
             slow: list[str] = []
             columns: set[str] = set()
             for structure, ids in groups:
@@ -184,12 +181,28 @@ class TypedRows:
                     slow.extend(ids)
             out: list[pa.Table] = []
             if len(slow) < batch.num_rows:
-                out.append(self._duckdb_rows(resource_type, columns, slow))
+                try:
+                    out.append(self._duckdb_rows(resource_type, columns, slow))
+                except duckdb.OutOfMemoryException:  # (huge documents) one at a time
+                    slow = batch.column("id").to_pylist()
             if slow:
                 out.append(self._python_rows(resource_type, batch, set(slow)))
             return out
         finally:
             con.unregister("helios_batch")
+
+    def _structures(self, batch: pa.Table) -> list[tuple[str | None, list[str]]] | None:
+        """``(json_structure, ids)`` of the registered batch (None: inexact, see
+        :data:`INEXACT`); None when DuckDB runs out of memory."""
+        try:
+            groups: list[tuple[str | None, list[str]]] = self.con.execute(
+                "SELECT s, list(id) FROM (SELECT id, CASE WHEN regexp_matches(json, $inexact) "
+                "THEN NULL ELSE json_structure(json) END AS s FROM helios_batch) GROUP BY s",
+                {"inexact": INEXACT},
+            ).fetchall()
+        except duckdb.OutOfMemoryException:
+            return None
+        return groups
 
     def _duckdb_rows(self, resource_type: str, columns: set[str], slow: list[str]) -> pa.Table:
         """The documents but ``slow`` converted by DuckDB: the columns they use, each with
