@@ -27,7 +27,6 @@ import pyarrow.fs as pafs
 from helios_persistence import pipeline
 from helios_persistence.analytics.layout import layout_for, resource_types
 from helios_persistence.analytics.terminology import FOLDER, SCHEMAS, LakeTerminology, duckdb_type
-from helios_persistence.analytics.typed_rows import full_types
 from helios_persistence.analytics.writer import (
     LAYOUT_NAME,
     LAYOUT_VERSION,
@@ -203,22 +202,12 @@ class AnalyticsStore:
         self._terminology_views()
 
     def _type_view(self, rtype: str) -> None:
-        """The type's view: its files' columns (each file holds the elements its resources
-        use, from layout 4 on) cast to the layout's full types, absent columns as NULLs, so
-        every element of the layout is a column of every export."""
+        """The type's view: its files' columns by name (from layout 4 on, a file holds the
+        layout's top-level columns its resources use, each with its complete type)."""
         files = _quote(f"{self.root}/resources/type={rtype}/*.parquet")
-        source = f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
-        present = {
-            row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-        }
-        columns = [
-            f'CAST("{name}" AS {duck}) AS "{name}"'
-            if name in present
-            else f'NULL::{duck} AS "{name}"'
-            for name, duck in full_types(rtype)
-        ]
         self.con.execute(
-            f'CREATE VIEW "{rtype.lower()}" AS SELECT {", ".join(columns)} FROM {source}'
+            f'CREATE VIEW "{rtype.lower()}" AS SELECT * FROM '
+            f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
         )
 
     def _terminology_views(self) -> None:

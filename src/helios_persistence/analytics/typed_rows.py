@@ -1,17 +1,18 @@
 """Typed resource rows in bulk: DuckDB turns a batch of stored JSON documents into the columns
 of the Parquet layout (:mod:`.layout`), in C++, instead of :meth:`Layout.to_row` per resource.
 
-A batch's columns are the layout **pruned** to the elements its documents use (the batch's
-``json_group_structure``, checked against the layout); :func:`full_types` gives the layout's
-complete DuckDB types, which :mod:`.lake` casts every file's columns to. A document DuckDB
-could not convert exactly goes through :meth:`Layout.to_row` instead (same columns, or
-``_raw``):
+A batch's file holds the layout's top-level columns its documents use, each with its complete
+type (nested fields pruned would differ between files, and DuckDB 2.0's ``union_by_name``
+fails on structs that differ in nested fields; top-level columns it unites well), which
+:mod:`.lake` reads by name. The documents are checked on each distinct ``json_structure``;
+one DuckDB could not convert exactly goes through :meth:`Layout.to_row` instead (same
+columns, or ``_raw``):
 
 * a number DuckDB would not write back with the same digits (its JSON reader parses numbers
   as doubles): trailing zeros (``1.10``), exponents, 16 or more digits, ``-0``, leading zeros
   after the point (:data:`INEXACT`, a conservative match on the JSON text);
 * a ``null`` anywhere (the typed columns cannot tell it from an absent element);
-* and the whole batch when its structure does not fit the layout (an unknown element, a value
+* a document whose structure does not fit the layout (an unknown element, a value
   of another JSON type than the element's, an empty object where a struct is expected).
 
 The bytes of the stored JSON are not touched here (the ``stored`` dataset keeps them).
@@ -30,13 +31,13 @@ import pyarrow as pa
 from helios_persistence.analytics.layout import _INTEGERS, Field, Spec, layout_for
 from helios_persistence.storage import exact_json
 
-__all__ = ["INEXACT", "TypedRows", "duckdb_type", "full_types"]
+__all__ = ["INEXACT", "TypedRows", "duckdb_type"]
 
 #: a document DuckDB may not convert with the same digits or values (see the module text); it
 #: matches number tokens (after ``:``, ``[`` or ``,``, as in compact or PostgreSQL's JSON
 #: text); a match inside a string only sends that document the slow way
 INEXACT = (
-    r"[:\[,] ?(null[,\]}]|-?[0-9.]*[eE]|-?[0-9]+\.[0-9]*[0-9]0[,\]}]|-?[0-9]+\.000"
+    r"[:\[,] ?(null[,\]}]|-?[0-9][0-9.]*[eE]|-?[0-9]+\.[0-9]*[0-9]0[,\]}]|-?[0-9]+\.000"
     r"|-?[0-9.]{16}|-0[,\]}])"
 )
 _META = (
@@ -73,16 +74,6 @@ def duckdb_type(spec: Spec, many: bool = False) -> str:
 
 def _member(f: Field) -> str:
     return f'"{f.name}" {duckdb_type(f.spec, f.many)}'
-
-
-def full_types(resource_type: str) -> list[tuple[str, str]]:
-    """``(column, DuckDB type)`` of every column of the type's layout, in schema order."""
-    spec = layout_for(resource_type).spec
-    return [
-        ("resourceType", "VARCHAR"),
-        *((f.name, duckdb_type(f.spec, f.many)) for f in spec.fields),
-        *_META,
-    ]
 
 
 def _prune(spec: Spec, structure: Any) -> dict[str, Any]:
@@ -156,14 +147,15 @@ class TypedRows:
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET autoinstall_known_extensions = false")
         self.con.execute("SET memory_limit = '256MB'")
+        self.con.execute("SET enable_progress_bar = false")
         self.fallbacks = 0  # documents converted by Layout.to_row
 
     def close(self) -> None:
         self.con.close()
 
-    def convert(self, resource_type: str, batch: pa.Table) -> list[pa.Table]:
-        """The typed rows of ``batch`` (one table per way they were made: DuckDB's, with the
-        columns the batch uses, and the documents :meth:`Layout.to_row` made, with all)."""
+    def convert(self, resource_type: str, batch: pa.Table) -> pa.Table:
+        """The typed rows of ``batch``: the layout's top-level columns its documents use,
+        each with its complete type (DuckDB's rows and those :meth:`Layout.to_row` made)."""
         con = self.con
         con.register("helios_batch", batch)
         try:
@@ -187,7 +179,7 @@ class TypedRows:
                     slow = batch.column("id").to_pylist()
             if slow:
                 out.append(self._python_rows(resource_type, batch, set(slow)))
-            return out
+            return _together(resource_type, out)
         finally:
             con.unregister("helios_batch")
 
@@ -238,4 +230,18 @@ class TypedRows:
             row["_last_updated"] = _EPOCH + timedelta(microseconds=updated)
             rows.append(row)
         self.fallbacks += len(rows)
-        return pa.Table.from_pylist(rows, schema=layout.schema)
+        used = {key for row in rows for key in row}
+        schema = pa.schema([f for f in layout.schema if f.name in used or f.name in _META_NAMES])
+        return pa.Table.from_pylist(rows, schema=schema)
+
+
+_META_NAMES = frozenset({"resourceType", *(name for name, _ in _META)})
+
+
+def _together(resource_type: str, tables: list[pa.Table]) -> pa.Table:
+    """One table of ``tables`` (each with some of the layout's columns), in layout order."""
+    schema = layout_for(resource_type).schema
+    tables = [t.cast(pa.schema([schema.field(n) for n in t.column_names])) for t in tables]
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+    names = set(table.column_names)
+    return table.select([f.name for f in schema if f.name in names])

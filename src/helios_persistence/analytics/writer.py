@@ -337,8 +337,9 @@ class ExportWriter:
         if self._typed is None:
             self._typed = TypedRows()
         layout = layout_for(rtype)
-        for table in self._typed.convert(rtype, chunk.stored):
-            self._part("resources", rtype, layout.schema).write_file(table)
+        self._part("resources", rtype, layout.schema).write_file(
+            self._typed.convert(rtype, chunk.stored)
+        )
         for dataset, table in chunk.rows.items():
             self._part(dataset, rtype, table.schema).write_file(table)
 
