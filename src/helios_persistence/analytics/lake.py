@@ -172,13 +172,19 @@ class AnalyticsStore:
             raise NotAnExport(f"{self.base!r}: its manifest names no tenant")
         return tenant, types
 
-    def _has_files(self, folder: str) -> bool:
+    def _files(self, folder: str) -> list[str]:
+        """The Parquet files under ``folder`` (listed once: an export does not change; a view
+        naming its files spares DuckDB a directory listing on every query)."""
         selector = pafs.FileSelector(f"{self.base}/{folder}", allow_not_found=True, recursive=True)
-        return any(i.path.endswith(".parquet") for i in self.fs.get_file_info(selector))
+        found = (i.path for i in self.fs.get_file_info(selector) if i.path.endswith(".parquet"))
+        return sorted(f"{self.root}{path[len(self.base) :]}" for path in found)
+
+    def _has_files(self, folder: str) -> bool:
+        return bool(self._files(folder))
 
     def _source(self, dataset: str) -> str:
         """All partitions of ``dataset`` (``type=<T>`` folders) as one hive-partitioned scan."""
-        files = _quote(f"{self.root}/{dataset}/*/*.parquet")
+        files = "[" + ", ".join(_quote(f) for f in self._files(dataset)) + "]"
         return f"read_parquet({files}, hive_partitioning = true, hive_types = {{'type': VARCHAR}})"
 
     def _create_views(self) -> None:
@@ -204,7 +210,7 @@ class AnalyticsStore:
     def _type_view(self, rtype: str) -> None:
         """The type's view: its files' columns by name (from layout 4 on, a file holds the
         layout's top-level columns its resources use, each with its complete type)."""
-        files = _quote(f"{self.root}/resources/type={rtype}/*.parquet")
+        files = "[" + ", ".join(_quote(f) for f in self._files(f"resources/type={rtype}")) + "]"
         self.con.execute(
             f'CREATE VIEW "{rtype.lower()}" AS SELECT * FROM '
             f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
