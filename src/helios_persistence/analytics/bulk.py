@@ -54,7 +54,7 @@ class Chunk:
         return str(self.stored.column("id")[-1].as_py())
 
     def __len__(self) -> int:
-        return self.stored.num_rows
+        return int(self.stored.num_rows)
 
 
 def bulk_readable(store: Any, ctx: TenantContext) -> bool:
