@@ -5,12 +5,12 @@
 All in one run, on generated resources (5,000 patients: about 106,000 resources) in a
 file-backed SQLite store:
 
-* **Export**: ``store.export(format="parquet")`` of the whole store (search pages from the
-  store, the typed layout, the index and text rows, zstd Parquet) as a ratio to DuckDB's own
-  ``COPY (SELECT * FROM read_json('same.ndjson')) TO 'x.parquet'`` of the same resources
-  (written beforehand as NDJSON; the baseline's time is the COPY alone). Goal: ≥ 1/2 of the
-  baseline's throughput (ratio ≤ 2). The export's peak memory (max RSS of a process doing
-  only the export) is reported against its goal, 512 MB.
+* **Export**: ``store.export(format="parquet")`` of the whole store (bulk reads of each type's
+  tables, typed rows by DuckDB, the index, text and JSON rows, zstd Parquet) as a ratio to
+  DuckDB's own ``COPY (SELECT * FROM read_json('same.ndjson')) TO 'x.parquet'`` of the same
+  resources (written beforehand as NDJSON; the baseline's time is the COPY alone). Goal:
+  ≥ 1/2 of the baseline's throughput (ratio ≤ 2). The export's peak memory (max RSS of a
+  process doing only the export) is reported against its goal, 512 MB.
 * **Searches**: each query class through ``open_analytics(...).search`` (parse, compile,
   DuckDB over the views, decode) as a ratio to a hand-written DuckDB query over the same
   Parquet files answering the same question and decoding the same rows. Goal: ≤ 1.5×.

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from helios_persistence.analytics.bulk import bulk_readable, chunks
 from helios_persistence.analytics.layout import resource_types
 from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, KEY
 from helios_persistence.errors import HeliosError, InvalidSearch, NotFound
@@ -43,6 +44,8 @@ PATIENT_BATCH = 50
 LEVELS = ("system", "patient", "group")
 #: the criteria of a type the registry has no search parameters for (read from the table)
 UNSEARCHABLE = "\x00unsearchable"
+#: a bulk-read type's position: the last id written (not a search)
+BULK_AFTER = "\x00after:"
 
 
 class ExportCancelled(HeliosError):
@@ -307,17 +310,25 @@ def positioned_pages(
     *,
     cancelled: Callable[[], bool] = lambda: False,
     resume: Position | None = None,
-) -> Iterator[tuple[list[dict[str, Any]], Position | None]]:
+    bulk: str | None = None,
+) -> Iterator[tuple[Any, Position | None]]:
     """:func:`stream`'s pages, each with the :class:`Position` after it (None at the Patient
     and Group levels: those restart from the beginning; an empty page ends each type at the
-    system level). ``resume``: continue a system-level export after that position."""
+    system level). ``resume``: continue a system-level export after that position.
+
+    ``bulk`` (``"parquet"`` or ``"ndjson"``): the types a system-level export of a SQLite
+    store takes whole (or ``_since``) come as :class:`~.bulk.Chunk` s read from its tables,
+    with their index and text rows for Parquet (:mod:`.bulk`)."""
     plan = validate(request, ctx, store.registry)
     present = _present_types(store, ctx)
     if present is not None:  # skip the searches of types the tenant has none of
         plan = {t: c for t, c in plan.items() if t in present}
     search_ctx = _searcher(ctx)
     if request.level == "system":
-        yield from _system_pages(store, ctx, request, plan, cancelled, resume or Position())
+        yield from _system_pages(
+            store, ctx, request, plan, cancelled, resume or Position(),
+            bulk if bulk is not None and bulk_readable(store, ctx) else None,
+        )  # fmt: skip
         return
     written: set[tuple[str, str]] = set()
     for patients in _patient_batches(store, search_ctx, request):
@@ -343,11 +354,26 @@ def _system_pages(
     plan: dict[str, list[str]],
     cancelled: Callable[[], bool],
     resume: Position,
-) -> Iterator[tuple[list[dict[str, Any]], Position]]:
+    bulk: str | None = None,
+) -> Iterator[tuple[Any, Position]]:
     search_ctx = _searcher(ctx)
     done = resume.done
+    filtered = {f.partition("?")[0] for f in request.type_filter}
     for rtype, criteria in plan.items():
         if rtype in done:
+            continue
+        if bulk is not None and rtype not in filtered:  # the whole type: from its tables
+            after = ""
+            if resume.rtype == rtype and (resume.next or "").startswith(BULK_AFTER):
+                after = (resume.next or "")[len(BULK_AFTER) :]
+            for chunk in chunks(
+                store, ctx, rtype, request.since, after, with_rows=bulk == "parquet"
+            ):
+                if cancelled():
+                    raise ExportCancelled("the export was cancelled")
+                yield chunk, Position(done, rtype, BULK_AFTER + chunk.last_id)
+            done = (*done, rtype)
+            yield [], Position(done)
             continue
         resumable = len(criteria) == 1 and criteria[0] != UNSEARCHABLE
         start = resume.next if resumable and resume.rtype == rtype else None

@@ -31,6 +31,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from helios_persistence.analytics.bulk import Chunk
 from helios_persistence.analytics.export import (
     ExportCancelled,
     ExportRequest,
@@ -337,8 +338,9 @@ class ExportJob:
             self._table.update(self.ctx, self.id, status="in-progress", heartbeat=time.time())
             start = Position.from_json(checkpoint["position"]) if checkpoint else None
             pages = positioned_pages(
-                self.store, self.ctx, request, cancelled=self._cancel.is_set, resume=start
-            )
+                self.store, self.ctx, request, cancelled=self._cancel.is_set, resume=start,
+                bulk=request.output_format,
+            )  # fmt: skip
             since = 0  # resources exported since the last checkpoint
             checkpoints = request.output_format == "parquet"
             for page, position in pages:
@@ -389,8 +391,11 @@ class ExportJob:
                     writer.abort()
             self._fail(exc)
 
-    def _add(self, writer: ExportWriter, page: list[dict[str, Any]]) -> None:
+    def _add(self, writer: ExportWriter, page: list[dict[str, Any]] | Chunk) -> None:
         """Write a page: the stored documents (decimals as written) and their index rows."""
+        if isinstance(page, Chunk):
+            writer.add_chunk(page)
+            return
         if not page:
             return
         rtype, ids = page[0]["resourceType"], [r["id"] for r in page]

@@ -16,6 +16,7 @@ filesystem registered with DuckDB). Nothing is downloaded: no extension is insta
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -24,7 +25,7 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from helios_persistence import pipeline
-from helios_persistence.analytics.layout import layout_for
+from helios_persistence.analytics.layout import layout_for, resource_types
 from helios_persistence.analytics.terminology import FOLDER, SCHEMAS, LakeTerminology, duckdb_type
 from helios_persistence.analytics.writer import (
     LAYOUT_NAME,
@@ -64,6 +65,8 @@ _EMPTY_INDEX = {
 }
 
 
+#: a ``type`` column (a hive partition key) compared with a parameter
+_TYPE_COMPARISON = re.compile(r"\.type = \$(\w+)")
 #: the first layout version whose index numbers are exact text keys (DOUBLE before)
 _EXACT_NUMBERS = 3
 _NUMBER_KEY = "helios_number_key"
@@ -135,6 +138,7 @@ class AnalyticsStore:
         )  # fmt: skip
         if self.layout_version < _EXACT_NUMBERS:
             self.con.create_function(_NUMBER_KEY, _double_key, ["VARCHAR"], "VARCHAR")
+        self._known_types = frozenset(resource_types()) | frozenset(self.registry.resource_types)
         self._create_views()
         self.driver = SqlDriver(compiler=compiler, execute=self._execute, decode=self._decode)
         self.terminology = LakeTerminology(self._rows, self.tenant)
@@ -168,24 +172,26 @@ class AnalyticsStore:
             raise NotAnExport(f"{self.base!r}: its manifest names no tenant")
         return tenant, types
 
-    def _has_files(self, folder: str) -> bool:
+    def _files(self, folder: str) -> list[str]:
+        """The Parquet files under ``folder`` (listed once: an export does not change; a view
+        naming its files spares DuckDB a directory listing on every query)."""
         selector = pafs.FileSelector(f"{self.base}/{folder}", allow_not_found=True, recursive=True)
-        return any(i.path.endswith(".parquet") for i in self.fs.get_file_info(selector))
+        found = (i.path for i in self.fs.get_file_info(selector) if i.path.endswith(".parquet"))
+        return sorted(f"{self.root}{path[len(self.base) :]}" for path in found)
+
+    def _has_files(self, folder: str) -> bool:
+        return bool(self._files(folder))
 
     def _source(self, dataset: str) -> str:
         """All partitions of ``dataset`` (``type=<T>`` folders) as one hive-partitioned scan."""
-        files = _quote(f"{self.root}/{dataset}/*/*.parquet")
+        files = "[" + ", ".join(_quote(f) for f in self._files(dataset)) + "]"
         return f"read_parquet({files}, hive_partitioning = true, hive_types = {{'type': VARCHAR}})"
 
     def _create_views(self) -> None:
         sql = self.con.execute
         for rtype in self.types:
             if self._has_files(f"resources/type={rtype}"):
-                files = _quote(f"{self.root}/resources/type={rtype}/*.parquet")
-                sql(
-                    f'CREATE VIEW "{rtype.lower()}" AS SELECT * FROM '
-                    f"read_parquet({files}, hive_partitioning = false)"
-                )
+                self._type_view(rtype)
         columns = "tenant, type, id, version, last_updated, 0 AS deleted, json"
         if self._has_files("stored"):
             sql(f"CREATE VIEW resources AS SELECT {columns} FROM {self._source('stored')}")
@@ -200,6 +206,15 @@ class AnalyticsStore:
         for table, columns_ in _TEXT_TABLES.items():
             self._view(table, f"text/{table}", columns_.split(", ", 3)[-1], grp=False)
         self._terminology_views()
+
+    def _type_view(self, rtype: str) -> None:
+        """The type's view: its files' columns by name (from layout 4 on, a file holds the
+        layout's top-level columns its resources use, each with its complete type)."""
+        files = "[" + ", ".join(_quote(f) for f in self._files(f"resources/type={rtype}")) + "]"
+        self.con.execute(
+            f'CREATE VIEW "{rtype.lower()}" AS SELECT * FROM '
+            f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
+        )
 
     def _terminology_views(self) -> None:
         """``term_closure``, ``term_expansion``, ``term_valueset`` (empty in an export without
@@ -240,9 +255,21 @@ class AnalyticsStore:
 
     # -- running --------------------------------------------------------------------------------
     def _execute(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        sql = self._partitions(sql, params)
+        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
         with self._lock:
             return self.con.execute(sql, used).fetchall()
+
+    def _partitions(self, sql: str, params: dict[str, Any]) -> str:
+        """``sql`` with the resource types it compares the ``type`` columns with written in
+        (the hive partition key: DuckDB reads only that type's files when the type is a
+        literal, every type's when it is a parameter). Only a name of the layout's or the
+        registry's resource types is written in, like a table name; every value stays bound."""
+        for name in set(_TYPE_COMPARISON.findall(sql)):
+            value = params.get(name)
+            if isinstance(value, str) and value in self._known_types and value.isalnum():
+                sql = re.sub(rf"\${name}\b", f"'{value}'", sql)
+        return sql
 
     def _rows(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         with self._lock:

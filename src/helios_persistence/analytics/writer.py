@@ -31,9 +31,11 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from helios_persistence.analytics.bulk import Chunk
+from helios_persistence.analytics.datasets import INDEX_SCHEMAS, STORED_SCHEMA, TEXT_SCHEMAS
 from helios_persistence.analytics.layout import layout_for
+from helios_persistence.analytics.typed_rows import TypedRows
 from helios_persistence.backends.sql.index_tables import (
-    COLUMNS,
     NUMBER_COLUMNS,
     PARAM_TEXT_SLOTS,
     param_texts,
@@ -54,7 +56,7 @@ __all__ = [
 ]
 
 LAYOUT_NAME = "helios-parquet"
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 #: rows per Parquet row group at most (fewer when :data:`MAX_ARROW_BYTES` is reached first):
 #: large for the datasets queries scan (typed resources, index and text rows), small for the
 #: stored JSON, which a search reads a few rows of (DuckDB decompresses whole row groups)
@@ -68,45 +70,7 @@ MAX_ARROW_BYTES = 64 << 20
 MAX_OPEN_FILES = 64
 #: resources buffered (across types) before every buffer is flushed as row groups
 MAX_BUFFERED = 2048
-_INDEX_SCHEMAS = {
-    table: pa.schema(
-        [
-            ("tenant", pa.string()),
-            ("id", pa.string()),
-            ("param", pa.string()),
-            ("grp", pa.int64()),
-            *cols,
-        ]
-    )
-    for table, cols in {
-        "idx_string": [("norm", pa.string()), ("exact", pa.string())],
-        "idx_token": [(c, pa.string()) for c in COLUMNS["idx_token"]],
-        "idx_date": [("low", pa.int64()), ("high", pa.int64())],
-        # numbers as their exact text keys (indexing/decimal_keys.py), as SQLite stores them
-        "idx_number": [(c, pa.string()) for c in COLUMNS["idx_number"]],
-        "idx_quantity": [(c, pa.string()) for c in COLUMNS["idx_quantity"]],
-        "idx_reference": [(c, pa.string()) for c in COLUMNS["idx_reference"]],
-        "idx_uri": [("uri", pa.string())],
-    }.items()
-}
-_TEXT_SCHEMAS = {
-    "resource_text": pa.schema(
-        [("tenant", pa.string()), ("id", pa.string()), ("narrative", pa.string()),
-         ("content", pa.string())]
-    ),
-    "param_text": pa.schema(
-        [("tenant", pa.string()), ("id", pa.string()), ("param", pa.string()),
-         ("text", pa.string())]
-    ),
-}  # fmt: skip
-
-
-#: the stored resources as JSON, with what a search sorts and pages on (narrow: searches read
-#: these, not the typed rows)
-_STORED_SCHEMA = pa.schema(
-    [("tenant", pa.string()), ("id", pa.string()), ("version", pa.int64()),
-     ("last_updated", pa.int64()), ("json", pa.large_string())]
-)  # fmt: skip
+_INDEX_SCHEMAS, _TEXT_SCHEMAS, _STORED_SCHEMA = INDEX_SCHEMAS, TEXT_SCHEMAS, STORED_SCHEMA
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -219,6 +183,16 @@ class _Part:
         del table
         pa.default_memory_pool().release_unused()
 
+    def write_file(self, table: pa.Table) -> None:
+        """``table`` as a complete file of its own (a bulk export's chunk)."""
+        self.close_file()
+        path = f"{self.folder}/part-{len(self.files):05d}.parquet"
+        pq.write_table(
+            table, path, filesystem=self.fs, compression="zstd",
+            row_group_size=self.row_group_rows,
+        )  # fmt: skip
+        self.files.append((path, table.num_rows))
+
     def close_file(self) -> None:
         """Write everything buffered and complete the open file (listed in :attr:`files`)."""
         self.flush()
@@ -262,6 +236,7 @@ class ExportWriter:
         self._open: dict[tuple[str, str], None] = {}  # parts with an open file, LRU order
         #: OperationOutcomes of resources exported without their index rows
         self.errors: list[dict[str, Any]] = []
+        self._typed: TypedRows | None = None  # (bulk exports: DuckDB, opened once)
         try:
             fs.create_dir(base, recursive=True)
             with fs.open_output_stream(f"{base}/_layout.json") as out:
@@ -317,13 +292,7 @@ class ExportWriter:
         rtype = resource["resourceType"]
         self.counts[rtype] = self.counts.get(rtype, 0) + 1
         if self.format == "ndjson":
-            out = self.ndjson.get(rtype)
-            if out is None:
-                self.fs.create_dir(f"{self.base}/ndjson", recursive=True)
-                out = self.ndjson[rtype] = self.fs.open_output_stream(
-                    f"{self.base}/ndjson/{rtype}.ndjson"
-                )
-            out.write(serialize(resource).encode() + b"\n")
+            self._ndjson_out(rtype).write(serialize(resource).encode() + b"\n")
             return
         layout = layout_for(rtype)
         row = layout.to_row(resource)
@@ -353,6 +322,35 @@ class ExportWriter:
         self.pending[rtype] = self.pending.get(rtype, 0) + 1
         if sum(self.pending.values()) >= MAX_BUFFERED:
             self.flush()
+
+    def add_chunk(self, chunk: Chunk) -> None:
+        """Write a chunk read in bulk (:mod:`.bulk`): its stored JSON as it is, its typed rows
+        converted by DuckDB (:mod:`.typed_rows`), its index and text rows as the store has
+        them; each dataset's rows as a file of its own."""
+        rtype = chunk.resource_type
+        self.counts[rtype] = self.counts.get(rtype, 0) + len(chunk)
+        if self.format == "ndjson":
+            text = "\n".join(chunk.stored.column("json").to_pylist())
+            self._ndjson_out(rtype).write(text.encode() + b"\n")
+            return
+        self._part("stored", rtype, _STORED_SCHEMA).write_file(chunk.stored.cast(_STORED_SCHEMA))
+        if self._typed is None:
+            self._typed = TypedRows()
+        layout = layout_for(rtype)
+        self._part("resources", rtype, layout.schema).write_file(
+            self._typed.convert(rtype, chunk.stored)
+        )
+        for dataset, table in chunk.rows.items():
+            self._part(dataset, rtype, table.schema).write_file(table)
+
+    def _ndjson_out(self, rtype: str) -> Any:
+        out = self.ndjson.get(rtype)
+        if out is None:
+            self.fs.create_dir(f"{self.base}/ndjson", recursive=True)
+            out = self.ndjson[rtype] = self.fs.open_output_stream(
+                f"{self.base}/ndjson/{rtype}.ndjson"
+            )
+        return out
 
     def _index(self, rtype: str, resource: dict[str, Any]) -> None:
         assert self.extract is not None
@@ -427,6 +425,7 @@ class ExportWriter:
     def close(self) -> dict[str, list[tuple[str, int]]]:
         """Write what is buffered; ``{type: [(file path, resources)]}`` of the resources."""
         files: dict[str, list[tuple[str, int]]] = {}
+        self._close_typed()
         for (dataset, rtype), part in self.parts.items():
             part.close_file()
             if dataset == "resources":
@@ -442,6 +441,11 @@ class ExportWriter:
                 out.write(b"".join(json.dumps(e).encode() + b"\n" for e in self.errors))
         return files
 
+    def _close_typed(self) -> None:
+        if self._typed is not None:
+            self._typed.close()
+            self._typed = None
+
     @property
     def error_file(self) -> str:
         """Where the OperationOutcomes of resources that could not be indexed go (NDJSON)."""
@@ -449,6 +453,7 @@ class ExportWriter:
 
     def abort(self) -> None:
         """Close what is open (after a failure or a cancel); the files are not complete."""
+        self._close_typed()
         for part in self.parts.values():
             part.abort()
         for out in self.ndjson.values():

@@ -244,6 +244,7 @@ def test_not_an_export(tmp_path: Path) -> None:
 
 def test_cancel_deletes_the_files(store: Any, tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setattr("helios_persistence.analytics.export.PAGE_SIZE", 2)
+    monkeypatch.setattr("helios_persistence.analytics.bulk.CHUNK", 2)
     started = threading.Event()
     release = threading.Event()
 
@@ -280,7 +281,9 @@ def test_subtree_filesystem_destination(store: Any, tmp_path: Path) -> None:
 
 
 def test_memory_is_bounded_by_the_buffer(store: Any, tmp_path: Path, monkeypatch: Any) -> None:
-    """The writer never holds more than MAX_BUFFERED resources' rows."""
+    """The writer never holds more than MAX_BUFFERED resources' rows (an export by search
+    pages: bulk reads off)."""
+    monkeypatch.setattr("helios_persistence.analytics.export.bulk_readable", lambda *a: False)
     monkeypatch.setattr(writer_module, "MAX_BUFFERED", 4)
     peaks: list[int] = []
     flush = writer_module.ExportWriter.flush
@@ -297,6 +300,35 @@ def test_memory_is_bounded_by_the_buffer(store: Any, tmp_path: Path, monkeypatch
         assert lake.sql("select count(*) from observation").fetchall() == [(20,)]
 
 
+def test_bulk_reads_are_bounded_by_the_chunk(store: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """A bulk export holds one chunk of CHUNK resources (and their rows) at a time, and
+    writes the same export as search pages do."""
+    monkeypatch.setattr("helios_persistence.analytics.bulk.CHUNK", 3)
+    sizes: list[int] = []
+    add_chunk = writer_module.ExportWriter.add_chunk
+
+    def watched(self: writer_module.ExportWriter, chunk: Any) -> None:
+        sizes.append(len(chunk))
+        add_chunk(self, chunk)
+
+    monkeypatch.setattr(writer_module.ExportWriter, "add_chunk", watched)
+    job = store.export(CTX, destination=str(tmp_path / "b")).wait()
+    assert job.status == "completed", job.error
+    assert sizes and max(sizes) <= 3 and sum(sizes) == sum(job.counts.values())
+    monkeypatch.setattr("helios_persistence.analytics.export.bulk_readable", lambda *a: False)
+    paged = store.export(CTX, destination=str(tmp_path / "p")).wait()
+    assert paged.counts == job.counts
+    with (
+        hp.open_analytics(str(tmp_path / "b")) as bulk,
+        hp.open_analytics(str(tmp_path / "p")) as pages,
+    ):
+        for rtype in job.counts:
+            assert sorted(bulk.resources(rtype), key=str) == sorted(pages.resources(rtype), key=str)
+            for table in ("resources", "idx_token", "idx_reference", "resource_text", "param_text"):
+                query = f"select * from {table} where type = '{rtype}' order by all"
+                assert bulk.sql(query).fetchall() == pages.sql(query).fetchall(), table
+
+
 def test_resources_that_cannot_be_indexed_are_reported(
     store: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -310,6 +342,7 @@ def test_resources_that_cannot_be_indexed_are_reported(
     monkeypatch.setattr(store, "_extract", failing)
     # the writer extracts (as for a store that cannot hand over its index rows)
     monkeypatch.setattr("helios_persistence.analytics.jobs.stored_index_rows", lambda *a: None)
+    monkeypatch.setattr("helios_persistence.analytics.export.bulk_readable", lambda *a: False)
     job = store.export(CTX, types=["Observation"], destination=str(tmp_path / "e")).wait()
     assert job.status == "completed", job.error
     (error,) = job.manifest["error"]

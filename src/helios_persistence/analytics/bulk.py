@@ -1,0 +1,161 @@
+"""Bulk reads for an export: a type's live resources straight from a SQLite store's tables, in
+chunks of :data:`CHUNK`, with their index and text rows, instead of search pages.
+
+Used by system-level exports of a SQLite store (file or memory) for the types exported whole
+or since an instant (no ``_typeFilter``), when the context has no compartment restriction: the
+resources are exactly those a search of the type returns (the tenant's live rows, the tenant
+bound), and the JSON text is the stored one (which the store wrote with ``serialize``, so it is
+the search path's bytes). Index rows are the store's own; the text rows are its FTS5 rows (keyed
+by the resource's rowid), which hold the text as the store indexes it (``fts_text``-folded:
+the words are the same). Every other export reads by search (:mod:`.export`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+import pyarrow as pa
+
+from helios_persistence.analytics.datasets import INDEX_SCHEMAS, TEXT_SCHEMAS, table_of
+from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, PARAM_TEXT_SLOTS
+from helios_persistence.storage.types import parse_period_micros
+from helios_persistence.tenancy import TenantContext
+
+__all__ = ["CHUNK", "Chunk", "bulk_readable", "chunks", "since_micros"]
+
+#: resources per chunk (each chunk's datasets are written as files of their own)
+CHUNK = 8192
+#: JSON text per chunk at most (characters; large resources make short chunks)
+CHUNK_BYTES = 16 << 20
+#: rows made Arrow at a time (Python tuples take ten times the memory)
+_SLICE = 4096
+_STORED = pa.schema(
+    [("tenant", pa.string()), ("id", pa.string()), ("version", pa.int64()),
+     ("last_updated", pa.int64()), ("json", pa.string())]
+)  # fmt: skip
+
+
+@dataclass
+class Chunk:
+    """Up to :data:`CHUNK` live resources of one type, in id order, and their rows."""
+
+    resource_type: str
+    #: ``tenant, id, version, last_updated (µs), json`` (the stored text)
+    stored: pa.Table
+    #: the index rows (:data:`.datasets.INDEX_SCHEMAS`) and text rows
+    #: (:data:`.datasets.TEXT_SCHEMAS`) per dataset (``index/idx_token``, ``text/param_text``)
+    rows: dict[str, pa.Table]
+
+    @property
+    def last_id(self) -> str:
+        return str(self.stored.column("id")[-1].as_py())
+
+    def __len__(self) -> int:
+        return int(self.stored.num_rows)
+
+
+def bulk_readable(store: Any, ctx: TenantContext) -> bool:
+    """True for a SQLite store and a context without a compartment restriction."""
+    return (
+        type(store).__module__.startswith("helios_persistence.backends.sqlite")
+        and ctx.permissions.compartment is None
+    )
+
+
+def since_micros(since: str | None) -> int:
+    """The smallest ``last_updated`` a ``_since`` keeps (``_lastUpdated=gt``: the resource's
+    instant after the whole of ``since``'s precision)."""
+    if since is None:
+        return -(2**63)
+    return parse_period_micros(since)[1]
+
+
+def chunks(
+    store: Any,
+    ctx: TenantContext,
+    resource_type: str,
+    since: str | None,
+    after: str = "",
+    *,
+    with_rows: bool = True,
+) -> Iterator[Chunk]:
+    """The type's live resources updated since ``since``, after id ``after``, chunk by chunk
+    (each chunk read in one read transaction; keyset-paged on id). ``with_rows`` False: without
+    their index and text rows (an NDJSON export)."""
+    floor = since_micros(since)
+    key = [ctx.tenant_key, resource_type]
+    while True:
+        with store.read_session(ctx) as s:
+            conn = s.conn
+            cursor = conn.execute(
+                f"SELECT r.tenant, r.id, r.version, r.last_updated, r.json FROM resources r "
+                f"WHERE {_LIVE} AND r.id > ? ORDER BY r.id LIMIT {CHUNK}",
+                [*key, floor, after],
+            )
+            rows, size = [], 0
+            for row in cursor:  # (a chunk ends early past CHUNK_BYTES of JSON)
+                rows.append(row)
+                size += len(row[4])
+                if size >= CHUNK_BYTES:
+                    break
+            if not rows:
+                return
+            tables = _rows(conn, key, floor, rows, since is not None) if with_rows else {}
+        columns = list(zip(*rows, strict=True))
+        stored = pa.Table.from_arrays(
+            [pa.array(c, type=f.type) for c, f in zip(columns, _STORED, strict=True)],
+            schema=_STORED,
+        )
+        yield Chunk(resource_type, stored, tables)
+        after = rows[-1][1]
+
+
+_LIVE = "r.tenant = ? AND r.type = ? AND r.deleted = 0 AND r.last_updated >= ?"
+
+
+def _rows(
+    conn: Any, key: list[str], floor: int, rows: list[Any], since: bool
+) -> dict[str, pa.Table]:
+    """The index rows, text rows and per-parameter text rows of a chunk's resources (each
+    table's rows made Arrow at once: Python tuples take ten times the memory)."""
+    first, last = rows[0][1], rows[-1][1]
+    ids = {r[1] for r in rows} if since else None
+    out: dict[str, pa.Table] = {}
+    for table_name in INDEX_TABLES:
+        columns = ", ".join(("tenant", "id", "param", "grp", *COLUMNS[table_name]))
+        found = conn.execute(
+            f"SELECT {columns} FROM {table_name} "
+            "WHERE tenant = ? AND type = ? AND id >= ? AND id <= ?",
+            [*key, first, last],
+        )
+        table = _arrow(found, INDEX_SCHEMAS[table_name], ids)
+        if table is not None:
+            out[f"index/{table_name}"] = table
+    span = f"{_LIVE} AND r.id >= ? AND r.id <= ?"
+    params = [*key, floor, first, last]
+    text_queries = {
+        "resource_text": "SELECT r.tenant, r.id, t.narrative, t.content FROM resources r CROSS "
+        f"JOIN resource_text t ON t.rowid = r.rowid WHERE {span} ORDER BY r.id",
+        "param_text": "SELECT r.tenant, r.id, p.param, p.text FROM resources r CROSS JOIN "
+        f"param_text p ON p.rowid >= r.rowid * {PARAM_TEXT_SLOTS} "
+        f"AND p.rowid < (r.rowid + 1) * {PARAM_TEXT_SLOTS} WHERE {span} ORDER BY p.rowid",
+    }
+    for name, sql in text_queries.items():
+        table = _arrow(conn.execute(sql, params), TEXT_SCHEMAS[name], None)
+        if table is not None:
+            out[f"text/{name}"] = table
+    return out
+
+
+def _arrow(cursor: Any, schema: pa.Schema, ids: set[str] | None) -> pa.Table | None:
+    """A cursor's rows (of the resources ``ids`` when given) as Arrow, a slice at a time."""
+    tables = []
+    while piece := list(islice(cursor, _SLICE)):
+        if ids is not None:
+            piece = [r for r in piece if r[1] in ids]
+        if piece:
+            tables.append(table_of(piece, schema))
+    return pa.concat_tables(tables) if tables else None

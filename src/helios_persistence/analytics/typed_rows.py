@@ -1,0 +1,247 @@
+"""Typed resource rows in bulk: DuckDB turns a batch of stored JSON documents into the columns
+of the Parquet layout (:mod:`.layout`), in C++, instead of :meth:`Layout.to_row` per resource.
+
+A batch's file holds the layout's top-level columns its documents use, each with its complete
+type (nested fields pruned would differ between files, and DuckDB 2.0's ``union_by_name``
+fails on structs that differ in nested fields; top-level columns it unites well), which
+:mod:`.lake` reads by name. The documents are checked on each distinct ``json_structure``;
+one DuckDB could not convert exactly goes through :meth:`Layout.to_row` instead (same
+columns, or ``_raw``):
+
+* a number DuckDB would not write back with the same digits (its JSON reader parses numbers
+  as doubles): trailing zeros (``1.10``), exponents, 16 or more digits, ``-0``, leading zeros
+  after the point (:data:`INEXACT`, a conservative match on the JSON text);
+* a ``null`` anywhere (the typed columns cannot tell it from an absent element);
+* a document whose structure does not fit the layout (an unknown element, a value
+  of another JSON type than the element's, an empty object where a struct is expected).
+
+The bytes of the stored JSON are not touched here (the ``stored`` dataset keeps them).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from helios_persistence.analytics.layout import _INTEGERS, Field, Spec, layout_for
+from helios_persistence.storage import exact_json
+
+__all__ = ["INEXACT", "TypedRows", "duckdb_type"]
+
+#: a document DuckDB may not convert with the same digits or values (see the module text); it
+#: matches number tokens (after ``:``, ``[`` or ``,``, as in compact or PostgreSQL's JSON
+#: text); a match inside a string only sends that document the slow way
+INEXACT = (
+    r"[:\[,] ?(null[,\]}]|-?[0-9][0-9.]*[eE]|-?[0-9]+\.[0-9]*[0-9]0[,\]}]|-?[0-9]+\.000"
+    r"|-?[0-9.]{16}|-0[,\]}])"
+)
+_META = (
+    ("_tenant", "VARCHAR"),
+    ("_version_id", "BIGINT"),
+    ("_last_updated", "TIMESTAMPTZ"),
+    ("_raw", "VARCHAR"),
+)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _Unfit(Exception):
+    """The batch's structure does not fit the layout."""
+
+
+def _prim_type(code: str) -> str:
+    if code == "boolean":
+        return "BOOLEAN"
+    return "BIGINT" if code in _INTEGERS else "VARCHAR"
+
+
+def duckdb_type(spec: Spec, many: bool = False) -> str:
+    """The DuckDB type of a layout column (JSON columns: VARCHAR holding JSON text)."""
+    if spec.kind == "json":
+        out = "VARCHAR"
+    elif spec.kind == "prim":
+        out = _prim_type(spec.code)
+    else:
+        out = "STRUCT(" + ", ".join(_member(f) for f in spec.fields) + ")"
+    return out + "[]" if many else out
+
+
+def _member(f: Field) -> str:
+    return f'"{f.name}" {duckdb_type(f.spec, f.many)}'
+
+
+def _prune(spec: Spec, structure: Any) -> dict[str, Any]:
+    """The ``json_transform`` structure of ``spec`` limited to ``structure`` (a document's
+    ``json_structure``); :class:`_Unfit` where the document does not fit."""
+    if not isinstance(structure, dict):
+        raise _Unfit(str(structure))
+    shape: dict[str, Any] = {}
+    for name, sub in structure.items():
+        f = spec.by_name.get(name)
+        if f is None:
+            raise _Unfit(name)
+        if f.spec.kind == "json":  # any JSON value, kept as its text
+            shape[name] = "JSON"
+        elif f.many:
+            if not isinstance(sub, list):
+                raise _Unfit(name)
+            shape[name] = [_element(f.spec, sub[0])]
+        else:
+            shape[name] = _element(f.spec, sub)
+    return shape
+
+
+def _element(spec: Spec, sub: Any) -> Any:
+    if spec.kind == "struct":
+        return _prune(spec, sub)  # (an empty list's "NULL" element does not fit)
+    code = spec.code
+    if code == "boolean":
+        allowed: tuple[str, ...] = ("BOOLEAN",)
+    elif code in _INTEGERS:
+        allowed = ("BIGINT", "UBIGINT")
+    elif code == "decimal":
+        allowed = ("BIGINT", "UBIGINT", "DOUBLE")
+    else:
+        allowed = ("VARCHAR",)
+    if sub not in (*allowed, "NULL"):
+        raise _Unfit(f"{code}: {sub}")
+    return _prim_type(code)
+
+
+def _full(spec: Spec) -> Any:
+    """The ``json_transform`` structure of all of an element's type (JSON columns as JSON)."""
+    if spec.kind == "json":
+        return "JSON"
+    if spec.kind == "prim":
+        return _prim_type(spec.code)
+    return {f.name: [_full(f.spec)] if f.many else _full(f.spec) for f in spec.fields}
+
+
+@cache
+def _column(resource_type: str, name: str) -> tuple[str, str]:
+    """A layout column's complete ``json_transform`` structure (JSON text) and DuckDB type."""
+    f = layout_for(resource_type).spec.by_name[name]
+    shape = [_full(f.spec)] if f.many else _full(f.spec)
+    return json.dumps(shape), duckdb_type(f.spec, f.many)
+
+
+def _root(resource_type: str, structure: Any) -> dict[str, Any]:
+    """:func:`_prune` for a resource: its ``resourceType`` is a column too."""
+    if not isinstance(structure, dict) or structure.get("resourceType") != "VARCHAR":
+        raise _Unfit("resourceType")
+    rest = {k: v for k, v in structure.items() if k != "resourceType"}
+    return _prune(layout_for(resource_type).spec, rest)
+
+
+class TypedRows:
+    """Converts batches of stored documents (an Arrow table of ``tenant, id, version,
+    last_updated, json``) to typed rows, with one DuckDB connection."""
+
+    def __init__(self) -> None:
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET autoinstall_known_extensions = false")
+        self.con.execute("SET memory_limit = '256MB'")
+        self.con.execute("SET enable_progress_bar = false")
+        self.fallbacks = 0  # documents converted by Layout.to_row
+
+    def close(self) -> None:
+        self.con.close()
+
+    def convert(self, resource_type: str, batch: pa.Table) -> pa.Table:
+        """The typed rows of ``batch``: the layout's top-level columns its documents use,
+        each with its complete type (DuckDB's rows and those :meth:`Layout.to_row` made)."""
+        con = self.con
+        con.register("helios_batch", batch)
+        try:
+            groups = self._structures(batch)
+            if groups is None:  # (huge documents) one at a time
+                groups = [(None, batch.column("id").to_pylist())]
+            slow: list[str] = []
+            columns: set[str] = set()
+            for structure, ids in groups:
+                try:
+                    if structure is None:
+                        raise _Unfit("inexact")
+                    columns.update(_root(resource_type, json.loads(structure)))
+                except _Unfit:
+                    slow.extend(ids)
+            out: list[pa.Table] = []
+            if len(slow) < batch.num_rows:
+                try:
+                    out.append(self._duckdb_rows(resource_type, columns, slow))
+                except duckdb.OutOfMemoryException:  # (huge documents) one at a time
+                    slow = batch.column("id").to_pylist()
+            if slow:
+                out.append(self._python_rows(resource_type, batch, set(slow)))
+            return _together(resource_type, out)
+        finally:
+            con.unregister("helios_batch")
+
+    def _structures(self, batch: pa.Table) -> list[tuple[str | None, list[str]]] | None:
+        """``(json_structure, ids)`` of the registered batch (None: inexact, see
+        :data:`INEXACT`); None when DuckDB runs out of memory."""
+        try:
+            groups: list[tuple[str | None, list[str]]] = self.con.execute(
+                "SELECT s, list(id) FROM (SELECT id, CASE WHEN regexp_matches(json, $inexact) "
+                "THEN NULL ELSE json_structure(json) END AS s FROM helios_batch) GROUP BY s",
+                {"inexact": INEXACT},
+            ).fetchall()
+        except duckdb.OutOfMemoryException:
+            return None
+        return groups
+
+    def _duckdb_rows(self, resource_type: str, columns: set[str], slow: list[str]) -> pa.Table:
+        """The documents but ``slow`` converted by DuckDB: the columns they use, each with
+        its complete type (files of a type differ only in which columns they have: DuckDB
+        2.0's ``union_by_name`` fails on structs that differ in nested fields)."""
+        order = [f.name for f in layout_for(resource_type).spec.fields if f.name in columns]
+        shape = ", ".join(f"{json.dumps(n)}: {_column(resource_type, n)[0]}" for n in order)
+        typed = ", ".join(f'"{n}" {_column(resource_type, n)[1]}' for n in order)
+        table = self.con.sql(
+            "SELECT json ->> 'resourceType' AS resourceType, "
+            f"unnest(CAST(json_transform(json, $shape) AS STRUCT({typed}))), "
+            "tenant AS _tenant, version AS _version_id, last_updated AS _last_updated, "
+            "NULL::VARCHAR AS _raw FROM helios_batch WHERE NOT list_contains($slow, id) "
+            "ORDER BY id",
+            params={"shape": "{" + shape + "}", "slow": slow},
+        ).to_arrow_table()
+        at = table.schema.get_field_index("_last_updated")
+        return table.set_column(
+            at, "_last_updated", table.column(at).cast(pa.timestamp("us", tz="UTC"))
+        )
+
+    def _python_rows(self, resource_type: str, batch: pa.Table, ids: set[str]) -> pa.Table:
+        layout = layout_for(resource_type)
+        columns = ("tenant", "id", "version", "last_updated", "json")
+        rows = []
+        for tenant, rid, version, updated, text in zip(
+            *(batch.column(c).to_pylist() for c in columns), strict=True
+        ):
+            if rid not in ids:
+                continue
+            row = layout.to_row(exact_json.loads(text))
+            row["_tenant"], row["_version_id"] = tenant, version
+            row["_last_updated"] = _EPOCH + timedelta(microseconds=updated)
+            rows.append(row)
+        self.fallbacks += len(rows)
+        used = {key for row in rows for key in row}
+        schema = pa.schema([f for f in layout.schema if f.name in used or f.name in _META_NAMES])
+        return pa.Table.from_pylist(rows, schema=schema)
+
+
+_META_NAMES = frozenset({"resourceType", *(name for name, _ in _META)})
+
+
+def _together(resource_type: str, tables: list[pa.Table]) -> pa.Table:
+    """One table of ``tables`` (each with some of the layout's columns), in layout order."""
+    schema = layout_for(resource_type).schema
+    tables = [t.cast(pa.schema([schema.field(n) for n in t.column_names])) for t in tables]
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+    names = set(table.column_names)
+    return table.select([f.name for f in schema if f.name in names])
