@@ -2,11 +2,24 @@
 a load and started again (``scripts/services down|up <service>``), and a sync worker killed
 mid-batch.
 
-The service tests stop a shared server, so they are ``slow`` and ``services_restart``: run
-them with ``make test-slow`` (or ``pytest -m services_restart``) where nothing else uses the
-services; never beside other people's tests. The
-services script keeps its pid files under the checkout that started the services (set
-``HELIOS_SERVICES_CACHE`` to that checkout's ``.cache/services`` when running from another).
+The service tests stop a server, so they are ``slow`` and ``services_restart``: run them with
+``make test-slow`` (or ``pytest -m services_restart``) where nothing else uses that server.
+They stop and start the server the test talks to (``HELIOS_TEST_NEO4J`` /
+``HELIOS_TEST_ELASTICSEARCH``, see ``tests/services.py``) with this checkout's
+``scripts/services``, passing its port on (``HELIOS_NEO4J_PORT`` / ``HELIOS_ES_PORT``); before a
+``down`` they check that the pid in the script's cache (``HELIOS_SERVICES_CACHE``, default
+this checkout's ``.cache/services``) listens on that port, and fail rather than stop another
+server. On a machine whose default services are shared, start private ones and point the
+tests at them, e.g.::
+
+    export HELIOS_SERVICES_CACHE=$PWD/.cache/services HELIOS_NEO4J_PORT=7688 \
+        HELIOS_ES_PORT=9201 HELIOS_ES_TRANSPORT_PORT=9301 \
+        HELIOS_TEST_NEO4J=bolt://127.0.0.1:7688 HELIOS_TEST_ELASTICSEARCH=http://127.0.0.1:9201
+    scripts/services up neo4j elasticsearch
+    pytest -m services_restart tests/composite/test_faults.py
+    scripts/services down neo4j elasticsearch
+
+(``HELIOS_ES_TRANSPORT_PORT`` must be set for the restart too: it is not in the URL.)
 Elasticsearch and Neo4j start with fresh data, so the restarted secondary has lost everything:
 the composite must notice, rebuild it from the primary and end with exactly the primary's
 current versions, while every answer meanwhile is the primary's own.
