@@ -254,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         help="roles to use (a shared Neo4j test server's 512 MB heap does not hold 100k "
         "resources beside others' tests: --secondaries search at full size)",
     )  # fmt: skip
+    parser.add_argument(
+        "--title",
+        default="composite",
+        help="results file bench/results/<title>.json (one per configuration)",
+    )
     args = parser.parse_args(argv)
     resources = list(generate(patients=args.patients, seed=7))
     primary, drop_primary = _open_primary(args.primary)
@@ -280,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         lag = sync_lag(store, ctx, args.seconds)
         print("sync lag:", lag)
         report(
-            "composite", rows, goal=1.10,
+            args.title, rows, goal=1.10,
             extra={"primary": args.primary, "secondaries": sorted(secondaries),
                    "resources": len(resources), "replication_per_s":
                    round(len(resources) / t_sync, 1), "costs": costs, "sync_lag": lag,

@@ -2,11 +2,24 @@
 a load and started again (``scripts/services down|up <service>``), and a sync worker killed
 mid-batch.
 
-The service tests stop a shared server, so they are ``slow`` and ``services_restart``: run
-them with ``make test-slow`` (or ``pytest -m services_restart``) where nothing else uses the
-services; never beside other people's tests. The
-services script keeps its pid files under the checkout that started the services (set
-``HELIOS_SERVICES_CACHE`` to that checkout's ``.cache/services`` when running from another).
+The service tests stop a server, so they are ``slow`` and ``services_restart``: run them with
+``make test-slow`` (or ``pytest -m services_restart``) where nothing else uses that server.
+They stop and start the server the test talks to (``HELIOS_TEST_NEO4J`` /
+``HELIOS_TEST_ELASTICSEARCH``, see ``tests/services.py``) with this checkout's
+``scripts/services``, passing its port on (``HELIOS_NEO4J_PORT`` / ``HELIOS_ES_PORT``); before a
+``down`` they check that the pid in the script's cache (``HELIOS_SERVICES_CACHE``, default
+this checkout's ``.cache/services``) listens on that port, and fail rather than stop another
+server. On a machine whose default services are shared, start private ones and point the
+tests at them, e.g.::
+
+    export HELIOS_SERVICES_CACHE=$PWD/.cache/services HELIOS_NEO4J_PORT=7688 \
+        HELIOS_ES_PORT=9201 HELIOS_ES_TRANSPORT_PORT=9301 \
+        HELIOS_TEST_NEO4J=bolt://127.0.0.1:7688 HELIOS_TEST_ELASTICSEARCH=http://127.0.0.1:9201
+    scripts/services up neo4j elasticsearch
+    pytest -m services_restart tests/composite/test_faults.py
+    scripts/services down neo4j elasticsearch
+
+(``HELIOS_ES_TRANSPORT_PORT`` must be set for the restart too: it is not in the URL.)
 Elasticsearch and Neo4j start with fresh data, so the restarted secondary has lost everything:
 the composite must notice, rebuild it from the primary and end with exactly the primary's
 current versions, while every answer meanwhile is the primary's own.
@@ -14,6 +27,7 @@ current versions, while every answer meanwhile is the primary's own.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -21,6 +35,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -46,9 +61,52 @@ HEALTH = HealthSettings(interval=0.5, timeout=2.0, failure_threshold=2, success_
 SYNC = SyncSettings(batch=200, poll=0.1, backoff=0.2, backoff_max=2.0)
 
 
+#: the script's port knob for each service (``up`` restarts it where the test talks to it)
+PORT_KNOBS = {"neo4j": "HELIOS_NEO4J_PORT", "elasticsearch": "HELIOS_ES_PORT"}
+#: the script's pid file of each service, under its cache's run/ directory
+PID_FILES = {"neo4j": "neo4j.pid", "elasticsearch": "elasticsearch.pid"}
+
+
 def services(action: str, name: str) -> None:
-    subprocess.run([str(SCRIPT), action, name], check=True, timeout=400,
-                   capture_output=True)  # fmt: skip
+    """``scripts/services <action> <name>`` on the server the test uses (see the module
+    docstring); a ``down`` first checks that the process it would stop listens there."""
+    port = urlsplit(service_url(name)).port
+    env = dict(os.environ)
+    if port is not None:
+        env[PORT_KNOBS[name]] = str(port)
+    if action == "down":
+        _check_target(name, port, env)
+    done = subprocess.run([str(SCRIPT), action, name], env=env, timeout=400,
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode:
+        pytest.fail(f"scripts/services {action} {name} failed ({done.returncode}):\n{done.stderr}")
+
+
+def _check_target(name: str, port: int | None, env: dict[str, str]) -> None:
+    """Refuse to stop a server that is not the one under test (another checkout's, or a
+    shared one): the pid in the script's cache must listen on the test's port (Linux /proc)."""
+    cache = Path(env.get("HELIOS_SERVICES_CACHE") or SCRIPT.parents[1] / ".cache" / "services")
+    pid_file = cache / "run" / PID_FILES[name]
+    pid = pid_file.read_text().strip() if pid_file.is_file() else ""
+    if not pid.isdigit():
+        pytest.fail(f"{name} at port {port} was not started from {cache} (no pid in {pid_file})")
+    if port is None or not Path("/proc/net/tcp").is_file():
+        return
+    fds = Path(f"/proc/{pid}/fd")
+    if not fds.is_dir():
+        pytest.fail(f"{name}: pid {pid} from {pid_file} is not running")
+    sockets = set()
+    for fd in fds.iterdir():
+        target = os.readlink(fd) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            sockets.add(target[8:-1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            listens = fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port
+            if listens and fields[9] in sockets:
+                return
+    pytest.fail(f"pid {pid} from {pid_file} does not listen on port {port}: not stopping it")
 
 
 def _wait(condition: Any, timeout: float) -> bool:
@@ -84,10 +142,14 @@ def test_a_secondary_stopped_during_a_load(service: str, mode: str) -> None:
         resources = list(generate(PATIENTS, seed=19))
         half = len(resources) // 2
 
+        turn = threading.Lock()  # (a comparison of two answers never straddles a write)
+
         def load() -> None:  # writes never fail because a secondary is down
             try:
                 for start in range(0, len(resources), 100):
-                    store.bulk_load(ctx, resources[start : start + 100])
+                    with turn:
+                        store.bulk_load(ctx, resources[start : start + 100])
+                    time.sleep(0.01)  # (the searches get their turn)
             except BaseException as exc:
                 errors.append(exc)
 
@@ -97,7 +159,8 @@ def test_a_secondary_stopped_during_a_load(service: str, mode: str) -> None:
         services("down", service)
         stopped = True
         while writer.is_alive():  # searches meanwhile: the primary's answers
-            _same_answers(store, primary, ctx)
+            with turn:
+                _same_answers(store, primary, ctx)
         writer.join()
         assert not errors, errors
         _same_answers(store, primary, ctx)

@@ -120,6 +120,11 @@ def test_a_failing_secondary_falls_back_then_is_not_routed_to_then_recovers(load
         search.down = False
     assert store.health.probe("search") and not store.health.healthy("search")  # 1 of 2
     assert store.health.probe("search") and store.health.healthy("search")
+    # it may have come back empty (a restarted node): checked against the primary first
+    replica = next(r for r in store.replicas if r.role == "search")
+    assert replica.suspect
+    assert "checked against the primary" in store.explain(CTX, query)["parts"][0]["reason"]
+    assert store.catch_up(CTX) and not replica.suspect
     assert store.search(CTX, query).ids == expected
     assert store.last_execution.runs[0].backend == "search"
 

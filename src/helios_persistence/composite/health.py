@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,8 @@ class HealthMonitor:
         self.stores = stores
         self.settings = settings
         self.states = {role: Health(role) for role in stores}
+        #: told when a secondary turns unhealthy (it may have restarted and lost data)
+        self.on_unhealthy: Callable[[str], None] = lambda role: None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -68,8 +71,11 @@ class HealthMonitor:
             state.successes = 0
             state.failures += 1
             state.last_error = f"{type(error).__name__}: {error}"
-            if state.failures >= self.settings.failure_threshold:
+            turned = state.healthy and state.failures >= self.settings.failure_threshold
+            if turned:
                 state.healthy = False
+        if turned:
+            self.on_unhealthy(role)
 
     def probe(self, role: str) -> bool:
         """Probe one secondary now (bounded by ``timeout``); whether it answered."""

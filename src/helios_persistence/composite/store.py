@@ -72,6 +72,7 @@ class CompositeStore:
             raise
         stores = {r.role: r.store for r in self.replicas}
         self.health = HealthMonitor(stores, config.health)
+        self.health.on_unhealthy = self._unhealthy
         self.sync = Synchronizer(self.primary, self.replicas, config.sync_settings,
                                  self.health.record)  # fmt: skip
         self.sync.healthy = self.health.healthy
@@ -91,6 +92,13 @@ class CompositeStore:
         if owned:
             self._owned.append(store)
         return store
+
+    def _unhealthy(self, role: str) -> None:
+        """A secondary turned unhealthy: it may come back empty (a restarted node), so it is
+        checked against the primary before it is used again."""
+        for replica in self.replicas:
+            if replica.role == role:
+                replica.suspect = True
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:

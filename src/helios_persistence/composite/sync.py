@@ -50,8 +50,10 @@ class Replica:
     last_error: str | None = None
     last_sync: float | None = None
     retry_at: float = 0.0
-    #: it failed outright (unreachable, restarted): it may have lost data, so it is checked
-    #: against the primary (and rebuilt if it differs) before it is applied to or routed to
+    #: an apply failed, or the health monitor found it unhealthy: it may have lost data (a
+    #: restarted node answers "no such index" or "database unavailable" per change as well as
+    #: not at all), so it is checked against the primary (and rebuilt if it differs) before it
+    #: is applied to or routed to again
     suspect: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -106,11 +108,16 @@ class Synchronizer:
     def track(self, ctx: TenantContext) -> None:
         self.tenants.setdefault(ctx.tenant_key, ctx)
 
-    def sync_replica(self, replica: Replica, ctx: TenantContext) -> ApplyReport:
+    def sync_replica(
+        self, replica: Replica, ctx: TenantContext, *, check: bool = True
+    ) -> ApplyReport:
         """Apply ``replica``'s unapplied events of the tenant (a failure is recorded, never
-        raised: the outbox keeps what was not applied)."""
+        raised: the outbox keeps what was not applied). A suspect replica is first checked
+        against the primary; with ``check=False`` (inside a write: the worker checks it) it is
+        applied to as it is and stays suspect (applying is idempotent, and a check rebuilds
+        whatever it lost)."""
         with replica.lock:
-            if replica.suspect:
+            if replica.suspect and check:
                 try:
                     self.verify(replica)
                 except Exception as exc:
@@ -131,6 +138,7 @@ class Synchronizer:
             if moved:
                 _make_visible(replica.store)
             if report.failed:
+                replica.suspect = True
                 change, reason = report.failed[0]
                 self._failed(replica, f"{change.resource_type}/{change.id}: {reason}", None)
             else:
@@ -201,13 +209,14 @@ class Synchronizer:
 
     def after_write(self, ctx: TenantContext) -> None:
         """Called after each write through the composite: synchronous replicas apply it now
-        (retried), asynchronous ones are woken."""
+        (retried; a suspect one stays suspect until the worker has checked it), asynchronous
+        ones are woken."""
         self.track(ctx)
         for replica in self.replicas:
-            if replica.mode != "sync" or replica.suspect or not self.healthy(replica.role):
+            if replica.mode != "sync" or not self.healthy(replica.role):
                 continue  # (an unhealthy one is left to the worker: writes never wait on it)
             for _ in range(self.settings.retries + 1):
-                report = self.sync_replica(replica, ctx)
+                report = self.sync_replica(replica, ctx, check=False)
                 if replica.streak == 0 and not report.failed:
                     break
         if any(r.mode == "async" for r in self.replicas):
