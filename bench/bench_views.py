@@ -1,6 +1,7 @@
 """SQL-on-FHIR views on DuckDB: against hand-written DuckDB SQL and against fhir4ds 0.5.1.
 
     python -m bench.bench_views [--patients 5000] [--repeat 5] [--no-fhir4ds] [--no-synthea]
+                                [--no-generated] [--fhir4ds-venv DIR]
 
 Two data sets, each written as an NDJSON export (one file per type) and read once into a
 DuckDB table with ``read_json_objects`` (the load is not timed):
@@ -731,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-fhir4ds", action="store_true")
     parser.add_argument("--no-synthea", action="store_true")
+    parser.add_argument("--no-generated", action="store_true")
     parser.add_argument("--fhir4ds-venv", help="reuse this venv (default: a throw-away one)")
     args = parser.parse_args(argv)
     venv_dir = None
@@ -760,9 +762,10 @@ def main(argv: list[str] | None = None) -> int:
             bench_dataset("Synthea", data, args, python)
         elif not args.no_synthea:
             print(f"Synthea not found in {SYNTHEA}: skipped (set HELIOS_SHARED_DATA)")
-        data = list(generate(args.patients, seed=7))
-        data += list(questionnaire_responses(data))
-        bench_dataset(f"generated {len(data):,}", data, args, python)
+        if not args.no_generated:
+            data = list(generate(args.patients, seed=7))
+            data += list(questionnaire_responses(data))
+            bench_dataset(f"generated {len(data):,}", data, args, python)
     finally:
         if venv_dir is not None:
             shutil.rmtree(venv_dir, ignore_errors=True)
