@@ -480,7 +480,7 @@ if sys.argv[1] == "--spec":  # the official suite's cases: rows or the error
         try:
             runner = store_of(suite.get("resources", []))
         except Exception as exc:
-            out[path] = {"load error": str(exc)[:200]}
+            out[path.rsplit("/", 1)[-1]] = {"load error": str(exc)[:200]}
             continue
         found = out.setdefault(path.rsplit("/", 1)[-1], {})
         for test in suite.get("tests", []):
