@@ -27,6 +27,8 @@ class Measurement:
     baseline: float
     unit: str = "ms"
     note: str = ""
+    #: False: the two sides do not give the same answer (no verdict on the ratio)
+    comparable: bool = True
 
     @property
     def ratio(self) -> float:
@@ -57,8 +59,10 @@ def report(
         table.add_column(column)
     for row in rows:
         verdict = ""
-        if goal is not None:
+        if goal is not None and row.comparable:
             verdict = " ✓" if row.ratio <= goal else " ✗"
+        elif goal is not None:
+            verdict = " (not comparable)"
         table.add_row(
             row.name, f"{row.ours:.3f} {row.unit}", f"{row.baseline:.3f} {row.unit}",
             f"{row.ratio:.2f}×{verdict}", row.note,

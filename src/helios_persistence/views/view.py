@@ -28,6 +28,7 @@ from helios_persistence.views.definition import Column, Select, View, parse_view
 from helios_persistence.views.dialects import Dialect, dialect
 from helios_persistence.views.lower import Coll, Lowerer
 from helios_persistence.views.paths import batch_paths, batched_source
+from helios_persistence.views.prefilter import text_prefilters
 from helios_persistence.views.unnest import unnest_query
 
 __all__ = ["CompiledView", "ViewColumn", "compile_view"]
@@ -161,6 +162,8 @@ def _plan_query(
         )
         conds.append(exp.EQ(this=exp.column("deleted", "r"), expression=exp.Literal.number(0)))
     joins, requirements, filters = builder.joins, builder.requirements, builder.filters
+    if builder.d.name == "duckdb":  # resources that cannot give a row are not parsed
+        conds += text_prefilters(joins, builder.lw.bind)
     if builder.d.name == "duckdb":  # one parse of each resource for all the paths it reads
         parts = [e for _, e, _ in columns] + joins + requirements + filters
         rewritten, paths = batch_paths(parts)
