@@ -366,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Load FHIR resources: NDJSON (.ndjson, .jsonl, also .gz), single resources and Bundles "
         "(transaction, batch, collection, searchset), from files, folders (recursively), "
         "glob patterns or - (stdin), e.g. `helios generate | helios load - --store URL`. "
-        "Transaction Bundles that only create and update are streamed (store.bulk_load); a "
+        "Transaction Bundles that only create and update, and batch Bundles that only create "
+        "(ifNoneExist kept), are streamed (store.bulk_load); a "
         "Bundle whose conditional references match nothing yet is retried after the others.",
     )
     load.add_argument("files", nargs="+", metavar="PATH", help="file, folder, glob or -")
