@@ -473,7 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from helios_persistence.views.cli import main as view_main
 
             return view_main(rest[1:])
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(rest)  # (``--debug`` before or after the command)
+        args.debug = debug
         result: int = args.fn(args)
         return result
     except KeyboardInterrupt:

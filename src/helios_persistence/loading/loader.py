@@ -73,6 +73,8 @@ class Failure:
     order: int = field(default=0, compare=False)  # the input's position in the load
 
     def __str__(self) -> str:
+        if self.message.startswith(self.where):  # (an input error names its place already)
+            return self.message
         return f"{self.where}: {self.message}"
 
 
