@@ -26,6 +26,8 @@ import sys
 from dataclasses import fields, replace
 from typing import Any
 
+from fuzz_main import run
+
 #: words that may appear in SQL text whatever the values are
 _SQL_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -152,28 +154,20 @@ def hypothesis_loop(examples: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if "--hypothesis" in argv:
-        i = argv.index("--hypothesis")
-        hypothesis_loop(int(argv[i + 1]) if i + 1 < len(argv) else 1000)
-        return 0
-    try:
-        import atheris
-    except ImportError:
-        print("atheris is not installed: running the hypothesis loop (pip install atheris)")
-        hypothesis_loop(2000)
-        return 0
-    import tempfile
-    from pathlib import Path
+    def fuzz(atheris: Any, argv: list[str]) -> None:
+        import tempfile
+        from pathlib import Path
 
-    with atheris.instrument_imports():
-        import helios_persistence
-        import helios_persistence.compilers.sqlite  # noqa: F401
-    corpus = Path(tempfile.mkdtemp(prefix="helios-fuzz-corpus-"))
-    for i, query in enumerate(seed_corpus()):
-        (corpus / f"seed-{i}").write_text(query, encoding="utf-8")
-    atheris.Setup([argv[0], *argv[1:], str(corpus)], check)
-    atheris.Fuzz()
-    return 0
+        with atheris.instrument_imports():
+            import helios_persistence
+            import helios_persistence.compilers.sqlite  # noqa: F401
+        corpus = Path(tempfile.mkdtemp(prefix="helios-fuzz-corpus-"))
+        for i, query in enumerate(seed_corpus()):
+            (corpus / f"seed-{i}").write_text(query, encoding="utf-8")
+        atheris.Setup([argv[0], *argv[1:], str(corpus)], check)
+        atheris.Fuzz()
+
+    return run(argv, hypothesis_loop, fuzz)
 
 
 if __name__ == "__main__":

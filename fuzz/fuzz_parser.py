@@ -20,6 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import contextlib
+from typing import Any
+
+from fuzz_main import run
 
 import helios_persistence as hp
 from helios_persistence.errors import InvalidSearch
@@ -89,22 +92,14 @@ def hypothesis_loop(examples: int) -> None:
     print(f"hypothesis loop: {examples} examples, nothing but InvalidSearch escaped")
 
 
-def main(argv: list[str]) -> None:
-    if "--hypothesis" in argv:
-        index = argv.index("--hypothesis")
-        count = int(argv[index + 1]) if len(argv) > index + 1 else 2000
-        hypothesis_loop(count)
-        return
-    try:
-        import atheris
-    except ImportError:
-        print("atheris is not installed: running the hypothesis loop instead", file=sys.stderr)
-        hypothesis_loop(2000)
-        return
-    atheris.instrument_all()
-    atheris.Setup(argv, test_one_input)
-    atheris.Fuzz()
+def main(argv: list[str]) -> int:
+    def fuzz(atheris: Any, argv: list[str]) -> None:
+        atheris.instrument_all()
+        atheris.Setup(argv, test_one_input)
+        atheris.Fuzz()
+
+    return run(argv, hypothesis_loop, fuzz)
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    sys.exit(main(sys.argv))

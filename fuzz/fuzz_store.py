@@ -29,6 +29,8 @@ import json
 import sys
 from typing import Any
 
+from fuzz_main import run
+
 TYPES = ["Patient", "Observation", "Organization", "Practitioner", "List", "Encounter"]
 
 
@@ -265,30 +267,20 @@ def hypothesis_loop(examples: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if "--hypothesis" in argv:
-        i = argv.index("--hypothesis")
-        hypothesis_loop(int(argv[i + 1]) if i + 1 < len(argv) else 1000)
-        return 0
-    try:
-        import atheris
-    except ImportError:
-        print("atheris is not installed: running the hypothesis loop (pip install atheris)")
-        hypothesis_loop(2000)
-        return 0
+    def fuzz(atheris: Any, argv: list[str]) -> None:
+        def one(data: bytes) -> None:  # the bytes as a JSON resource for create, else ignored
+            try:
+                resource = json.loads(data)
+            except (ValueError, RecursionError):
+                return
+            check_call(("create", (resource,), {}))
+            check_call(("transaction", (resource,), {}))
 
-    def one(data: bytes) -> None:  # the bytes as a JSON resource for create, else ignored
-        try:
-            resource = json.loads(data)
-        except (ValueError, RecursionError):
-            return
-        check_call(("create", (resource,), {}))
-        check_call(("transaction", (resource,), {}))
+        atheris.Setup(argv, one)
+        atheris.Fuzz()
 
-    atheris.Setup(argv, one)
-    atheris.Fuzz()
-    return 0
+    return run(argv, hypothesis_loop, fuzz)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, __file__.rsplit("/", 1)[0])
     sys.exit(main(sys.argv))

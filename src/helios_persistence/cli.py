@@ -366,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Load FHIR resources: NDJSON (.ndjson, .jsonl, also .gz), single resources and Bundles "
         "(transaction, batch, collection, searchset), from files, folders (recursively), "
         "glob patterns or - (stdin), e.g. `helios generate | helios load - --store URL`. "
-        "Transaction Bundles that only create and update are streamed (store.bulk_load); a "
+        "Transaction Bundles that only create and update, and batch Bundles that only create "
+        "(ifNoneExist kept), are streamed (store.bulk_load); a "
         "Bundle whose conditional references match nothing yet is retried after the others.",
     )
     load.add_argument("files", nargs="+", metavar="PATH", help="file, folder, glob or -")
@@ -472,7 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from helios_persistence.views.cli import main as view_main
 
             return view_main(rest[1:])
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(rest)  # (``--debug`` before or after the command)
+        args.debug = debug
         result: int = args.fn(args)
         return result
     except KeyboardInterrupt:

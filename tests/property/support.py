@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from hypothesis import HealthCheck, note, settings
@@ -24,7 +27,7 @@ try:
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
     from conformance.backends import BACKENDS, Backend  # type: ignore[no-redef]
 
-__all__ = ["EXAMPLES", "PROFILE", "agree", "examples", "loaded_stores"]
+__all__ = ["EXAMPLES", "PROFILE", "agree", "examples", "fuzz_target", "loaded_stores"]
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
     "ci" if os.environ.get("CI", "").lower() == "true" else "dev"
@@ -53,6 +56,25 @@ def examples(n: int) -> settings:
 
 #: every store of the differential tests shares one (never modified) registry: opening is cheap
 REGISTRY = default_registry().copy()
+
+
+#: the fuzz targets' folder (scripts, not a package: loaded by path)
+FUZZ = Path(__file__).resolve().parents[2] / "fuzz"
+
+
+def fuzz_target(name: str) -> ModuleType:
+    """The fuzz target ``fuzz/<name>.py``, loaded by its path (with its folder on
+    ``sys.path``, as when it runs as a script, for the shared ``fuzz_main``)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    if str(FUZZ) not in sys.path:
+        sys.path.insert(0, str(FUZZ))
+    spec = importlib.util.spec_from_file_location(name, FUZZ / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def available(*, slow: bool = False) -> list[Backend]:

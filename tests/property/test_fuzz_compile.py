@@ -3,23 +3,14 @@ only InvalidSearch may escape parse + compile, and no value may reach the compil
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 from hypothesis import given
 
 try:
-    from tests.property.support import examples
+    from tests.property.support import examples, fuzz_target
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
-    from property.support import examples  # type: ignore[no-redef]
+    from property.support import examples, fuzz_target  # type: ignore[no-redef]
 
-_PATH = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_compile.py"
-_spec = importlib.util.spec_from_file_location("fuzz_compile", _PATH)
-assert _spec is not None and _spec.loader is not None
-fuzz = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("fuzz_compile", fuzz)
-_spec.loader.exec_module(fuzz)
+fuzz = fuzz_target("fuzz_compile")
 
 
 @examples(300)
@@ -53,3 +44,8 @@ def test_check_detects_a_spliced_value() -> None:
         raise AssertionError("the fuzz oracle missed a spliced value")
     finally:
         SQLiteCompiler.build = original  # type: ignore[method-assign]
+
+
+def test_the_command_line_runs_the_hypothesis_loop() -> None:
+    """``fuzz/fuzz_compile.py --hypothesis N`` (the shared ``fuzz_main``) runs N examples."""
+    assert fuzz.main(["fuzz_compile.py", "--hypothesis", "3"]) == 0

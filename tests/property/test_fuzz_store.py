@@ -4,25 +4,16 @@ permitted types."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 
 try:
-    from tests.property.support import examples
+    from tests.property.support import examples, fuzz_target
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
-    from property.support import examples  # type: ignore[no-redef]
+    from property.support import examples, fuzz_target  # type: ignore[no-redef]
 
-_DIR = Path(__file__).resolve().parents[2] / "fuzz"
-sys.path.insert(0, str(_DIR))
-_spec = importlib.util.spec_from_file_location("fuzz_store", _DIR / "fuzz_store.py")
-assert _spec is not None and _spec.loader is not None
-fuzz = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("fuzz_store", fuzz)
-_spec.loader.exec_module(fuzz)
+fuzz = fuzz_target("fuzz_store")
 
 
 @examples(150)
@@ -44,3 +35,8 @@ def test_the_oracle_catches_a_raw_exception() -> None:
     except TypeError:
         return
     raise AssertionError("the fuzz oracle let a raw exception pass")
+
+
+def test_the_command_line_runs_the_hypothesis_loop() -> None:
+    """``fuzz/fuzz_store.py --hypothesis N`` (the shared ``fuzz_main``) runs N examples."""
+    assert fuzz.main(["fuzz_store.py", "--hypothesis", "3"]) == 0

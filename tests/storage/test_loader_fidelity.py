@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from helios_persistence.loading import Loader, expand
 from helios_persistence.tenancy import TenantContext
 
@@ -158,3 +160,128 @@ def test_a_batch_entry_matching_several_fails_alone(store: Any, tmp_path: Path) 
     assert failure.where == f"{path} Bundle.entry[0]" and failure.message.startswith("412")
     assert store.search(STREAMED, "Practitioner?identifier=urn:npi|2").ids != []
     assert len(store.search(STREAMED, "Practitioner?identifier=7").ids) == 2
+
+
+def _organization(code: str, *, criteria: str | None = None) -> dict[str, Any]:
+    entry = _practitioner("", criteria=criteria)
+    entry["request"]["url"] = "Organization"
+    entry["resource"] = {
+        "resourceType": "Organization",
+        "identifier": [{"system": "urn:org", "value": code}],
+    }
+    return entry
+
+
+#: Synthea's two kinds of information Bundle: batches of conditional creates, with duplicates
+#: within a batch, across the two (h2), and of a resource stored before (h0)
+HOSPITALS = {
+    "resourceType": "Bundle",
+    "type": "batch",
+    "entry": [
+        _organization("h1", criteria="identifier=urn:org|h1"),
+        _organization("h2", criteria="Organization?identifier=urn:org|h2"),
+        _organization("h1", criteria="identifier=urn:org|h1"),
+        _organization("h0", criteria="identifier=urn:org|h0"),
+        {
+            "resource": {"resourceType": "Location", "name": "ward"},
+            "request": {"method": "POST", "url": "Location"},  # no criteria: created each time
+        },
+    ],
+}
+PRACTITIONERS = {
+    "resourceType": "Bundle",
+    "type": "batch",
+    "entry": [
+        _practitioner("1", criteria="identifier=urn:npi|1"),
+        _organization("h2", criteria="identifier=urn:org|h2"),
+        _practitioner("2", criteria="Practitioner?identifier=urn:npi|2"),
+        _practitioner("1", criteria="identifier=1"),
+    ],
+}
+#: a patient Bundle whose conditional references point into both
+PATIENTS = {
+    "resourceType": "Bundle",
+    "type": "transaction",
+    "entry": [
+        {
+            "fullUrl": PATIENT,
+            "resource": {
+                "resourceType": "Patient",
+                "generalPractitioner": [{"reference": "Practitioner?identifier=urn:npi|1"}],
+                "managingOrganization": {"reference": "Organization?identifier=urn:org|h2"},
+            },
+            "request": {"method": "POST", "url": "Patient"},
+        },
+        {
+            "fullUrl": OBSERVATION,
+            "resource": {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"text": "x"},
+                "subject": {"reference": PATIENT},
+                "performer": [{"reference": "Practitioner?identifier=urn:npi|2"}],
+            },
+            "request": {"method": "POST", "url": "Observation"},
+        },
+    ],
+}
+INFORMATION = {"H": HOSPITALS, "P": PRACTITIONERS, "T": PATIENTS}
+
+
+@pytest.mark.parametrize("order", ["HPT", "PHT", "TPH"])
+def test_information_bundles_in_any_order_stream_as_their_batches(
+    store: Any, tmp_path: Path, order: str
+) -> None:
+    """Every information Bundle of a load is streamed (their criteria are read ahead), in any
+    order, and the load writes what the Bundles do one at a time (the patients' Bundle, which
+    needs both, after them); a second load creates only what has no criteria."""
+    for ctx in (TRANSACTION, STREAMED):
+        store.update(ctx, {**_organization("h0")["resource"], "id": "org0"})
+    paths = []
+    for name in order:
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(INFORMATION[name]), encoding="utf-8")
+    for load in (1, 2):
+        names = order.replace("T", "") + "T" if load == 1 else order.replace("T", "")
+        created = 0
+        for name in names:  # one Bundle at a time, in an order that resolves
+            response = store.transaction(TRANSACTION, INFORMATION[name])
+            created += sum(e["response"]["status"].startswith("201") for e in response["entry"])
+        assert created == (7 if load == 1 else 1)  # duplicates found, not created
+        chosen = [str(p) for p in paths if load == 1 or p.stem != "T"]
+        report = Loader(store, STREAMED).load(expand(chosen))
+        assert not report.failures
+        assert report.resources == sum(len(INFORMATION[n]["entry"]) for n in names)
+        assert report.streamed == created  # every Bundle through bulk_load
+        assert _comparable(store.history(STREAMED)) == _comparable(store.history(TRANSACTION))
+    for ctx in (TRANSACTION, STREAMED):
+        assert len(store.search(ctx, "Organization?identifier=urn:org|h2").ids) == 1
+        [patient] = store.search(ctx, "Patient").resources
+        [gp] = store.search(ctx, "Practitioner?identifier=urn:npi|1").ids
+        [org] = store.search(ctx, "Organization?identifier=urn:org|h2").ids
+        assert patient["generalPractitioner"] == [{"reference": gp}]
+        assert patient["managingOrganization"] == {"reference": org}
+
+
+def test_an_ambiguous_entry_read_ahead_fails_alone(store: Any, tmp_path: Path) -> None:
+    """An entry whose criteria match several resources fails alone (412), as in its batch,
+    when its Bundle's criteria were read ahead; the Bundle before it is still streamed."""
+    for ctx in (TRANSACTION, STREAMED):
+        for i in (1, 2):
+            store.update(ctx, {**_practitioner("7")["resource"], "id": f"twin{i}"})
+    twins = {
+        **PRACTITIONERS,
+        "entry": [*PRACTITIONERS["entry"], _practitioner("7", criteria="identifier=7")],
+    }
+    hospitals = store.transaction(TRANSACTION, HOSPITALS)["entry"]
+    created = sum(e["response"]["status"].startswith("201") for e in hospitals)
+    statuses = [e["response"]["status"] for e in store.transaction(TRANSACTION, twins)["entry"]]
+    assert statuses[-1].startswith("412")
+    paths = [tmp_path / "H.json", tmp_path / "P.json"]
+    for path, bundle in zip(paths, (HOSPITALS, twins), strict=True):
+        path.write_text(json.dumps(bundle), encoding="utf-8")
+    report = Loader(store, STREAMED, continue_on_error=True).load(expand([str(p) for p in paths]))
+    [failure] = report.failures
+    assert failure.where == f"{paths[1]} Bundle.entry[4]" and failure.message.startswith("412")
+    assert report.streamed == created  # the hospitals; the practitioners run as their batch
+    assert _comparable(store.history(STREAMED)) == _comparable(store.history(TRANSACTION))

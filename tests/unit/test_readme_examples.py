@@ -7,9 +7,11 @@ and the kit's plugin against a scratch SQLite store, as the README tells its rea
 
 from __future__ import annotations
 
+import builtins
 import logging
 import re
 import subprocess
+import symtable
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,3 +64,19 @@ def test_readme_block_runs_as_written(
     assert run.returncode == 0, tail
     summary = run.stdout.strip().splitlines()[-1]
     assert re.search(r"\b4\d\d passed", summary) and "failed" not in summary, summary
+
+
+NEEDS_SERVER = [b for b in BLOCKS if b.startswith("# readme: needs")]
+
+
+@pytest.mark.parametrize("block", NEEDS_SERVER, ids=[_id(b) for b in NEEDS_SERVER])
+def test_a_block_that_needs_a_server_stands_alone(block: str) -> None:
+    """A block skipped for its server still runs as written where the server is: it
+    defines or imports every name it uses (none from the blocks before it)."""
+    table = symtable.symtable(block, str(README), "exec")
+    undefined = {
+        s.get_name()
+        for s in table.get_symbols()
+        if s.is_referenced() and not (s.is_assigned() or s.is_imported())
+    } - set(dir(builtins))
+    assert not undefined, f"names from other blocks: {sorted(undefined)}"

@@ -10,14 +10,16 @@
   once at the end). A database lookup needs the indexes, so the streamed run ends at the first
   unit that needs one (a Bundle for ``store.transaction``, a conditional reference not known
   yet) and the rest of that pass goes through ``store.bulk_update`` per ``batch`` (indexes
-  kept up to date). So conditional references are resolved ahead: before the streamed run,
-  those of the files still to read (a scan of their text), and before a later pass those of
-  the deferred Bundles. Resolutions are cached for the load and forgotten for a type as soon
-  as a unit writes that type (all of them when a Bundle runs whole), so a cached answer is
-  the one the database would give at that point (this assumes no other writer meanwhile).
+  kept up to date). So criteria are resolved ahead: before the streamed run, the conditional
+  references and the conditional creates' ``ifNoneExist`` of the files still to read (a scan
+  of their text, :func:`.sources.scan`), and before a later pass the deferred Bundles'.
+  Resolutions are cached for the load and forgotten for a type as soon as a unit writes that
+  type (all of them when a Bundle runs whole), so a cached answer is the one the database
+  would give at that point (this assumes no other writer meanwhile).
 * **Batch creates.** A batch Bundle of plain creates (Synthea's hospital and practitioner
-  information, with ``ifNoneExist``) is streamed too, one piece per entry: its ``ifNoneExist``
-  criteria are looked up before the streamed run (with the indexes), and the loader keeps
+  information, with ``ifNoneExist``) is streamed too, one piece per entry: the ``ifNoneExist``
+  criteria of every such Bundle of the load are looked up before the streamed run (with the
+  indexes; so any number of them, in any order, stream in one run), and the loader keeps
   what it learned true as it creates: a created resource is matched in memory against the
   criteria of its type, from its own index rows, for ``param=[system|]code`` token criteria
   (the identifier criteria such Bundles use); other criteria of that type are forgotten
@@ -41,9 +43,15 @@ from typing import Any
 from helios_persistence import ir
 from helios_persistence.errors import HeliosError, InvalidInput
 from helios_persistence.indexing.rows import TokenRow
-from helios_persistence.loading.sources import Document, Source, read, scan_references
-from helios_persistence.loading.units import Unit, resolve_group, units_of
+from helios_persistence.loading.sources import Document, Source, read, scan
+from helios_persistence.loading.units import (
+    Unit,
+    if_none_exist_criteria,
+    resolve_group,
+    units_of,
+)
 from helios_persistence.parsing import parse
+from helios_persistence.storage.bundles import parse_request_url
 from helios_persistence.storage.types import Create
 from helios_persistence.tenancy import Operation, TenantContext
 
@@ -65,6 +73,8 @@ class Failure:
     order: int = field(default=0, compare=False)  # the input's position in the load
 
     def __str__(self) -> str:
+        if self.message.startswith(self.where):  # (an input error names its place already)
+            return self.message
         return f"{self.where}: {self.message}"
 
 
@@ -195,8 +205,7 @@ class Loader:
                 deferred, self._deferred = self._deferred, []
                 self.report.passes += 1
                 self.report.deferred = max(self.report.deferred, len(deferred))
-                for ref in sorted(frozenset().union(*(d.refs for d in deferred))):
-                    self._resolve(frozenset([ref]))  # all of them, before streaming
+                self._resolve(frozenset().union(*(d.refs for d in deferred)), each=True)
                 self._pass(self._reread(deferred), defer=True)
                 if len(self._deferred) == len(deferred):  # nothing resolved: report them
                     deferred, self._deferred = self._deferred, []
@@ -267,24 +276,33 @@ class Loader:
             elif not streamed and self._ready(unit):
                 streamed = True
                 self._stream(units)
-            elif not streamed and unit.kind == "creates" and looked is not unit:
-                looked = unit
-                self._resolve(frozenset(ref for ref in unit.if_none_exist if ref))
-            elif not streamed and unit.kind == "group" and prefetched != self._epoch:
+            elif not streamed and unit.kind != "bundle" and prefetched != self._epoch:
                 prefetched = self._epoch
                 self._look_ahead()
+            elif not streamed and unit.kind == "creates" and looked is not unit:
+                looked = unit  # (read from stdin, or forgotten since the look-ahead)
+                self._resolve(frozenset(ref for ref in unit.if_none_exist if ref))
             else:
                 self._indexed(units.take(), defer)  # type: ignore[arg-type]
         self._flush()
 
     def _look_ahead(self) -> None:
-        """Resolve the conditional references of the files still to read (found by a scan of
-        their text), so that the streamed run can take them without asking the database."""
+        """Resolve the conditional references and the conditional creates' ``ifNoneExist``
+        criteria of the files still to read (found by a scan of their text), so that the
+        streamed run can take their Bundles, in any order, without asking the database."""
         refs: set[str] = set()
         for source in self._ahead:
-            refs |= scan_references(source)
-        for ref in sorted(refs):
-            self._resolve(frozenset([ref]))
+            found = scan(source)
+            refs |= found.references
+            for url, condition in found.creates:
+                try:
+                    rtype = parse_request_url(url).resource_type
+                    ref = if_none_exist_criteria(str(rtype), condition)
+                except HeliosError:
+                    continue  # (the batch will say what is wrong)
+                if ref is not None:
+                    refs.add(ref)
+        self._resolve(frozenset(refs), each=True)
 
     # -- the streamed run -----------------------------------------------------------------------
     def _ready(self, unit: Unit) -> bool:
@@ -468,9 +486,10 @@ class Loader:
         self._progress()
 
     # -- conditional references -----------------------------------------------------------------
-    def _resolve(self, refs: frozenset[str]) -> str:
+    def _resolve(self, refs: frozenset[str], *, each: bool = False) -> str:
         """Look up the conditional references not known yet: "ok" (each matches one
-        resource), "missing" (one matches nothing) or "error" (several, or bad criteria)."""
+        resource), "missing" (one matches nothing) or "error" (several, or bad criteria);
+        ``each``: look up every one, whatever the others answer (a look-ahead)."""
         todo = [ref for ref in sorted(refs) if ref not in self._cache and ref not in self._absent]
         status = "ok"
         if todo:
@@ -481,8 +500,11 @@ class Loader:
                     try:
                         ids = self.store.op_match(s, rtype, criteria)
                     except HeliosError:
-                        return "error"
-                    if len(ids) > 1:
+                        ids = None
+                    if ids is None or len(ids) > 1:
+                        if each:
+                            status = "error"
+                            continue
                         return "error"
                     if not ids:
                         status = "missing"

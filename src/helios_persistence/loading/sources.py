@@ -21,7 +21,7 @@ from typing import IO, Any
 from helios_persistence.errors import InvalidInput
 from helios_persistence.storage import exact_json
 
-__all__ = ["Document", "Source", "expand", "read", "scan_references"]
+__all__ = ["Document", "Scan", "Source", "expand", "read", "scan"]
 
 #: the file names a folder is searched for (and their ``.gz`` forms)
 SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -29,6 +29,8 @@ _NDJSON = (".ndjson", ".jsonl")
 _GZIP_MAGIC = b"\x1f\x8b"
 #: a conditional reference in JSON text: ``"reference": "Type?criteria"``
 _CONDITIONAL = re.compile(rb'"reference"\s*:\s*("[A-Z][A-Za-z]+\?(?:[^"\\]|\\.)*")')
+#: a Bundle entry's ``"request": {...}`` in JSON text (an object of strings)
+_REQUEST = re.compile(rb'"request"\s*:\s*(\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\})')
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,21 +219,46 @@ def _text(source: Source, line: int, data: bytes) -> str:
         raise InvalidInput(f"{source.name}:{line}: not UTF-8 text ({exc.reason})") from None
 
 
-def scan_references(source: Source) -> set[str]:
-    """The conditional references (``Type?criteria``) in a file's text, found without parsing
-    it (a look-ahead; what is found is checked again when its Bundle is read)."""
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What a look-ahead found in a file's text: its conditional references
+    (``Type?criteria``), and the ``(url, ifNoneExist)`` of its conditional creates."""
+
+    references: frozenset[str] = frozenset()
+    creates: frozenset[tuple[str, str]] = frozenset()
+
+
+def scan(source: Source) -> Scan:
+    """A file's conditional references and conditional creates, found without parsing it
+    (a look-ahead: what is found is checked again when its Bundle is read)."""
     if source.path is None:
-        return set()
+        return Scan()
     try:
         data = source.path.read_bytes()
         if data[:2] == _GZIP_MAGIC:
             data = gzip.decompress(data)
     except (OSError, EOFError):
-        return set()
-    found = set()
+        return Scan()
+    references = set()
     for match in _CONDITIONAL.finditer(data):
         try:
-            found.add(json.loads(match.group(1)))
+            references.add(json.loads(match.group(1)))
         except ValueError:
             continue
-    return found
+    creates = set()
+    if b'"ifNoneExist"' in data:
+        for match in _REQUEST.finditer(data):
+            try:
+                request = json.loads(match.group(1))
+            except ValueError:
+                continue
+            method, url = request.get("method"), request.get("url")
+            condition = request.get("ifNoneExist")
+            if (
+                type(method) is str
+                and method.upper() == "POST"
+                and type(url) is str
+                and type(condition) is str
+            ):
+                creates.add((url, condition))
+    return Scan(frozenset(references), frozenset(creates))

@@ -43,7 +43,7 @@ from helios_persistence.storage.bundles import (
 )
 from helios_persistence.storage.types import Create
 
-__all__ = ["Unit", "conditional_references", "units_of"]
+__all__ = ["Unit", "conditional_references", "if_none_exist_criteria", "units_of"]
 
 
 @dataclass
@@ -184,22 +184,29 @@ def _as_creates(document: Document, bundle: dict[str, Any]) -> Unit | None:
     for e in entries:
         if e.method != "POST" or _local_references(e.resource):
             return None
-        rtype = str(e.url.resource_type)
-        condition = e.if_none_exist
-        if condition is not None:
-            condition = condition.lstrip("?")
-            head, sep, rest = condition.partition("?")
-            if sep and head == rtype:  # the ``Type?criteria`` form
-                condition = rest
-            elif sep:
-                return None  # (another type's criteria: the batch says what is wrong)
+        try:
+            condition = if_none_exist_criteria(str(e.url.resource_type), e.if_none_exist)
+        except InvalidInput:
+            return None  # (another type's criteria: the batch says what is wrong)
         resources.append(e.resource)
         labels.append(f"Bundle.entry[{e.index}]")
-        criteria.append(f"{rtype}?{condition}" if condition else None)
+        criteria.append(condition)
     return Unit(
         document, "creates", resources, labels, bundle,
         creates=[True] * len(resources), if_none_exist=criteria,
     )  # fmt: skip
+
+
+def if_none_exist_criteria(rtype: str, condition: str | None) -> str | None:
+    """A create's ``ifNoneExist`` (``criteria``, or the ``Type?criteria`` form) as
+    ``Type?criteria``; None when there are none; :class:`InvalidInput` for another type's."""
+    condition = (condition or "").lstrip("?")
+    head, sep, rest = condition.partition("?")
+    if sep and head == rtype:
+        condition = rest
+    elif sep:
+        raise InvalidInput(f"ifNoneExist {condition!r} is not {rtype} criteria")
+    return f"{rtype}?{condition}" if condition else None
 
 
 def _local_references(value: Any) -> bool:

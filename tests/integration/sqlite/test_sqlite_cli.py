@@ -89,6 +89,8 @@ def test_user_mistakes_exit_2_with_a_message_and_no_traceback(
     assert not (tmp_path / "gne.db").exists()  # read-only commands create nothing
     assert main(["--debug", *argv]) == 2
     assert "Traceback" in capsys.readouterr().err
+    assert main([*argv, "--debug"]) == 2  # after the command too, as the message suggests
+    assert "Traceback" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 import helios_persistence as hp
 from helios_persistence.cli import main
 from helios_persistence.generator import generate
@@ -55,3 +57,11 @@ def test_cli_load_keeps_decimal_digits(tmp_path: Path) -> None:
     with hp.open_store(store_url) as store:
         assert '"value":1.50' in (store.read(ctx, "Observation", "n1").json or "")
         assert '"value":20.0' in (store.read(ctx, "Observation", "b1").json or "")
+
+
+def test_a_bad_line_is_named_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ndjson = tmp_path / "bad.ndjson"
+    ndjson.write_text('{"resourceType":"Patient","id":"a"}\n{oops\n', encoding="utf-8")
+    assert main(["load", str(ndjson), "--store", f"sqlite:///{tmp_path / 's.db'}"]) == 2
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert line.startswith(f"error: {ndjson}:2:") and line.count(str(ndjson)) == 1

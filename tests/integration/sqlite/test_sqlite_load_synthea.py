@@ -57,41 +57,49 @@ def _check(store: Any, patients: list[dict[str, Any]]) -> None:
         assert store.read(CTX, rtype, rid).resource["resourceType"] == "Organization"
 
 
-def test_three_patients_before_the_bundles_they_reference(tmp_path: Path) -> None:
-    """Always run: three real patients, then the information Bundles cut down to the
-    entries those patients reference (the whole ones take minutes)."""
+@pytest.mark.parametrize("information_first", [False, True])
+def test_three_patients_and_the_bundles_they_reference(
+    tmp_path: Path, information_first: bool
+) -> None:
+    """Always run: three real patients, before or after the information Bundles cut down to
+    the entries those patients reference and a few others (the whole ones take minutes).
+    Every Bundle is streamed: the information Bundles' criteria are read ahead."""
     shared, patients = _files()
     chosen = [json.loads(p.read_text(encoding="utf-8")) for p in patients[:3]]
     wanted = set().union(*(conditional_references(b) for b in chosen))
     paths = []
-    information = 0  # entries of the cut information Bundles (streamed too)
     for i, bundle in enumerate(chosen):
         paths.append(tmp_path / f"{i}.json")
         paths[-1].write_text(json.dumps(bundle), encoding="utf-8")
+    kept: list[dict[str, Any]] = []  # entries of the cut information Bundles
+    information = []
     for path in shared:
         bundle = json.loads(path.read_text(encoding="utf-8"))
-        bundle["entry"] = [
-            e
-            for e in bundle["entry"]
-            if f"{e['request']['url']}?{e['request'].get('ifNoneExist')}" in wanted
-        ]
-        information += len(bundle["entry"])
-        paths.append(tmp_path / path.name)
-        paths[-1].write_text(json.dumps(bundle), encoding="utf-8")
+        others = [e for e in bundle["entry"] if _criteria(e) not in wanted][:5]
+        bundle["entry"] = [e for e in bundle["entry"] if _criteria(e) in wanted] + others
+        kept += bundle["entry"]
+        information.append(tmp_path / path.name)
+        information[-1].write_text(json.dumps(bundle), encoding="utf-8")
+    paths = information + paths if information_first else paths + information
     url = f"sqlite:///{tmp_path / 'synthea.db'}"
     with hp.open_store(url) as store:
         report = Loader(store, CTX).load(expand([str(p) for p in paths]))
         assert not report.failures
-        assert report.deferred == 3 and report.passes == 2
-        assert report.streamed == sum(len(b["entry"]) for b in chosen) + information
+        assert (report.deferred, report.passes) == ((0, 1) if information_first else (3, 2))
+        assert report.streamed == sum(len(b["entry"]) for b in chosen) + len(kept)
         _check(store, chosen)
-        again = Loader(store, CTX).load(expand([str(p) for p in paths[len(chosen) :]]))
-        assert not again.failures and again.resources == information
-        assert again.streamed == 0  # every entry's ifNoneExist matches: nothing created
+        again = Loader(store, CTX).load(expand([str(p) for p in information]))
+        assert not again.failures and again.resources == len(kept)
+        roles = sum(e["request"]["url"] == "PractitionerRole" for e in kept)  # no criteria
+        assert again.streamed == roles  # every other entry's ifNoneExist matches
         for rtype in ("Practitioner", "Organization", "Location"):
             assert store.search(CTX, f"{rtype}?_summary=count").total == sum(
-                ref.startswith(f"{rtype}?") for ref in wanted
+                e["request"]["url"] == rtype for e in kept
             )
+
+
+def _criteria(entry: dict[str, Any]) -> str:
+    return f"{entry['request']['url']}?{entry['request'].get('ifNoneExist')}"
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from helios_persistence.errors import InvalidInput
 from helios_persistence.loading import Source, expand, read
+from helios_persistence.loading.sources import scan
 
 RESOURCE = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Łukasiewicz"}]}
 
@@ -135,3 +136,49 @@ def test_progress_reaches_the_file_size(tmp_path: Path) -> None:
     seen: list[int] = []
     assert len(list(read(Source(str(path), path), on_bytes=seen.append))) == 500
     assert seen == sorted(seen) and seen[-1] == path.stat().st_size
+
+
+requests = st.lists(
+    st.fixed_dictionaries(
+        {
+            "method": st.sampled_from(["POST", "post", "PUT"]),
+            "url": st.one_of(st.sampled_from(["Practitioner", "Organization"]), st.text()),
+        },
+        optional={"ifNoneExist": st.text(), "ifMatch": st.text(max_size=5)},
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    requests=requests,
+    indent=st.sampled_from([None, 2]),
+    ensure_ascii=st.booleans(),
+    gz=st.booleans(),
+)
+def test_a_scan_finds_the_conditional_creates_a_parse_finds(
+    tmp_path_factory: pytest.TempPathFactory,
+    requests: list[dict[str, str]],
+    indent: int | None,
+    ensure_ascii: bool,
+    gz: bool,
+) -> None:
+    """The look-ahead's scan of a file's text finds the ``(url, ifNoneExist)`` of exactly the
+    POST entries that have both, whatever their strings hold (braces, quotes, escapes)."""
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"resource": {"resourceType": "Basic", "note": r["url"]}, "request": r}
+            for r in requests
+        ],
+    }
+    path = tmp_path_factory.mktemp("scan") / "bundle.json"
+    _write(path, json.dumps(bundle, indent=indent, ensure_ascii=ensure_ascii), gz)
+    expected = {
+        (r["url"], r["ifNoneExist"])
+        for r in requests
+        if r["method"].upper() == "POST" and "ifNoneExist" in r
+    }
+    assert scan(Source(str(path), path)).creates == expected
