@@ -3,7 +3,7 @@ only InvalidSearch may escape parse + compile, and no value may reach the compil
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 
 try:
     from tests.property.support import examples, fuzz_target
@@ -15,6 +15,8 @@ fuzz = fuzz_target("fuzz_compile")
 
 @examples(300)
 @given(fuzz.query_inputs())
+# a reference's type inside the searched type's Cypher label (a registry name, not a value)
+@example("QuestionnaireResponse?questionnaire=http://example.org/,Questionnaire/q1")
 def test_parse_and_compile_fuzz(text: str) -> None:
     fuzz.check(text)
 
