@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlglot import exp
 
+from helios_persistence.views.unnest import plain_json_each
+
 __all__ = ["text_prefilters"]
 
 #: names JSON text holds as they are (a name with a quote or backslash is not tested)
@@ -33,14 +35,10 @@ _NEEDLE = 8
 
 def _required_member(join: exp.Expr) -> str | None:
     """The top-level member a plain ``CROSS JOIN json_each(r.json -> '$.name...')`` walks."""
-    table = join.this
-    if join.args.get("kind") != "CROSS" or join.args.get("on") is not None:
+    found = plain_json_each(join)
+    if found is None:
         return None
-    if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Anonymous):
-        return None
-    if table.this.name.lower() != "json_each" or len(table.this.expressions) != 1:
-        return None
-    source = table.this.expressions[0]
+    source = found[1]
     if not isinstance(source, exp.JSONExtract) or not isinstance(source.expression, exp.JSONPath):
         return None
     reads = source.this

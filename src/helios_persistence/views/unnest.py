@@ -23,7 +23,7 @@ from sqlglot import exp
 __all__ = ["unnest_query"]
 
 
-def _elements(join: exp.Expr) -> tuple[str, exp.Expr] | None:
+def plain_json_each(join: exp.Expr) -> tuple[str, exp.Expr] | None:
     """``(alias, source)`` of a plain ``CROSS JOIN json_each(source) AS alias``."""
     table = join.this
     if join.args.get("kind") != "CROSS" or join.args.get("on") is not None:
@@ -46,7 +46,7 @@ def unnest_query(
     join is not a plain ``forEach``."""
     levels: list[tuple[str, exp.Expr]] = []
     for join in joins:
-        found = _elements(join)
+        found = plain_json_each(join)
         if found is None:
             break
         levels.append(found)
