@@ -18,6 +18,24 @@ STREAMED = TenantContext.for_tenant("by-loader")
 PATIENT = "urn:uuid:0b3f5c1e-8c1a-4a43-9d6b-4b0b9a6c0d11"
 OBSERVATION = "urn:uuid:7d2e9a50-3f7b-4c1e-9a44-2c1f0e6b8a21"
 
+
+def _observation(performer: str, **values: Any) -> dict[str, Any]:
+    """A POSTed Observation entry of the patient, performed by ``performer``."""
+    resource = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": PATIENT},
+        "performer": [{"reference": performer}],
+        **values,
+    }
+    return {
+        "fullUrl": OBSERVATION,
+        "resource": resource,
+        "request": {"method": "POST", "url": "Observation"},
+    }
+
+
 BUNDLE = {
     "resourceType": "Bundle",
     "type": "transaction",
@@ -41,18 +59,10 @@ BUNDLE = {
             },
             "request": {"method": "POST", "url": "Patient"},
         },
-        {
-            "fullUrl": OBSERVATION,
-            "resource": {
-                "resourceType": "Observation",
-                "status": "final",
-                "code": {"text": "x"},
-                "subject": {"reference": PATIENT},
-                "performer": [{"reference": "http://example.org/fhir/Practitioner/pr1"}],
-                "valueQuantity": {"value": 9007199254740993, "unit": "1"},
-            },
-            "request": {"method": "POST", "url": "Observation"},
-        },
+        _observation(
+            "http://example.org/fhir/Practitioner/pr1",
+            valueQuantity={"value": 9007199254740993, "unit": "1"},
+        ),
         {
             "resource": {
                 "resourceType": "Patient",
@@ -212,17 +222,7 @@ PATIENTS = {
             },
             "request": {"method": "POST", "url": "Patient"},
         },
-        {
-            "fullUrl": OBSERVATION,
-            "resource": {
-                "resourceType": "Observation",
-                "status": "final",
-                "code": {"text": "x"},
-                "subject": {"reference": PATIENT},
-                "performer": [{"reference": "Practitioner?identifier=urn:npi|2"}],
-            },
-            "request": {"method": "POST", "url": "Observation"},
-        },
+        _observation("Practitioner?identifier=urn:npi|2"),
     ],
 }
 INFORMATION = {"H": HOSPITALS, "P": PRACTITIONERS, "T": PATIENTS}
