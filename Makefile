@@ -18,7 +18,7 @@ demo: $(STAMP)
 # tests marked slow (whole Synthea loads and exports, every example round-tripped) run with
 # `make test-slow`; PYTEST_ARGS="-m slow" or "-m ''" overrides the selection
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" --durations=25 $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)

@@ -73,13 +73,39 @@ def _postgres(tmp: Any, **kw: Any) -> Any:
             databases = [name for name in databases if name.startswith(tenancy.prefix)]
         close()
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-            for name in databases:
-                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                conn.execute(drop.format(sql.Identifier(name)))
+            # the store's schema and, under schema tenancy, its tenants' ``<schema>_t_…`` ones
+            rows = conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname = %s OR starts_with(nspname, %s)",
+                (schema, f"{schema}_t_"),
+            ).fetchall()
+            for (name,) in rows:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+        _drop_at_exit(url, databases)
 
     store.close = close_and_drop
     return store
+
+
+#: tenant databases to drop when the process ends: each ``DROP DATABASE`` waits for a
+#: checkpoint (2–30 s when the server has written much since the last one), so the drops wait
+#: until the end, where the first one's checkpoint leaves the others little to flush
+_DATABASES_TO_DROP: list[tuple[str, str]] = []
+
+
+def _drop_at_exit(url: str, databases: list[str]) -> None:
+    if not _DATABASES_TO_DROP and databases:
+        atexit.register(_drop_databases)
+    _DATABASES_TO_DROP.extend((url, name) for name in databases)
+
+
+def _drop_databases() -> None:
+    import psycopg
+    from psycopg import sql
+
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+    for url, name in _DATABASES_TO_DROP:
+        with contextlib.suppress(psycopg.Error), psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(drop.format(sql.Identifier(name)))
 
 
 #: one index per test process (creating an index costs more than a whole small test); each

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
+import itertools
 import json
 import os
 import sys
@@ -94,7 +96,8 @@ def loaded_stores(
     *,
     slow: bool = False,
 ) -> Iterator[list[tuple[str, Any, Any, Evaluator]]]:
-    """A fresh store per available backend with ``world`` written to it, and the evaluator
+    """An empty store per available backend (a fresh one, or fresh tenants of one reused
+    across examples: ``_REUSED``) with ``world`` written to it, and the evaluator
     over the resources as that store returned them: ``[(name, store, ctx, evaluator)]``.
 
     A world is a list of resources, or ``{"resources", "updates", "deletes"}``: resources are
@@ -103,8 +106,9 @@ def loaded_stores(
     limits the backends to those dialects."""
     if isinstance(world, list):
         world = {"resources": world}
-    ctx = TenantContext.for_tenant("property")
-    noise = TenantContext.for_tenant("property-noise")
+    example = next(_EXAMPLE)
+    ctx = TenantContext.for_tenant(f"property-{example}")
+    noise = TenantContext.for_tenant(f"property-noise-{example}")
     loaded: list[tuple[str, Any, Any, Evaluator]] = []
     stores: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,8 +122,10 @@ def loaded_stores(
                     continue
                 directory = Path(tmp) / backend.name
                 directory.mkdir()
-                store = backend.open(directory, registry=REGISTRY)
-                stores.append(store)
+                store = _reused(backend)
+                if store is None:
+                    store = backend.open(directory, registry=REGISTRY)
+                    stores.append(store)
                 evaluator = load_world(store, ctx, world, registry=REGISTRY)
                 for resource in world["resources"]:
                     store.update(noise, resource)
@@ -128,6 +134,26 @@ def loaded_stores(
         finally:
             for store in stores:
                 store.close()
+
+
+#: each example writes into tenants of its own (so a store kept open across examples starts
+#: every example empty, as a fresh store would)
+_EXAMPLE = itertools.count()
+#: backends whose fresh store costs a schema's DDL (PostgreSQL: ≈ 0.3 s, more than most
+#: examples): one store per process, closed (and its schema dropped) at exit
+_REUSED = ("postgres",)
+_reused_stores: dict[str, Any] = {}
+
+
+def _reused(backend: Backend) -> Any:
+    """The process's open store of ``backend`` if it is one of ``_REUSED``, else None."""
+    if backend.name not in _REUSED:
+        return None
+    store = _reused_stores.get(backend.name)
+    if store is None:
+        store = _reused_stores[backend.name] = backend.open(None, registry=REGISTRY)
+        atexit.register(store.close)
+    return store
 
 
 def _inverted_dates(world: dict[str, Any]) -> bool:

@@ -48,22 +48,39 @@ def test_readme_block_runs_as_written(
     if first.startswith("# readme: needs"):
         pytest.skip(first.removeprefix("# readme: "))
     monkeypatch.chdir(tmp_path)
-    test_file = re.fullmatch(r"# (test_\w+\.py)", first)
-    if test_file is None:
+    if re.fullmatch(r"# (test_\w+\.py)", first) is None:
         exec(compile(block, str(README), "exec"), {"__name__": "readme"})
         return
-    (tmp_path / test_file.group(1)).write_text(block, encoding="utf-8")
+    # the token cases and the hypothesis test here; every case under ``make test-slow``
+    # (``tests/unit/test_testing_kit.py`` runs the plugin's whole suite on PostgreSQL)
+    summary = _run_test_file(block, tmp_path, "-k", "token or test_answers_like_the_reference")
+    passed = re.search(r"\b(\d+) passed", summary)
+    assert passed and int(passed.group(1)) >= 20 and "deselected" in summary, summary
+    assert "failed" not in summary and "error" not in summary, summary
+
+
+@pytest.mark.slow
+def test_readme_test_file_runs_every_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (block,) = [b for b in BLOCKS if re.fullmatch(r"# (test_\w+\.py)", b.splitlines()[0])]
+    monkeypatch.chdir(tmp_path)
+    summary = _run_test_file(block, tmp_path)
+    assert re.search(r"\b4\d\d passed", summary) and "failed" not in summary, summary
+
+
+def _run_test_file(block: str, tmp_path: Path, *selection: str) -> str:
+    """Save ``block`` under the name its first line gives and run it as the README says
+    (pytest with the kit's plugin, a scratch SQLite store): pytest's summary line."""
+    name = block.splitlines()[0].removeprefix("# ")
+    (tmp_path / name).write_text(block, encoding="utf-8")
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "helios_persistence.testing.plugin",
-         test_file.group(1), "--helios-store",
-         f"sqlite:///{tmp_path}/scratch.db", "-q", "-p", "no:cacheprovider",
-         "--rootdir", str(tmp_path)],
+         name, "--helios-store", f"sqlite:///{tmp_path}/scratch.db", "-q",
+         "-p", "no:cacheprovider", "--rootdir", str(tmp_path), *selection],
         cwd=tmp_path, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     tail = run.stdout[-3000:] + run.stderr[-2000:]
     assert run.returncode == 0, tail
-    summary = run.stdout.strip().splitlines()[-1]
-    assert re.search(r"\b4\d\d passed", summary) and "failed" not in summary, summary
+    return run.stdout.strip().splitlines()[-1]
 
 
 NEEDS_SERVER = [b for b in BLOCKS if b.startswith("# readme: needs")]
