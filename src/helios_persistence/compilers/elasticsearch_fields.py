@@ -17,12 +17,14 @@ from itertools import combinations
 
 __all__ = [
     "SEP",
+    "canonical_field",
     "date_field",
     "date_sort_field",
     "key",
     "number_field",
     "reference_keys",
     "sort_field",
+    "text_field",
 ]
 
 #: the separator of the parts of a key
@@ -40,6 +42,16 @@ def date_field(param: str) -> str:
 
 def number_field(param: str) -> str:
     return f"n.{param}"
+
+
+def canonical_field(param: str) -> str:
+    """The UCUM canonical value of a parameter's only quantity (its value is ``n.<param>``)."""
+    return f"nc.{param}"
+
+
+def text_field(param: str) -> str:
+    """The stems of a parameter's only text value (``:text-advanced``; several: ``ptext``)."""
+    return f"pt.{param}"
 
 
 def sort_field(param: str) -> str:
