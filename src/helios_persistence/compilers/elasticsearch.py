@@ -9,8 +9,9 @@ the store runs it), so no compiled query can read another tenant's documents.
 * Parameter matches are ``term``/``prefix``/``wildcard``/``terms`` queries on keyword keys
   (``<param>␟<value>``), ``range`` queries on ``d.<param>`` (``long_range``: each prefix of
   :mod:`helios_persistence.prefixes` is one relation, ``within`` or ``intersects``) and
-  ``n.<param>`` (doubles, bounds moved as the SQL dialects move them), and ``nested`` queries
-  for quantities, composites and ``:text-advanced``.
+  ``n.<param>`` (doubles, bounds moved as the SQL dialects move them); quantities,
+  composites and ``:text-advanced`` test a parameter's only value in plain fields or one of
+  its several values in ``nested`` documents (a ``should`` of both).
 * Full text (``_text``, ``_content``, ``:text-advanced``): :mod:`.elasticsearch_text`.
 * ``_sort``: per-parameter sort fields (``mode`` min ascending, max descending, missing
   last), then type and id; every page continues with ``search_after`` (the cursor is the last

@@ -7,7 +7,8 @@ is one equality or prefix test become **keys** in shared keyword fields: ``<para
 values and a test on one row is one term, prefix or wildcard query. Ranges keep one field per
 parameter (``d.<param>``: ``long_range`` of microseconds; ``n.<param>``: ``double``), as do
 the sort keys (``sk.<param>``, ``sd.<param>``). Rows whose test combines several fields of
-the same repetition are ``nested`` (quantities, composites, per-value text).
+the same repetition (quantities, composites, per-value text) are plain fields when the
+parameter has one such row in the resource, else ``nested`` documents.
 """
 
 from __future__ import annotations
