@@ -29,7 +29,9 @@ class FakeClient:
         self.refreshes: list[str] = []
         self.fail_requests = fail_requests
 
-    def bulk(self, body: bytes, refresh: str, require_alias: bool) -> dict[str, Any]:
+    def bulk(
+        self, body: bytes, refresh: str, require_alias: bool, filter_path: str
+    ) -> dict[str, Any]:
         from elasticsearch import ConnectionError
 
         self.refreshes.append(refresh)
@@ -102,7 +104,9 @@ def test_a_refused_request_reports_its_items() -> None:
     from elasticsearch import ApiError
 
     class Refusing(FakeClient):
-        def bulk(self, body: bytes, refresh: str, require_alias: bool) -> dict[str, Any]:
+        def bulk(
+            self, body: bytes, refresh: str, require_alias: bool, filter_path: str
+        ) -> dict[str, Any]:
             meta = ApiResponseMeta(413, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "h", 1))
             raise ApiError("too large", meta, {})
 

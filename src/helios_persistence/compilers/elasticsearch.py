@@ -9,8 +9,9 @@ the store runs it), so no compiled query can read another tenant's documents.
 * Parameter matches are ``term``/``prefix``/``wildcard``/``terms`` queries on keyword keys
   (``<param>␟<value>``), ``range`` queries on ``d.<param>`` (``long_range``: each prefix of
   :mod:`helios_persistence.prefixes` is one relation, ``within`` or ``intersects``) and
-  ``n.<param>`` (doubles, bounds moved as the SQL dialects move them), and ``nested`` queries
-  for quantities, composites and ``:text-advanced``.
+  ``n.<param>`` (doubles, bounds moved as the SQL dialects move them); quantities,
+  composites and ``:text-advanced`` test a parameter's only value in plain fields or one of
+  its several values in ``nested`` documents (a ``should`` of both).
 * Full text (``_text``, ``_content``, ``:text-advanced``): :mod:`.elasticsearch_text`.
 * ``_sort``: per-parameter sort fields (``mode`` min ascending, max descending, missing
   last), then type and id; every page continues with ``search_after`` (the cursor is the last
@@ -32,6 +33,7 @@ from typing import Any, ClassVar
 from helios_persistence import ir, prefixes
 from helios_persistence.compilers.base import BaseCompiler, Recipe, Template, decode_cursor
 from helios_persistence.compilers.elasticsearch_fields import (
+    canonical_field,
     date_field,
     date_sort_field,
     identifier_key,
@@ -41,6 +43,7 @@ from helios_persistence.compilers.elasticsearch_fields import (
     reference_key,
     sort_field,
     target_key,
+    text_field,
 )
 from helios_persistence.compilers.elasticsearch_text import MATCH_NONE, text_query, unsupported_near
 from helios_persistence.compilers.sql_predicates import SQLPredicates
@@ -317,7 +320,36 @@ class ElasticsearchCompiler(BaseCompiler):
     def visit_NumberMatch(self, node: ir.NumberMatch) -> Any:
         return self.number_range(number_field(node.param), node, ("value", "low", "high"))
 
-    def visit_QuantityMatch(self, node: ir.QuantityMatch, path: str = "qty") -> Any:
+    def visit_QuantityMatch(self, node: ir.QuantityMatch) -> Any:
+        """A parameter's only quantity is in plain fields, several are ``qty`` documents."""
+        return _bool("should", [self.quantity(node), self.nested_quantity(node, "qty")])
+
+    def quantity(self, node: ir.QuantityMatch) -> Any:
+        """A match of the parameter's only quantity: ``n.<param>`` (every value of the
+        parameter: a search naming the value alone matches any of them, as it must) and
+        the ``q_*`` keys (only for a parameter's only quantity)."""
+        p = node.param
+        written: list[Any] = [self.number_range(number_field(p), node, ("value", "low", "high"))]
+        if node.system is not None:
+            written.append({"term": {"q_s": self.value(node, "system", lambda v: key(p, v))}})
+        if node.code is not None and node.system is not None:
+            written.append({"term": {"q_c": self.value(node, "code", lambda v: key(p, v))}})
+        elif node.code is not None:
+            code = self.value(node, "code", lambda v: key(p, v))
+            written.append(_bool("should", [{"term": {"q_c": code}},
+                                            {"term": {"q_u": code}}]))  # fmt: skip
+        match: Any = _bool("filter", written)
+        if node.canonical_unit is not None:
+            canonical = _bool("filter", [
+                {"term": {"q_cu": self.value(node, "canonical_unit", lambda v: key(p, v))}},
+                self.number_range(canonical_field(p), node,
+                                  ("canonical_value", "canonical_low", "canonical_high")),
+            ])  # fmt: skip
+            match = _bool("should", [canonical, match])
+        return match
+
+    def nested_quantity(self, node: ir.QuantityMatch, path: str) -> Any:
+        """A match of one of the ``path`` nested quantities (a parameter's several)."""
         written: list[Any] = [self.number_range(f"{path}.v", node, ("value", "low", "high"))]
         if node.system is not None:
             written.append({"term": {f"{path}.s": self.value(node, "system")}})
@@ -370,25 +402,35 @@ class ElasticsearchCompiler(BaseCompiler):
         return _bool("must_not", [present]) if node.missing else present
 
     def visit_Composite(self, node: ir.Composite) -> Any:
+        """A parameter's only composite repetition is in plain fields (its components
+        named ``<param>$<i>``), several are ``comp`` documents."""
+        single = [self.component(c) for c in node.components]
         clauses: list[Any] = [{"term": {"comp.p": self.const(node.param)}}]
-        for component in node.components:
-            clauses.append(self.component(component))
-        return {"nested": {"path": "comp", "query": _bool("filter", clauses)}}
+        clauses.extend(self.component(c, nested=True) for c in node.components)
+        repeated = {"nested": {"path": "comp", "query": _bool("filter", clauses)}}
+        return _bool("should", [_bool("filter", single), repeated])
 
-    def component(self, node: ir.Node) -> Any:
-        """A component match inside the ``comp`` nested document (its fields under ``comp``)."""
+    def component(self, node: ir.Node, nested: bool = False) -> Any:
+        """A component match, in the document or (``nested``) inside a ``comp`` document
+        (its fields under ``comp``; a quantity there is in plain fields, or, written by
+        mapping version 1, a ``comp.qty`` document)."""
         if isinstance(node, ir.QuantityMatch):
-            return self.visit_QuantityMatch(node, path="comp.qty")
+            if not nested:
+                return self.quantity(node)
+            plain = _prefixed(self.quantity(node), "comp.")
+            return _bool("should", [plain, self.nested_quantity(node, "comp.qty")])
         inner = self.visit(node)
-        return _prefixed(inner, "comp.")
+        return _prefixed(inner, "comp.") if nested else inner
 
     def visit_Text(self, node: ir.Text) -> Any:
         if node.param is None:
             field = "narrative" if node.kind is ir.TextKind.NARRATIVE else "content"
             return self.value(node, "query", lambda q: text_query(q.tree, field))
+        # a parameter's only text value is in pt.<param>, several are ptext documents
+        single = self.value(node, "query", lambda q: text_query(q.tree, text_field(node.param)))
         query = self.value(node, "query", lambda q: text_query(q.tree, "ptext.w"))
         inner = _bool("filter", [{"term": {"ptext.p": self.const(node.param)}}, query])
-        return {"nested": {"path": "ptext", "query": inner}}
+        return _bool("should", [single, {"nested": {"path": "ptext", "query": inner}}])
 
 
 def _double_bound(pick: Callable[[Decimal], Decimal], op: str) -> Callable[[Decimal], Any]:
@@ -402,7 +444,8 @@ def _sys(value: str | None) -> str:
 
 #: the fields a component query names (renamed under ``comp.``)
 _COMPONENT_FIELDS = ("str", "strx", "tok_c", "tok_sc", "tok_s", "tok_t", "tok_ot", "ref", "uri",
-                     "params")  # fmt: skip
+                     "params", "q_s", "q_c", "q_u", "q_cu")  # fmt: skip
+_RANGE_FIELDS = ("d.", "n.", "nc.")
 
 
 def _prefixed(query: Any, prefix: str) -> Any:
@@ -415,7 +458,7 @@ def _prefixed(query: Any, prefix: str) -> Any:
     for name, value in query.items():
         if name in ("term", "terms", "prefix", "wildcard", "range") and isinstance(value, dict):
             out[name] = {
-                (prefix + f if f in _COMPONENT_FIELDS or f.startswith(("d.", "n.")) else f): v
+                (prefix + f if f in _COMPONENT_FIELDS or f.startswith(_RANGE_FIELDS) else f): v
                 for f, v in value.items()
             }
         else:

@@ -7,7 +7,8 @@ is one equality or prefix test become **keys** in shared keyword fields: ``<para
 values and a test on one row is one term, prefix or wildcard query. Ranges keep one field per
 parameter (``d.<param>``: ``long_range`` of microseconds; ``n.<param>``: ``double``), as do
 the sort keys (``sk.<param>``, ``sd.<param>``). Rows whose test combines several fields of
-the same repetition are ``nested`` (quantities, composites, per-value text).
+the same repetition (quantities, composites, per-value text) are plain fields when the
+parameter has one such row in the resource, else ``nested`` documents.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from itertools import combinations
 
 __all__ = [
     "SEP",
+    "canonical_field",
     "date_field",
     "date_sort_field",
     "key",
     "number_field",
     "reference_keys",
     "sort_field",
+    "text_field",
 ]
 
 #: the separator of the parts of a key
@@ -40,6 +43,16 @@ def date_field(param: str) -> str:
 
 def number_field(param: str) -> str:
     return f"n.{param}"
+
+
+def canonical_field(param: str) -> str:
+    """The UCUM canonical value of a parameter's only quantity (its value is ``n.<param>``)."""
+    return f"nc.{param}"
+
+
+def text_field(param: str) -> str:
+    """The stems of a parameter's only text value (``:text-advanced``; several: ``ptext``)."""
+    return f"pt.{param}"
 
 
 def sort_field(param: str) -> str:

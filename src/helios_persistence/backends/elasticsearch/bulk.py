@@ -27,6 +27,8 @@ __all__ = ["BulkLimits", "BulkOutcome", "Operation", "Pipeline", "write"]
 
 #: item statuses worth retrying (rejected for load, or a shard briefly unavailable)
 _RETRY = {429, 502, 503, 504}
+#: what a bulk response keeps of each item (``filter_path``: the server answers less)
+_ITEM_FIELDS = "items.*.status,items.*.error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,8 @@ def write(
             body = b"".join(op.lines(index) for op in batch)
             try:
                 # (require_alias: a deleted index is an error, never auto-created unmapped)
-                response = client.bulk(body=body, refresh=refresh, require_alias=True)
+                response = client.bulk(body=body, refresh=refresh, require_alias=True,
+                                       filter_path=_ITEM_FIELDS)  # fmt: skip
             except ConnectionTimeout as exc:
                 if attempt == limits.retries:
                     raise QueryTimeout(f"Elasticsearch bulk request timed out: {exc}") from None

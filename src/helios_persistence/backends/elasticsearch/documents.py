@@ -17,6 +17,7 @@ from typing import Any
 
 from helios_persistence.compilers.elasticsearch_fields import (
     SEP,
+    canonical_field,
     date_field,
     date_sort_field,
     identifier_key,
@@ -25,6 +26,7 @@ from helios_persistence.compilers.elasticsearch_fields import (
     reference_keys,
     sort_field,
     target_key,
+    text_field,
 )
 from helios_persistence.indexing import (
     CompositeRow,
@@ -96,7 +98,7 @@ class _Fields:
                 fields[date_sort_field(p)].append(row.low)
                 fields[date_sort_field(p, high=True)].append(row.high)
         elif kind is QuantityRow:
-            self._quantity(row, p)
+            self.quantity(row, p, single=True)  # (a component's: one value per repetition)
         elif kind is NumberRow:
             value = _double(row.value)
             if value is not None:
@@ -122,20 +124,34 @@ class _Fields:
             ot = key(p, _sys(row.type_system), _sys(row.type_code), _sys(code))
             fields["tok_ot"].append(ot)
 
-    def _quantity(self, row: QuantityRow, p: str) -> None:
+    def quantity(self, row: QuantityRow, p: str, single: bool) -> None:
+        """A quantity: its value in ``n.<p>``, its parts as keys of the ``q_*`` fields when
+        it is the parameter's only quantity here (one value: the parts cannot mix with
+        another's), else one ``qty`` nested document."""
+        fields = self.fields
         value = _double(row.value)
+        if value is not None:
+            fields[number_field(p)].append(value)
+        canonical = _double(row.canonical_value)
+        if canonical is None or row.canonical_unit is None:
+            canonical = None
+        if single:
+            for name, part in (("q_s", row.system), ("q_c", row.code), ("q_u", row.unit)):
+                if part is not None:
+                    fields[name].append(f"{p}{SEP}{part}")
+            if canonical is not None:
+                fields["q_cu"].append(f"{p}{SEP}{row.canonical_unit}")
+                fields[canonical_field(p)].append(canonical)
+            return
         nested: dict[str, Any] = {"p": p}
         if value is not None:
             nested["v"] = value
         for name, part in (("s", row.system), ("c", row.code), ("u", row.unit)):
             if part is not None:
                 nested[name] = part
-        canonical = _double(row.canonical_value)
-        if canonical is not None and row.canonical_unit is not None:
+        if canonical is not None:
             nested["cv"], nested["cu"] = canonical, row.canonical_unit
-        self.fields["qty"].append(nested)
-        if value is not None:
-            self.fields[number_field(p)].append(value)
+        fields["qty"].append(nested)
 
     def _reference(self, row: ReferenceRow, p: str, sort: bool) -> None:
         fields = self.fields
@@ -165,33 +181,64 @@ class _Fields:
             del fields["ref"]  # (a reference with no part: no key, as before)
 
 
+def _counts(rows: Any) -> dict[tuple[type, str], int]:
+    """How many quantity, composite and text rows each parameter has."""
+    counts: dict[tuple[type, str], int] = defaultdict(int)
+    for row in rows:
+        kind = type(row)
+        if kind is QuantityRow or kind is CompositeRow:
+            counts[(kind, row.param)] += 1
+        elif (kind is TokenRow and row.text) or kind is StringRow:
+            counts[(str, row.param)] += 1
+    return counts
+
+
 def document(
     tenant: str, resource: dict[str, Any], index: ResourceIndex, version: int, updated: int
 ) -> dict[str, Any]:
-    """The document of one resource version (``updated``: ``meta.lastUpdated`` in µs)."""
+    """The document of one resource version (``updated``: ``meta.lastUpdated`` in µs).
+
+    A parameter's only quantity, composite repetition or text value is written in plain
+    fields of the document (one value: nothing to mix it with); only a parameter with
+    several gets ``nested`` documents (``qty``, ``comp``, ``ptext``), each a Lucene
+    document of its own: the server's indexing cost grows with their number."""
     fields = _Fields()
+    top = fields.fields
     params: set[str] = set()
     texts: list[dict[str, str]] = []
     composites: list[dict[str, Any]] = []
+    counts = _counts(index.rows)
     for row in index.rows:
         param = row.param
         params.add(param)
-        if isinstance(row, CompositeRow):
+        kind = type(row)
+        if kind is CompositeRow:
+            if counts[(CompositeRow, param)] == 1:
+                for i, component in enumerate(row.components):
+                    fields.row(component, f"{param}${i}", sort=False)
+                continue
             part = _Fields()
             for i, component in enumerate(row.components):
                 part.row(component, f"{param}${i}", sort=False)
             composites.append({"p": param, **part.fields})
             continue
+        if kind is QuantityRow:
+            fields.quantity(row, param, single=counts[(QuantityRow, param)] == 1)
+            continue
         fields.row(row, param)
-        if isinstance(row, TokenRow):
+        if kind is TokenRow:
             text = row.text
-        elif isinstance(row, StringRow):
+        elif kind is StringRow:
             text = row.exact
         else:
             continue
         if text:
             words = stems(text)
-            if words:
+            if not words:
+                continue
+            if counts[(str, param)] == 1:
+                top[text_field(param)] = words
+            else:
                 texts.append({"p": param, "w": words})
     doc: dict[str, Any] = {
         "tenant": tenant,
@@ -205,7 +252,7 @@ def document(
         "resource": resource,
         "narrative": stems(index.narrative),
         "content": stems(index.content),
-        **fields.fields,
+        **top,
     }
     if composites:
         doc["comp"] = composites
