@@ -10,8 +10,10 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
+  AND r.id IN (
+    SELECT DISTINCT
+      driver.id
+    FROM (
       SELECT
         i1.id
       FROM idx_date AS i1
@@ -37,12 +39,14 @@ WHERE
             i2.low < $p6 AND i2.high > $p7
           )
         )
-    )
+    ) AS driver
+    ORDER BY
+      driver.id
+    LIMIT $p8
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p8;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,59 +10,61 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    (
-      r.id IN (
-        SELECT
-          i1.id
-        FROM idx_date AS i1
-        WHERE
+  AND r.id IN (
+    SELECT DISTINCT
+      driver.id
+    FROM (
+      SELECT
+        i1.id
+      FROM idx_date AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p5
+        )
+        AND (
           (
-            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p5
+            i1.high > $p1
+          ) AND (
+            i1.low < $p2
+          ) AND i1.low >= $p3 AND i1.low < $p4
+        )
+      UNION ALL
+      SELECT
+        i3.id
+      FROM idx_date AS i3
+      WHERE
+        (
+          (
+            i3.tenant = $tenant AND i3.type = $p0 AND i3.param = $p5
           )
           AND (
-            (
-              i1.high > $p1
-            ) AND (
-              i1.low < $p2
-            ) AND i1.low >= $p3 AND i1.low < $p4
+            i3.grp >= 0 AND (
+              i3.high > $p7
+            )
           )
-        UNION ALL
-        SELECT
-          i3.id
-        FROM idx_date AS i3
-        WHERE
-          (
+        )
+        AND i3.id IN (
+          SELECT
+            i2.id
+          FROM idx_date AS i2
+          WHERE
             (
-              i3.tenant = $tenant AND i3.type = $p0 AND i3.param = $p5
+              i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p5
             )
             AND (
-              i3.grp >= 0 AND (
-                i3.high > $p7
+              i2.grp >= 0 AND (
+                i2.low < $p6
               )
             )
-          )
-          AND i3.id IN (
-            SELECT
-              i2.id
-            FROM idx_date AS i2
-            WHERE
-              (
-                i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p5
-              )
-              AND (
-                i2.grp >= 0 AND (
-                  i2.low < $p6
-                )
-              )
-          )
-      )
-    )
+        )
+    ) AS driver
+    ORDER BY
+      driver.id
+    LIMIT $p8
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p8;
+  r.id ASC;
 
 -- count
 SELECT

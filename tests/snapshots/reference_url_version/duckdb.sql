@@ -10,24 +10,24 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
-      FROM idx_reference AS i1
-      WHERE
-        (
-          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-        )
-        AND (
-          i1.url = $p2 AND i1.version = $p3
-        )
-    )
+  AND r.id IN (
+    SELECT DISTINCT
+      i1.id
+    FROM idx_reference AS i1
+    WHERE
+      (
+        i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+      )
+      AND (
+        i1.url = $p2 AND i1.version = $p3
+      )
+    ORDER BY
+      i1.id
+    LIMIT $p4
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p4;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,28 +10,28 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
-      FROM idx_string AS i1
-      WHERE
+  AND r.id IN (
+    SELECT DISTINCT
+      i1.id
+    FROM idx_string AS i1
+    WHERE
+      (
+        i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+      )
+      AND (
         (
-          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+          i1.norm >= $p2 AND i1.norm < $p3
+        ) OR (
+          i1.norm >= $p4 AND i1.norm < $p5
         )
-        AND (
-          (
-            i1.norm >= $p2 AND i1.norm < $p3
-          ) OR (
-            i1.norm >= $p4 AND i1.norm < $p5
-          )
-        )
-    )
+      )
+    ORDER BY
+      i1.id
+    LIMIT $p6
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p6;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,31 +10,28 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    (
-      r.id IN (
-        SELECT
-          i1.id
-        FROM idx_token AS i1
-        WHERE
-          (
-            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+  AND r.id IN (
+    SELECT DISTINCT
+      i1.id
+    FROM idx_token AS i1
+    WHERE
+      (
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.code = $p2
+          OR (i1.system, i1.code) IN (
+            SELECT
+              c2.system,
+              c2.ancestor
+            FROM term_closure AS c2
+            WHERE
+              c2.tenant = $tenant AND c2.descendant = $p2
           )
-          AND (
-            i1.code = $p2
-            OR (i1.system, i1.code) IN (
-              SELECT
-                c2.system,
-                c2.ancestor
-              FROM term_closure AS c2
-              WHERE
-                c2.tenant = $tenant AND c2.descendant = $p2
-            )
-          )
+        )
       )
-    )
-    AND (
-      NOT r.id IN (
+      AND NOT i1.id IN (
         SELECT
           i3.id
         FROM idx_token AS i3
@@ -51,12 +48,13 @@ WHERE
               e4.tenant = $tenant AND e4.valueset = $p3
           )
       )
-    )
+    ORDER BY
+      i1.id
+    LIMIT $p4
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p4;
+  r.id ASC;
 
 -- count
 SELECT

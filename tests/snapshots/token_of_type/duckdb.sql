@@ -10,24 +10,24 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
-      FROM idx_token AS i1
-      WHERE
-        (
-          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-        )
-        AND (
-          i1.type_system = $p2 AND i1.type_code = $p3 AND i1.code = $p4
-        )
-    )
+  AND r.id IN (
+    SELECT DISTINCT
+      i1.id
+    FROM idx_token AS i1
+    WHERE
+      (
+        i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+      )
+      AND (
+        i1.type_system = $p2 AND i1.type_code = $p3 AND i1.code = $p4
+      )
+    ORDER BY
+      i1.id
+    LIMIT $p5
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p5;
+  r.id ASC;
 
 -- count
 SELECT
