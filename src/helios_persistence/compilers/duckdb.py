@@ -20,6 +20,7 @@ import sqlglot.expressions as exp
 
 from helios_persistence import ir
 from helios_persistence.compilers.sql import SQLCompiler, _Scope
+from helios_persistence.compilers.sql_driven import driven_ids
 from helios_persistence.indexing.decimal_keys import number_key
 from helios_persistence.ir.text import TextQuery
 
@@ -41,9 +42,38 @@ class DuckDBCompiler(SQLCompiler):
     ASC_NULLS_FIRST: ClassVar[bool] = False
     #: the page's ids from one index subquery (``sql_driven``), then their rows
     DRIVEN_PAGE: ClassVar[bool] = True
-    DRIVEN_UNIONS: ClassVar[bool] = True
     #: a page and its includes in one statement (``sql_includes``): one plan, not three
     INLINE_INCLUDES: ClassVar[bool] = True
+
+    def page_ids(
+        self,
+        where: exp.Expr,
+        cursor: exp.Expr | None,
+        rtype: exp.Expr,
+        limit: exp.Expr,
+        offset: exp.Expr | None,
+    ) -> exp.Select | None:
+        """The driven page's ids (a date range's union of index subqueries may drive too),
+        numbered by a window instead of ``ORDER BY ... LIMIT``: DuckDB's top-N pushes a
+        filter on the ids into the index scan, which made a scan that keeps a dozen of 300,000
+        rows twice as slow (and one that keeps most of them 10 % faster)."""
+        ids = driven_ids(where, cursor, "r", rtype, self.tenant(), limit, offset, unions=True)
+        if ids is None:
+            return None
+        end, skip = ids.args["limit"].expression, ids.args.get("offset")
+        found = ids.copy()
+        for part in ("order", "limit", "offset"):
+            found.set(part, None)
+        key = exp.column("id", table="ids")
+        number = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[key.copy()]))
+        kept: exp.Expr = number.copy() <= end.copy()
+        if skip is not None:
+            first = skip.expression
+            kept = exp.and_(
+                number.copy() > first.copy(),
+                number.copy() <= exp.Add(this=exp.paren(first.copy()), expression=exp.paren(end)),
+            )
+        return exp.select(key).from_(found.subquery("ids")).qualify(kept)
 
     def page_by_keys(
         self, page: exp.Select, own: list[exp.Expr], scope: _Scope, order: list[exp.Ordered]

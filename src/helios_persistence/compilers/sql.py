@@ -37,8 +37,6 @@ class SQLCompiler(SQLPredicates):
     PAGE_COLUMNS: ClassVar[tuple[str, ...]] = ("type", "id", "version", "last_updated", "json")
     #: whether a first page of one type is read through one index subquery (``sql_driven``)
     DRIVEN_PAGE: ClassVar[bool] = False
-    #: whether a union of index subqueries (a date range's) may drive that page too
-    DRIVEN_UNIONS: ClassVar[bool] = False
     #: whether a page's (non-iterating) includes come in the page statement (``sql_includes``)
     INLINE_INCLUDES: ClassVar[bool] = False
 
@@ -136,10 +134,7 @@ class SQLCompiler(SQLPredicates):
         select = exp.select(*columns).from_(self.table("resources", "r"))
         ids = None
         if self.DRIVEN_PAGE and where is not None and scope.rtype is not None and not query.sort:
-            ids = driven_ids(
-                where, cursor, "r", scope.rtype, self.tenant(), limit, offset,
-                unions=self.DRIVEN_UNIONS,
-            )  # fmt: skip
+            ids = self.page_ids(where, cursor, scope.rtype, limit, offset)
         if ids is not None:
             live = exp.and_(*conditions[:3], self.col("r", "id").isin(query=ids))
             select = select.where(live).order_by(*order)
@@ -158,6 +153,17 @@ class SQLCompiler(SQLPredicates):
         template = self.template(text, count_text, paging)
         template.includes_inline = inline is not None
         return template
+
+    def page_ids(
+        self,
+        where: exp.Expr,
+        cursor: exp.Expr | None,
+        rtype: exp.Expr,
+        limit: exp.Expr,
+        offset: exp.Expr | None,
+    ) -> exp.Select | None:
+        """The driven page's ids (``sql_driven``), or None when the shape does not apply."""
+        return driven_ids(where, cursor, "r", rtype, self.tenant(), limit, offset)
 
     def page_by_keys(
         self, page: exp.Select, own: list[exp.Expr], scope: _Scope, order: list[exp.Ordered]

@@ -11,14 +11,17 @@ WHERE
   AND r.type = $p0
   AND r.deleted = 0
   AND r.id IN (
-    SELECT DISTINCT
-      t1.id
-    FROM resource_text AS t1
-    WHERE
-      t1.tenant = $tenant AND t1.type = $p0 AND HELIOS_TEXT_MATCH(t1.content, $p1)
-    ORDER BY
-      t1.id
-    LIMIT $p2
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        t1.id
+      FROM resource_text AS t1
+      WHERE
+        t1.tenant = $tenant AND t1.type = $p0 AND HELIOS_TEXT_MATCH(t1.content, $p1)
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p2
   )
 ORDER BY
   r.type ASC,

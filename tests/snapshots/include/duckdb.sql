@@ -13,16 +13,19 @@ WITH page AS (
     AND r.type = $p0
     AND r.deleted = 0
     AND r.id IN (
-      SELECT DISTINCT
-        i1.id
-      FROM idx_token AS i1
-      WHERE
-        (
-          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-        ) AND i1.code = $p2
-      ORDER BY
-        i1.id
-      LIMIT $p3
+      SELECT
+        ids.id
+      FROM (
+        SELECT DISTINCT
+          i1.id
+        FROM idx_token AS i1
+        WHERE
+          (
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+          ) AND i1.code = $p2
+      ) AS ids
+      QUALIFY
+        ROW_NUMBER() OVER (ORDER BY ids.id) <= $p3
     )
   ORDER BY
     r.type ASC,

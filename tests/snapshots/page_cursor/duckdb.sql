@@ -11,28 +11,31 @@ WHERE
   AND r.type = $p0
   AND r.deleted = 0
   AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_token AS i1
-    WHERE
-      (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id
+      FROM idx_token AS i1
+      WHERE
         (
-          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+          (
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+          )
+          AND (
+            i1.code = $p2 AND i1.system = $p3
+          )
         )
         AND (
-          i1.code = $p2 AND i1.system = $p3
+          (
+            $p0 > $p4
+          ) OR (
+            $p0 = $p5 AND i1.id > $p6
+          )
         )
-      )
-      AND (
-        (
-          $p0 > $p4
-        ) OR (
-          $p0 = $p5 AND i1.id > $p6
-        )
-      )
-    ORDER BY
-      i1.id
-    LIMIT $p7
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p7
   )
 ORDER BY
   r.type ASC,

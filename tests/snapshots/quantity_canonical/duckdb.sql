@@ -11,29 +11,32 @@ WHERE
   AND r.type = $p0
   AND r.deleted = 0
   AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_quantity AS i1
-    WHERE
-      (
-        i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-      )
-      AND (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id
+      FROM idx_quantity AS i1
+      WHERE
         (
-          i1.canonical_unit = $p6
-          AND (
-            i1.canonical_value >= $p7 AND i1.canonical_value < $p8
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          (
+            i1.canonical_unit = $p6
+            AND (
+              i1.canonical_value >= $p7 AND i1.canonical_value < $p8
+            )
+          )
+          OR (
+            (
+              i1.value >= $p2 AND i1.value < $p3
+            ) AND i1.system = $p4 AND i1.code = $p5
           )
         )
-        OR (
-          (
-            i1.value >= $p2 AND i1.value < $p3
-          ) AND i1.system = $p4 AND i1.code = $p5
-        )
-      )
-    ORDER BY
-      i1.id
-    LIMIT $p9
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p9
   )
 ORDER BY
   r.type ASC,

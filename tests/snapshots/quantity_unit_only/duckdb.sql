@@ -11,23 +11,26 @@ WHERE
   AND r.type = $p0
   AND r.deleted = 0
   AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_quantity AS i1
-    WHERE
-      (
-        i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-      )
-      AND (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id
+      FROM idx_quantity AS i1
+      WHERE
         (
-          i1.value > $p2
-        ) AND (
-          i1.code = $p3 OR i1.unit = $p3
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
         )
-      )
-    ORDER BY
-      i1.id
-    LIMIT $p4
+        AND (
+          (
+            i1.value > $p2
+          ) AND (
+            i1.code = $p3 OR i1.unit = $p3
+          )
+        )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p4
   )
 ORDER BY
   r.type ASC,

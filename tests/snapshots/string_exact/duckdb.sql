@@ -11,16 +11,19 @@ WHERE
   AND r.type = $p0
   AND r.deleted = 0
   AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_string AS i1
-    WHERE
-      (
-        i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-      ) AND i1.exact = $p2
-    ORDER BY
-      i1.id
-    LIMIT $p3
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id
+      FROM idx_string AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        ) AND i1.exact = $p2
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p3
   )
 ORDER BY
   r.type ASC,

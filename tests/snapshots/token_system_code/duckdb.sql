@@ -11,19 +11,22 @@ WHERE
   AND r.type = $p0
   AND r.deleted = 0
   AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_token AS i1
-    WHERE
-      (
-        i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-      )
-      AND (
-        i1.code = $p2 AND i1.system = $p3
-      )
-    ORDER BY
-      i1.id
-    LIMIT $p4
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id
+      FROM idx_token AS i1
+      WHERE
+        (
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          i1.code = $p2 AND i1.system = $p3
+        )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p4
   )
 ORDER BY
   r.type ASC,

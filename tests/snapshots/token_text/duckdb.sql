@@ -11,21 +11,24 @@ WHERE
   AND r.type = $p0
   AND r.deleted = 0
   AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_token AS i1
-    WHERE
-      (
-        i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-      )
-      AND (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id
+      FROM idx_token AS i1
+      WHERE
         (
-          i1.text >= $p3 AND i1.text < $p4
-        ) OR i1.text LIKE $p2 ESCAPE '\'
-      )
-    ORDER BY
-      i1.id
-    LIMIT $p5
+          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+        AND (
+          (
+            i1.text >= $p3 AND i1.text < $p4
+          ) OR i1.text LIKE $p2 ESCAPE '\'
+        )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p5
   )
 ORDER BY
   r.type ASC,
