@@ -64,6 +64,7 @@ class DuckDBCompiler(SQLCompiler):
         found = ids.copy()
         for part in ("order", "limit", "offset"):
             found.set(part, None)
+        found.set("expressions", [exp.alias_(found.selects[0], "id")])  # (a target_id too)
         key = exp.column("id", table="ids")
         number = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[key.copy()]))
         kept: exp.Expr = number.copy() <= end.copy()

@@ -28,6 +28,8 @@ QUERIES = [
     "Observation?code=http://loinc.org|8867-4&_count=1&_offset=2&_include=Observation:performer"
     "&_include=Observation:encounter",
     "Observation?subject:Patient.gender=female&_count=6&_offset=2&_include=Observation:performer",
+    # a reverse chain drives the page by the referenced ids
+    "Patient?_has:Observation:subject:code=http://loinc.org|8867-4&_count=2",
     # the page's keys first (no index subquery; an order by a column)
     "Observation?_count=7&_sort=_lastUpdated",
     "Encounter?_count=2&_offset=3&_sort=-_id&_revinclude=Observation:encounter",

@@ -15,7 +15,7 @@ WHERE
       ids.id
     FROM (
       SELECT DISTINCT
-        driver.id
+        driver.id AS id
       FROM (
         SELECT
           i1.id

@@ -17,7 +17,7 @@ WITH page AS (
         ids.id
       FROM (
         SELECT DISTINCT
-          i1.id
+          i1.id AS id
         FROM idx_token AS i1
         WHERE
           (

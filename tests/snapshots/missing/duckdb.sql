@@ -15,7 +15,7 @@ WHERE
       ids.id
     FROM (
       SELECT DISTINCT
-        i2.id
+        i2.id AS id
       FROM idx_token AS i2
       WHERE
         (

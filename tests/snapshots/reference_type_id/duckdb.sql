@@ -15,7 +15,7 @@ WHERE
       ids.id
     FROM (
       SELECT DISTINCT
-        i1.id
+        i1.id AS id
       FROM idx_reference AS i1
       WHERE
         (

@@ -15,7 +15,7 @@ WHERE
       ids.id
     FROM (
       SELECT DISTINCT
-        t1.id
+        t1.id AS id
       FROM resource_text AS t1
       WHERE
         t1.tenant = $tenant AND t1.type = $p0 AND HELIOS_TEXT_MATCH(t1.narrative, $p1)

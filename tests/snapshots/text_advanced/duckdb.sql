@@ -15,7 +15,7 @@ WHERE
       ids.id
     FROM (
       SELECT DISTINCT
-        t1.id
+        t1.id AS id
       FROM param_text AS t1
       WHERE
         t1.tenant = $tenant
