@@ -1,7 +1,13 @@
 """The DuckDB dialect: the shared SQL lowering, run over the views of an export directory.
 
 The analytics store (:mod:`helios_persistence.analytics.lake`) names its views like the SQL
-backends' tables (``resources``, ``idx_token``, ...), so the shared lowering runs unchanged.
+backends' tables (``resources``, ``idx_token``, ...), so the shared lowering runs unchanged,
+except the page statement: it finds the page's ids first (from one index subquery, or a date
+range's union of them, else from the stored rows' key columns) and reads their rows, JSON
+included, last, with the page's ``_include``s in the same statement: DuckDB filters the
+stored rows' scan by the ids of a join of up to a page's rows (the analytics store's search
+session sets ``dynamic_or_filter_threshold``), so it reads the JSON of the row groups that
+can hold them only.
 Full text (``_text``, ``_content``, ``:text-advanced``) is matched over the exported text
 rows (``resource_text``, ``param_text``) by the function ``helios_text_match(text, query)``,
 which the analytics store registers on its connection: it applies the library's documented
@@ -81,10 +87,9 @@ class DuckDBCompiler(SQLCompiler):
     ) -> exp.Select | None:
         """The page's keys first (``page`` reading only the key columns of the stored rows:
         its conditions, order, limit and offset), then the rows of those keys, JSON included,
-        in the same order. DuckDB reads a column of a row group only for the rows a scan's
-        filters keep; the plain page statement joins the matches to every stored row of the
-        type and reads all their JSON before it keeps ``_count + 1``. Not for an order by a
-        parameter's value (its subqueries would run twice)."""
+        in the same order: the plain page statement joined the matches to every stored row
+        of the type and read all their JSON before it kept ``_count + 1``. Not for an order
+        by a parameter's value (its subqueries would run twice)."""
         if not all(isinstance(o.this, exp.Column) for o in order):
             return None
         r = functools.partial(self.col, "r")
