@@ -33,12 +33,13 @@ from helios_persistence.analytics.writer import (
     ExportDestinationError,
     resolve_destination,
 )
-from helios_persistence.backends.sql.index_tables import INDEX_TABLES, NUMBER_COLUMNS
+from helios_persistence.backends.sql.index_tables import INDEX_TABLES, KEY, NUMBER_COLUMNS
 from helios_persistence.backends.sql.search import SqlDriver, run_search
 from helios_persistence.compilers.duckdb import TEXT_MATCH_FUNCTION, compiler
 from helios_persistence.conformance.fulltext import Document, matches
 from helios_persistence.errors import HeliosError
 from helios_persistence.indexing.decimal_keys import number_key
+from helios_persistence.parsing.bind import Limits
 from helios_persistence.parsing.text import parse_text
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.results import SearchResult
@@ -64,12 +65,20 @@ _EMPTY_INDEX = {
     "idx_uri": "uri VARCHAR",
 }
 
+#: the value columns an index view lists first (most selective first; the others follow)
+_FIRST = {
+    "idx_token": ("code", "system"),
+    "idx_reference": ("target_id", "target_type"),
+}
+
 
 #: a ``type`` column (a hive partition key) compared with a parameter
 _TYPE_COMPARISON = re.compile(r"\.type = \$(\w+)")
 #: the first layout version whose index numbers are exact text keys (DOUBLE before)
 _EXACT_NUMBERS = 3
 _NUMBER_KEY = "helios_number_key"
+#: the most rows a page statement returns (the largest ``_count``, and one more)
+PAGE_ROWS = Limits().max_count + 1
 
 
 def _double_key(text: str | None) -> str | None:
@@ -132,7 +141,15 @@ class AnalyticsStore:
         else:  # DuckDB reads the files through the export's pyarrow filesystem
             self.con.register_filesystem(_fsspec(self.fs))
             self.root = f"helios://{self.base}"
-        self.con.create_function(
+        #: the searches' own session (``sql()`` keeps DuckDB's defaults): a hash join of at
+        #: most PAGE_ROWS rows filters the other side's scan by their values (DuckDB's
+        #: default: 50), so a page of up to _count + 1 ids reads only the stored row groups
+        #: that hold them, and only their rows' JSON (above it, DuckDB filters by a bloom
+        #: filter after reading every row); an analyst's join of 1,000 patients to their
+        #: observations was 30 % slower so
+        self._searches = self.con.cursor()
+        self._searches.execute(f"SET SESSION dynamic_or_filter_threshold = {PAGE_ROWS}")
+        self.con.create_function(  # (for every session of the database)
             TEXT_MATCH_FUNCTION, _text_match, ["VARCHAR", "VARCHAR"], "BOOLEAN",
             null_handling=func.FunctionNullHandling.SPECIAL,
         )  # fmt: skip
@@ -174,10 +191,19 @@ class AnalyticsStore:
 
     def _files(self, folder: str) -> list[str]:
         """The Parquet files under ``folder`` (listed once: an export does not change; a view
-        naming its files spares DuckDB a directory listing on every query)."""
+        naming its files spares DuckDB a directory listing on every query), largest first:
+        DuckDB estimates the rows of a scan of several files as its first file's rows times
+        the files it reads, and a join builds its hash table on the side it estimates smaller.
+        In name order the first file was a type with a handful of resources, so a search's
+        scan of one type's stored rows was estimated at one or two rows and DuckDB hashed
+        them, JSON and all, instead of the page's few ids."""
         selector = pafs.FileSelector(f"{self.base}/{folder}", allow_not_found=True, recursive=True)
-        found = (i.path for i in self.fs.get_file_info(selector) if i.path.endswith(".parquet"))
-        return sorted(f"{self.root}{path[len(self.base) :]}" for path in found)
+        found = [
+            (-(i.size or 0), i.path)
+            for i in self.fs.get_file_info(selector)
+            if i.path.endswith(".parquet")
+        ]
+        return [f"{self.root}{path[len(self.base) :]}" for _, path in sorted(found)]
 
     def _has_files(self, folder: str) -> bool:
         return bool(self._files(folder))
@@ -209,12 +235,22 @@ class AnalyticsStore:
 
     def _type_view(self, rtype: str) -> None:
         """The type's view: its files' columns by name (from layout 4 on, a file holds the
-        layout's top-level columns its resources use, each with its complete type)."""
-        files = "[" + ", ".join(_quote(f) for f in self._files(f"resources/type={rtype}")) + "]"
-        self.con.execute(
-            f'CREATE VIEW "{rtype.lower()}" AS SELECT * FROM '
-            f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
-        )
+        layout's top-level columns its resources use, each with its complete type). Files
+        with the same columns are read as one scan, and the scans united by name: DuckDB's
+        ``union_by_name`` reads and unites every file's schema (≈ 500 nested columns for an
+        Observation) whenever a query binds the view, 50–100 ms of each analytic query
+        over 9 files, against 4 ms for one scan of files alike."""
+        alike: dict[tuple[tuple[str, str], ...], list[str]] = {}
+        for file in self._files(f"resources/type={rtype}"):
+            described = self.con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote(file)})")
+            alike.setdefault(tuple((c[0], c[1]) for c in described.fetchall()), []).append(file)
+        scans = [
+            "SELECT * FROM read_parquet(["
+            + ", ".join(_quote(f) for f in files)
+            + "], hive_partitioning = false)"
+            for files in alike.values()
+        ]
+        self.con.execute(f'CREATE VIEW "{rtype.lower()}" AS ' + " UNION ALL BY NAME ".join(scans))
 
     def _terminology_views(self) -> None:
         """``term_closure``, ``term_expansion``, ``term_valueset`` (empty in an export without
@@ -236,18 +272,28 @@ class AnalyticsStore:
         )
 
     def _view(self, table: str, dataset: str, value_columns: str, *, grp: bool) -> None:
+        """An index or text table's view. An index view lists its value columns first, the
+        most selective first (:data:`_FIRST`), then ``param``, ``grp``, ``id``, ``type`` and
+        ``tenant``: DuckDB applies the filters it pushes into a Parquet scan in the order of
+        the view's columns, and one that keeps few rows first spares decoding the others'
+        values for the rest (a reference search's scan took 30 % less)."""
         key = "tenant VARCHAR, type VARCHAR, id VARCHAR" + (
             ", param VARCHAR, grp BIGINT" if grp else ""
         )
         typed = f"{key}, {value_columns}".split(", ")
-        names = ", ".join(c.split()[0] for c in typed)
+        names = [c.split()[0] for c in typed]
+        columns = list(names)
         if table in NUMBER_COLUMNS and self.layout_version < _EXACT_NUMBERS:
-            old = [c.split()[0] for c in typed]  # (doubles then: read as keys, as far as exact)
-            for at in NUMBER_COLUMNS[table]:
-                old[at] = f"{_NUMBER_KEY}(CAST({old[at]} AS VARCHAR)) AS {old[at]}"
-            names = ", ".join(old)
+            for at in NUMBER_COLUMNS[table]:  # (doubles then: read as keys, as far as exact)
+                columns[at] = f"{_NUMBER_KEY}(CAST({names[at]} AS VARCHAR)) AS {names[at]}"
+        if grp:
+            rank: dict[str, int] = {}
+            for n in (*_FIRST.get(table, ()), *names[len(KEY) :], *reversed(KEY)):
+                rank.setdefault(n, len(rank))
+            order = sorted(range(len(names)), key=lambda at: rank[names[at]])
+            typed, columns = [typed[at] for at in order], [columns[at] for at in order]
         if self._has_files(dataset):
-            body = f"SELECT {names} FROM {self._source(dataset)}"
+            body = f"SELECT {', '.join(columns)} FROM {self._source(dataset)}"
         else:
             nulls = ", ".join(f"NULL::{c.split()[1]} AS {c.split()[0]}" for c in typed)
             body = f"SELECT {nulls} WHERE false"
@@ -258,7 +304,7 @@ class AnalyticsStore:
         sql = self._partitions(sql, params)
         used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
         with self._lock:
-            return self.con.execute(sql, used).fetchall()
+            return self._searches.execute(sql, used).fetchall()
 
     def _partitions(self, sql: str, params: dict[str, Any]) -> str:
         """``sql`` with the resource types it compares the ``type`` columns with written in
@@ -273,7 +319,7 @@ class AnalyticsStore:
 
     def _rows(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self.con.execute(sql, params).fetchall()
+            return self._searches.execute(sql, params).fetchall()
 
     @staticmethod
     def _decode(value: Any) -> dict[str, Any]:
@@ -313,6 +359,7 @@ class AnalyticsStore:
         return self.con.sql(query)
 
     def close(self) -> None:
+        self._searches.close()
         self.con.close()
 
     def __enter__(self) -> AnalyticsStore:

@@ -109,6 +109,7 @@ class SQLCompiler(SQLPredicates):
         elif query.types:
             conditions.insert(1, self.col("r", "type").isin(*(self.const(t) for t in query.types)))
         where = self.where(query.where, scope) if query.where is not None else None
+        own = list(conditions)  # (tenant, type, deleted: a page row's own conditions)
         if where is not None:
             conditions.append(exp.paren(where))
         base = exp.and_(*conditions)
@@ -133,21 +134,43 @@ class SQLCompiler(SQLPredicates):
         select = exp.select(*columns).from_(self.table("resources", "r"))
         ids = None
         if self.DRIVEN_PAGE and where is not None and scope.rtype is not None and not query.sort:
-            ids = driven_ids(where, cursor, "r", scope.rtype, self.tenant(), limit, offset)
+            ids = self.page_ids(where, cursor, scope.rtype, limit, offset)
         if ids is not None:
             live = exp.and_(*conditions[:3], self.col("r", "id").isin(query=ids))
             select = select.where(live).order_by(*order)
+            offset = None  # (its rows are numbered from the page's first row)
         else:
             page_conditions = [base] if cursor is None else [base, exp.paren(cursor)]
             select = select.where(exp.and_(*page_conditions)).order_by(*order).limit(limit)
             if offset is not None:
                 select = select.offset(offset)
+            keyed = self.page_by_keys(select, own, scope, order)
+            if keyed is not None:  # (its rows are numbered from the page's first row)
+                select, offset = keyed, None
         inline = with_includes(self, select, order, query, offset) if self.INLINE_INCLUDES else None
         text = (select if inline is None else inline).sql(dialect=self.dialect)
         count_text = count.sql(dialect=self.dialect)
         template = self.template(text, count_text, paging)
         template.includes_inline = inline is not None
         return template
+
+    def page_ids(
+        self,
+        where: exp.Expr,
+        cursor: exp.Expr | None,
+        rtype: exp.Expr,
+        limit: exp.Expr,
+        offset: exp.Expr | None,
+    ) -> exp.Select | None:
+        """The driven page's ids (``sql_driven``), or None when the shape does not apply."""
+        return driven_ids(where, cursor, "r", rtype, self.tenant(), limit, offset)
+
+    def page_by_keys(
+        self, page: exp.Select, own: list[exp.Expr], scope: _Scope, order: list[exp.Ordered]
+    ) -> exp.Select | None:
+        """The page statement ``page`` rewritten to find the page's keys before it reads its
+        rows (``own``: the conditions on a page row of its own), or None to keep it."""
+        return None
 
     def order_by(
         self, query: ir.Query, scope: _Scope

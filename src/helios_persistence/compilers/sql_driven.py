@@ -23,7 +23,10 @@ from collections.abc import Iterator
 
 import sqlglot.expressions as exp
 
-__all__ = ["driven_ids"]
+__all__ = ["UNION_ALIAS", "driven_ids"]
+
+#: the alias of a union driver read as a derived table
+UNION_ALIAS = "driver"
 
 
 def _conjuncts(node: exp.Expr) -> Iterator[exp.Expr]:
@@ -37,14 +40,17 @@ def _conjuncts(node: exp.Expr) -> Iterator[exp.Expr]:
         yield node
 
 
-def _driver(term: exp.Expr, alias: str) -> exp.Select | None:
-    """The subquery of ``<alias>.id IN (SELECT x.col FROM one_table x WHERE ...)``."""
+def _driver(term: exp.Expr, alias: str, unions: bool = False) -> exp.Select | None:
+    """The subquery of ``<alias>.id IN (SELECT x.col FROM one_table x WHERE ...)``; with
+    ``unions``, of ``<alias>.id IN (<a union of those>)`` too, read as a derived table."""
     if not isinstance(term, exp.In):
         return None
     column, query = term.this, term.args.get("query")
     if not (isinstance(column, exp.Column) and column.table == alias and column.name == "id"):
         return None
     select = query.this if isinstance(query, exp.Subquery) else query
+    if unions and isinstance(select, exp.Union):
+        return exp.select(exp.column("id", table=UNION_ALIAS)).from_(select.subquery(UNION_ALIAS))
     if not isinstance(select, exp.Select) or len(select.selects) != 1:
         return None
     if any(select.args.get(k) for k in ("joins", "group", "limit", "offset", "distinct")):
@@ -71,12 +77,15 @@ def driven_ids(
     tenant: exp.Expr,
     limit: exp.Expr,
     offset: exp.Expr | None,
+    *,
+    unions: bool = False,
 ) -> exp.Select | None:
     """The page's ids in order (at most ``limit``, after ``offset``), driven by one index
-    subquery of ``where`` (the conditions on the resource row ``alias``, of type ``rtype``);
-    ``cursor`` is the keyset condition, if any. None when the shape does not apply."""
+    subquery of ``where`` (the conditions on the resource row ``alias``, of type ``rtype``;
+    ``unions``: a union of index subqueries may drive too); ``cursor`` is the keyset
+    condition, if any. None when the shape does not apply."""
     terms = list(_conjuncts(where))
-    found = [(i, d) for i, t in enumerate(terms) if (d := _driver(t, alias)) is not None]
+    found = [(i, d) for i, t in enumerate(terms) if (d := _driver(t, alias, unions)) is not None]
     if not found:
         return None
     # prefer an equality-only driver (most likely already in id order), then the first one

@@ -10,10 +10,12 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id AS id
       FROM idx_reference AS i1
       WHERE
         (
@@ -46,12 +48,13 @@ WHERE
                 )
             )
         )
-    )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p8
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p8;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,60 +10,72 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
-      FROM idx_reference AS i1
-      WHERE
-        (
-          (
-            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p5
-          )
-          AND i1.target_type = $p1
-        )
-        AND i1.target_id IN (
+  AND r.id IN (
+    SELECT
+      r.id
+    FROM resources AS r
+    WHERE
+      r.tenant = $tenant
+      AND r.type = $p0
+      AND r.deleted = 0
+      AND (
+        r.id IN (
           SELECT
-            i3.id
-          FROM idx_string AS i3
+            i1.id
+          FROM idx_reference AS i1
           WHERE
             (
-              i3.tenant = $tenant AND i3.type = $p1 AND i3.param = $p2
+              (
+                i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p5
+              )
+              AND i1.target_type = $p1
             )
-            AND (
-              i3.norm >= $p3 AND i3.norm < $p4
+            AND i1.target_id IN (
+              SELECT
+                i3.id
+              FROM idx_string AS i3
+              WHERE
+                (
+                  i3.tenant = $tenant AND i3.type = $p1 AND i3.param = $p2
+                )
+                AND (
+                  i3.norm >= $p3 AND i3.norm < $p4
+                )
             )
         )
-    )
-    OR r.id IN (
-      SELECT
-        i4.id
-      FROM idx_reference AS i4
-      WHERE
-        (
-          (
-            i4.tenant = $tenant AND i4.type = $p0 AND i4.param = $p5
-          )
-          AND i4.target_type = $p6
-        )
-        AND i4.target_id IN (
+        OR r.id IN (
           SELECT
-            i6.id
-          FROM idx_string AS i6
+            i4.id
+          FROM idx_reference AS i4
           WHERE
             (
-              i6.tenant = $tenant AND i6.type = $p6 AND i6.param = $p2
+              (
+                i4.tenant = $tenant AND i4.type = $p0 AND i4.param = $p5
+              )
+              AND i4.target_type = $p6
             )
-            AND (
-              i6.norm >= $p7 AND i6.norm < $p8
+            AND i4.target_id IN (
+              SELECT
+                i6.id
+              FROM idx_string AS i6
+              WHERE
+                (
+                  i6.tenant = $tenant AND i6.type = $p6 AND i6.param = $p2
+                )
+                AND (
+                  i6.norm >= $p7 AND i6.norm < $p8
+                )
             )
         )
-    )
+      )
+    ORDER BY
+      r.type ASC,
+      r.id ASC
+    LIMIT $p9
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p9;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,33 +10,45 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        c1.id
-      FROM idx_token AS c1
-      JOIN idx_quantity AS c2
-        ON c2.tenant = c1.tenant
-        AND c2.type = c1.type
-        AND c2.id = c1.id
-        AND c2.grp = c1.grp
-        AND c2.param = $p4
-        AND (
-          c2.value > $p5
+  AND r.id IN (
+    SELECT
+      r.id
+    FROM resources AS r
+    WHERE
+      r.tenant = $tenant
+      AND r.type = $p0
+      AND r.deleted = 0
+      AND (
+        r.id IN (
+          SELECT
+            c1.id
+          FROM idx_token AS c1
+          JOIN idx_quantity AS c2
+            ON c2.tenant = c1.tenant
+            AND c2.type = c1.type
+            AND c2.id = c1.id
+            AND c2.grp = c1.grp
+            AND c2.param = $p4
+            AND (
+              c2.value > $p5
+            )
+          WHERE
+            (
+              c1.tenant = $tenant AND c1.type = $p0 AND c1.param = $p1
+            )
+            AND (
+              c1.code = $p2 AND c1.system = $p3
+            )
         )
-      WHERE
-        (
-          c1.tenant = $tenant AND c1.type = $p0 AND c1.param = $p1
-        )
-        AND (
-          c1.code = $p2 AND c1.system = $p3
-        )
-    )
+      )
+    ORDER BY
+      r.type ASC,
+      r.id ASC
+    LIMIT $p6
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p6;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,39 +10,46 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
-      FROM idx_date AS i1
-      WHERE
-        (
-          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p5
-        )
-        AND (
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        driver.id AS id
+      FROM (
+        SELECT
+          i1.id
+        FROM idx_date AS i1
+        WHERE
           (
-            i1.low < $p1 AND i1.high > $p2
-          ) AND i1.low >= $p3 AND i1.low < $p4
-        )
-      UNION ALL
-      SELECT
-        i2.id
-      FROM idx_date AS i2
-      WHERE
-        (
-          i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p5
-        )
-        AND (
-          i2.grp >= 0 AND (
-            i2.low < $p6 AND i2.high > $p7
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p5
           )
-        )
-    )
+          AND (
+            (
+              i1.low < $p1 AND i1.high > $p2
+            ) AND i1.low >= $p3 AND i1.low < $p4
+          )
+        UNION ALL
+        SELECT
+          i2.id
+        FROM idx_date AS i2
+        WHERE
+          (
+            i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p5
+          )
+          AND (
+            i2.grp >= 0 AND (
+              i2.low < $p6 AND i2.high > $p7
+            )
+          )
+      ) AS driver
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p8
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p8;
+  r.id ASC;
 
 -- count
 SELECT

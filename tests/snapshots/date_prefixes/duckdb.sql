@@ -10,9 +10,13 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    (
-      r.id IN (
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        driver.id AS id
+      FROM (
         SELECT
           i1.id
         FROM idx_date AS i1
@@ -56,13 +60,14 @@ WHERE
                 )
               )
           )
-      )
-    )
+      ) AS driver
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p8
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p8;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,52 +10,55 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    (
-      r.id IN (
-        SELECT
-          i1.id
-        FROM idx_string AS i1
-        WHERE
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id AS id
+      FROM idx_string AS i1
+      WHERE
+        (
           (
             i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
           )
           AND (
             i1.norm >= $p2 AND i1.norm < $p3
           )
-      )
-    )
-    AND (
-      r.id IN (
-        SELECT
-          i2.id
-        FROM idx_token AS i2
-        WHERE
-          (
-            i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p4
+        )
+        AND (
+          i1.id IN (
+            SELECT
+              i2.id
+            FROM idx_token AS i2
+            WHERE
+              (
+                i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p4
+              )
+              AND (
+                i2.code = $p5
+              )
           )
-          AND (
-            i2.code = $p5
+          OR i1.id IN (
+            SELECT
+              i3.id
+            FROM idx_date AS i3
+            WHERE
+              (
+                i3.tenant = $tenant AND i3.type = $p0 AND i3.param = $p6
+              )
+              AND (
+                i3.low < $p7
+              )
           )
-      )
-      OR r.id IN (
-        SELECT
-          i3.id
-        FROM idx_date AS i3
-        WHERE
-          (
-            i3.tenant = $tenant AND i3.type = $p0 AND i3.param = $p6
-          )
-          AND (
-            i3.low < $p7
-          )
-      )
-    )
+        )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p8
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p8;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,10 +10,12 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.target_id
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.target_id AS id
       FROM idx_reference AS i1
       WHERE
         (
@@ -52,12 +54,13 @@ WHERE
                 )
             )
         )
-    )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p7
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p7;
+  r.id ASC;
 
 -- count
 SELECT

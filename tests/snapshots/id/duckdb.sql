@@ -10,17 +10,29 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    (
-      r.id = $p1
-    ) OR (
-      r.id = $p2
-    )
+  AND r.id IN (
+    SELECT
+      r.id
+    FROM resources AS r
+    WHERE
+      r.tenant = $tenant
+      AND r.type = $p0
+      AND r.deleted = 0
+      AND (
+        (
+          r.id = $p1
+        ) OR (
+          r.id = $p2
+        )
+      )
+    ORDER BY
+      r.type ASC,
+      r.id ASC
+    LIMIT $p3
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p3;
+  r.id ASC;
 
 -- count
 SELECT

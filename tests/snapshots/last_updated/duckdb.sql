@@ -10,15 +10,27 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    (
-      r.last_updated + 1 > $p1
-    )
+  AND r.id IN (
+    SELECT
+      r.id
+    FROM resources AS r
+    WHERE
+      r.tenant = $tenant
+      AND r.type = $p0
+      AND r.deleted = 0
+      AND (
+        (
+          r.last_updated + 1 > $p1
+        )
+      )
+    ORDER BY
+      r.type ASC,
+      r.id ASC
+    LIMIT $p2
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p2;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,30 +10,31 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    (
-      NOT r.id IN (
-        SELECT
-          i1.id
-        FROM idx_date AS i1
-        WHERE
-          i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
-      )
-    )
-    AND (
-      r.id IN (
-        SELECT
-          i2.id
-        FROM idx_token AS i2
-        WHERE
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i2.id AS id
+      FROM idx_token AS i2
+      WHERE
+        (
           i2.tenant = $tenant AND i2.type = $p0 AND i2.param = $p2
-      )
-    )
+        )
+        AND NOT i2.id IN (
+          SELECT
+            i1.id
+          FROM idx_date AS i1
+          WHERE
+            i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
+        )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p3
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p3;
+  r.id ASC;
 
 -- count
 SELECT

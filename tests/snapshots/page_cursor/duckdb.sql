@@ -7,36 +7,39 @@ SELECT
   r.json
 FROM resources AS r
 WHERE
-  (
-    r.tenant = $tenant
-    AND r.type = $p0
-    AND r.deleted = 0
-    AND (
-      r.id IN (
-        SELECT
-          i1.id
-        FROM idx_token AS i1
-        WHERE
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id AS id
+      FROM idx_token AS i1
+      WHERE
+        (
           (
             i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
           )
           AND (
             i1.code = $p2 AND i1.system = $p3
           )
-      )
-    )
-  )
-  AND (
-    (
-      r.type > $p4
-    ) OR (
-      r.type = $p5 AND r.id > $p6
-    )
+        )
+        AND (
+          (
+            $p0 > $p4
+          ) OR (
+            $p0 = $p5 AND i1.id > $p6
+          )
+        )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p7
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p7;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,10 +10,12 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id AS id
       FROM idx_quantity AS i1
       WHERE
         (
@@ -32,12 +34,13 @@ WHERE
             ) AND i1.system = $p4 AND i1.code = $p5
           )
         )
-    )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p9
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p9;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,10 +10,12 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id AS id
       FROM idx_reference AS i1
       WHERE
         (
@@ -22,12 +24,13 @@ WHERE
         AND (
           i1.url = $p2 AND i1.version = $p3
         )
-    )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p4
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p4;
+  r.id ASC;
 
 -- count
 SELECT

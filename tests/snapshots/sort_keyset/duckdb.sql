@@ -7,12 +7,25 @@ SELECT
   r.json
 FROM resources AS r
 WHERE
-  r.tenant = $tenant AND r.type = $p0 AND r.deleted = 0
+  r.tenant = $tenant
+  AND r.type = $p0
+  AND r.deleted = 0
+  AND r.id IN (
+    SELECT
+      r.id
+    FROM resources AS r
+    WHERE
+      r.tenant = $tenant AND r.type = $p0 AND r.deleted = 0
+    ORDER BY
+      r.last_updated DESC,
+      r.type ASC,
+      r.id ASC
+    LIMIT $p1
+  )
 ORDER BY
   r.last_updated DESC,
   r.type ASC,
-  r.id ASC
-LIMIT $p1;
+  r.id ASC;
 
 -- count
 SELECT

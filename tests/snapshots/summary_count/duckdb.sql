@@ -10,21 +10,24 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id AS id
       FROM idx_token AS i1
       WHERE
         (
           i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
         ) AND i1.code = $p2
-    )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p3
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p3;
+  r.id ASC;
 
 -- count
 SELECT

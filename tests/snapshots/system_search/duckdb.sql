@@ -7,13 +7,26 @@ SELECT
   r.json
 FROM resources AS r
 WHERE
-  r.tenant = $tenant AND r.type IN ($p0, $p1) AND r.deleted = 0 AND (
-    r.id = $p2
+  r.tenant = $tenant
+  AND r.type IN ($p0, $p1)
+  AND r.deleted = 0
+  AND (r.type, r.id) IN (
+    SELECT
+      r.type,
+      r.id
+    FROM resources AS r
+    WHERE
+      r.tenant = $tenant AND r.type IN ($p0, $p1) AND r.deleted = 0 AND (
+        r.id = $p2
+      )
+    ORDER BY
+      r.type ASC,
+      r.id ASC
+    LIMIT $p3
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p3;
+  r.id ASC;
 
 -- count
 SELECT

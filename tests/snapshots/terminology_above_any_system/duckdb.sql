@@ -10,13 +10,15 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    (
-      r.id IN (
-        SELECT
-          i1.id
-        FROM idx_token AS i1
-        WHERE
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id AS id
+      FROM idx_token AS i1
+      WHERE
+        (
           (
             i1.tenant = $tenant AND i1.type = $p0 AND i1.param = $p1
           )
@@ -31,32 +33,31 @@ WHERE
                 c2.tenant = $tenant AND c2.descendant = $p2
             )
           )
-      )
-    )
-    AND (
-      NOT r.id IN (
-        SELECT
-          i3.id
-        FROM idx_token AS i3
-        WHERE
-          (
-            i3.tenant = $tenant AND i3.type = $p0 AND i3.param = $p1
-          )
-          AND (i3.system, i3.code) IN (
-            SELECT
-              e4.system,
-              e4.code
-            FROM term_expansion AS e4
-            WHERE
-              e4.tenant = $tenant AND e4.valueset = $p3
-          )
-      )
-    )
+        )
+        AND NOT i1.id IN (
+          SELECT
+            i3.id
+          FROM idx_token AS i3
+          WHERE
+            (
+              i3.tenant = $tenant AND i3.type = $p0 AND i3.param = $p1
+            )
+            AND (i3.system, i3.code) IN (
+              SELECT
+                e4.system,
+                e4.code
+              FROM term_expansion AS e4
+              WHERE
+                e4.tenant = $tenant AND e4.valueset = $p3
+            )
+        )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p4
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p4;
+  r.id ASC;
 
 -- count
 SELECT

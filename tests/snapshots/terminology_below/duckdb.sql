@@ -10,10 +10,12 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id AS id
       FROM idx_token AS i1
       WHERE
         (
@@ -32,12 +34,13 @@ WHERE
               c2.tenant = $tenant AND c2.ancestor = $p2 AND c2.system = $p3
           )
         )
-    )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p4
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p4;
+  r.id ASC;
 
 -- count
 SELECT

@@ -10,22 +10,25 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        t1.id
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        t1.id AS id
       FROM param_text AS t1
       WHERE
         t1.tenant = $tenant
         AND t1.param = $p1
         AND t1.type = $p0
         AND HELIOS_TEXT_MATCH(t1.text, $p2)
-    )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p3
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p3;
+  r.id ASC;
 
 -- count
 SELECT

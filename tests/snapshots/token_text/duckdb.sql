@@ -10,10 +10,12 @@ WHERE
   r.tenant = $tenant
   AND r.type = $p0
   AND r.deleted = 0
-  AND (
-    r.id IN (
-      SELECT
-        i1.id
+  AND r.id IN (
+    SELECT
+      ids.id
+    FROM (
+      SELECT DISTINCT
+        i1.id AS id
       FROM idx_token AS i1
       WHERE
         (
@@ -24,12 +26,13 @@ WHERE
             i1.text >= $p3 AND i1.text < $p4
           ) OR i1.text LIKE $p2 ESCAPE '\'
         )
-    )
+    ) AS ids
+    QUALIFY
+      ROW_NUMBER() OVER (ORDER BY ids.id) <= $p5
   )
 ORDER BY
   r.type ASC,
-  r.id ASC
-LIMIT $p5;
+  r.id ASC;
 
 -- count
 SELECT
