@@ -25,7 +25,20 @@ from helios_persistence.indexing.rows import CompositeRow, IndexRow, ReferenceRo
 from helios_persistence.registry import Registry
 from helios_persistence.storage.sync import Change
 
-__all__ = ["apply_statement", "graph_row"]
+__all__ = [
+    "HELD_STATEMENT",
+    "apply_statement",
+    "create_parameters",
+    "create_statement",
+    "graph_row",
+]
+
+#: the versions the graph holds of a batch's keys (``$keys``: ``[type, id]`` pairs; a stub
+#: a reference created holds 0); absent keys return no row
+HELD_STATEMENT = (
+    "UNWIND $keys AS k MATCH (r:Resource {tenant: $tenant, type: k[0], id: k[1]}) "
+    "RETURN k[0] AS type, k[1] AS id, coalesce(r.version, 0) AS version"
+)
 
 #: row class → its parameter type
 _KIND: dict[type, str] = {row: kind for kind, row in ROWS.items()}
@@ -146,3 +159,45 @@ def apply_statement() -> str:
             "RETURN row.type AS type, row.id AS id, before",
         ]
     )
+
+
+@functools.cache
+def create_statement() -> str:
+    """Create the nodes of rows (``$rows``) whose keys the graph does not hold (read by
+    :data:`HELD_STATEMENT` in the same transaction; one created meanwhile by another writer
+    fails the unique constraint and the batch takes :func:`apply_statement`), then their
+    references: each distinct target of the batch (``$targets``: ``[type, id]``) merged once
+    (a stub when absent), each relationship (``$rels``: ``[row position, target position,
+    parameter]``) created between the nodes collected by position. Measured against
+    :func:`apply_statement` on new nodes: half the server's CPU per resource (no version
+    guard, no deletion of old values, one ``MERGE`` per distinct target instead of one per
+    reference)."""
+    return "\n".join(
+        [
+            "UNWIND $rows AS row",
+            "CREATE (r:Resource) SET r = row.props, r:$(row.type)",
+            "WITH collect(r) AS nodes",
+            "UNWIND $targets AS x",
+            "MERGE (t:Resource {tenant: $tenant, type: x[0], id: x[1]})",
+            "ON CREATE SET t.live = false, t:$(x[0])",
+            "WITH nodes, collect(t) AS targets",
+            "UNWIND $rels AS x",
+            "WITH nodes[x[0]] AS r, targets[x[1]] AS t, x[2] AS param",
+            "CREATE (r)-[:$(param)]->(t)",
+        ]
+    )
+
+
+def create_parameters(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of :func:`create_statement` for ``rows`` (of :func:`graph_row`)."""
+    targets: dict[tuple[str, str], int] = {}
+    rels: list[list[Any]] = []
+    for i, row in enumerate(rows):
+        for ref in row["refs"]:
+            at = targets.setdefault((ref["type"], ref["id"]), len(targets))
+            rels.append([i, at, ref["param"]])
+    return {
+        "rows": [{"type": row["type"], "props": row["props"]} for row in rows],
+        "targets": [list(key) for key in targets],
+        "rels": rels,
+    }

@@ -22,7 +22,13 @@ from dataclasses import replace
 from typing import Any, NoReturn, cast
 
 from helios_persistence import ir, pipeline
-from helios_persistence.backends.neo4j.graph_rows import apply_statement, graph_row
+from helios_persistence.backends.neo4j.graph_rows import (
+    HELD_STATEMENT,
+    apply_statement,
+    create_parameters,
+    create_statement,
+    graph_row,
+)
 from helios_persistence.backends.neo4j.schema import migrate
 from helios_persistence.backends.sql.search import MAX_INCLUDE_ROUNDS, SqlDriver, run_search
 from helios_persistence.compilers.cypher import compiler
@@ -40,6 +46,8 @@ from helios_persistence.storage.sync import ApplyReport, Change
 from helios_persistence.tenancy import TenantContext
 
 __all__ = ["Neo4jStore"]
+
+_Held = dict[tuple[str, str], int]
 
 #: every node of the tenants under a prefix
 _DROP = (
@@ -267,15 +275,41 @@ class Neo4jStore:
                 report.applied += 1
 
     def _write(self, tenant: str, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
-        """Run the apply statement; ``{(type, id): version held before}`` (0: none)."""
-        statement = apply_statement()
+        """Write rows in one transaction; ``{(type, id): version held before}`` (0: none).
 
-        def work(tx: Any) -> list[Any]:
-            return list(tx.run(statement, rows=rows, tenant=tenant))
+        The versions the graph holds are read first: a row it lacks is created
+        (:func:`create_statement`), one it holds at an older version (or as a stub) goes
+        through the guarded :func:`apply_statement`, one it holds at its version or newer is
+        not sent. If another writer creates one of the new nodes meanwhile, the unique
+        constraint refuses the creation and the whole batch is written by the guarded
+        statement instead."""
+        keys = [[row["type"], row["id"]] for row in rows]
 
+        def work(tx: Any, guarded_only: bool) -> dict[tuple[str, str], int]:
+            held = {
+                (r["type"], r["id"]): r["version"]
+                for r in tx.run(HELD_STATEMENT, keys=keys, tenant=tenant)
+            }
+            fresh = [] if guarded_only else [r for r in rows if (r["type"], r["id"]) not in held]
+            older = [
+                r
+                for r in rows
+                if (r["type"], r["id"]) in held or guarded_only
+                if held.get((r["type"], r["id"]), 0) < r["version"]
+            ]
+            if fresh:
+                tx.run(create_statement(), create_parameters(fresh), tenant=tenant).consume()
+            if older:
+                for r in tx.run(apply_statement(), rows=older, tenant=tenant):
+                    held[(r["type"], r["id"])] = r["before"]
+            return {(row["type"], row["id"]): held.get((row["type"], row["id"]), 0) for row in rows}
+
+        constraint = _neo4j().exceptions.ConstraintError
         with self._errors(), self._session() as session:
-            records = session.execute_write(work)
-        return {(r["type"], r["id"]): r["before"] for r in records}
+            try:
+                return cast(_Held, session.execute_write(work, False))
+            except constraint:  # (a node created by another writer since the read)
+                return cast(_Held, session.execute_write(work, True))
 
     def versions(self, ctx: TenantContext) -> dict[tuple[str, str], int]:
         """``{(type, id): version}`` of the tenant's live resources."""
