@@ -28,7 +28,7 @@ from helios_persistence.registry.validate import validate as validate_search_par
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.bundles import process_bundle
 from helios_persistence.storage.exact_json import parse_resource
-from helios_persistence.storage.operations import Operations, Session
+from helios_persistence.storage.operations import Operations, Session, search_parameter_actions
 from helios_persistence.storage.sync import Change
 from helios_persistence.storage.types import (
     Create,
@@ -76,6 +76,8 @@ class TenantRegistries:
     _lock: threading.Lock
     #: tenant key → that tenant's registry (see :meth:`registry_for`)
     _overlays: dict[str, Registry]
+    #: a secondary's (tenant key, SearchParameter id) → (newest version applied, its url)
+    _search_parameters: dict[tuple[str, str], tuple[int, str | None]]
 
     def registry_for(self, ctx: TenantContext) -> Registry:
         """The SearchParameter registry of ``ctx``'s tenant: the store's shared base
@@ -105,6 +107,24 @@ class TenantRegistries:
                     overlay.unregister(value)
             if overlay is not None:
                 self._overlays[tenant] = overlay
+
+    def _apply_search_parameter(self, change: Change) -> None:
+        """A secondary's SearchParameter version from a primary's outbox, applied to its
+        tenant's registry (an older version than one already applied changes nothing)."""
+        key = (change.tenant, change.id)
+        seen = self._search_parameters.get(key)
+        if seen is not None and change.version <= seen[0]:
+            return
+        old_url = seen[1] if seen else None
+        resource = change.resource if change.operation != "delete" else None
+        if resource is None:
+            actions: list[tuple[str, Any]] = [("unregister", old_url)] if old_url else []
+            url = None
+        else:
+            actions = search_parameter_actions(resource, old_url)
+            url = resource.get("url")
+        self._search_parameters[key] = (change.version, url)
+        self._apply_pending(change.tenant, actions)
 
     def _register_stored(self, rows: Iterable[tuple[str, str | dict[str, Any]]]) -> None:
         """Register stored SearchParameter definitions (``(tenant, JSON text)``, oldest

@@ -218,3 +218,103 @@ def test_a_graph_written_by_schema_version_1_is_mended_by_a_rebuild(
     assert report.applied == 1 and compare(primary, graph, CTX).clean
     assert graph.run("MATCH (v:Str {tenant: $tenant}) RETURN v", {"tenant": tenant}) == []
     assert families(graph, "Patient?family=smith") == ["Smith"]
+
+
+def observation(oid: str, subject: str, version: int = 1) -> Change:
+    resource = {
+        "resourceType": "Observation", "id": oid, "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": f"Patient/{subject}"},
+        "meta": {"versionId": str(version), "lastUpdated": "2024-01-02T03:04:05Z"},
+    }  # fmt: skip
+    return Change(0, "acme", "Observation", oid, version, "upsert", 0, resource)
+
+
+def node_count(graph: Any, **match: str) -> int:
+    where = "".join(f" AND r.{k} = ${k}" for k in match)
+    records = graph.run(
+        f"MATCH (r:Resource) WHERE r.tenant = $tenant{where} RETURN count(r) AS n",
+        {"tenant": graph.tenant_key(CTX), **match},
+    )
+    return int(records[0]["n"])
+
+
+def test_references_meet_one_node_per_resource_in_any_arrival_order(graph: Any) -> None:
+    """A reference to a resource not yet applied makes a stub that the resource's arrival
+    fills (in a later batch, or later in the same batch: the new nodes are created before
+    the batch's targets are merged); each resource stays one node."""
+    graph.batch_size = 2
+    report = graph.apply(  # batches [o1, o2] [o3, q] [p]: p's stub filled, q new with o3
+        CTX, [observation("o1", "p"), observation("o2", "p"), observation("o3", "q"),
+              upsert("q", 1, "Jones"), upsert("p", 1, "Smith")]
+    )  # fmt: skip
+    assert (report.applied, report.stale, report.failed) == (5, 0, [])
+    assert node_count(graph) == 5
+    assert node_count(graph, id="p") == node_count(graph, id="q") == 1
+    graph.apply(CTX, [observation("o4", "p")])
+    found = graph.search(CTX, "Observation?subject:Patient.family=smith&_sort=_id")
+    assert found.ids == ["Observation/o1", "Observation/o2", "Observation/o4"]
+    assert graph.search(CTX, "Observation?subject:Patient.family=jones").ids == ["Observation/o3"]
+    # a stub never applied is no resource
+    graph.apply(CTX, [observation("o5", "ghost")])
+    assert ("Patient", "ghost") not in graph.versions(CTX)
+    assert graph.search(CTX, "Patient?_id=ghost").ids == []
+
+
+def test_a_node_created_by_another_writer_since_the_read_falls_back_to_the_guard(
+    graph: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The version read that routes new nodes to ``CREATE`` can miss a node another writer
+    created meanwhile: the unique constraint refuses the creation and the batch is written
+    by the guarded statement, still idempotent by version."""
+    from helios_persistence.backends.neo4j import store as module
+
+    graph.apply(CTX, [upsert("a", 2, "kept"), upsert("b", 1)])
+    blind = "UNWIND $keys AS k WITH k WHERE false RETURN k[0] AS type, k[1] AS id, 0 AS version"
+    monkeypatch.setattr(module, "HELD_STATEMENT", blind)  # (reads nothing: every row "new")
+    report = graph.apply(CTX, [upsert("a", 1, "older"), upsert("b", 2, "newer"), upsert("c", 1)])
+    assert (report.applied, report.stale, report.failed) == (2, 1, [])
+    assert families(graph) == ["kept", "newer", "v1"]
+    assert node_count(graph) == 3
+
+
+def test_a_tenants_custom_search_parameter_is_honoured_as_on_its_primary(
+    primary: Any, graph: Any
+) -> None:
+    """A SearchParameter version from the outbox changes its tenant's registry
+    (``TenantRegistries``) before the later changes are indexed; a store opened on the same
+    graph reads it; a retired or deleted one is unregistered, an older one replayed late
+    changes nothing."""
+    from helios_persistence.errors import InvalidSearch
+
+    url = "http://example.org/fhir/SearchParameter/nickname"
+    nickname = {
+        "resourceType": "SearchParameter", "id": "nickname", "url": url, "name": "nickname",
+        "status": "active", "code": "nickname", "base": ["Patient"], "type": "string",
+        "expression": "Patient.name.where(use='nickname').given", "description": "nickname",
+    }  # fmt: skip
+    other = hp.TenantContext.for_tenant("other")
+    bobby = {"name": [{"family": "Smith", "use": "nickname", "given": ["Bobby"]}]}
+    primary.update(CTX, nickname)
+    for ctx in (CTX, other):
+        primary.update(ctx, {**patient("p", "Smith"), **bobby})
+        replicate(primary, graph, ctx)
+    query = "Patient?nickname=bob"
+    assert graph.search(CTX, query).ids == primary.search(CTX, query).ids == ["Patient/p"]
+    for store in (graph, primary):
+        with pytest.raises(InvalidSearch):
+            store.search(other, query)
+    with hp.open_store(f"{graph.uri}?namespace={graph.namespace}") as reopened:
+        assert reopened.search(CTX, query).ids == ["Patient/p"]
+        assert reopened.registry_for(other).get("Patient", "nickname") is None
+
+    def sp(version: int, status: str) -> Change:
+        resource = {**nickname, "status": status}
+        return Change(0, "acme", "SearchParameter", "nickname", version, "upsert", 0, resource)
+
+    assert graph.apply(CTX, [sp(3, "retired"), sp(2, "active")]).stale == 1
+    assert graph.registry_for(CTX).get("Patient", "nickname") is None
+    graph.apply(CTX, [sp(4, "active")])
+    assert graph.search(CTX, query).ids == ["Patient/p"]
+    graph.apply(CTX, [Change(0, "acme", "SearchParameter", "nickname", 5, "delete", 0)])
+    assert graph.registry_for(CTX).get("Patient", "nickname") is None

@@ -49,7 +49,6 @@ from helios_persistence.errors import (
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.results import SearchResult
 from helios_persistence.storage.api import TenantRegistries
-from helios_persistence.storage.operations import search_parameter_actions
 from helios_persistence.storage.sync import ApplyReport, Change
 from helios_persistence.tenancy import TenantContext
 
@@ -193,24 +192,6 @@ class ElasticsearchStore(TenantRegistries):
             rows.append((tenant, doc["resource"]))
         self._register_stored(rows)
 
-    def _search_parameter(self, change: Change) -> None:
-        """Apply a SearchParameter version to its tenant's registry (an older version than
-        one already applied changes nothing)."""
-        key = (change.tenant, change.id)
-        seen = self._search_parameters.get(key)
-        if seen is not None and change.version <= seen[0]:
-            return
-        old_url = seen[1] if seen else None
-        resource = change.resource if change.operation != "delete" else None
-        if resource is None:
-            actions: list[tuple[str, Any]] = [("unregister", old_url)] if old_url else []
-            url = None
-        else:
-            actions = search_parameter_actions(resource, old_url)
-            url = resource.get("url")
-        self._search_parameters[key] = (change.version, url)
-        self._apply_pending(change.tenant, actions)
-
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
         """Apply resource versions (any order, any repetition): each document ends at the
         newest version named; older ones are stale. A change that cannot be indexed or that
@@ -260,7 +241,7 @@ class ElasticsearchStore(TenantRegistries):
                 report.failed.append((change, f"a change of tenant {change.tenant!r}"))
                 continue
             if change.resource_type == "SearchParameter":
-                self._search_parameter(change)
+                self._apply_search_parameter(change)
             key = doc_id(tenant, change.resource_type, change.id)
             if change.operation == "delete":
                 doc = tombstone(tenant, change.resource_type, change.id, change.version)

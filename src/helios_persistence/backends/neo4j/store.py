@@ -14,6 +14,7 @@ store).
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,6 +42,7 @@ from helios_persistence.errors import (
 )
 from helios_persistence.registry import Registry, default_registry
 from helios_persistence.results import SearchResult
+from helios_persistence.storage.api import TenantRegistries
 from helios_persistence.storage.protocols import Capability
 from helios_persistence.storage.sync import ApplyReport, Change
 from helios_persistence.tenancy import TenantContext
@@ -53,6 +55,12 @@ _Held = dict[tuple[str, str], int]
 _DROP = (
     "MATCH (r:Resource) WHERE r.tenant STARTS WITH $prefix "
     "CALL (r) { DETACH DELETE r } IN TRANSACTIONS OF 1000 ROWS"
+)
+#: the live SearchParameters of the tenants under a prefix, oldest first
+_SEARCH_PARAMETERS = (
+    "MATCH (r:SearchParameter {live: true}) WHERE r.tenant STARTS WITH $prefix "
+    "RETURN r.tenant AS tenant, r.id AS id, r.version AS version, r.json AS json "
+    "ORDER BY r.lastUpdated, r.tenant, r.id"
 )
 _LIVE_VERSIONS = (
     "MATCH (r:Resource {tenant: $tenant, live: true}) "
@@ -70,8 +78,13 @@ def _neo4j() -> Any:
     return neo4j
 
 
-class Neo4jStore:
-    """A graph secondary on a Neo4j server (see the module docstring)."""
+class Neo4jStore(TenantRegistries):
+    """A graph secondary on a Neo4j server (see the module docstring).
+
+    Custom SearchParameters are per tenant as on the SQL stores (:meth:`registry_for`): a
+    SearchParameter version that arrives through :meth:`apply` changes its tenant's registry
+    before the later changes of the batch are indexed; the store reads the ones the graph
+    holds when it opens."""
 
     compiler = compiler
     capabilities = frozenset(
@@ -112,10 +125,14 @@ class Neo4jStore:
             notifications_min_severity="OFF",  # (unknown-label warnings on a fresh database)
         )
         self._tenants: set[str] = set()
+        self._lock = threading.Lock()
+        self._overlays: dict[str, Registry] = {}
+        self._search_parameters: dict[tuple[str, str], tuple[int, str | None]] = {}
         with self._errors():
             self._driver.verify_connectivity()
             with self._session() as session:
                 migrate(session)
+        self._load_search_parameters()
 
     # -- plumbing -------------------------------------------------------------------------------
     def _session(self) -> Any:
@@ -154,14 +171,22 @@ class Neo4jStore:
         with self._errors(), self._session() as session:
             return list(session.run(query, params))
 
-    def registry_for(self, ctx: TenantContext) -> Registry:
-        return self.registry
+    def _load_search_parameters(self) -> None:
+        """Register the live SearchParameters the graph holds for this store's tenants."""
+        prefix = "" if self.namespace is None else f"{self.namespace}/"
+        rows = []
+        for r in self.run(_SEARCH_PARAMETERS, {"prefix": prefix}):
+            tenant = str(r["tenant"])[len(prefix) :]
+            resource = json.loads(str(r["json"]))
+            self._search_parameters[(tenant, r["id"])] = (int(r["version"]), resource.get("url"))
+            rows.append((tenant, resource))
+        self._register_stored(rows)
 
     # -- search ---------------------------------------------------------------------------------
     def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:
         """A FHIR search (as the other stores' ``search``), answered from the graph."""
         plan = pipeline.plan(
-            query, compiler, registry=self.registry, ctx=ctx, base_url=self.base_url, **kw
+            query, compiler, registry=self.registry_for(ctx), ctx=ctx, base_url=self.base_url, **kw
         )
         includes = plan.effective.include
         if includes:  # walked as paths below, not in rounds by the shared runner
@@ -222,7 +247,7 @@ class Neo4jStore:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="neo4j-apply") as writer:
             pending: tuple[Sequence[Change], Future[dict[tuple[str, str], int]]] | None = None
             for batch in batches:
-                rows = self._rows(tenant, batch, report)
+                rows = self._rows(ctx, tenant, batch, report)
                 if pending is not None:
                     self._count(*pending, report)
                     pending = None
@@ -233,20 +258,25 @@ class Neo4jStore:
         return report
 
     def _rows(
-        self, tenant: str, changes: Sequence[Change], report: ApplyReport
+        self, ctx: TenantContext, tenant: str, changes: Sequence[Change], report: ApplyReport
     ) -> list[dict[str, Any]]:
         """The apply statement's rows: the newest version named of each resource (the
-        statement's guard keeps a newer one the graph holds); one that cannot be indexed
-        is ``failed``."""
+        statement's guard keeps a newer one the graph holds), indexed in order with the
+        tenant's registry of that moment (a SearchParameter version changes it for the
+        changes after it); one that cannot be indexed is ``failed``."""
         newest: dict[tuple[str, str], Change] = {}
         for change in changes:
             key = (change.resource_type, change.id)
             if key not in newest or newest[key].version < change.version:
                 newest[key] = change
         rows: list[dict[str, Any]] = []
-        for change in newest.values():
+        for change in changes:
+            if change.resource_type == "SearchParameter":
+                self._apply_search_parameter(replace(change, tenant=ctx.tenant_key))
+            if newest[(change.resource_type, change.id)] is not change:
+                continue
             try:
-                rows.append(graph_row(change, tenant, self.registry))
+                rows.append(graph_row(change, tenant, self.registry_for(ctx)))
             except HeliosError as exc:
                 report.failed.append((change, str(exc)))
         return rows
