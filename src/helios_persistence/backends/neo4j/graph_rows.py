@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import operator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -45,10 +46,26 @@ _KIND: dict[type, str] = {row: kind for kind, row in ROWS.items()}
 _NAN = float("nan")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _last_updated(change: Change) -> int:
+    """``meta.lastUpdated`` in µs since the epoch. An instant with its zone (what a primary
+    writes) is read by ``datetime.fromisoformat``, 0.8 µs against ``parse_date``'s 25 (which
+    reads the rest, and gives the same µs for every instant)."""
     meta = (change.resource or {}).get("meta") or {}
     updated = meta.get("lastUpdated")
-    return parse_date(updated).low if isinstance(updated, str) else change.created_at
+    if not isinstance(updated, str):
+        return change.created_at
+    if len(updated) >= 20 and updated[10] == "T":
+        try:
+            stamp = datetime.fromisoformat(updated)
+        except ValueError:
+            stamp = None
+        if stamp is not None and stamp.tzinfo is not None:
+            return (stamp - _EPOCH) // _MICROSECOND
+    return parse_date(updated).low
 
 
 @functools.cache
@@ -84,13 +101,15 @@ def _properties(groups: dict[tuple[type, str], list[IndexRow]]) -> dict[str, Any
         for (key, first, form), values in zip(keys, columns, strict=True):
             if form == "plain":
                 props[key] = list(values)
-            elif form == "decimal":
-                numbers = [_NAN if v is None else float(v) for v in values]
-                if first or any(v is not None for v in values):
-                    props[key] = numbers
-            elif None not in values:
+                continue
+            missing = values.count(None)  # (a C loop: most fields have no missing value)
+            if missing == len(values) and not first:
+                continue
+            if form == "decimal":
+                props[key] = [_NAN if v is None else float(v) for v in values]
+            elif not missing:
                 props[key] = list(values)
-            elif first or any(v is not None for v in values):
+            else:
                 props[key] = [NULL_TEXT if v is None else v for v in values]
     return props
 
