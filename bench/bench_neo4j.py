@@ -8,10 +8,13 @@ at the end) and synced into Neo4j (a namespace of its own, deleted at the end) t
 primary's outbox (``storage.sync.replicate``), both servers on this machine
 (``HELIOS_TEST_POSTGRES`` / ``HELIOS_TEST_NEO4J``, else the ``scripts/services`` defaults):
 
-* **Sync**: resources/s from the PostgreSQL outbox into Neo4j (read the outbox 1,000 changes
-  at a time, extract the index values, ``UNWIND`` batches of the store's ``batch_size``, each
-  written while the next is extracted). Goal: at least 5,000 resources/s. The PostgreSQL
-  load rate of the same resources is shown beside it, and the machine's load average.
+* **Sync**: resources/s from the PostgreSQL outbox into Neo4j (read the outbox 5,000 changes
+  at a time, extract the index values, ``UNWIND`` batches of the store's ``batch_size``
+  (1,000), each written while the next is extracted), and the CPU each side spent per
+  resource: this process (``time.process_time``: the outbox read, the extraction, the Bolt
+  encoding) and, when ``--neo4j-pid`` names the server's process (``/proc``), Neo4j's.
+  Goal: at least 5,000 resources/s. The PostgreSQL load rate of the same resources is shown
+  beside it, and the machine's load average.
 * **Traversals**: per query, the median time of ``graph.search`` as a ratio to the median
   time of ``postgres.search`` for the same query on the same data (each through the whole
   library: parse, compile, execute, decode). Goal: the graph wins (ratio < 1) on the 3-hop
@@ -71,6 +74,15 @@ def traversals(resources: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user + system) process ``pid`` has used (0 without one: not measured)."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_postgres(store: Any, ctx: Any, resources: list[dict[str, Any]]) -> float:
     """Resources/s of ``store.bulk_update`` (1,000 per transaction)."""
     start = time.perf_counter()
@@ -86,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=4700, help="~21 resources each")
     parser.add_argument("--organizations", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument(
+        "--neo4j-pid", type=int, default=None, help="the server's process id: its CPU per resource"
+    )
     args = parser.parse_args(argv)
 
     resources = list(generate(args.patients, seed=7, organizations=args.organizations))
@@ -99,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pg_rate = load_postgres(pg, ctx, resources)
         start = time.perf_counter()
-        synced, _position = replicate(pg, graph, ctx, batch=1000)
+        client, server = time.process_time(), _cpu_seconds(args.neo4j_pid)
+        synced, _position = replicate(pg, graph, ctx, batch=5000)
         elapsed = time.perf_counter() - start
+        client = (time.process_time() - client) / max(synced.applied, 1) * 1e6
+        server = (_cpu_seconds(args.neo4j_pid) - server) / max(synced.applied, 1) * 1e6
         if synced.failed:
             raise RuntimeError(f"sync failed: {synced.failed[0]}")
         sync_rate = synced.applied / elapsed
@@ -108,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             Measurement(
                 "sync into Neo4j (s per 1,000)", 1000 / sync_rate, 1000 / SYNC_GOAL, "s",
                 f"{sync_rate:,.0f} resources/s (goal ≥ {SYNC_GOAL:,}); PostgreSQL load "
-                f"{pg_rate:,.0f}/s; load average {os.getloadavg()[0]:.1f}",
+                f"{pg_rate:,.0f}/s; CPU per resource: client {client:,.0f} µs, Neo4j "
+                f"{server:,.0f} µs; load average {os.getloadavg()[0]:.1f}",
             )
         ]  # fmt: skip
         for name, query in traversals(resources).items():
@@ -128,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                 "resources": len(resources),
                 "sync_rate": sync_rate,
                 "pg_load_rate": pg_rate,
+                "client_cpu_us_per_resource": client,
+                "neo4j_cpu_us_per_resource": server,
                 "load_average": os.getloadavg(),
             },
         )

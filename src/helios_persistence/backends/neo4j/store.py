@@ -102,7 +102,7 @@ class Neo4jStore(TenantRegistries):
         temporary: bool = False,
         registry: Registry | None = None,
         timeout: float | None = 30.0,
-        batch_size: int = 500,
+        batch_size: int = 1000,
         base_url: str | None = None,
         connect_timeout: float = 5.0,
     ) -> None:
