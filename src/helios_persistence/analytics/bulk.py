@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import accumulate, islice
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from helios_persistence.analytics.datasets import INDEX_SCHEMAS, TEXT_SCHEMAS, table_of
+from helios_persistence.analytics.sqlite_arrow import ArrowReadError, SQLiteArrow, available
 from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, PARAM_TEXT_SLOTS
 from helios_persistence.storage.types import parse_period_micros
 from helios_persistence.tenancy import TenantContext
@@ -36,6 +38,7 @@ _STORED = pa.schema(
     [("tenant", pa.string()), ("id", pa.string()), ("version", pa.int64()),
      ("last_updated", pa.int64()), ("json", pa.string())]
 )  # fmt: skip
+_SIZES = pa.schema([("id", pa.string()), ("size", pa.int64())])
 
 
 @dataclass
@@ -84,36 +87,155 @@ def chunks(
 ) -> Iterator[Chunk]:
     """The type's live resources updated since ``since``, after id ``after``, chunk by chunk
     (each chunk read in one read transaction; keyset-paged on id). ``with_rows`` False: without
-    their index and text rows (an NDJSON export)."""
+    their index and text rows (an NDJSON export).
+
+    A store in a file is read through ADBC (:mod:`.sqlite_arrow`: Arrow without Python rows);
+    an in-memory store, or one whose values the driver cannot type, through apsw."""
     floor = since_micros(since)
     key = [ctx.tenant_key, resource_type]
-    while True:
-        with store.read_session(ctx) as s:
-            conn = s.conn
-            cursor = conn.execute(
-                f"SELECT r.tenant, r.id, r.version, r.last_updated, r.json FROM resources r "
-                f"WHERE {_LIVE} AND r.id > ? ORDER BY r.id LIMIT {CHUNK}",
-                [*key, floor, after],
-            )
-            rows, size = [], 0
-            for row in cursor:  # (a chunk ends early past CHUNK_BYTES of JSON)
-                rows.append(row)
-                size += len(row[4])
-                if size >= CHUNK_BYTES:
-                    break
-            if not rows:
+    arrow = _arrow_reader(store, ctx)
+    try:
+        while True:
+            chunk = None
+            if arrow is not None:
+                try:
+                    chunk = _arrow_chunk(arrow, resource_type, key, floor, after, with_rows, since)
+                except ArrowReadError:  # (values of mixed types) apsw from here on
+                    arrow.close()
+                    arrow = None
+            if arrow is None:
+                chunk = _python_chunk(
+                    store, ctx, resource_type, key, floor, after, with_rows, since
+                )
+            if chunk is None:
                 return
-            tables = _rows(conn, key, floor, rows, since is not None) if with_rows else {}
-        columns = list(zip(*rows, strict=True))
-        stored = pa.Table.from_arrays(
-            [pa.array(c, type=f.type) for c, f in zip(columns, _STORED, strict=True)],
-            schema=_STORED,
+            yield chunk
+            after = chunk.last_id
+    finally:
+        if arrow is not None:
+            arrow.close()
+
+
+def _arrow_reader(store: Any, ctx: TenantContext) -> SQLiteArrow | None:
+    """An ADBC connection to the tenant's database file (None: in memory, or no driver)."""
+    if not available():
+        return None
+    with store.read_session(ctx) as s:
+        path = s.conn.conn.filename
+    if not path:
+        return None
+    try:
+        return SQLiteArrow(path, getattr(store, "busy_timeout_ms", 30_000))
+    except Exception:  # (the driver could not open the file) apsw reads it
+        return None
+
+
+def _arrow_chunk(
+    arrow: SQLiteArrow,
+    resource_type: str,
+    key: list[Any],
+    floor: int,
+    after: str,
+    with_rows: bool,
+    since: str | None,
+) -> Chunk | None:
+    """The next chunk, read in one read transaction through ADBC (None: no more)."""
+    arrow.begin()
+    try:
+        sizes = arrow.read(
+            f"SELECT r.id, octet_length(r.json) FROM resources r WHERE {_LIVE} AND r.id > ? "
+            f"ORDER BY r.id LIMIT {CHUNK}",
+            [*key, floor, after], _SIZES,
+        )  # fmt: skip
+        if sizes.num_rows == 0:
+            return None
+        # the chunk ends with the resource that reaches CHUNK_BYTES of JSON
+        ends = accumulate(sizes.column("size").to_pylist())
+        reached = next((i for i, total in enumerate(ends) if total >= CHUNK_BYTES), -1)
+        last = sizes.column("id")[reached].as_py()
+        stored = arrow.read(
+            "SELECT r.tenant, r.id, r.version, r.last_updated, r.json FROM resources r "
+            f"WHERE {_LIVE} AND r.id > ? AND r.id <= ? ORDER BY r.id",
+            [*key, floor, after, last], _STORED,
+        )  # fmt: skip
+        if stored.num_rows == 0:
+            return None
+        tables = _arrow_rows(arrow, key, floor, stored, since is not None) if with_rows else {}
+    finally:
+        arrow.end()
+    return Chunk(resource_type, stored, tables)
+
+
+def _arrow_rows(
+    arrow: SQLiteArrow, key: list[Any], floor: int, stored: pa.Table, since: bool
+) -> dict[str, pa.Table]:
+    """:func:`_rows` through ADBC."""
+    ids = stored.column("id")
+    first, last = ids[0].as_py(), ids[len(ids) - 1].as_py()
+    out: dict[str, pa.Table] = {}
+    for table_name in INDEX_TABLES:
+        columns = ", ".join(("tenant", "id", "param", "grp", *COLUMNS[table_name]))
+        table = arrow.read(
+            f"SELECT {columns} FROM {table_name} "
+            "WHERE tenant = ? AND type = ? AND id >= ? AND id <= ?",
+            [*key, first, last], INDEX_SCHEMAS[table_name],
+        )  # fmt: skip
+        if since:  # only the rows of the chunk's resources
+            table = table.filter(pc.is_in(table.column("id"), value_set=ids))
+        if table.num_rows:
+            out[f"index/{table_name}"] = table
+    for name, sql in _TEXT_QUERIES.items():
+        table = arrow.read(sql, [*key, floor, first, last], TEXT_SCHEMAS[name])
+        if table.num_rows:
+            out[f"text/{name}"] = table
+    return out
+
+
+def _python_chunk(
+    store: Any,
+    ctx: TenantContext,
+    resource_type: str,
+    key: list[Any],
+    floor: int,
+    after: str,
+    with_rows: bool,
+    since: str | None,
+) -> Chunk | None:
+    """The next chunk, read in one read transaction through apsw (None: no more)."""
+    with store.read_session(ctx) as s:
+        conn = s.conn
+        cursor = conn.execute(
+            f"SELECT r.tenant, r.id, r.version, r.last_updated, r.json FROM resources r "
+            f"WHERE {_LIVE} AND r.id > ? ORDER BY r.id LIMIT {CHUNK}",
+            [*key, floor, after],
         )
-        yield Chunk(resource_type, stored, tables)
-        after = rows[-1][1]
+        rows, size = [], 0
+        for row in cursor:  # (a chunk ends early past CHUNK_BYTES of JSON)
+            rows.append(row)
+            size += len(row[4])
+            if size >= CHUNK_BYTES:
+                break
+        if not rows:
+            return None
+        tables = _rows(conn, key, floor, rows, since is not None) if with_rows else {}
+    columns = list(zip(*rows, strict=True))
+    stored = pa.Table.from_arrays(
+        [pa.array(c, type=f.type) for c, f in zip(columns, _STORED, strict=True)],
+        schema=_STORED,
+    )
+    return Chunk(resource_type, stored, tables)
 
 
 _LIVE = "r.tenant = ? AND r.type = ? AND r.deleted = 0 AND r.last_updated >= ?"
+_SPAN = f"{_LIVE} AND r.id >= ? AND r.id <= ?"
+#: the text rows of a span of resources (parameters: ``_SPAN``'s)
+_TEXT_QUERIES = {
+    "resource_text": "SELECT r.tenant, r.id, t.narrative, t.content FROM resources r CROSS "
+    f"JOIN resource_text t ON t.rowid = r.rowid WHERE {_SPAN} ORDER BY r.id",
+    "param_text": "SELECT r.tenant, r.id, p.param, p.text FROM resources r CROSS JOIN "
+    f"param_text p ON p.rowid >= r.rowid * {PARAM_TEXT_SLOTS} "
+    f"AND p.rowid < (r.rowid + 1) * {PARAM_TEXT_SLOTS} WHERE {_SPAN} ORDER BY p.rowid",
+}
 
 
 def _rows(
@@ -134,16 +256,8 @@ def _rows(
         table = _arrow(found, INDEX_SCHEMAS[table_name], ids)
         if table is not None:
             out[f"index/{table_name}"] = table
-    span = f"{_LIVE} AND r.id >= ? AND r.id <= ?"
     params = [*key, floor, first, last]
-    text_queries = {
-        "resource_text": "SELECT r.tenant, r.id, t.narrative, t.content FROM resources r CROSS "
-        f"JOIN resource_text t ON t.rowid = r.rowid WHERE {span} ORDER BY r.id",
-        "param_text": "SELECT r.tenant, r.id, p.param, p.text FROM resources r CROSS JOIN "
-        f"param_text p ON p.rowid >= r.rowid * {PARAM_TEXT_SLOTS} "
-        f"AND p.rowid < (r.rowid + 1) * {PARAM_TEXT_SLOTS} WHERE {span} ORDER BY p.rowid",
-    }
-    for name, sql in text_queries.items():
+    for name, sql in _TEXT_QUERIES.items():
         table = _arrow(conn.execute(sql, params), TEXT_SCHEMAS[name], None)
         if table is not None:
             out[f"text/{name}"] = table

@@ -4,13 +4,15 @@ the stored JSON, the SQL compiler's index rows and the text rows (``dialects/duc
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.json as pa_json
 
 from helios_persistence.backends.sql.index_tables import COLUMNS
 
-__all__ = ["INDEX_SCHEMAS", "STORED_SCHEMA", "TEXT_SCHEMAS", "table_of"]
+__all__ = ["INDEX_SCHEMAS", "STORED_SCHEMA", "TEXT_SCHEMAS", "json_rows_table", "table_of"]
 
 INDEX_SCHEMAS = {
     table: pa.schema(
@@ -58,3 +60,17 @@ def table_of(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     columns = zip(*rows, strict=True)
     arrays = [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def json_rows_table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """:func:`table_of` by pyarrow's JSON reader: slower per row, but without the import of
+    pandas (a second) that ``pa.array`` of Python values makes (for the few rows of an
+    export's small tables)."""
+    if not rows:
+        return pa.Table.from_batches([], schema=schema)
+    data = "\n".join(json.dumps(dict(zip(schema.names, r, strict=True))) for r in rows).encode()
+    return pa_json.read_json(
+        pa.BufferReader(data),
+        read_options=pa_json.ReadOptions(block_size=len(data) + 1, use_threads=False),
+        parse_options=pa_json.ParseOptions(explicit_schema=schema),
+    ).select(schema.names)

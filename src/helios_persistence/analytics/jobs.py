@@ -42,6 +42,7 @@ from helios_persistence.analytics.export import (
     stored_index_rows,
     validate,
 )
+from helios_persistence.analytics.prefetch import prefetched
 from helios_persistence.analytics.terminology import export_terminology
 from helios_persistence.analytics.writer import (
     LAYOUT_NAME,
@@ -329,6 +330,7 @@ class ExportJob:
         row = self._row()
         request = ExportRequest.from_json(json.loads(row["request"]))
         writer: ExportWriter | None = None
+        stack = contextlib.ExitStack()  # (stops the read-ahead thread however the run ends)
         try:
             fs, base = self._destination(row)
             writer = ExportWriter(
@@ -337,10 +339,13 @@ class ExportJob:
             )  # fmt: skip
             self._table.update(self.ctx, self.id, status="in-progress", heartbeat=time.time())
             start = Position.from_json(checkpoint["position"]) if checkpoint else None
-            pages = positioned_pages(
-                self.store, self.ctx, request, cancelled=self._cancel.is_set, resume=start,
-                bulk=request.output_format,
+            pages = prefetched(
+                positioned_pages(
+                    self.store, self.ctx, request, cancelled=self._cancel.is_set, resume=start,
+                    bulk=request.output_format,
+                )
             )  # fmt: skip
+            stack.callback(pages.close)
             since = 0  # resources exported since the last checkpoint
             checkpoints = request.output_format == "parquet"
             for page, position in pages:
@@ -383,13 +388,17 @@ class ExportJob:
                 counts=json.dumps(writer.counts),
             )  # fmt: skip
         except ExportCancelled:
+            stack.close()
             if writer is not None:
                 writer.abort()
         except BaseException as exc:  # every failure is recorded on the job
-            if writer is not None:
-                with contextlib.suppress(Exception):  # the original error is the one recorded
+            with contextlib.suppress(Exception):  # the original error is the one recorded
+                stack.close()
+                if writer is not None:
                     writer.abort()
             self._fail(exc)
+        finally:
+            stack.close()
 
     def _add(self, writer: ExportWriter, page: list[dict[str, Any]] | Chunk) -> None:
         """Write a page: the stored documents (decimals as written) and their index rows."""

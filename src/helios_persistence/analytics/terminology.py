@@ -21,7 +21,7 @@ with ``not-found``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -29,6 +29,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from helios_persistence import ir
+from helios_persistence.analytics.datasets import json_rows_table
 from helios_persistence.analytics.export import placeholder
 from helios_persistence.errors import TerminologyError
 from helios_persistence.tenancy import TenantContext
@@ -95,12 +96,9 @@ def _write(
 
 
 def _batch(schema: pa.Schema, rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
-    columns: list[Sequence[Any]] = (
-        list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
-    )
-    return pa.RecordBatch.from_arrays(
-        [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
-    )
+    if not rows:  # (pa.array, even of nothing, would import pandas)
+        return pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
+    return json_rows_table(rows, schema).combine_chunks().to_batches()[0]
 
 
 def export_terminology(store: Any, ctx: TenantContext, fs: pafs.FileSystem, base: str) -> bool:

@@ -21,12 +21,12 @@ The bytes of the stored JSON are not touched here (the ``stored`` dataset keeps 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.json as pa_json
 
 from helios_persistence.analytics.layout import _INTEGERS, Field, Spec, layout_for
 from helios_persistence.storage import exact_json
@@ -48,7 +48,8 @@ _META = (
 )
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: slow documents a batch names in a list (more: DuckDB matches :data:`INEXACT` again)
+_FEW = 256
 
 
 class _Unfit(Exception):
@@ -159,22 +160,16 @@ class TypedRows:
         con = self.con
         con.register("helios_batch", batch)
         try:
-            groups = self._structures(batch)
-            if groups is None:  # (huge documents) one at a time
-                groups = [(None, batch.column("id").to_pylist())]
-            slow: list[str] = []
-            columns: set[str] = set()
-            for structure, ids in groups:
-                try:
-                    if structure is None:
-                        raise _Unfit("inexact")
-                    columns.update(_root(resource_type, json.loads(structure)))
-                except _Unfit:
-                    slow.extend(ids)
+            merged = self._merged(resource_type)
+            columns, slow = merged if merged is not None else self._grouped(resource_type, batch)
+            if merged is not None and len(slow) > _FEW:  # (every exact document fits)
+                where, params = "NOT regexp_matches(json, $inexact)", {"inexact": INEXACT}
+            else:
+                where, params = "NOT list_contains($slow, id)", {"slow": slow}
             out: list[pa.Table] = []
             if len(slow) < batch.num_rows:
                 try:
-                    out.append(self._duckdb_rows(resource_type, columns, slow))
+                    out.append(self._duckdb_rows(resource_type, columns, where, params))
                 except duckdb.OutOfMemoryException:  # (huge documents) one at a time
                     slow = batch.column("id").to_pylist()
             if slow:
@@ -182,6 +177,41 @@ class TypedRows:
             return _together(resource_type, out)
         finally:
             con.unregister("helios_batch")
+
+    def _merged(self, resource_type: str) -> tuple[set[str], list[str]] | None:
+        """``(columns, inexact ids)`` when the merged ``json_structure`` of the registered
+        batch's exact documents fits the layout, so each of them does (a key or a type the
+        layout has not, or two JSON types of one element, which merge as ``JSON``, do not
+        fit); None when it does not (or DuckDB ran out of memory): see :meth:`_grouped`."""
+        try:
+            [(structure, inexact)] = self.con.execute(
+                "SELECT json_group_structure(CASE WHEN NOT x THEN json::JSON END), "
+                "coalesce(list(id) FILTER (WHERE x), []) FROM (SELECT id, json, "
+                "regexp_matches(json, $inexact) AS x FROM helios_batch)",
+                {"inexact": INEXACT},
+            ).fetchall()
+            merged = None if structure is None else json.loads(structure)
+            if merged in (None, "NULL"):  # every document is inexact
+                return set(), inexact
+            return set(_root(resource_type, merged)), inexact
+        except (_Unfit, duckdb.OutOfMemoryException):
+            return None
+
+    def _grouped(self, resource_type: str, batch: pa.Table) -> tuple[set[str], list[str]]:
+        """``(columns, slow ids)``: the documents checked on each distinct structure."""
+        groups = self._structures(batch)
+        if groups is None:  # (huge documents) one at a time
+            groups = [(None, batch.column("id").to_pylist())]
+        slow: list[str] = []
+        columns: set[str] = set()
+        for structure, ids in groups:
+            try:
+                if structure is None:
+                    raise _Unfit("inexact")
+                columns.update(_root(resource_type, json.loads(structure)))
+            except _Unfit:
+                slow.extend(ids)
+        return columns, slow
 
     def _structures(self, batch: pa.Table) -> list[tuple[str | None, list[str]]] | None:
         """``(json_structure, ids)`` of the registered batch (None: inexact, see
@@ -196,20 +226,21 @@ class TypedRows:
             return None
         return groups
 
-    def _duckdb_rows(self, resource_type: str, columns: set[str], slow: list[str]) -> pa.Table:
-        """The documents but ``slow`` converted by DuckDB: the columns they use, each with
-        its complete type (files of a type differ only in which columns they have: DuckDB
-        2.0's ``union_by_name`` fails on structs that differ in nested fields)."""
+    def _duckdb_rows(
+        self, resource_type: str, columns: set[str], where: str, params: dict[str, Any]
+    ) -> pa.Table:
+        """The documents ``where`` holds converted by DuckDB: the columns they use, each
+        with its complete type (files of a type differ only in which columns they have:
+        DuckDB 2.0's ``union_by_name`` fails on structs that differ in nested fields). The
+        batch's order is kept (DuckDB preserves insertion order)."""
         order = [f.name for f in layout_for(resource_type).spec.fields if f.name in columns]
         shape = ", ".join(f"{json.dumps(n)}: {_column(resource_type, n)[0]}" for n in order)
-        typed = ", ".join(f'"{n}" {_column(resource_type, n)[1]}' for n in order)
         table = self.con.sql(
             "SELECT json ->> 'resourceType' AS resourceType, "
-            f"unnest(CAST(json_transform(json, $shape) AS STRUCT({typed}))), "
+            "unnest(json_transform(json, $shape)), "
             "tenant AS _tenant, version AS _version_id, last_updated AS _last_updated, "
-            "NULL::VARCHAR AS _raw FROM helios_batch WHERE NOT list_contains($slow, id) "
-            "ORDER BY id",
-            params={"shape": "{" + shape + "}", "slow": slow},
+            f"NULL::VARCHAR AS _raw FROM helios_batch WHERE {where}",
+            params={"shape": "{" + shape + "}", **params},
         ).to_arrow_table()
         at = table.schema.get_field_index("_last_updated")
         return table.set_column(
@@ -217,22 +248,35 @@ class TypedRows:
         )
 
     def _python_rows(self, resource_type: str, batch: pa.Table, ids: set[str]) -> pa.Table:
+        """The documents ``ids`` converted by :meth:`Layout.to_row`, made Arrow by pyarrow's
+        JSON reader with the layout's schema (``pa.Table.from_pylist`` would import pandas:
+        a second of start-up for a few documents)."""
         layout = layout_for(resource_type)
         columns = ("tenant", "id", "version", "last_updated", "json")
-        rows = []
+        lines = []
+        used: set[str] = set()
         for tenant, rid, version, updated, text in zip(
             *(batch.column(c).to_pylist() for c in columns), strict=True
         ):
             if rid not in ids:
                 continue
             row = layout.to_row(exact_json.loads(text))
-            row["_tenant"], row["_version_id"] = tenant, version
-            row["_last_updated"] = _EPOCH + timedelta(microseconds=updated)
-            rows.append(row)
-        self.fallbacks += len(rows)
-        used = {key for row in rows for key in row}
-        schema = pa.schema([f for f in layout.schema if f.name in used or f.name in _META_NAMES])
-        return pa.Table.from_pylist(rows, schema=schema)
+            row["_tenant"], row["_version_id"], row["_last_updated"] = tenant, version, updated
+            used.update(row)
+            lines.append(json.dumps(row))
+        self.fallbacks += len(lines)
+        data = "\n".join(lines).encode()
+        fields = [f for f in layout.schema if f.name in used or f.name in _META_NAMES]
+        at = [f.name for f in fields].index("_last_updated")
+        read = pa_json.read_json(
+            pa.BufferReader(data),
+            read_options=pa_json.ReadOptions(block_size=len(data) + 1, use_threads=False),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=pa.schema(fields).set(at, pa.field("_last_updated", pa.int64())),
+                unexpected_field_behavior="error",
+            ),
+        )
+        return read.set_column(at, fields[at], read.column(at).cast(fields[at].type))
 
 
 _META_NAMES = frozenset({"resourceType", *(name for name, _ in _META)})
