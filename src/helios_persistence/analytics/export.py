@@ -46,6 +46,8 @@ LEVELS = ("system", "patient", "group")
 UNSEARCHABLE = "\x00unsearchable"
 #: a bulk-read type's position: the last id written (not a search)
 BULK_AFTER = "\x00after:"
+#: a Patient- or Group-level position: the patients done (JSON, see :func:`_patient_batches`)
+PATIENTS_AT = "\x00patients:"
 
 
 class ExportCancelled(HeliosError):
@@ -311,10 +313,13 @@ def positioned_pages(
     cancelled: Callable[[], bool] = lambda: False,
     resume: Position | None = None,
     bulk: str | None = None,
+    written: set[tuple[str, str]] | None = None,
 ) -> Iterator[tuple[Any, Position | None]]:
-    """:func:`stream`'s pages, each with the :class:`Position` after it (None at the Patient
-    and Group levels: those restart from the beginning; an empty page ends each type at the
-    system level). ``resume``: continue a system-level export after that position.
+    """:func:`stream`'s pages, each with the :class:`Position` after it: an empty page ends
+    each type at the system level, and each batch of :data:`PATIENT_BATCH` patients at the
+    Patient and Group levels (their pages within a batch have None). ``resume``: continue
+    after that position; ``written``: the ``(type, id)`` s a resumed Patient- or Group-level
+    export has written already (a resource may be in several patients' compartments).
 
     ``bulk`` (``"parquet"`` or ``"ndjson"``): the types a system-level export of a SQLite
     store takes whole (or ``_since``) come as :class:`~.bulk.Chunk` s read from its tables,
@@ -330,8 +335,10 @@ def positioned_pages(
             bulk if bulk is not None and bulk_readable(store, ctx) else None,
         )  # fmt: skip
         return
-    written: set[tuple[str, str]] = set()
-    for patients in _patient_batches(store, search_ctx, request):
+    written = set(written or ())
+    at = resume.next if resume is not None else None
+    start = json.loads(at[len(PATIENTS_AT) :]) if at and at.startswith(PATIENTS_AT) else None
+    for patients, after in _patient_batches(store, search_ctx, request, start):
         refs = ",".join(f"Patient/{p}" for p in patients)
         for rtype, criteria in plan.items():
             params = ["_id"] if rtype == "Patient" else list(compartment_params("Patient", rtype))
@@ -345,6 +352,7 @@ def positioned_pages(
                         fresh = [r for r in page if (rtype, r["id"]) not in written]
                         written.update((rtype, r["id"]) for r in fresh)
                         yield fresh, None
+        yield [], Position(next=PATIENTS_AT + json.dumps(after))
 
 
 def _system_pages(
@@ -396,17 +404,32 @@ def _system_pages(
         yield [], Position(done)
 
 
-def _patient_batches(store: Any, ctx: TenantContext, request: ExportRequest) -> Iterator[list[str]]:
+def _patient_batches(
+    store: Any, ctx: TenantContext, request: ExportRequest, start: dict[str, Any] | None
+) -> Iterator[tuple[list[str], dict[str, Any]]]:
+    """The patients to export, :data:`PATIENT_BATCH` at a time, each batch with where the
+    next one starts (what ``start`` takes to continue after it): at the Patient level, the
+    search page of patient ids it is in and how many of that page's patients are done (the
+    store's own keyset page, so patients written or deleted since do not shift it); at the
+    Group level, how many of the Group's members are done."""
     if request.level == "patient":
+        page_query = (start or {}).get(
+            "page"
+        ) or f"Patient?_elements=id&_sort=_id&_count={PAGE_SIZE}"
+        skip = int((start or {}).get("skip", 0))
         batch: list[str] = []
-        for page, _ in _pages(store, ctx, "Patient?_elements=id"):
-            for r in page:
+        for page, next_query in _pages(store, ctx, "Patient", page_query):
+            for i, r in enumerate(page[skip:], start=skip):
                 batch.append(r["id"])
                 if len(batch) >= PATIENT_BATCH:
-                    yield batch
+                    yield batch, {"page": page_query, "skip": i + 1}
                     batch = []
+            skip = 0
+            if next_query is None:
+                break
+            page_query = next_query
         if batch:
-            yield batch
+            yield batch, {"page": page_query, "skip": len(page)}
         return
     try:
         group = store.read(_reader(ctx), "Group", request.group)
@@ -414,8 +437,8 @@ def _patient_batches(store: Any, ctx: TenantContext, request: ExportRequest) -> 
         raise NotFound(f"Group {request.group!r} does not exist") from exc
     members = [m.get("entity", {}).get("reference", "") for m in group.resource.get("member", [])]
     ids = [ref.split("/", 1)[1] for ref in members if ref.startswith("Patient/")]
-    for i in range(0, len(ids), PATIENT_BATCH):
-        yield ids[i : i + PATIENT_BATCH]
+    for i in range(int((start or {}).get("members", 0)), len(ids), PATIENT_BATCH):
+        yield ids[i : i + PATIENT_BATCH], {"members": min(i + PATIENT_BATCH, len(ids))}
 
 
 def _reader(ctx: TenantContext) -> TenantContext:

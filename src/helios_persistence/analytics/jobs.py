@@ -8,12 +8,15 @@ when every file is closed, so a manifest never lists a partial file. A job left
 heartbeat for :data:`STALE_AFTER` seconds) is *stale*: :meth:`ExportJob.resume` continues
 it, :meth:`ExportJob.fail_stale` records it as failed (its files deleted).
 
-Resuming: a system-level Parquet export writes a checkpoint (``_checkpoint.json`` in the
-destination: every complete file, the counts, the types done and the search that continues
-the current one) at the end of every type and every :data:`CHECKPOINT_EVERY` resources, after
-writing every buffered row. A resumed job deletes the files written after its last checkpoint
-and continues from there; other exports (Patient and Group levels, NDJSON, or a job killed
-before its first checkpoint) start again from nothing.
+Resuming: a Parquet export writes a checkpoint (``_checkpoint.json`` in the destination:
+every complete file, the counts, and where to continue) after writing every buffered row: at
+the system level at the end of every type and every :data:`CHECKPOINT_EVERY` resources (the
+types done and the search that continues the current one), at the Patient and Group levels
+at the end of the first batch of patients past every :data:`CHECKPOINT_EVERY` resources (the
+patients done; the resources written, which a resumed job must not write twice, are read
+back from the files). A resumed job deletes the files written after its last checkpoint and
+continues from there; an NDJSON export, or a job killed before its first checkpoint, starts
+again from nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from helios_persistence.analytics.bulk import Chunk
 from helios_persistence.analytics.export import (
@@ -339,10 +343,13 @@ class ExportJob:
             )  # fmt: skip
             self._table.update(self.ctx, self.id, status="in-progress", heartbeat=time.time())
             start = Position.from_json(checkpoint["position"]) if checkpoint else None
+            written = None
+            if checkpoint and request.level != "system":  # the resources its files hold
+                written = _written(fs, checkpoint["state"]["files"])
             pages = prefetched(
                 positioned_pages(
                     self.store, self.ctx, request, cancelled=self._cancel.is_set, resume=start,
-                    bulk=request.output_format,
+                    bulk=request.output_format, written=written,
                 )
             )  # fmt: skip
             stack.callback(pages.close)
@@ -355,7 +362,7 @@ class ExportJob:
                     checkpoints
                     and position is not None
                     and (
-                        position.rtype is None  # a type is done
+                        (position.rtype is None and position.next is None)  # a type is done
                         or (position.next is not None and since >= CHECKPOINT_EVERY)
                     )
                 ):
@@ -444,6 +451,19 @@ class ExportJob:
                 "layoutVersion": LAYOUT_VERSION,
             },
         }
+
+
+def _written(fs: pafs.FileSystem, files: dict[str, list[Any]]) -> set[tuple[str, str]]:
+    """The ``(type, id)`` of every resource in a checkpoint's complete files."""
+    out: set[tuple[str, str]] = set()
+    for key, paths in files.items():
+        dataset, rtype = key.split("|")
+        if dataset != "stored":
+            continue
+        for path, _ in paths:
+            ids = pq.read_table(path, columns=["id"], filesystem=fs).column("id")
+            out.update((rtype, i) for i in ids.to_pylist())
+    return out
 
 
 def start_export(

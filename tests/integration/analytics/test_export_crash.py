@@ -1,7 +1,8 @@
 """An export killed mid-way (``kill -9`` of the exporting process): the job is left
 ``in-progress`` without a manifest, is found stale, and either resumes to a complete export
 (from its last checkpoint, keeping the files written before it, or from the start when it has
-none) or is recorded as failed, its partial files deleted."""
+none; at the system, Patient and Group levels) or is recorded as failed, its partial files
+deleted."""
 
 from __future__ import annotations
 
@@ -138,3 +139,91 @@ def test_killed_export_fails_cleanly(tmp_path: Path, url: str) -> None:
         assert not (destination / "resources").exists()
         with pytest.raises(hp.errors.HeliosError):
             job.resume()  # only a stale running job resumes
+
+
+PATIENT_EXPORTER = """
+import sys, time
+import helios_persistence as hp
+from helios_persistence.analytics import export, jobs
+export.PAGE_SIZE, export.PATIENT_BATCH, jobs.CHECKPOINT_EVERY = 3, 2, 4
+store = hp.open_store(sys.argv[1])
+ctx = hp.TenantContext.for_tenant("crash")
+level = sys.argv[3]
+job = store.export(ctx, types=["Patient", "Observation"], destination=sys.argv[2], level=level,
+                   group="g" if level == "group" else None,
+                   on_progress=lambda counts: time.sleep(0.05))
+print(job.id, flush=True)
+job.wait()
+"""
+
+
+@pytest.mark.parametrize("level", ["patient", pytest.param("group", marks=pytest.mark.slow)])
+def test_killed_patient_level_export_resumes(tmp_path: Path, level: str) -> None:
+    """A Patient- or Group-level export resumes after the batch of patients of its last
+    checkpoint: the files of the checkpoint are kept, every compartment resource is written
+    once (one Observation is in two patients' compartments, on both sides of the kill), and
+    nothing outside the compartments (or the Group) is."""
+    url = f"sqlite:///{tmp_path}/store.db"
+    with hp.open_store(url) as store:
+        for i in range(12):
+            store.update(CTX, {"resourceType": "Patient", "id": f"p{i:02d}"})
+            subject = {"reference": f"Patient/p{i:02d}"}
+            for k in range(2):
+                store.update(CTX, {**_observation(i * 2 + k), "subject": subject})
+        shared = {**_observation(99), "subject": {"reference": "Patient/p00"},
+                  "performer": [{"reference": "Patient/p09"}]}  # fmt: skip
+        store.update(CTX, shared)
+        store.update(CTX, _observation(100))  # in no compartment
+        members = [{"entity": {"reference": f"Patient/p{i:02d}"}} for i in range(10)]
+        store.update(CTX, {"resourceType": "Group", "id": "g", "type": "person",
+                           "actual": True, "member": members})  # fmt: skip
+    patients = 12 if level == "patient" else 10
+    expected = {"Patient": patients, "Observation": 2 * patients + 1}
+    destination = tmp_path / "export"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PATIENT_EXPORTER, url, str(destination), level],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    job_id = proc.stdout.readline().strip()
+    checkpoint_file = destination / "_checkpoint.json"
+    deadline = time.monotonic() + 60
+    with hp.open_store(url) as store:
+        job = ExportJob(store, CTX, job_id)
+        while not (checkpoint_file.exists() and sum(job.counts.values()) >= 14):
+            assert time.monotonic() < deadline, f"export did not progress: {job.status}"
+            time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    checkpoint = json.loads(checkpoint_file.read_text())
+    assert checkpoint["job"] == job_id
+    assert checkpoint["position"]["next"].startswith("\x00patients:")
+    assert sum(checkpoint["state"]["counts"].values()) < sum(expected.values())
+    assert not (destination / "manifest.json").exists()
+    kept = {
+        path: os.stat(path).st_mtime_ns
+        for files in checkpoint["state"]["files"].values()
+        for path, _ in files
+    }
+    with hp.open_store(url) as store:
+        job = ExportJob(store, CTX, job_id)
+        assert job.stale
+        job.resume().wait()
+        assert job.status == "completed", job.error
+        assert job.counts == expected
+        stored = {
+            rtype: {r["id"]: r for r in store.search(CTX, f"{rtype}?_count=100").resources}
+            for rtype in expected
+        }
+    assert {p: os.stat(p).st_mtime_ns for p in kept} == kept
+    manifest = json.loads((destination / "manifest.json").read_text())
+    for rtype, count in expected.items():
+        assert sum(o["count"] for o in manifest["output"] if o["type"] == rtype) == count
+    with hp.open_analytics(str(destination)) as lake:
+        for rtype, count in expected.items():
+            exported = list(lake.resources(rtype))
+            assert len(exported) == count  # each once
+            for r in exported:
+                assert r == stored[rtype][r["id"]]
+        ids = {r["id"] for r in lake.resources("Observation")}
+    assert "o99" in ids and "o100" not in ids
