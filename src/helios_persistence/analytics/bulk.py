@@ -26,7 +26,7 @@ from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, 
 from helios_persistence.storage.types import parse_period_micros
 from helios_persistence.tenancy import TenantContext
 
-__all__ = ["CHUNK", "Chunk", "bulk_readable", "chunks", "since_micros"]
+__all__ = ["CHUNK", "ArrowSource", "Chunk", "bulk_readable", "chunks", "since_micros"]
 
 #: resources per chunk (each chunk's datasets are written as files of their own)
 CHUNK = 8192
@@ -84,24 +84,28 @@ def chunks(
     after: str = "",
     *,
     with_rows: bool = True,
+    source: ArrowSource | None = None,
 ) -> Iterator[Chunk]:
     """The type's live resources updated since ``since``, after id ``after``, chunk by chunk
     (each chunk read in one read transaction; keyset-paged on id). ``with_rows`` False: without
     their index and text rows (an NDJSON export).
 
-    A store in a file is read through ADBC (:mod:`.sqlite_arrow`: Arrow without Python rows);
-    an in-memory store, or one whose values the driver cannot type, through apsw."""
+    A store in a file is read through ADBC (:mod:`.sqlite_arrow`: Arrow without Python rows,
+    by ``source``'s reading process, which an export keeps across its types); an in-memory
+    store, or one whose values the driver cannot type, through apsw."""
     floor = since_micros(since)
     key = [ctx.tenant_key, resource_type]
-    arrow = _arrow_reader(store, ctx)
+    own = source is None
+    source = source if source is not None else ArrowSource(store, ctx)
     try:
         while True:
             chunk = None
+            arrow = source.get()
             if arrow is not None:
                 try:
                     chunk = _arrow_chunk(arrow, resource_type, key, floor, after, with_rows, since)
                 except ArrowReadError:  # (values of mixed types) apsw from here on
-                    arrow.close()
+                    source.drop()
                     arrow = None
             if arrow is None:
                 chunk = _python_chunk(
@@ -112,22 +116,40 @@ def chunks(
             yield chunk
             after = chunk.last_id
     finally:
-        if arrow is not None:
-            arrow.close()
+        if own:
+            source.close()
 
 
-def _arrow_reader(store: Any, ctx: TenantContext) -> SQLiteArrow | None:
-    """An ADBC connection to the tenant's database file (None: in memory, or no driver)."""
-    if not available():
-        return None
-    with store.read_session(ctx) as s:
-        path = s.conn.conn.filename
-    if not path:
-        return None
-    try:
-        return SQLiteArrow(path, getattr(store, "busy_timeout_ms", 30_000))
-    except Exception:  # (the driver could not open the file) apsw reads it
-        return None
+class ArrowSource:
+    """The reading process (:class:`.sqlite_arrow.SQLiteArrow`) of the tenant's database
+    file, started on first use and kept until :meth:`close` (none: a store in memory, or no
+    driver; or one that failed, :meth:`drop`)."""
+
+    def __init__(self, store: Any, ctx: TenantContext) -> None:
+        self.store, self.ctx = store, ctx
+        self._reader: SQLiteArrow | None = None
+        self._tried = False
+
+    def get(self) -> SQLiteArrow | None:
+        if not self._tried:
+            self._tried = True
+            if available():
+                with self.store.read_session(self.ctx) as s:
+                    path = s.conn.conn.filename
+                if path:
+                    timeout = getattr(self.store, "busy_timeout_ms", 30_000)
+                    self._reader = SQLiteArrow(path, timeout)
+        return self._reader
+
+    def drop(self) -> None:
+        """Read through apsw from here on."""
+        self.close()
+        self._tried = True
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 def _arrow_chunk(

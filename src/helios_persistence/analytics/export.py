@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from helios_persistence.analytics.bulk import bulk_readable, chunks
+from helios_persistence.analytics.bulk import ArrowSource, bulk_readable, chunks
 from helios_persistence.analytics.layout import resource_types
 from helios_persistence.backends.sql.index_tables import COLUMNS, INDEX_TABLES, KEY
 from helios_persistence.errors import HeliosError, InvalidSearch, NotFound
@@ -367,41 +367,46 @@ def _system_pages(
     search_ctx = _searcher(ctx)
     done = resume.done
     filtered = {f.partition("?")[0] for f in request.type_filter}
-    for rtype, criteria in plan.items():
-        if rtype in done:
-            continue
-        if bulk is not None and rtype not in filtered:  # the whole type: from its tables
-            after = ""
-            if resume.rtype == rtype and (resume.next or "").startswith(BULK_AFTER):
-                after = (resume.next or "")[len(BULK_AFTER) :]
-            for chunk in chunks(
-                store, ctx, rtype, request.since, after, with_rows=bulk == "parquet"
-            ):
-                if cancelled():
-                    raise ExportCancelled("the export was cancelled")
-                yield chunk, Position(done, rtype, BULK_AFTER + chunk.last_id)
+    source = ArrowSource(store, ctx)  # (one reading process for every type)
+    try:
+        for rtype, criteria in plan.items():
+            if rtype in done:
+                continue
+            if bulk is not None and rtype not in filtered:  # the whole type: from its tables
+                after = ""
+                if resume.rtype == rtype and (resume.next or "").startswith(BULK_AFTER):
+                    after = (resume.next or "")[len(BULK_AFTER) :]
+                for chunk in chunks(
+                    store, ctx, rtype, request.since, after, with_rows=bulk == "parquet",
+                    source=source,
+                ):  # fmt: skip
+                    if cancelled():
+                        raise ExportCancelled("the export was cancelled")
+                    yield chunk, Position(done, rtype, BULK_AFTER + chunk.last_id)
+                done = (*done, rtype)
+                yield [], Position(done)
+                continue
+            resumable = len(criteria) == 1 and criteria[0] != UNSEARCHABLE
+            start = resume.next if resumable and resume.rtype == rtype else None
+            seen: set[str] | None = set() if len(criteria) > 1 else None
+            for c in criteria:
+                if c == UNSEARCHABLE:
+                    pages: Iterator[tuple[list[dict[str, Any]], str | None]] = (
+                        (page, None) for page in _table_pages(store, ctx, rtype, request.since)
+                    )
+                else:
+                    pages = _pages(store, search_ctx, f"{rtype}?{c}" if c else rtype, start)
+                for page, next_query in pages:
+                    if cancelled():
+                        raise ExportCancelled("the export was cancelled")
+                    if seen is not None:
+                        page = [r for r in page if r["id"] not in seen]
+                        seen.update(r["id"] for r in page)
+                    yield page, Position(done, rtype, next_query if resumable else None)
             done = (*done, rtype)
             yield [], Position(done)
-            continue
-        resumable = len(criteria) == 1 and criteria[0] != UNSEARCHABLE
-        start = resume.next if resumable and resume.rtype == rtype else None
-        seen: set[str] | None = set() if len(criteria) > 1 else None
-        for c in criteria:
-            if c == UNSEARCHABLE:
-                pages: Iterator[tuple[list[dict[str, Any]], str | None]] = (
-                    (page, None) for page in _table_pages(store, ctx, rtype, request.since)
-                )
-            else:
-                pages = _pages(store, search_ctx, f"{rtype}?{c}" if c else rtype, start)
-            for page, next_query in pages:
-                if cancelled():
-                    raise ExportCancelled("the export was cancelled")
-                if seen is not None:
-                    page = [r for r in page if r["id"] not in seen]
-                    seen.update(r["id"] for r in page)
-                yield page, Position(done, rtype, next_query if resumable else None)
-        done = (*done, rtype)
-        yield [], Position(done)
+    finally:
+        source.close()
 
 
 def _patient_batches(

@@ -2,17 +2,27 @@
 (``adbc-driver-sqlite``): the rows are read into Arrow buffers in C, without a Python object
 per row (the bulk export reads ≈ 20 index and text rows per resource).
 
+The driver links its own copy of SQLite. Two copies of SQLite in one process must never open
+the same database: POSIX file locks belong to the process, so each copy takes the other's
+locks for its own, and one of them truncates the WAL index the other has mapped (a bus
+error, or a corrupt database). So :class:`SQLiteArrow` runs the driver in a child process
+(``python -m helios_persistence.analytics.sqlite_arrow FILE``), which locks like any other
+process: it gets one request per line (JSON) on its standard input and answers each with a
+JSON line, then an Arrow IPC stream of the rows. The child ends when its input closes (the
+export ended, or its process died).
+
 The driver infers a column's Arrow type from the values of each batch it makes, so a query
-whose columns may hold NULLs is read as one batch (:data:`WHOLE`) and cast to its schema (a
-column NULL throughout comes as int64). Parameters are bound as Arrow arrays built from their
-bytes (``pa.array`` of Python values would import pandas, a second of start-up).
+is read as one batch (:data:`WHOLE`: a column NULL in its first rows is typed by the rest)
+and cast to its schema (a column NULL throughout comes as int64).
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Iterator
-from typing import Any
+import contextlib
+import json
+import subprocess
+import sys
+from typing import IO, Any
 
 import pyarrow as pa
 
@@ -24,21 +34,89 @@ except ImportError:  # pragma: no cover - the analytics extra installs it
 
 __all__ = ["WHOLE", "ArrowReadError", "SQLiteArrow", "available"]
 
-#: rows per batch for a query read whole (the driver infers types per batch)
+#: rows per batch (the driver infers types per batch): a query is read whole
 WHOLE = 1 << 30
 _BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 
 
 class ArrowReadError(Exception):
-    """The driver could not read a query (its values did not fit the types it inferred)."""
+    """The child could not read a query (its values did not fit the types the driver
+    inferred, or the child is gone)."""
 
 
 def available() -> bool:
     return _adbc is not None
 
 
+class SQLiteArrow:
+    """Reads of one SQLite file by a child process: :meth:`read` runs a query with bound
+    parameters; :meth:`begin` and :meth:`end` hold one read transaction over several."""
+
+    def __init__(self, path: str, busy_timeout_ms: int = 30_000) -> None:
+        if not available():
+            raise ArrowReadError("adbc-driver-sqlite is not installed")
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", __name__, path, str(int(busy_timeout_ms))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        child = self._child
+        with contextlib.suppress(OSError):
+            assert child.stdin is not None
+            child.stdin.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a read that does not end
+            child.kill()
+            child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+    def _ask(self, request: dict[str, Any]) -> IO[bytes]:
+        """Send ``request``; the child's output, after its answer (an error raised)."""
+        child = self._child
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(json.dumps(request).encode() + b"\n")
+            child.stdin.flush()
+            answer = child.stdout.readline()
+        except OSError as exc:
+            raise ArrowReadError(f"the reading process is gone: {exc}") from exc
+        if not answer:
+            raise ArrowReadError(f"the reading process is gone ({child.poll()})")
+        error = json.loads(answer).get("error")
+        if error is not None:
+            raise ArrowReadError(error)
+        return child.stdout
+
+    def begin(self) -> None:
+        self._ask({"run": "BEGIN"})
+
+    def end(self) -> None:
+        self._ask({"run": "COMMIT"})
+
+    def read(self, sql: str, params: list[Any], schema: pa.Schema) -> pa.Table:
+        """The whole result, cast to ``schema`` (its columns in order; names replaced)."""
+        stream = self._ask({"sql": sql, "params": params})
+        try:
+            table = pa.ipc.open_stream(stream).read_all()
+        except (OSError, pa.ArrowException) as exc:
+            raise ArrowReadError(f"the reading process is gone: {exc}") from exc
+        if table.num_rows == 0:  # (schema.empty_table() would import pandas)
+            return pa.Table.from_batches([], schema=schema)
+        try:
+            return table.rename_columns(schema.names).cast(schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ArrowReadError(str(exc)) from exc
+
+
+# -- the child process ----------------------------------------------------------------------------
 def _param(value: Any) -> pa.Array:
-    """A one-value Arrow array of ``value`` (str or int), from its bytes."""
+    """A one-value Arrow array of ``value`` (str or int), from its bytes (``pa.array`` of
+    Python values would import pandas, a second of start-up)."""
+    import struct
+
     if isinstance(value, str):
         data = value.encode()
         offsets = pa.py_buffer(struct.pack("<2i", 0, len(data)))
@@ -48,70 +126,56 @@ def _param(value: Any) -> pa.Array:
     raise TypeError(f"cannot bind {type(value).__name__}")
 
 
-class SQLiteArrow:
-    """One ADBC connection to a SQLite file; :meth:`read` runs a query with bound
-    parameters, :meth:`snapshot` holds one read transaction over several reads."""
-
-    def __init__(self, path: str, busy_timeout_ms: int = 30_000) -> None:
-        if _adbc is None:
-            raise ArrowReadError("adbc-driver-sqlite is not installed")
-        self._db = _adbc_sqlite.connect(path)
-        try:
-            self._conn = _adbc.AdbcConnection(self._db)
-        except BaseException:
-            self._db.close()
-            raise
-        self._run(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-
-    def close(self) -> None:
-        self._conn.close()
-        self._db.close()
-
-    def _run(self, sql: str) -> None:
-        stmt = _adbc.AdbcStatement(self._conn)
-        try:
-            stmt.set_sql_query(sql)
+def _execute(conn: Any, request: dict[str, Any], out: IO[bytes]) -> None:
+    stmt = _adbc.AdbcStatement(conn)
+    try:
+        if "run" in request:
+            stmt.set_sql_query(request["run"])
             stmt.execute_update()
-        finally:
-            stmt.close()
+            out.write(b'{"ok": true}\n')
+            return
+        stmt.set_sql_query(request["sql"])
+        stmt.set_options(**{_BATCH_ROWS: str(WHOLE)})
+        params = request["params"]
+        if params:
+            arrays = [_param(v) for v in params]
+            stmt.bind(pa.RecordBatch.from_arrays(arrays, [str(i) for i in range(len(arrays))]))
+        handle, _ = stmt.execute_query()
+        with pa.RecordBatchReader._import_from_c(handle.address) as reader:
+            batches = list(reader)  # (whole, so that an error comes before the answer)
+            schema = reader.schema
+        out.write(b'{"ok": true}\n')
+        with pa.ipc.new_stream(out, schema) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+    finally:
+        stmt.close()
 
-    def begin(self) -> None:
-        self._run("BEGIN")
 
-    def end(self) -> None:
-        self._run("COMMIT")
-
-    def batches(
-        self, sql: str, params: list[Any], batch_rows: int = WHOLE
-    ) -> Iterator[pa.RecordBatch]:
-        """The result's batches (of ``batch_rows`` rows; types inferred per batch)."""
-        stmt = _adbc.AdbcStatement(self._conn)
-        try:
-            stmt.set_sql_query(sql)
-            stmt.set_options(**{_BATCH_ROWS: str(batch_rows)})
-            if params:
-                arrays = [_param(v) for v in params]
-                stmt.bind(pa.RecordBatch.from_arrays(arrays, [str(i) for i in range(len(arrays))]))
-            handle, _ = stmt.execute_query()
-            reader = pa.RecordBatchReader._import_from_c(handle.address)
+def main(argv: list[str]) -> int:
+    """The child: answer requests for the database ``argv[0]`` until standard input ends."""
+    path, timeout = argv[0], int(argv[1])
+    db = _adbc_sqlite.connect(path)
+    conn = _adbc.AdbcConnection(db)
+    out = sys.stdout.buffer
+    try:
+        _execute(conn, {"run": f"PRAGMA busy_timeout = {timeout}"}, _Discard())
+        for line in sys.stdin.buffer:
             try:
-                yield from reader
-            except (OSError, pa.ArrowException) as exc:  # a value of another type
-                raise ArrowReadError(str(exc)) from exc
-            finally:
-                reader.close()
-        except _adbc.Error as exc:
-            raise ArrowReadError(str(exc)) from exc
-        finally:
-            stmt.close()
+                _execute(conn, json.loads(line), out)
+            except Exception as exc:  # answered; the parent reads through apsw instead
+                out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
+            out.flush()
+    finally:
+        conn.close()
+        db.close()
+    return 0
 
-    def read(self, sql: str, params: list[Any], schema: pa.Schema) -> pa.Table:
-        """The whole result, cast to ``schema`` (its columns in order; names replaced)."""
-        batches = list(self.batches(sql, params))
-        if not batches:
-            return pa.Table.from_batches([], schema=schema)  # (empty_table imports pandas)
-        table = pa.Table.from_batches(batches).rename_columns(schema.names)
-        try:
-            return table.cast(schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise ArrowReadError(str(exc)) from exc
+
+class _Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
