@@ -147,7 +147,7 @@ class TypedRows:
     def __init__(self) -> None:
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET autoinstall_known_extensions = false")
-        self.con.execute("SET memory_limit = '256MB'")
+        self.con.execute("SET memory_limit = '128MB'")
         self.con.execute("SET enable_progress_bar = false")
         self.fallbacks = 0  # documents converted by Layout.to_row
 

@@ -369,6 +369,8 @@ class ExportWriter:
         writing, self._writing = self._writing, []
         for future in writing:
             future.result()
+        if writing:  # (the chunk's Arrow memory back to the system, not kept by the pool)
+            pa.default_memory_pool().release_unused()
 
     def _ndjson_out(self, rtype: str) -> Any:
         out = self.ndjson.get(rtype)
