@@ -12,6 +12,7 @@ the words are the same). Every other export reads by search (:mod:`.export`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate, islice
@@ -138,7 +139,8 @@ class ArrowSource:
                     path = s.conn.conn.filename
                 if path:
                     timeout = getattr(self.store, "busy_timeout_ms", 30_000)
-                    self._reader = SQLiteArrow(path, timeout)
+                    with contextlib.suppress(ArrowReadError):  # (then apsw reads)
+                        self._reader = SQLiteArrow(path, timeout)
         return self._reader
 
     def drop(self) -> None:

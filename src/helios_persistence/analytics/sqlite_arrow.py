@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
@@ -55,10 +57,16 @@ class SQLiteArrow:
     def __init__(self, path: str, busy_timeout_ms: int = 30_000) -> None:
         if not available():
             raise ArrowReadError("adbc-driver-sqlite is not installed")
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", __name__, path, str(int(busy_timeout_ms))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        )  # fmt: skip
+        package = str(Path(__file__).resolve().parents[2])  # (importable as here)
+        paths = [package, *filter(None, [os.environ.get("PYTHONPATH")])]
+        try:
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", __name__, path, str(int(busy_timeout_ms))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
+            )  # fmt: skip
+        except OSError as exc:
+            raise ArrowReadError(f"cannot start the reading process: {exc}") from exc
 
     def close(self) -> None:
         child = self._child

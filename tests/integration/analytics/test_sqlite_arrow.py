@@ -36,14 +36,16 @@ def _observation(i: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _chunks(store: Any, since: str | None) -> list[tuple[list[Any], dict[str, list[Any]]]]:
+def _chunks(
+    store: Any, since: str | None, source: bulk.ArrowSource | None = None
+) -> list[tuple[list[Any], dict[str, list[Any]]]]:
     return [
         (
             chunk.stored.to_pylist(),
             {name: sorted(t.to_pylist(), key=repr) for name, t in sorted(chunk.rows.items())},
         )
         for rtype in ("Observation", "Patient")
-        for chunk in bulk.chunks(store, CTX, rtype, since)
+        for chunk in bulk.chunks(store, CTX, rtype, since, source=source)
     ]
 
 
@@ -54,19 +56,19 @@ def _not_called(*args: Any) -> None:
 def test_arrow_reads_equal_apsw_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk, "CHUNK", 7)
     with hp.open_store(f"sqlite:///{tmp_path}/store.db") as store:
-        for i in range(4):
-            store.update(CTX, {"resourceType": "Patient", "id": f"p{i}", "gender": "other"})
-        for i in range(30):
-            store.update(CTX, _observation(i))
+        patients = [{"resourceType": "Patient", "id": f"p{i}", "gender": "other"} for i in range(4)]
+        store.bulk_load(CTX, patients + [_observation(i) for i in range(16)])
         store.update(OTHER, _observation(99))
         middle = store.read(CTX, "Observation", "o15").resource["meta"]["lastUpdated"]
+        store.bulk_load(CTX, [_observation(i) for i in range(16, 30)])
         for i in range(20, 30, 3):  # a new version, and deletions
             store.update(CTX, {**_observation(i), "status": "amended"})
         store.delete(CTX, "Observation", "o21")
+        source = bulk.ArrowSource(store, CTX)  # (one reading process)
         for since in (None, middle):
             with monkeypatch.context() as m:  # (no read falls back to apsw)
                 m.setattr(bulk, "_python_chunk", _not_called)
-                arrow = _chunks(store, since)
+                arrow = _chunks(store, since, source)
             with monkeypatch.context() as m:
                 m.setattr(bulk, "available", lambda: False)
                 python = _chunks(store, since)
@@ -78,6 +80,7 @@ def test_arrow_reads_equal_apsw_reads(tmp_path: Path, monkeypatch: pytest.Monkey
                 assert "o05" not in ids and "o23" in ids
         assert any("index/idx_quantity" in rows for _, rows in arrow)
         assert any("text/param_text" in rows for _, rows in arrow)
+        source.close()
 
 
 def test_a_column_null_in_its_first_rows_keeps_its_type(tmp_path: Path) -> None:
