@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TypeVar
 
 __all__ = ["prefetched"]
@@ -20,7 +20,7 @@ class _Failed:
         self.exc = exc
 
 
-def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+def prefetched(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
     """``items`` in order, made up to ``depth`` items ahead in a thread (so at most
     ``depth + 2`` items exist at once: one being made, ``depth`` waiting, one in use). An
     exception of ``items`` is raised here, in its place; closing this iterator stops the

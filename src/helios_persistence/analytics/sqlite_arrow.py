@@ -19,6 +19,7 @@ and cast to its schema (a column NULL throughout comes as int64).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import subprocess
@@ -167,7 +168,7 @@ def main(argv: list[str]) -> int:
     conn = _adbc.AdbcConnection(db)
     out = sys.stdout.buffer
     try:
-        _execute(conn, {"run": f"PRAGMA busy_timeout = {timeout}"}, _Discard())
+        _execute(conn, {"run": f"PRAGMA busy_timeout = {timeout}"}, io.BytesIO())
         for line in sys.stdin.buffer:
             try:
                 _execute(conn, json.loads(line), out)
@@ -178,11 +179,6 @@ def main(argv: list[str]) -> int:
         conn.close()
         db.close()
     return 0
-
-
-class _Discard:
-    def write(self, data: bytes) -> int:
-        return len(data)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,7 @@ class TypedRows:
         try:
             merged = self._merged(resource_type)
             columns, slow = merged if merged is not None else self._grouped(resource_type, batch)
+            params: dict[str, Any]
             if merged is not None and len(slow) > _FEW:  # (every exact document fits)
                 where, params = "NOT regexp_matches(json, $inexact)", {"inexact": INEXACT}
             else:
