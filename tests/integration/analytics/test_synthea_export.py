@@ -143,15 +143,29 @@ def test_patient_and_group_level_exports_are_the_compartments(loaded: tuple[str,
 
 #: the exporting process's own peak (VmHWM): not ``ru_maxrss``, which Linux carries over
 #: from the parent across fork and exec (a test process holding Synthea made every child's
-#: "peak" over a gigabyte, whatever the child did)
+#: "peak" over a gigabyte, whatever the child did); and the peak of the process that reads
+#: the store for it (ADBC, a child), polled
 PEAK = """
-import sys
+import os, sys, threading, time
 import helios_persistence as hp
+def hwm(pid):
+    return int(open(f"/proc/{pid}/status").read().split("VmHWM:")[1].split()[0]) // 1024
+children, done = {}, threading.Event()
+def poll():
+    while not done.is_set():
+        try:
+            for task in os.listdir("/proc/self/task"):
+                for pid in open(f"/proc/self/task/{task}/children").read().split():
+                    children[pid] = max(children.get(pid, 0), hwm(pid))
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.05)
+threading.Thread(target=poll, daemon=True).start()
 store = hp.open_store(sys.argv[1])
 job = store.export(hp.TenantContext.for_tenant("synthea"), destination=sys.argv[2]).wait()
+done.set()
 assert job.status == "completed", job.error
-status = open("/proc/self/status").read().split("VmHWM:")[1]
-print(sum(job.counts.values()), int(status.split()[0]) // 1024)
+print(sum(job.counts.values()), hwm("self"), max(children.values(), default=0))
 """
 
 
@@ -164,7 +178,8 @@ def test_peak_memory_of_a_whole_export(loaded: tuple[str, Path]) -> None:
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
     del ballast
-    exported, peak_mb = int(out[0]), int(out[1])
+    exported, own_mb, reader_mb = int(out[0]), int(out[1]), int(out[2])
     assert exported >= 45_874
-    print(f"peak RSS of a whole export of {exported} resources: {peak_mb} MB")
+    peak_mb = own_mb + reader_mb
+    print(f"peak RSS of a whole export of {exported} resources: {own_mb} MB + {reader_mb} MB")
     assert 50 < peak_mb < MEMORY_BOUND_MB
