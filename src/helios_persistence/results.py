@@ -9,7 +9,7 @@ row per resource: ``id``, ``type``, ``lastUpdated``, the resource as JSON text) 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import orjson
@@ -66,6 +66,11 @@ class SearchResult:
         if callable(self.stored_source):
             self.stored_source = self.stored_source()
         return self.stored_source
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        """What pickling keeps (the slots' values, :attr:`stored` built first)."""
+        self.stored  # noqa: B018
+        return None, {f.name: getattr(self, f.name) for f in fields(self)}
 
     def __iter__(self) -> Iterator[Resource]:
         """The matches of this page (not the included resources). No ``__len__``: a
