@@ -10,7 +10,7 @@ outer statement reads them in that order and only fetches those rows. When the d
 value index ends with ``id`` under equality on every column before it (a ``system|code``
 token, a reference), the rows arrive in id order and the scan stops early; otherwise the
 planner reads them by value and sorts them (one temporary B-tree, as the plain statement's
-IN list is): a few µs slower than the plain statement for a few matches, faster for many.
+IN list is): 10-20 µs slower than the plain statement for a few matches, faster for many.
 
 It applies to a search of one type in the default order, whose conditions (and cursor)
 refer to the resource row only by its tenant, type and id: any other column (``deleted``,
