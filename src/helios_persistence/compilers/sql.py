@@ -9,6 +9,7 @@ SQL text depends only on the query's shape.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
@@ -166,7 +167,7 @@ class SQLCompiler(SQLPredicates):
 
     def driven_page(
         self,
-        columns: list[exp.Expr],
+        columns: Sequence[exp.Expr],
         own: list[exp.Expr],
         ids: exp.Select,
         order: list[exp.Ordered],

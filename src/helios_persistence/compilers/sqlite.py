@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
@@ -26,7 +27,7 @@ class SQLiteCompiler(SQLCompiler):
 
     def driven_page(
         self,
-        columns: list[exp.Expr],
+        columns: Sequence[exp.Expr],
         own: list[exp.Expr],
         ids: exp.Select,
         order: list[exp.Ordered],
