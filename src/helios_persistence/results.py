@@ -8,8 +8,8 @@ row per resource: ``id``, ``type``, ``lastUpdated``, the resource as JSON text) 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import orjson
@@ -51,10 +51,26 @@ class SearchResult:
     compiled: str = ""
     query: str | None = None
     base_url: str | None = None
-    #: the matches and the included resources as stored (SQLite and PostgreSQL stores):
-    #: whole documents whose ``json`` is the stored text, FHIR decimals as written (``1.50``)
-    stored: list[StoredResource] = field(default_factory=list)
+    #: the included resources as stored (see :attr:`stored`)
     included_stored: list[StoredResource] = field(default_factory=list)
+    #: :attr:`stored`, or what makes it when first read (a search that never reads it does
+    #: not build a StoredResource per match: a page of 50 spent ~10% of its time on them)
+    stored_source: list[StoredResource] | Callable[[], list[StoredResource]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+
+    @property
+    def stored(self) -> list[StoredResource]:
+        """The matches as stored (SQLite and PostgreSQL stores): whole documents whose
+        ``json`` is the stored text, FHIR decimals as written (``1.50``)."""
+        if callable(self.stored_source):
+            self.stored_source = self.stored_source()
+        return self.stored_source
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        """What pickling keeps (the slots' values, :attr:`stored` built first)."""
+        self.stored  # noqa: B018
+        return None, {f.name: getattr(self, f.name) for f in fields(self)}
 
     def __iter__(self) -> Iterator[Resource]:
         """The matches of this page (not the included resources). No ``__len__``: a

@@ -9,6 +9,7 @@ SQL text depends only on the query's shape.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
@@ -136,8 +137,7 @@ class SQLCompiler(SQLPredicates):
         if self.DRIVEN_PAGE and where is not None and scope.rtype is not None and not query.sort:
             ids = self.page_ids(where, cursor, scope.rtype, limit, offset)
         if ids is not None:
-            live = exp.and_(*conditions[:3], self.col("r", "id").isin(query=ids))
-            select = select.where(live).order_by(*order)
+            select = self.driven_page(columns, conditions[:3], ids, order)
             offset = None  # (its rows are numbered from the page's first row)
         else:
             page_conditions = [base] if cursor is None else [base, exp.paren(cursor)]
@@ -164,6 +164,18 @@ class SQLCompiler(SQLPredicates):
     ) -> exp.Select | None:
         """The driven page's ids (``sql_driven``), or None when the shape does not apply."""
         return driven_ids(where, cursor, "r", rtype, self.tenant(), limit, offset)
+
+    def driven_page(
+        self,
+        columns: Sequence[exp.Expr],
+        own: list[exp.Expr],
+        ids: exp.Select,
+        order: list[exp.Ordered],
+    ) -> exp.Select:
+        """The page statement reading the driven page's ``ids`` (``own``: tenant, type and
+        deleted conditions of a page row)."""
+        live = exp.and_(*own, self.col("r", "id").isin(query=ids))
+        return exp.select(*columns).from_(self.table("resources", "r")).where(live).order_by(*order)
 
     def page_by_keys(
         self, page: exp.Select, own: list[exp.Expr], scope: _Scope, order: list[exp.Ordered]

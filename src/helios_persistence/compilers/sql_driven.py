@@ -6,10 +6,11 @@ reads the first row, so a page of 50 out of 140,000 matches costs as much as all
 The driven page moves the paging into one of those subqueries (the *driver*): it reads the
 driver's index rows in id order, probes the other conditions for each id, and keeps the
 first ``_count + 1`` distinct ids (``SELECT DISTINCT i.id ... ORDER BY i.id LIMIT n``); the
-outer statement only fetches those rows. When the driver's value index ends with ``id``
-under equality on every column before it (a ``system|code`` token, a reference), the rows
-arrive in id order and the scan stops early; otherwise the planner sorts the driver's ids
-as it built the list before, so no shape is slower than the plain one.
+outer statement reads them in that order and only fetches those rows. When the driver's
+value index ends with ``id`` under equality on every column before it (a ``system|code``
+token, a reference), the rows arrive in id order and the scan stops early; otherwise the
+planner reads them by value and sorts them (one temporary B-tree, as the plain statement's
+IN list is): 10-20 µs slower than the plain statement for a few matches, faster for many.
 
 It applies to a search of one type in the default order, whose conditions (and cursor)
 refer to the resource row only by its tenant, type and id: any other column (``deleted``,

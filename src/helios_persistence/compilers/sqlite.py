@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
@@ -23,6 +24,27 @@ class SQLiteCompiler(SQLCompiler):
     number = staticmethod(number_key)
     ASC_NULLS_FIRST: ClassVar[bool] = True
     DRIVEN_PAGE: ClassVar[bool] = True
+
+    def driven_page(
+        self,
+        columns: Sequence[exp.Expr],
+        own: list[exp.Expr],
+        ids: exp.Select,
+        order: list[exp.Ordered],
+    ) -> exp.Select:
+        # The page's ids are the outer loop (``d``; CROSS JOIN is SQLite's join-order hint)
+        # and ``ORDER BY d.<id>`` is the page order (one type), which the planner sees ``d``
+        # already delivers (a SQLite that does not sorts the page's rows). Written as
+        # ``r.id IN (<ids>)``, the ids went into a second temporary B-tree (the IN list) after
+        # the one that sorts them when the driver is read by value (a string prefix with few
+        # matches): +10-30 µs a query for nothing.
+        page = exp.Subquery(this=ids, alias=exp.TableAlias(this=exp.to_identifier("d")))
+        page_id = self.col("d", ids.selects[0].alias_or_name)
+        live = exp.and_(*own, self.col("r", "id").eq(page_id))
+        select = exp.select(*columns).from_(page)
+        select = select.join(self.table("resources", "r"), join_type="cross").where(live)
+        nulls = self.ASC_NULLS_FIRST  # (the dialect's own: no NULLS clause written)
+        return select.order_by(exp.Ordered(this=page_id.copy(), nulls_first=nulls))
 
     def ids_in(self, column: exp.Expr, ids: exp.Expr | None = None) -> exp.Expr:
         bound = self.placeholder("ids") if ids is None else ids

@@ -87,14 +87,22 @@ class Current:
 
 
 def to_stored(
-    resource_type: str, id: str, version: int, last_updated: int, text: str | None
+    resource_type: str,
+    id: str,
+    version: int,
+    last_updated: int,
+    text: str | None,
+    resource: dict[str, Any] | None = None,
 ) -> StoredResource:
+    """A version as stored; ``resource``: ``text`` already decoded (else decoded here)."""
+    if resource is None and text is not None:
+        resource = json.loads(text)
     return StoredResource(
         resource_type=resource_type,
         id=id,
         version_id=str(version),
         last_updated=micros_to_datetime(last_updated),
-        resource=json.loads(text) if text is not None else None,
+        resource=resource,
         deleted=text is None,
         json=text,
     )

@@ -4,6 +4,7 @@ pandas (the PostgreSQL module runs these same tests)."""
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from typing import Any
 
@@ -80,6 +81,19 @@ def test_pages_and_iteration_visit_every_match_once(
     assert seen == [r["id"] for p in pages for r in p]  # a page iterates over its matches
     if sort == "&_sort=_id":
         assert seen == ids
+
+
+def test_a_page_as_stored_is_read_on_demand_and_pickles(store: Any, ctx: TenantContext) -> None:
+    """``stored`` (built when first read) matches the page whether read before or after a
+    pickle round trip."""
+    ids = _patients(store, ctx, 3)
+    pages = [store.search(ctx, "Patient?_count=2&_sort=_id") for _ in range(2)]
+    copied = pickle.loads(pickle.dumps(pages[0]))  # pickled before ``stored`` was read
+    for page in (pages[1], copied):
+        assert [s.reference for s in page.stored] == page.ids == [f"Patient/{i}" for i in ids[:2]]
+        assert [s.resource for s in page.stored] == page.resources
+        assert [s.version_id for s in page.stored] == ["1", "1"]
+    assert page.stored is page.stored  # built once
 
 
 def test_to_arrow_and_to_pandas(store: Any, ctx: TenantContext) -> None:

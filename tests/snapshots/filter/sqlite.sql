@@ -5,57 +5,54 @@ SELECT
   r.version,
   r.last_updated,
   r.json
-FROM resources AS r
-WHERE
-  r.tenant = :tenant
-  AND r.type = :p0
-  AND r.deleted = 0
-  AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_string AS i1
-    WHERE
+FROM (
+  SELECT DISTINCT
+    i1.id
+  FROM idx_string AS i1
+  WHERE
+    (
       (
-        (
-          i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
-        )
-        AND (
-          i1.norm >= :p2 AND i1.norm < :p3
-        )
+        i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
       )
       AND (
-        i1.id IN (
-          SELECT
-            i2.id
-          FROM idx_token AS i2
-          WHERE
-            (
-              i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p4
-            )
-            AND (
-              i2.code = :p5
-            )
-        )
-        OR i1.id IN (
-          SELECT
-            i3.id
-          FROM idx_date AS i3
-          WHERE
-            (
-              i3.tenant = :tenant AND i3.type = :p0 AND i3.param = :p6
-            )
-            AND (
-              i3.low < :p7
-            )
-        )
+        i1.norm >= :p2 AND i1.norm < :p3
       )
-    ORDER BY
-      i1.id
-    LIMIT :p8
-  )
+    )
+    AND (
+      i1.id IN (
+        SELECT
+          i2.id
+        FROM idx_token AS i2
+        WHERE
+          (
+            i2.tenant = :tenant AND i2.type = :p0 AND i2.param = :p4
+          )
+          AND (
+            i2.code = :p5
+          )
+      )
+      OR i1.id IN (
+        SELECT
+          i3.id
+        FROM idx_date AS i3
+        WHERE
+          (
+            i3.tenant = :tenant AND i3.type = :p0 AND i3.param = :p6
+          )
+          AND (
+            i3.low < :p7
+          )
+      )
+    )
+  ORDER BY
+    i1.id
+  LIMIT :p8
+) AS d
+CROSS JOIN resources AS r
+WHERE
+  r.tenant = :tenant AND r.type = :p0 AND r.deleted = 0 AND r.id = d.id
 ORDER BY
-  r.type ASC,
-  r.id ASC;
+  d.id;
 
 -- count
 SELECT

@@ -5,38 +5,35 @@ SELECT
   r.version,
   r.last_updated,
   r.json
-FROM resources AS r
-WHERE
-  r.tenant = :tenant
-  AND r.type = :p0
-  AND r.deleted = 0
-  AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_token AS i1
-    WHERE
+FROM (
+  SELECT DISTINCT
+    i1.id
+  FROM idx_token AS i1
+  WHERE
+    (
       (
-        (
-          i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
-        )
-        AND (
-          i1.code = :p2 AND i1.system = :p3
-        )
+        i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
       )
       AND (
-        (
-          :p0 > :p4
-        ) OR (
-          :p0 = :p5 AND i1.id > :p6
-        )
+        i1.code = :p2 AND i1.system = :p3
       )
-    ORDER BY
-      i1.id
-    LIMIT :p7
-  )
+    )
+    AND (
+      (
+        :p0 > :p4
+      ) OR (
+        :p0 = :p5 AND i1.id > :p6
+      )
+    )
+  ORDER BY
+    i1.id
+  LIMIT :p7
+) AS d
+CROSS JOIN resources AS r
+WHERE
+  r.tenant = :tenant AND r.type = :p0 AND r.deleted = 0 AND r.id = d.id
 ORDER BY
-  r.type ASC,
-  r.id ASC;
+  d.id;
 
 -- count
 SELECT

@@ -5,39 +5,36 @@ SELECT
   r.version,
   r.last_updated,
   r.json
-FROM resources AS r
-WHERE
-  r.tenant = :tenant
-  AND r.type = :p0
-  AND r.deleted = 0
-  AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_quantity AS i1
-    WHERE
+FROM (
+  SELECT DISTINCT
+    i1.id
+  FROM idx_quantity AS i1
+  WHERE
+    (
+      i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
+    )
+    AND (
       (
-        i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
+        i1.canonical_unit = :p6
+        AND (
+          i1.canonical_value >= :p7 AND i1.canonical_value < :p8
+        )
       )
-      AND (
+      OR (
         (
-          i1.canonical_unit = :p6
-          AND (
-            i1.canonical_value >= :p7 AND i1.canonical_value < :p8
-          )
-        )
-        OR (
-          (
-            i1.value >= :p2 AND i1.value < :p3
-          ) AND i1.system = :p4 AND i1.code = :p5
-        )
+          i1.value >= :p2 AND i1.value < :p3
+        ) AND i1.system = :p4 AND i1.code = :p5
       )
-    ORDER BY
-      i1.id
-    LIMIT :p9
-  )
+    )
+  ORDER BY
+    i1.id
+  LIMIT :p9
+) AS d
+CROSS JOIN resources AS r
+WHERE
+  r.tenant = :tenant AND r.type = :p0 AND r.deleted = 0 AND r.id = d.id
 ORDER BY
-  r.type ASC,
-  r.id ASC;
+  d.id;
 
 -- count
 SELECT

@@ -5,29 +5,26 @@ SELECT
   r.version,
   r.last_updated,
   r.json
-FROM resources AS r
+FROM (
+  SELECT DISTINCT
+    i1.id
+  FROM idx_reference AS i1
+  WHERE
+    (
+      i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
+    )
+    AND (
+      i1.target_id = :p2 AND i1.target_type = :p3
+    )
+  ORDER BY
+    i1.id
+  LIMIT :p4
+) AS d
+CROSS JOIN resources AS r
 WHERE
-  r.tenant = :tenant
-  AND r.type = :p0
-  AND r.deleted = 0
-  AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_reference AS i1
-    WHERE
-      (
-        i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
-      )
-      AND (
-        i1.target_id = :p2 AND i1.target_type = :p3
-      )
-    ORDER BY
-      i1.id
-    LIMIT :p4
-  )
+  r.tenant = :tenant AND r.type = :p0 AND r.deleted = 0 AND r.id = d.id
 ORDER BY
-  r.type ASC,
-  r.id ASC;
+  d.id;
 
 -- count
 SELECT

@@ -5,33 +5,30 @@ SELECT
   r.version,
   r.last_updated,
   r.json
-FROM resources AS r
-WHERE
-  r.tenant = :tenant
-  AND r.type = :p0
-  AND r.deleted = 0
-  AND r.id IN (
-    SELECT DISTINCT
-      i1.id
-    FROM idx_string AS i1
-    WHERE
+FROM (
+  SELECT DISTINCT
+    i1.id
+  FROM idx_string AS i1
+  WHERE
+    (
+      i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
+    )
+    AND (
       (
-        i1.tenant = :tenant AND i1.type = :p0 AND i1.param = :p1
+        i1.norm >= :p2 AND i1.norm < :p3
+      ) OR (
+        i1.norm >= :p4 AND i1.norm < :p5
       )
-      AND (
-        (
-          i1.norm >= :p2 AND i1.norm < :p3
-        ) OR (
-          i1.norm >= :p4 AND i1.norm < :p5
-        )
-      )
-    ORDER BY
-      i1.id
-    LIMIT :p6
-  )
+    )
+  ORDER BY
+    i1.id
+  LIMIT :p6
+) AS d
+CROSS JOIN resources AS r
+WHERE
+  r.tenant = :tenant AND r.type = :p0 AND r.deleted = 0 AND r.id = d.id
 ORDER BY
-  r.type ASC,
-  r.id ASC;
+  d.id;
 
 -- count
 SELECT

@@ -5,24 +5,21 @@ SELECT
   r.version,
   r.last_updated,
   r.json
-FROM resources AS r
+FROM (
+  SELECT DISTINCT
+    t1.id
+  FROM resource_text AS t1
+  WHERE
+    t1.tenant = :tenant AND t1.type = :p0 AND t1.resource_text = :p1
+  ORDER BY
+    t1.id
+  LIMIT :p2
+) AS d
+CROSS JOIN resources AS r
 WHERE
-  r.tenant = :tenant
-  AND r.type = :p0
-  AND r.deleted = 0
-  AND r.id IN (
-    SELECT DISTINCT
-      t1.id
-    FROM resource_text AS t1
-    WHERE
-      t1.tenant = :tenant AND t1.type = :p0 AND t1.resource_text = :p1
-    ORDER BY
-      t1.id
-    LIMIT :p2
-  )
+  r.tenant = :tenant AND r.type = :p0 AND r.deleted = 0 AND r.id = d.id
 ORDER BY
-  r.type ASC,
-  r.id ASC;
+  d.id;
 
 -- count
 SELECT

@@ -84,12 +84,13 @@ def run_search(driver: SqlDriver, tenant: str, plan: Plan) -> SearchResult:
     page_size = driver.compiler.page_size(q)
     more = len(page) > page_size
     page = page[:page_size]
-    matches, result.stored = documents(driver, page)
+    matches, result.stored_source = documents(driver, page)
     if more:
         result.next = next_page(plan.query, page, compiled.paging, page_size)
     if compiled.includes_inline:
         rows_in = [PageRow(*row) for row in included]
-        result.included, result.included_stored = documents(driver, rows_in)
+        result.included, included_stored = documents(driver, rows_in)
+        result.included_stored = included_stored()
     elif q.include:
         includes = _Includes(driver, tenant)
         result.included, result.included_stored = includes.run(q, matches), includes.stored
@@ -99,18 +100,20 @@ def run_search(driver: SqlDriver, tenant: str, plan: Plan) -> SearchResult:
 
 def documents(
     driver: SqlDriver, rows: Sequence[PageRow]
-) -> tuple[list[dict[str, Any]], list[StoredResource]]:
-    """The resources of page rows, and the rows as stored (when the driver gives the text)."""
-    if driver.text is None:
-        return [driver.decode(row.json) for row in rows], []
-    stored = [
-        to_stored(row.type, row.id, int(row.version), int(row.last_updated), driver.text(row.json))
-        for row in rows
-    ]
-    resources = []
-    for one in stored:
-        assert one.resource is not None  # (a page row is a live resource)
-        resources.append(one.resource)
+) -> tuple[list[dict[str, Any]], Callable[[], list[StoredResource]]]:
+    """The resources of page rows, and what gives the rows as stored (none when the driver
+    gives no text); called only when they are read (``SearchResult.stored``)."""
+    resources = [driver.decode(row.json) for row in rows]
+    text = driver.text
+    if text is None:
+        return resources, list
+
+    def stored() -> list[StoredResource]:
+        return [
+            to_stored(row.type, row.id, int(row.version), int(row.last_updated), text(row.json), r)
+            for row, r in zip(rows, resources, strict=True)
+        ]
+
     return resources, stored
 
 
@@ -199,5 +202,5 @@ class _Includes:
             found = self.driver.execute(compiler.fetch_statement(), params)
             rows.extend(PageRow(*row) for row in found)
         resources, stored = documents(self.driver, rows)
-        self.stored.extend(stored)
+        self.stored.extend(stored())
         return resources
