@@ -427,7 +427,8 @@ class ElasticsearchCompiler(BaseCompiler):
             field = "narrative" if node.kind is ir.TextKind.NARRATIVE else "content"
             return self.value(node, "query", lambda q: text_query(q.tree, field))
         # a parameter's only text value is in pt.<param>, several are ptext documents
-        single = self.value(node, "query", lambda q: text_query(q.tree, text_field(node.param)))
+        field = text_field(node.param)
+        single = self.value(node, "query", lambda q: text_query(q.tree, field))
         query = self.value(node, "query", lambda q: text_query(q.tree, "ptext.w"))
         inner = _bool("filter", [{"term": {"ptext.p": self.const(node.param)}}, query])
         return _bool("should", [single, {"nested": {"path": "ptext", "query": inner}}])

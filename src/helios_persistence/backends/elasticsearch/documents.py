@@ -203,7 +203,7 @@ def document(
     several gets ``nested`` documents (``qty``, ``comp``, ``ptext``), each a Lucene
     document of its own: the server's indexing cost grows with their number."""
     fields = _Fields()
-    top = fields.fields
+    top: dict[str, Any] = fields.fields  # (a lone text value is a string, not a list)
     params: set[str] = set()
     texts: list[dict[str, str]] = []
     composites: list[dict[str, Any]] = []
@@ -211,8 +211,7 @@ def document(
     for row in index.rows:
         param = row.param
         params.add(param)
-        kind = type(row)
-        if kind is CompositeRow:
+        if isinstance(row, CompositeRow):
             if counts[(CompositeRow, param)] == 1:
                 for i, component in enumerate(row.components):
                     fields.row(component, f"{param}${i}", sort=False)
@@ -222,13 +221,13 @@ def document(
                 part.row(component, f"{param}${i}", sort=False)
             composites.append({"p": param, **part.fields})
             continue
-        if kind is QuantityRow:
+        if isinstance(row, QuantityRow):
             fields.quantity(row, param, single=counts[(QuantityRow, param)] == 1)
             continue
         fields.row(row, param)
-        if kind is TokenRow:
+        if isinstance(row, TokenRow):
             text = row.text
-        elif kind is StringRow:
+        elif isinstance(row, StringRow):
             text = row.exact
         else:
             continue
