@@ -153,10 +153,13 @@ def main(argv: list[str] | None = None) -> int:
             },
         )
     finally:
-        graph.close()
-        pg.close()
-        with psycopg.connect(args.pg, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        try:
+            graph.close()
+        finally:
+            pg.close()
+            with psycopg.connect(args.pg, autocommit=True) as conn:
+                drop = sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
+                conn.execute(drop.format(sql.Identifier(schema)))
     return 0
 
 

@@ -16,8 +16,10 @@ from helios_persistence.errors import InvalidStoreURL, OperationNotSupported, Un
 from helios_persistence.storage.sync import ApplyReport, Change, compare, rebuild, replicate
 
 try:
+    from tests.integration.neo4j.conftest import neo4j_url
     from tests.storage.test_sync_helpers import VersionTable
 except ImportError:  # plain `pytest`: tests/ itself is on sys.path
+    from integration.neo4j.conftest import neo4j_url  # type: ignore[no-redef]
     from storage.test_sync_helpers import VersionTable  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.services
@@ -175,10 +177,6 @@ def test_a_search_over_the_store_timeout_is_a_query_timeout(primary: Any) -> Non
     """The store's ``timeout`` bounds each search statement."""
     from helios_persistence.errors import QueryTimeout
 
-    try:
-        from tests.integration.neo4j.conftest import neo4j_url
-    except ImportError:  # plain `pytest`: tests/ itself is on sys.path
-        from integration.neo4j.conftest import neo4j_url  # type: ignore[no-redef]
     with hp.open_store(neo4j_url(timeout="0.001")) as graph:
         graph.apply(CTX, [upsert(f"p{i}", 1) for i in range(400)])
         deadline = time.monotonic() + 60
@@ -318,3 +316,34 @@ def test_a_tenants_custom_search_parameter_is_honoured_as_on_its_primary(
     assert graph.search(CTX, query).ids == ["Patient/p"]
     graph.apply(CTX, [Change(0, "acme", "SearchParameter", "nickname", 5, "delete", 0)])
     assert graph.registry_for(CTX).get("Patient", "nickname") is None
+
+
+def test_drop_namespace_deletes_a_dense_node_in_slices(
+    graph: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relationships go first, then nodes, a bounded slice per transaction (a practitioner
+    referenced 6,000 times overran the transaction memory when its node went in one); another
+    namespace keeps everything."""
+    from helios_persistence.backends.neo4j import store as neo4j_store
+
+    other = hp.open_store(neo4j_url())
+    try:
+        doctor = {"resourceType": "Practitioner", "id": "dr", "meta": {"versionId": "1"}}
+        changes = [Change(0, "acme", "Practitioner", "dr", 1, "upsert", 0, doctor)]
+        for i in range(40):
+            seen = {
+                "resourceType": "Encounter", "id": f"e{i}", "status": "finished",
+                "meta": {"versionId": "1"},
+                "participant": [{"individual": {"reference": "Practitioner/dr"}}],
+            }  # fmt: skip
+            changes.append(Change(0, "acme", "Encounter", f"e{i}", 1, "upsert", 0, seen))
+        for store in (graph, other):
+            assert store.apply(CTX, changes).applied == 41
+        monkeypatch.setattr(neo4j_store, "_DROP_BATCH", 7)
+        graph.drop_namespace()
+        with graph._session() as session:
+            count = "MATCH (r:Resource) WHERE r.tenant STARTS WITH $prefix RETURN count(r)"
+            assert session.run(count, prefix=f"{graph.namespace}/").single()[0] == 0
+        assert len(other.search(CTX, "Encounter?participant=Practitioner/dr&_count=100").ids) == 40
+    finally:
+        other.close()
