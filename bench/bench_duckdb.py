@@ -26,8 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +37,7 @@ import duckdb
 import helios_persistence as hp
 from bench.harness import Measurement, median_seconds, report
 from helios_persistence.generator import generate
+from helios_persistence.testing.export_peak import export_peak
 
 TENANT = "bench"
 
@@ -116,37 +115,6 @@ SHAPES: list[tuple[str, str, str]] = [
     ),
 ]
 
-#: the exporting process's own peak: VmHWM on Linux (``ru_maxrss`` carries the parent's
-#: high-water mark over fork and exec: this benchmark's process holds every generated
-#: resource, which made the export's "peak" 795 MB before)
-#: the bulk export's reading process (ADBC, a child) is polled for its own VmHWM
-PEAK = """
-import os, resource, sys, threading, time
-import helios_persistence as hp
-def hwm(pid):
-    return int(open(f"/proc/{pid}/status").read().split("VmHWM:")[1].split()[0]) // 1024
-children, done = {}, threading.Event()
-def poll():
-    while not done.is_set():
-        try:
-            for task in os.listdir("/proc/self/task"):
-                for pid in open(f"/proc/self/task/{task}/children").read().split():
-                    children[pid] = max(children.get(pid, 0), hwm(pid))
-        except (OSError, IndexError):
-            pass
-        time.sleep(0.05)
-threading.Thread(target=poll, daemon=True).start()
-store = hp.open_store(sys.argv[1])
-job = store.export(hp.TenantContext.for_tenant(sys.argv[3]), destination=sys.argv[2]).wait()
-done.set()
-assert job.status == "completed", job.error
-try:
-    peak = hwm("self")
-except OSError:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-print(sum(job.counts.values()), peak, max(children.values(), default=0))
-"""
-
 
 def export_rows(store: Any, db: Path, folder: Path, ctx: hp.TenantContext) -> list[Measurement]:
     """Our export vs DuckDB's COPY of the same resources from NDJSON."""
@@ -192,11 +160,7 @@ def _children_cpu() -> float:
 
 def peak_memory(db: Path, folder: Path) -> tuple[int, int, int]:
     """Resources exported; peak MB of the exporting process and of its reading process."""
-    out = subprocess.run(
-        [sys.executable, "-c", PEAK, f"sqlite:///{db}", str(folder / "peak"), TENANT],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
-    return int(out[0]), int(out[1]), int(out[2])
+    return export_peak(f"sqlite:///{db}", str(folder / "peak"), TENANT)
 
 
 def search_rows(lake: Any, directory: Path, repeat: int) -> list[Measurement]:

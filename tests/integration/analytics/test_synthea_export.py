@@ -6,8 +6,6 @@ export (a subprocess, so the bound is measured on its own)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from helios_persistence.indexing import ReferenceRow
 from helios_persistence.results import dumps
 from helios_persistence.storage import exact_json
 from helios_persistence.tenancy import compartment_params
+from helios_persistence.testing.export_peak import export_peak
 
 try:
     from tests.integration.analytics.shared_data import DATA
@@ -141,44 +140,12 @@ def test_patient_and_group_level_exports_are_the_compartments(loaded: tuple[str,
     assert not any(t == "Practitioner" for t, _ in expected_patient)
 
 
-#: the exporting process's own peak (VmHWM): not ``ru_maxrss``, which Linux carries over
-#: from the parent across fork and exec (a test process holding Synthea made every child's
-#: "peak" over a gigabyte, whatever the child did); and the peak of the process that reads
-#: the store for it (ADBC, a child), polled
-PEAK = """
-import os, sys, threading, time
-import helios_persistence as hp
-def hwm(pid):
-    return int(open(f"/proc/{pid}/status").read().split("VmHWM:")[1].split()[0]) // 1024
-children, done = {}, threading.Event()
-def poll():
-    while not done.is_set():
-        try:
-            for task in os.listdir("/proc/self/task"):
-                for pid in open(f"/proc/self/task/{task}/children").read().split():
-                    children[pid] = max(children.get(pid, 0), hwm(pid))
-        except (OSError, IndexError):
-            pass
-        time.sleep(0.05)
-threading.Thread(target=poll, daemon=True).start()
-store = hp.open_store(sys.argv[1])
-job = store.export(hp.TenantContext.for_tenant("synthea"), destination=sys.argv[2]).wait()
-done.set()
-assert job.status == "completed", job.error
-print(sum(job.counts.values()), hwm("self"), max(children.values(), default=0))
-"""
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
 def test_peak_memory_of_a_whole_export(loaded: tuple[str, Path]) -> None:
     url, folder = loaded
     ballast = b"x" * (600 << 20)  # a big parent must not count (it did with ru_maxrss)
-    out = subprocess.run(
-        [sys.executable, "-c", PEAK, url, str(folder / "peak")],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    exported, own_mb, reader_mb = export_peak(url, str(folder / "peak"), "synthea")
     del ballast
-    exported, own_mb, reader_mb = int(out[0]), int(out[1]), int(out[2])
     assert exported >= 45_874
     peak_mb = own_mb + reader_mb
     print(f"peak RSS of a whole export of {exported} resources: {own_mb} MB + {reader_mb} MB")
