@@ -244,11 +244,9 @@ def test_mixed_load_has_no_lost_update_and_no_deadlock(pstore: Any, ctx: TenantC
                 )
         return ops
 
-    start = time.monotonic()
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         futures = [pool.submit(work, i) for i in range(THREADS)]
         counts = [f.result(timeout=60) for f in futures]  # a deadlock would time out here
-    assert time.monotonic() - start < 60
     assert sum(counts) > 0
     for cid in counters:
         final = pstore.read(ctx, "Basic", cid)

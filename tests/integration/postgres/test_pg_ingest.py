@@ -3,7 +3,6 @@ bulk loads (a query right after a load must not be planned on missing statistics
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -105,11 +104,10 @@ def test_long_values_by_copy(store: Any) -> None:
 SLOW_PLAN_QUERY = "Observation?subject.family=Smith&_count=0&_total=accurate"
 
 
-def _timed_search(store: Any, ctx: TenantContext, query: str) -> tuple[float, Any]:
-    start = time.perf_counter()
-    # a bad plan ran for minutes here: stop it early rather than hang the suite
-    result = store.search(ctx, query, timeout_ms=20_000)
-    return time.perf_counter() - start, result
+def _bounded_search(store: Any, ctx: TenantContext, query: str) -> Any:
+    """``query``'s result; a plan made on default estimates ran for minutes here, and fails
+    the test with ``QueryTimeout`` (a guard, not a timing: ``bench/`` measures speed)."""
+    return store.search(ctx, query, timeout_ms=20_000)
 
 
 def _reltuples(pg_db: Any, schema: str, table: str) -> float:
@@ -134,13 +132,9 @@ def test_queries_after_a_bulk_load_have_statistics(
         store.bulk_update(ctx, resources[i : i + 1000])
     for table in ("resources", "idx_reference", "idx_string", "idx_token"):
         assert _reltuples(pg_db, schema, table) > 0, f"{table} was not analysed"
-    elapsed, result = _timed_search(store, ctx, SLOW_PLAN_QUERY)
-    assert result.total > 100
-    assert elapsed < 1.0, f"{SLOW_PLAN_QUERY} took {elapsed:.1f} s"
+    assert _bounded_search(store, ctx, SLOW_PLAN_QUERY).total > 100
     query = "Observation?code=8867-4&_count=1000&_total=accurate"
-    elapsed, result = _timed_search(store, ctx, query)
-    assert result.total > 100
-    assert elapsed < 1.0, f"{query} took {elapsed:.1f} s"
+    assert _bounded_search(store, ctx, query).total > 100
 
 
 def test_a_new_tenant_is_analysed(make_store: Callable[..., Any], pg_db: Any) -> None:
@@ -156,9 +150,7 @@ def test_a_new_tenant_is_analysed(make_store: Callable[..., Any], pg_db: Any) ->
         store.bulk_update(second, resources[i : i + 1000])
     estimate = statistics._estimate(pg_db, schema, "second", "Observation")
     assert estimate is not None and estimate > 500
-    elapsed, result = _timed_search(store, second, SLOW_PLAN_QUERY)
-    assert result.total > 100
-    assert elapsed < 1.0, f"{SLOW_PLAN_QUERY} took {elapsed:.1f} s"
+    assert _bounded_search(store, second, SLOW_PLAN_QUERY).total > 100
 
 
 def test_small_writes_do_not_analyse(make_store: Callable[..., Any], pg_db: Any) -> None:
