@@ -79,6 +79,13 @@ class TenantRegistries:
     #: a secondary's (tenant key, SearchParameter id) → (newest version applied, its url)
     _search_parameters: dict[tuple[str, str], tuple[int, str | None]]
 
+    def _init_registries(self, registry: Registry) -> None:
+        """The shared base ``registry`` and no tenant's overlay yet (each store's constructor)."""
+        self.registry = registry
+        self._lock = threading.Lock()
+        self._overlays = {}
+        self._search_parameters = {}
+
     def registry_for(self, ctx: TenantContext) -> Registry:
         """The SearchParameter registry of ``ctx``'s tenant: the store's shared base
         (``store.registry``: R4 and whatever the store was opened with) plus the custom
@@ -125,6 +132,15 @@ class TenantRegistries:
             url = resource.get("url")
         self._search_parameters[key] = (change.version, url)
         self._apply_pending(change.tenant, actions)
+
+    def _register_secondary(self, found: Iterable[tuple[str, str, int, dict[str, Any]]]) -> None:
+        """A secondary's live SearchParameters as it stores them (``(tenant key, id, version,
+        resource)``, oldest first): their versions recorded, their tenants' overlays made."""
+        rows: list[tuple[str, str | dict[str, Any]]] = []
+        for tenant, sp_id, version, resource in found:
+            self._search_parameters[(tenant, sp_id)] = (version, resource.get("url"))
+            rows.append((tenant, resource))
+        self._register_stored(rows)
 
     def _register_stored(self, rows: Iterable[tuple[str, str | dict[str, Any]]]) -> None:
         """Register stored SearchParameter definitions (``(tenant, JSON text)``, oldest

@@ -19,7 +19,6 @@ operations per request), ``batch_bytes``, ``retries`` (of a rejected bulk item),
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -143,16 +142,12 @@ class ElasticsearchStore(TenantRegistries):
         self.prefix = prefix
         self.namespace = namespace
         self.refresh = refresh
-        self.registry = registry or default_registry()
+        self._init_registries(registry or default_registry())
         self.base_url = base_url
         self.limits = BulkLimits(operations=batch, bytes=batch_bytes, retries=retries)
         self.client = client if client is not None else _client(url, timeout)
         if auth is not None and client is None:
             self.client = self.client.options(basic_auth=auth)
-        self._lock = threading.Lock()
-        self._overlays: dict[str, Registry] = {}
-        #: (tenant key, SearchParameter id) → (newest version applied, its url)
-        self._search_parameters: dict[tuple[str, str], tuple[int, str | None]] = {}
         self.alias = self._call(ensure_index, self.client, prefix, url if client is None else "")
         self._load_search_parameters()
 
@@ -183,14 +178,12 @@ class ElasticsearchStore(TenantRegistries):
         if self.namespace:
             query["bool"]["filter"].append({"prefix": {"tenant": f"{self.namespace}:"}})
         sort = [{"lus": "asc"}, {"tenant": "asc"}, {"id": "asc"}]
-        rows: list[tuple[str, dict[str, Any]]] = []
-        for hit in self._scan_query(query, sort, source=["tenant", "id", "version", "resource"]):
-            doc = hit["_source"]
-            tenant = doc["tenant"].removeprefix(f"{self.namespace}:" if self.namespace else "")
-            url = doc["resource"].get("url")
-            self._search_parameters[(tenant, doc["id"])] = (int(doc["version"]), url)
-            rows.append((tenant, doc["resource"]))
-        self._register_stored(rows)
+        prefix = f"{self.namespace}:" if self.namespace else ""
+        hits = self._scan_query(query, sort, source=["tenant", "id", "version", "resource"])
+        self._register_secondary(
+            (d["tenant"].removeprefix(prefix), d["id"], int(d["version"]), d["resource"])
+            for d in (hit["_source"] for hit in hits)
+        )
 
     def apply(self, ctx: TenantContext, changes: Sequence[Change]) -> ApplyReport:
         """Apply resource versions (any order, any repetition): each document ends at the

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import json
-import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -132,7 +131,7 @@ class Neo4jStore(TenantRegistries):
         if temporary and namespace is None:
             raise ValueError("a temporary Neo4j store needs a namespace (what close deletes)")
         self.temporary = temporary
-        self.registry = registry if registry is not None else default_registry()
+        self._init_registries(registry if registry is not None else default_registry())
         #: seconds a search statement may run (None: no limit) before ``QueryTimeout``
         self.timeout = timeout
         self.batch_size = batch_size
@@ -145,9 +144,6 @@ class Neo4jStore(TenantRegistries):
             notifications_min_severity="OFF",  # (unknown-label warnings on a fresh database)
         )
         self._tenants: set[str] = set()
-        self._lock = threading.Lock()
-        self._overlays: dict[str, Registry] = {}
-        self._search_parameters: dict[tuple[str, str], tuple[int, str | None]] = {}
         with self._errors():
             self._driver.verify_connectivity()
             with self._session() as session:
@@ -194,13 +190,11 @@ class Neo4jStore(TenantRegistries):
     def _load_search_parameters(self) -> None:
         """Register the live SearchParameters the graph holds for this store's tenants."""
         prefix = "" if self.namespace is None else f"{self.namespace}/"
-        rows = []
-        for r in self.run(_SEARCH_PARAMETERS, {"prefix": prefix}):
-            tenant = str(r["tenant"])[len(prefix) :]
-            resource = json.loads(str(r["json"]))
-            self._search_parameters[(tenant, r["id"])] = (int(r["version"]), resource.get("url"))
-            rows.append((tenant, resource))
-        self._register_stored(rows)
+        records = self.run(_SEARCH_PARAMETERS, {"prefix": prefix})
+        self._register_secondary(
+            (str(r["tenant"])[len(prefix) :], r["id"], int(r["version"]), json.loads(r["json"]))
+            for r in records
+        )
 
     # -- search ---------------------------------------------------------------------------------
     def search(self, ctx: TenantContext, query: str | ir.Query, **kw: Any) -> SearchResult:

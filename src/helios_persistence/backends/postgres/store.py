@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -107,14 +106,12 @@ class PostgresStore(StoreAPI, PostgresOperations):
         self.conninfo = conninfo
         self.tenancy = tenancy
         self.schema = schema
-        self.registry = registry if registry is not None else default_registry().copy()
+        self._init_registries(registry if registry is not None else default_registry().copy())
         self.base_url = base_url
         self.statement_timeout_ms = statement_timeout_ms
         self.retries = max(1, retries)
         self.max_resource_bytes = max_resource_bytes
         self._clock = MonotonicClock()
-        self._lock = threading.Lock()
-        self._overlays: dict[str, Registry] = {}
         self._registered: set[str] = set()
         self._prepared: set[str] = set()
         self._closed = False

@@ -20,7 +20,6 @@ before a parameter existed are not re-indexed.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,13 +67,11 @@ class SQLiteStore(StoreAPI, SQLiteOperations):
             raise ValueError(f"tenancy must be 'shared' or 'database', not {tenancy!r}")
         self.tenancy = tenancy
         self.path = Path(path) if path is not None else None
-        self.registry = registry if registry is not None else default_registry().copy()
+        self._init_registries(registry if registry is not None else default_registry().copy())
         self.base_url = base_url
         self.busy_timeout_ms = busy_timeout_ms
         self.max_resource_bytes = max_resource_bytes
         self._clock = MonotonicClock()
-        self._lock = threading.Lock()
-        self._overlays: dict[str, Registry] = {}
         self._pools: dict[str, ConnectionPool] = {}
         self._empty: ConnectionPool | None = None  # what never-seen tenants read
         self._loads: dict[int, int] = {}  # bulk loads running, per pool
