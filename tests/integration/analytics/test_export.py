@@ -329,6 +329,33 @@ def test_bulk_reads_are_bounded_by_the_chunk(store: Any, tmp_path: Path, monkeyp
                 assert bulk.sql(query).fetchall() == pages.sql(query).fetchall(), table
 
 
+def test_bulk_chunks_fill_one_file_of_full_row_groups(
+    store: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A type read in several chunks is one file per dataset (per checkpoint), of row groups
+    of ROW_GROUP_ROWS whatever the chunk size; a chunk using other columns begins a file."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr("helios_persistence.analytics.bulk.CHUNK", 3)
+    monkeypatch.setattr(writer_module, "ROW_GROUP_ROWS", 4)
+    monkeypatch.setattr(writer_module, "STORED_ROW_GROUP_ROWS", 2)
+    store.update(CTX, {"resourceType": "Observation", "id": "zz", "status": "final",
+                       "code": {"text": "other columns"}, "note": [{"text": "a note"}]})  # fmt: skip
+    job = store.export(CTX, destination=str(tmp_path / "x")).wait()
+    assert job.status == "completed", job.error
+
+    def groups(dataset: str) -> list[list[int]]:
+        folder = tmp_path / "x" / dataset / "type=Observation"
+        files = [pq.ParquetFile(f).metadata for f in sorted(folder.glob("*.parquet"))]
+        return [[m.row_group(i).num_rows for i in range(m.num_row_groups)] for m in files]
+
+    # 21 Observations in 7 chunks; the last (o8, o9, zz) has zz's columns: a file of its own
+    assert groups("resources") == [[4, 4, 4, 4, 2], [3]]
+    assert groups("stored") == [[2] * 10 + [1]]
+    with hp.open_analytics(str(tmp_path / "x")) as lake:
+        assert lake.sql("select count(*), count(note) from observation").fetchall() == [(21, 1)]
+        assert len(lake.search("Observation?code=8867-4").resources) == 10
+
 def test_resources_that_cannot_be_indexed_are_reported(
     store: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
