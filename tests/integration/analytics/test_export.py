@@ -339,8 +339,9 @@ def test_bulk_chunks_fill_one_file_of_full_row_groups(
     monkeypatch.setattr("helios_persistence.analytics.bulk.CHUNK", 3)
     monkeypatch.setattr(writer_module, "ROW_GROUP_ROWS", 4)
     monkeypatch.setattr(writer_module, "STORED_ROW_GROUP_ROWS", 2)
-    store.update(CTX, {"resourceType": "Observation", "id": "zz", "status": "final",
-                       "code": {"text": "other columns"}, "note": [{"text": "a note"}]})  # fmt: skip
+    other = {"resourceType": "Observation", "id": "zz", "status": "final",
+             "code": {"text": "other columns"}, "note": [{"text": "a note"}]}  # fmt: skip
+    store.update(CTX, other)
     job = store.export(CTX, destination=str(tmp_path / "x")).wait()
     assert job.status == "completed", job.error
 
