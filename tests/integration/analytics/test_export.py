@@ -357,6 +357,7 @@ def test_bulk_chunks_fill_one_file_of_full_row_groups(
         assert lake.sql("select count(*), count(note) from observation").fetchall() == [(21, 1)]
         assert len(lake.search("Observation?code=8867-4").resources) == 10
 
+
 def test_resources_that_cannot_be_indexed_are_reported(
     store: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
