@@ -1,10 +1,10 @@
 """Typed resource rows in bulk: DuckDB turns a batch of stored JSON documents into the columns
 of the Parquet layout (:mod:`.layout`), in C++, instead of :meth:`Layout.to_row` per resource.
 
-A batch's file holds the layout's top-level columns its documents use, each with its complete
-type (nested fields pruned would differ between files, and DuckDB 2.0's ``union_by_name``
-fails on structs that differ in nested fields; top-level columns it unites well), which
-:mod:`.lake` reads by name. The documents are checked on each distinct ``json_structure``;
+A batch's rows hold the layout's top-level columns its documents use, each with the struct
+fields they use (:func:`fitted`: a subset of the column's type, in the layout's order); files
+whose types differ are united by name where :mod:`.lake` reads them. The documents are
+checked on their merged ``json_structure`` (or on each distinct one);
 one DuckDB could not convert exactly goes through :meth:`Layout.to_row` instead (same
 columns, or ``_raw``):
 
@@ -21,17 +21,16 @@ The bytes of the stored JSON are not touched here (the ``stored`` dataset keeps 
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from helios_persistence.analytics.layout import _INTEGERS, Field, Spec, layout_for
+from helios_persistence.analytics.layout import _INTEGERS, Spec, layout_for
 from helios_persistence.storage import exact_json
 
-__all__ = ["INEXACT", "TypedRows", "duckdb_type"]
+__all__ = ["INEXACT", "TypedRows", "fitted", "fitted_schema", "used_schema"]
 
 #: a document DuckDB may not convert with the same digits or values (see the module text); it
 #: matches number tokens (after ``:``, ``[`` or ``,``, as in compact or PostgreSQL's JSON
@@ -62,31 +61,20 @@ def _prim_type(code: str) -> str:
     return "BIGINT" if code in _INTEGERS else "VARCHAR"
 
 
-def duckdb_type(spec: Spec, many: bool = False) -> str:
-    """The DuckDB type of a layout column (JSON columns: VARCHAR holding JSON text)."""
-    if spec.kind == "json":
-        out = "VARCHAR"
-    elif spec.kind == "prim":
-        out = _prim_type(spec.code)
-    else:
-        out = "STRUCT(" + ", ".join(_member(f) for f in spec.fields) + ")"
-    return out + "[]" if many else out
-
-
-def _member(f: Field) -> str:
-    return f'"{f.name}" {duckdb_type(f.spec, f.many)}'
-
-
 def _prune(spec: Spec, structure: Any) -> dict[str, Any]:
     """The ``json_transform`` structure of ``spec`` limited to ``structure`` (a document's
-    ``json_structure``); :class:`_Unfit` where the document does not fit."""
+    ``json_structure``), in the layout's order; :class:`_Unfit` where the document does not
+    fit."""
     if not isinstance(structure, dict):
         raise _Unfit(str(structure))
+    unknown = structure.keys() - spec.by_name.keys()
+    if unknown:
+        raise _Unfit(min(unknown))
     shape: dict[str, Any] = {}
-    for name, sub in structure.items():
-        f = spec.by_name.get(name)
-        if f is None:
-            raise _Unfit(name)
+    for f in spec.fields:
+        if f.name not in structure:
+            continue
+        name, sub = f.name, structure[f.name]
         if f.spec.kind == "json":  # any JSON value, kept as its text
             shape[name] = "JSON"
         elif f.many:
@@ -96,6 +84,47 @@ def _prune(spec: Spec, structure: Any) -> dict[str, Any]:
         else:
             shape[name] = _element(f.spec, sub)
     return shape
+
+
+def _union(spec: Spec, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two pruned structures of ``spec`` (:func:`_prune`) as one, in the layout's order."""
+    out: dict[str, Any] = {}
+    for f in spec.fields:
+        x, y = a.get(f.name), b.get(f.name)
+        if x is None or y is None or f.spec.kind != "struct":
+            if x is not None or y is not None:
+                out[f.name] = x if x is not None else y
+        elif f.many:
+            out[f.name] = [_union(f.spec, x[0], y[0])]
+        else:
+            out[f.name] = _union(f.spec, x, y)
+    return out
+
+
+def fitted(full: pa.DataType, *present: pa.DataType) -> pa.DataType:
+    """``full`` (a layout column's complete type) with only the struct fields some type of
+    ``present`` (pruned types of it) has, in ``full``'s order: the type that holds each of
+    them (pyarrow casts a struct to one with more fields by name, the others null)."""
+    if pa.types.is_struct(full):
+        fields = []
+        for f in full:
+            subs = [p.field(f.name).type for p in present if p.get_field_index(f.name) >= 0]
+            if subs:
+                fields.append(pa.field(f.name, fitted(f.type, *subs)))
+        return pa.struct(fields)
+    if pa.types.is_list(full):
+        return pa.list_(fitted(full.value_type, *(p.value_type for p in present)))
+    return full
+
+
+def fitted_schema(resource_type: str, *present: pa.Schema) -> pa.Schema:
+    """The typed rows' schema holding every column and field of ``present`` (:func:`fitted`)."""
+    fields = []
+    for f in layout_for(resource_type).schema:
+        subs = [p.field(f.name).type for p in present if p.get_field_index(f.name) >= 0]
+        if subs:
+            fields.append(pa.field(f.name, fitted(f.type, *subs)))
+    return pa.schema(fields)
 
 
 def _element(spec: Spec, sub: Any) -> Any:
@@ -113,23 +142,6 @@ def _element(spec: Spec, sub: Any) -> Any:
     if sub not in (*allowed, "NULL"):
         raise _Unfit(f"{code}: {sub}")
     return _prim_type(code)
-
-
-def _full(spec: Spec) -> Any:
-    """The ``json_transform`` structure of all of an element's type (JSON columns as JSON)."""
-    if spec.kind == "json":
-        return "JSON"
-    if spec.kind == "prim":
-        return _prim_type(spec.code)
-    return {f.name: [_full(f.spec)] if f.many else _full(f.spec) for f in spec.fields}
-
-
-@cache
-def _column(resource_type: str, name: str) -> tuple[str, str]:
-    """A layout column's complete ``json_transform`` structure (JSON text) and DuckDB type."""
-    f = layout_for(resource_type).spec.by_name[name]
-    shape = [_full(f.spec)] if f.many else _full(f.spec)
-    return json.dumps(shape), duckdb_type(f.spec, f.many)
 
 
 def _root(resource_type: str, structure: Any) -> dict[str, Any]:
@@ -156,12 +168,13 @@ class TypedRows:
 
     def convert(self, resource_type: str, batch: pa.Table) -> pa.Table:
         """The typed rows of ``batch``: the layout's top-level columns its documents use,
-        each with its complete type (DuckDB's rows and those :meth:`Layout.to_row` made)."""
+        each with the fields they use (DuckDB's rows), or with its complete type when some
+        documents are converted by :meth:`Layout.to_row`."""
         con = self.con
         con.register("helios_batch", batch)
         try:
             merged = self._merged(resource_type)
-            columns, slow = merged if merged is not None else self._grouped(resource_type, batch)
+            shape, slow = merged if merged is not None else self._grouped(resource_type, batch)
             params: dict[str, Any]
             if merged is not None and len(slow) > _FEW:  # (every exact document fits)
                 where, params = "NOT regexp_matches(json, $inexact)", {"inexact": INEXACT}
@@ -170,7 +183,7 @@ class TypedRows:
             out: list[pa.Table] = []
             if len(slow) < batch.num_rows:
                 try:
-                    out.append(self._duckdb_rows(resource_type, columns, where, params))
+                    out.append(self._duckdb_rows(shape, where, params))
                 except duckdb.OutOfMemoryException:  # (huge documents) one at a time
                     slow = batch.column("id").to_pylist()
             if slow:
@@ -179,11 +192,12 @@ class TypedRows:
         finally:
             con.unregister("helios_batch")
 
-    def _merged(self, resource_type: str) -> tuple[set[str], list[str]] | None:
-        """``(columns, inexact ids)`` when the merged ``json_structure`` of the registered
+    def _merged(self, resource_type: str) -> tuple[dict[str, Any], list[str]] | None:
+        """``(structure, inexact ids)`` when the merged ``json_structure`` of the registered
         batch's exact documents fits the layout, so each of them does (a key or a type the
         layout has not, or two JSON types of one element, which merge as ``JSON``, do not
-        fit); None when it does not (or DuckDB ran out of memory): see :meth:`_grouped`."""
+        fit): the ``json_transform`` structure of what they use; None when it does not (or
+        DuckDB ran out of memory): see :meth:`_grouped`."""
         try:
             [(structure, inexact)] = self.con.execute(
                 "SELECT json_group_structure(CASE WHEN NOT x THEN json::JSON END), "
@@ -193,26 +207,27 @@ class TypedRows:
             ).fetchall()
             merged = None if structure is None else json.loads(structure)
             if merged in (None, "NULL"):  # every document is inexact
-                return set(), inexact
-            return set(_root(resource_type, merged)), inexact
+                return {}, inexact
+            return _root(resource_type, merged), inexact
         except (_Unfit, duckdb.OutOfMemoryException):
             return None
 
-    def _grouped(self, resource_type: str, batch: pa.Table) -> tuple[set[str], list[str]]:
-        """``(columns, slow ids)``: the documents checked on each distinct structure."""
+    def _grouped(self, resource_type: str, batch: pa.Table) -> tuple[dict[str, Any], list[str]]:
+        """``(structure, slow ids)``: the documents checked on each distinct structure."""
         groups = self._structures(batch)
         if groups is None:  # (huge documents) one at a time
             groups = [(None, batch.column("id").to_pylist())]
         slow: list[str] = []
-        columns: set[str] = set()
+        shape: dict[str, Any] = {}
+        spec = layout_for(resource_type).spec
         for structure, ids in groups:
             try:
                 if structure is None:
                     raise _Unfit("inexact")
-                columns.update(_root(resource_type, json.loads(structure)))
+                shape = _union(spec, shape, _root(resource_type, json.loads(structure)))
             except _Unfit:
                 slow.extend(ids)
-        return columns, slow
+        return shape, slow
 
     def _structures(self, batch: pa.Table) -> list[tuple[str | None, list[str]]] | None:
         """``(json_structure, ids)`` of the registered batch (None: inexact, see
@@ -227,21 +242,17 @@ class TypedRows:
             return None
         return groups
 
-    def _duckdb_rows(
-        self, resource_type: str, columns: set[str], where: str, params: dict[str, Any]
-    ) -> pa.Table:
-        """The documents ``where`` holds converted by DuckDB: the columns they use, each
-        with its complete type (files of a type differ only in which columns they have:
-        DuckDB 2.0's ``union_by_name`` fails on structs that differ in nested fields). The
-        batch's order is kept (DuckDB preserves insertion order)."""
-        order = [f.name for f in layout_for(resource_type).spec.fields if f.name in columns]
-        shape = ", ".join(f"{json.dumps(n)}: {_column(resource_type, n)[0]}" for n in order)
+    def _duckdb_rows(self, shape: dict[str, Any], where: str, params: dict[str, Any]) -> pa.Table:
+        """The documents ``where`` holds converted by DuckDB to ``shape`` (the columns and
+        fields they use; ``json_transform`` of a whole layout column's type took twice the
+        time, and writing its ≈ 600 mostly empty leaves three times). The batch's order is
+        kept (DuckDB preserves insertion order)."""
         table = self.con.sql(
             "SELECT json ->> 'resourceType' AS resourceType, "
             "unnest(json_transform(json, $shape)), "
             "tenant AS _tenant, version AS _version_id, last_updated AS _last_updated, "
             f"NULL::VARCHAR AS _raw FROM helios_batch WHERE {where}",
-            params={"shape": "{" + shape + "}", **params},
+            params={"shape": json.dumps(shape), **params},
         ).to_arrow_table()
         at = table.schema.get_field_index("_last_updated")
         return table.set_column(
@@ -250,12 +261,13 @@ class TypedRows:
 
     def _python_rows(self, resource_type: str, batch: pa.Table, ids: set[str]) -> pa.Table:
         """The documents ``ids`` converted by :meth:`Layout.to_row`, made Arrow by pyarrow's
-        JSON reader with the layout's schema (``pa.Table.from_pylist`` would import pandas:
-        a second of start-up for a few documents)."""
+        JSON reader with the layout's types limited to the fields the rows use
+        (``pa.Table.from_pylist`` would import pandas: a second of start-up for a few
+        documents)."""
         layout = layout_for(resource_type)
         columns = ("tenant", "id", "version", "last_updated", "json")
         lines = []
-        used: set[str] = set()
+        used: dict[str, Any] = {name: {} for name in _META_NAMES}
         for tenant, rid, version, updated, text in zip(
             *(batch.column(c).to_pylist() for c in columns), strict=True
         ):
@@ -263,11 +275,11 @@ class TypedRows:
                 continue
             row = layout.to_row(exact_json.loads(text))
             row["_tenant"], row["_version_id"], row["_last_updated"] = tenant, version, updated
-            used.update(row)
+            _presence(row, used)
             lines.append(json.dumps(row))
         self.fallbacks += len(lines)
         data = "\n".join(lines).encode()
-        fields = [f for f in layout.schema if f.name in used or f.name in _META_NAMES]
+        fields = list(_used(resource_type, used))
         at = [f.name for f in fields].index("_last_updated")
         read = pa_json.read_json(
             pa.BufferReader(data),
@@ -283,10 +295,48 @@ class TypedRows:
 _META_NAMES = frozenset({"resourceType", *(name for name, _ in _META)})
 
 
+def _presence(value: Any, tree: dict[str, Any]) -> None:
+    """Record in ``tree`` (name: subtree) the keys ``value`` has a value for, at every depth
+    (a list's items in one subtree)."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if sub is not None:
+                _presence(sub, tree.setdefault(key, {}))
+    elif isinstance(value, list):
+        for item in value:
+            _presence(item, tree)
+
+
+def used_schema(resource_type: str, rows: list[dict[str, Any]]) -> pa.Schema:
+    """The layout's schema limited to the columns and struct fields ``rows``
+    (:meth:`Layout.to_row`'s) have values for."""
+    tree: dict[str, Any] = {}
+    for row in rows:
+        _presence(row, tree)
+    return _used(resource_type, tree)
+
+
+def _used(resource_type: str, tree: dict[str, Any]) -> pa.Schema:
+    full = layout_for(resource_type).schema
+    fields = [pa.field(f.name, _pruned(f.type, tree[f.name])) for f in full if f.name in tree]
+    return pa.schema(fields)
+
+
+def _pruned(full: pa.DataType, tree: dict[str, Any]) -> pa.DataType:
+    """``full`` with the struct fields ``tree`` (:func:`_presence`) has (all of them where it
+    has none: Parquet has no empty struct)."""
+    if pa.types.is_list(full):
+        return pa.list_(_pruned(full.value_type, tree))
+    if not pa.types.is_struct(full):
+        return full
+    fields = [pa.field(f.name, _pruned(f.type, tree[f.name])) for f in full if f.name in tree]
+    return pa.struct(fields) if fields else full
+
+
 def _together(resource_type: str, tables: list[pa.Table]) -> pa.Table:
-    """One table of ``tables`` (each with some of the layout's columns), in layout order."""
-    schema = layout_for(resource_type).schema
+    """One table of ``tables`` (each with some of the layout's columns and fields), in layout
+    order, each column with the fields of all of them (:func:`fitted_schema`)."""
+    schema = fitted_schema(resource_type, *(t.schema for t in tables))
     tables = [t.cast(pa.schema([schema.field(n) for n in t.column_names])) for t in tables]
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
-    names = set(table.column_names)
-    return table.select([f.name for f in schema if f.name in names])
+    return table.select(schema.names)

@@ -4,7 +4,7 @@
 
 Directory layout (``dialects/duckdb/README.md``)::
 
-    _layout.json                              {"layout": "helios-parquet", "version": 3}
+    _layout.json                              {"layout": "helios-parquet", "version": 5}
     manifest.json                             the Bulk Data manifest (written last)
     resources/type=<T>/part-<n>.parquet       typed resource rows
     stored/type=<T>/part-<n>.parquet          tenant, id, version, last_updated, json
@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from helios_persistence.analytics.bulk import Chunk
 from helios_persistence.analytics.datasets import INDEX_SCHEMAS, STORED_SCHEMA, TEXT_SCHEMAS
 from helios_persistence.analytics.layout import layout_for
-from helios_persistence.analytics.typed_rows import TypedRows
+from helios_persistence.analytics.typed_rows import TypedRows, fitted_schema, used_schema
 from helios_persistence.backends.sql.index_tables import (
     NUMBER_COLUMNS,
     PARAM_TEXT_SLOTS,
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 LAYOUT_NAME = "helios-parquet"
-LAYOUT_VERSION = 4
+LAYOUT_VERSION = 5
 #: rows per Parquet row group at most (fewer when :data:`MAX_ARROW_BYTES` is reached first):
 #: large for the datasets queries scan (typed resources, index and text rows), small for the
 #: stored JSON, which a search reads a few rows of (DuckDB decompresses whole row groups)
@@ -102,6 +102,16 @@ def _keyed(row: tuple[Any, ...], table: str) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with ``schema`` (whose columns and fields hold its own: the others null)."""
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]  # fmt: skip
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 class ExportDestinationError(HeliosError):
     """The export destination cannot be written (or read) as an export directory."""
 
@@ -134,9 +144,17 @@ class _Part:
     row group's ≈ 1,700 typed columns on every query."""
 
     def __init__(
-        self, fs: pafs.FileSystem, folder: str, schema: pa.Schema, row_group_rows: int
+        self,
+        fs: pafs.FileSystem,
+        folder: str,
+        schema: pa.Schema,
+        row_group_rows: int,
+        typed: str | None = None,
     ) -> None:
         self.folder = folder
+        #: the resource type of a partition of typed rows (whose files hold the columns and
+        #: struct fields their rows use: :func:`.typed_rows.fitted_schema`)
+        self.typed = typed
         self.schema = schema
         self.row_group_rows = row_group_rows
         #: Parquet writer options: statistics of the top-level columns only (a typed row's
@@ -169,13 +187,28 @@ class _Part:
             columns = zip(*self.rows, strict=True)
             arrays = [pa.array(c, type=f.type) for c, f in zip(columns, self.schema, strict=True)]
             table = pa.Table.from_arrays(arrays, schema=self.schema)
-        else:  # typed resource rows (nested dicts)
-            table = pa.Table.from_pylist(self.rows, schema=self.schema)
+        else:  # typed resource rows (nested dicts): the columns and fields they use
+            assert self.typed is not None
+            table = pa.Table.from_pylist(self.rows, schema=used_schema(self.typed, self.rows))
         self.rows = []
-        self.tables.append(table)
-        self.buffered_bytes += table.nbytes
+        self._buffer(table)
         if sum(t.num_rows for t in self.tables) >= self.row_group_rows:
             self.write_row_group()
+
+    def _buffer(self, table: pa.Table) -> None:
+        """Buffer converted rows; rows of other columns or types than the open file's
+        complete it first (typed rows: unless the open file's types hold theirs; the next
+        file holds both: :func:`.typed_rows.fitted_schema`)."""
+        open_schema = self._writer.schema if self._writer is not None else None
+        current = self.tables[0].schema if self.tables else open_schema
+        if current is not None and not current.equals(table.schema):
+            both = fitted_schema(self.typed, current, table.schema) if self.typed else None
+            if both is None or not both.equals(current):
+                self.close_file()
+            if both is not None:
+                table = _conform(table, both)
+        self.tables.append(table)
+        self.buffered_bytes += table.nbytes
 
     def write_row_group(self, whole: bool = True) -> None:
         """Append what is converted to the open file as row groups of up to
@@ -206,17 +239,12 @@ class _Part:
 
     def append(self, table: pa.Table) -> None:
         """Add converted rows (a bulk export's chunk, by a thread of the writer's pool): full
-        row groups go into the open file now, the rest waits for the next chunk; rows of
-        other columns than the open file's complete it first. So a type's dataset is one file
+        row groups go into the open file now, the rest waits for the next chunk
+        (:meth:`_buffer`). So a type's dataset is one file
         per checkpoint, of large row groups (DuckDB's scan of 8,192-row groups in many files
         took 1.5-2x the time of 16,384-row groups in one)."""
         self.flush()  # (rows buffered by add(): before these)
-        open_schema = self._writer.schema if self._writer is not None else None
-        pending = self.tables[0].schema if self.tables else open_schema
-        if pending is not None and not pending.equals(table.schema):
-            self.close_file()
-        self.tables.append(table)
-        self.buffered_bytes += table.nbytes
+        self._buffer(table)
         self.write_row_group(whole=False)
 
     def close_file(self) -> None:
@@ -310,7 +338,8 @@ class ExportWriter:
             folder = f"{self.base}/{dataset}/type={rtype}"
             self.fs.create_dir(folder, recursive=True)
             rows = STORED_ROW_GROUP_ROWS if dataset == "stored" else ROW_GROUP_ROWS
-            part = self.parts[key] = _Part(self.fs, folder, schema, rows)
+            typed = rtype if dataset == "resources" else None
+            part = self.parts[key] = _Part(self.fs, folder, schema, rows, typed)
         return part
 
     def add(
