@@ -89,6 +89,23 @@ SEARCHES: list[tuple[str, str, str]] = [
            UNION ALL SELECT p.json FROM read_parquet('{d}/stored/type=Patient/*.parquet') p
            WHERE p.id = 'p-000042'""",
     ),
+    (
+        # the same search against a hand-written query that follows the page's `patient`
+        # references through the index, as `_include` asks (the one above takes the patient's
+        # id from the search's own criterion: the same answer here, by knowing the data)
+        "reference + _include, references followed",
+        "Observation?subject=Patient/p-000042&_include=Observation:patient",
+        """WITH page AS (SELECT o.id, o.json FROM
+           read_parquet('{d}/stored/type=Observation/*.parquet') o
+           WHERE o.id IN (SELECT id FROM
+           read_parquet('{d}/index/idx_reference/type=Observation/*.parquet')
+           WHERE param = 'subject' AND target_type = 'Patient' AND target_id = 'p-000042'))
+           SELECT json FROM page UNION ALL
+           SELECT p.json FROM read_parquet('{d}/stored/type=Patient/*.parquet') p
+           WHERE p.id IN (SELECT target_id FROM
+           read_parquet('{d}/index/idx_reference/type=Observation/*.parquet')
+           WHERE param = 'patient' AND target_type = 'Patient' AND id IN (SELECT id FROM page))""",
+    ),
 ]
 
 #: (shape, DuckDB SQL over the export's views, the same question on the SQLite store)
