@@ -21,6 +21,7 @@ The bytes of the stored JSON are not touched here (the ``stored`` dataset keeps 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import duckdb
@@ -152,14 +153,29 @@ def _root(resource_type: str, structure: Any) -> dict[str, Any]:
     return _prune(layout_for(resource_type).spec, rest)
 
 
+_DATABASE: list[duckdb.DuckDBPyConnection] = []
+_DATABASE_LOCK = threading.Lock()
+
+
+def _session() -> duckdb.DuckDBPyConnection:
+    """A session of the process's DuckDB database for the conversions, opened once (opening
+    one took 25-40 ms: most of a small export), limited to 128 MB (every export's conversions
+    share it; one that runs out converts its batch in Python)."""
+    with _DATABASE_LOCK:
+        if not _DATABASE:
+            con = duckdb.connect(":memory:")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET memory_limit = '128MB'")
+            _DATABASE.append(con)
+        return _DATABASE[0].cursor()
+
+
 class TypedRows:
     """Converts batches of stored documents (an Arrow table of ``tenant, id, version,
     last_updated, json``) to typed rows, with one DuckDB connection."""
 
     def __init__(self) -> None:
-        self.con = duckdb.connect(":memory:")
-        self.con.execute("SET autoinstall_known_extensions = false")
-        self.con.execute("SET memory_limit = '128MB'")
+        self.con = _session()  # (registrations are the session's own)
         self.con.execute("SET enable_progress_bar = false")
         self.fallbacks = 0  # documents converted by Layout.to_row
 
