@@ -240,9 +240,9 @@ class _Part:
     def append(self, table: pa.Table) -> None:
         """Add converted rows (a bulk export's chunk, by a thread of the writer's pool): full
         row groups go into the open file now, the rest waits for the next chunk
-        (:meth:`_buffer`). So a type's dataset is one file
-        per checkpoint, of large row groups (DuckDB's scan of 8,192-row groups in many files
-        took 1.5-2x the time of 16,384-row groups in one)."""
+        (:meth:`_buffer`). So a type's dataset is one file per checkpoint, of large row
+        groups (DuckDB's scan of 8,192-row groups in many files took 1.5-2x the time of
+        16,384-row groups in one)."""
         self.flush()  # (rows buffered by add(): before these)
         self._buffer(table)
         self.write_row_group(whole=False)
