@@ -198,12 +198,7 @@ def _arrow_rows(
     first, last = ids[0].as_py(), ids[len(ids) - 1].as_py()
     out: dict[str, pa.Table] = {}
     for table_name in INDEX_TABLES:
-        columns = ", ".join(("tenant", "id", "param", "grp", *COLUMNS[table_name]))
-        table = arrow.read(
-            f"SELECT {columns} FROM {table_name} "
-            "WHERE tenant = ? AND type = ? AND id >= ? AND id <= ?",
-            [*key, first, last], INDEX_SCHEMAS[table_name],
-        )  # fmt: skip
+        table = arrow.read(_INDEX_ROWS[table_name], [*key, first, last], INDEX_SCHEMAS[table_name])
         if since:  # only the rows of the chunk's resources
             table = table.filter(pc.is_in(table.column("id"), value_set=ids))
         if table.num_rows:
@@ -242,16 +237,18 @@ def _python_chunk(
         if not rows:
             return None
         tables = _rows(conn, key, floor, rows, since is not None) if with_rows else {}
-    columns = list(zip(*rows, strict=True))
-    stored = pa.Table.from_arrays(
-        [pa.array(c, type=f.type) for c, f in zip(columns, _STORED, strict=True)],
-        schema=_STORED,
-    )
-    return Chunk(resource_type, stored, tables)
+    return Chunk(resource_type, table_of(rows, _STORED), tables)
 
 
 _LIVE = "r.tenant = ? AND r.type = ? AND r.deleted = 0 AND r.last_updated >= ?"
 _SPAN = f"{_LIVE} AND r.id >= ? AND r.id <= ?"
+#: each index table's rows of a span of ids (parameters: tenant, type, first id, last id), in
+#: the columns of :data:`.datasets.INDEX_SCHEMAS`
+_INDEX_ROWS = {
+    table: f"SELECT {', '.join(('tenant', 'id', 'param', 'grp', *COLUMNS[table]))} "
+    f"FROM {table} WHERE tenant = ? AND type = ? AND id >= ? AND id <= ?"
+    for table in INDEX_TABLES
+}
 #: the text rows of a span of resources (parameters: ``_SPAN``'s)
 _TEXT_QUERIES = {
     "resource_text": "SELECT r.tenant, r.id, t.narrative, t.content FROM resources r CROSS "
@@ -271,12 +268,7 @@ def _rows(
     ids = {r[1] for r in rows} if since else None
     out: dict[str, pa.Table] = {}
     for table_name in INDEX_TABLES:
-        columns = ", ".join(("tenant", "id", "param", "grp", *COLUMNS[table_name]))
-        found = conn.execute(
-            f"SELECT {columns} FROM {table_name} "
-            "WHERE tenant = ? AND type = ? AND id >= ? AND id <= ?",
-            [*key, first, last],
-        )
+        found = conn.execute(_INDEX_ROWS[table_name], [*key, first, last])
         table = _arrow(found, INDEX_SCHEMAS[table_name], ids)
         if table is not None:
             out[f"index/{table_name}"] = table

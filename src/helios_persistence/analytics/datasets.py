@@ -12,7 +12,14 @@ import pyarrow.json as pa_json
 
 from helios_persistence.backends.sql.index_tables import COLUMNS
 
-__all__ = ["INDEX_SCHEMAS", "STORED_SCHEMA", "TEXT_SCHEMAS", "json_rows_table", "table_of"]
+__all__ = [
+    "INDEX_SCHEMAS",
+    "STORED_SCHEMA",
+    "TEXT_SCHEMAS",
+    "json_rows_table",
+    "read_json_lines",
+    "table_of",
+]
 
 INDEX_SCHEMAS = {
     table: pa.schema(
@@ -68,9 +75,18 @@ def json_rows_table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
     export's small tables)."""
     if not rows:
         return pa.Table.from_batches([], schema=schema)
-    data = "\n".join(json.dumps(dict(zip(schema.names, r, strict=True))) for r in rows).encode()
+    lines = [json.dumps(dict(zip(schema.names, r, strict=True))) for r in rows]
+    return read_json_lines(lines, schema).select(schema.names)
+
+
+def read_json_lines(lines: list[str], schema: pa.Schema, *, strict: bool = False) -> pa.Table:
+    """JSON objects (one per line) as an Arrow table of ``schema``, in one block, in this
+    thread (``strict``: a key the schema does not have is an error, else it is dropped)."""
+    data = "\n".join(lines).encode()
     return pa_json.read_json(
         pa.BufferReader(data),
         read_options=pa_json.ReadOptions(block_size=len(data) + 1, use_threads=False),
-        parse_options=pa_json.ParseOptions(explicit_schema=schema),
-    ).select(schema.names)
+        parse_options=pa_json.ParseOptions(
+            explicit_schema=schema, unexpected_field_behavior="error" if strict else "ignore"
+        ),
+    )

@@ -26,8 +26,8 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.json as pa_json
 
+from helios_persistence.analytics.datasets import read_json_lines
 from helios_persistence.analytics.layout import _INTEGERS, Spec, layout_for
 from helios_persistence.storage import exact_json
 
@@ -294,17 +294,10 @@ class TypedRows:
             _presence(row, used)
             lines.append(json.dumps(row))
         self.fallbacks += len(lines)
-        data = "\n".join(lines).encode()
         fields = list(_used(resource_type, used))
         at = [f.name for f in fields].index("_last_updated")
-        read = pa_json.read_json(
-            pa.BufferReader(data),
-            read_options=pa_json.ReadOptions(block_size=len(data) + 1, use_threads=False),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=pa.schema(fields).set(at, pa.field("_last_updated", pa.int64())),
-                unexpected_field_behavior="error",
-            ),
-        )
+        schema = pa.schema(fields).set(at, pa.field("_last_updated", pa.int64()))
+        read = read_json_lines(lines, schema, strict=True)
         return read.set_column(at, fields[at], read.column(at).cast(fields[at].type))
 
 

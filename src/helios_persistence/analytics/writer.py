@@ -33,7 +33,12 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from helios_persistence.analytics.bulk import Chunk
-from helios_persistence.analytics.datasets import INDEX_SCHEMAS, STORED_SCHEMA, TEXT_SCHEMAS
+from helios_persistence.analytics.datasets import (
+    INDEX_SCHEMAS,
+    STORED_SCHEMA,
+    TEXT_SCHEMAS,
+    table_of,
+)
 from helios_persistence.analytics.layout import layout_for
 from helios_persistence.analytics.typed_rows import TypedRows, fitted_schema, used_schema
 from helios_persistence.backends.sql.index_tables import (
@@ -184,9 +189,7 @@ class _Part:
         if not self.rows:
             return
         if isinstance(self.rows[0], tuple):  # index, text and stored rows: columns at once
-            columns = zip(*self.rows, strict=True)
-            arrays = [pa.array(c, type=f.type) for c, f in zip(columns, self.schema, strict=True)]
-            table = pa.Table.from_arrays(arrays, schema=self.schema)
+            table = table_of(self.rows, self.schema)
         else:  # typed resource rows (nested dicts): the columns and fields they use
             assert self.typed is not None
             table = pa.Table.from_pylist(self.rows, schema=used_schema(self.typed, self.rows))

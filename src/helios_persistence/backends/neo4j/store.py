@@ -51,10 +51,6 @@ __all__ = ["Neo4jStore"]
 
 _Held = dict[tuple[str, str], int]
 
-#: every node of the tenants under a prefix, 100 a transaction: deleting a node holds its
-#: properties and relationships in the transaction's memory (an organization of the bench
-#: has ≈ 3,400 references to it), and 1,000 a transaction ran over the 358 MiB transaction
-#: memory pool of a server with a 512 MB heap on the benchmark's 100,000 resources
 #: a namespace is dropped a bounded slice per transaction: relationships first (a node's
 #: ``DETACH DELETE`` holds all of its relationships in one transaction: a practitioner of the
 #: benchmark has ≈ 6,000, and 100 such nodes ran out of the transaction memory pool of a
